@@ -1,0 +1,190 @@
+"""The detector protocol every algorithm implements (in the spirit of river's ``base`` module).
+
+A detector is an online, single-series model. The pipeline calls :meth:`Detector.assess` on a new
+observation *before* :meth:`Detector.update` folds it in (prequential evaluation). Hyperparameters
+are a frozen pydantic model, so a bad value fails at start-up; state is small, bounded and
+serialised as versioned JSON (it lives in Kafka changelogs and must survive deploys).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeAlias, TypeVar, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+JSONValue: TypeAlias = None | bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"]
+JSONObject: TypeAlias = dict[str, JSONValue]
+
+#: Scores are capped so that they stay finite and comparable (a p-value of 1e-50 is "certain").
+MAX_SCORE = 50.0
+
+X = TypeVar("X")
+X_contra = TypeVar("X_contra", contravariant=True)
+P = TypeVar("P", bound="DetectorParams")
+
+
+class DetectorParams(BaseModel):
+    """Hyperparameters shared by every detector; subclasses add their own."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+    threshold: float = Field(gt=0, description="alarm when the score reaches this value")
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What a detector thinks of one observation, before learning from it.
+
+    ``baseline`` is what the detector expected, in the observation's own units, so evidence can
+    say "12 400 unemployed where about 10 900 were expected". ``direction`` is +1 when the
+    observation is above the baseline, -1 below, 0 when the detector is not ready.
+    """
+
+    score: float
+    baseline: float
+    direction: int
+
+    @staticmethod
+    def quiet(baseline: float) -> Assessment:
+        return Assessment(0.0, baseline, 0)
+
+
+@runtime_checkable
+class Detector(Protocol[X_contra]):
+    """The plug point between the pipeline and an algorithm."""
+
+    name: ClassVar[str]
+
+    def assess(self, x: X_contra) -> Assessment: ...
+
+    def score(self, x: X_contra) -> float: ...
+
+    def alarm(self, x: X_contra) -> bool: ...
+
+    def update(self, x: X_contra) -> None: ...
+
+    @property
+    def ready(self) -> bool: ...
+
+    def snapshot(self) -> JSONObject: ...
+
+
+class BaseDetector(Generic[X, P]):
+    """Shared plumbing: scoring via :meth:`assess`, alarms, versioned JSON snapshots.
+
+    Subclasses set ``name``, ``Params`` and ``STATE_VERSION`` and implement ``assess``, ``update``,
+    ``ready``, ``_state`` and ``_load_state``. ``assess`` must not change state.
+    """
+
+    name: ClassVar[str]
+    Params: ClassVar[type[DetectorParams]]
+    STATE_VERSION: ClassVar[int] = 1
+
+    def __init__(self, params: P | None = None) -> None:
+        self.params: P = params if params is not None else self.Params()  # type: ignore[assignment]
+
+    # -- the protocol ------------------------------------------------------------------------
+    def assess(self, x: X) -> Assessment:
+        raise NotImplementedError
+
+    def update(self, x: X) -> None:
+        raise NotImplementedError
+
+    @property
+    def ready(self) -> bool:
+        raise NotImplementedError
+
+    def score(self, x: X) -> float:
+        return self.assess(x).score
+
+    def alarm(self, x: X) -> bool:
+        return self.is_alarm(self.assess(x))
+
+    def is_alarm(self, assessment: Assessment) -> bool:
+        return self.ready and assessment.score >= self.params.threshold
+
+    def learn(self, x: X) -> tuple[Assessment, bool]:
+        """Assess then update: the prequential step the pipeline runs for each observation."""
+        assessment = self.assess(x)
+        alarm = self.is_alarm(assessment)
+        self.update(x)
+        return assessment, alarm
+
+    # -- snapshots ---------------------------------------------------------------------------
+    def snapshot(self) -> JSONObject:
+        return {
+            "v": self.STATE_VERSION,
+            "detector": self.name,
+            "params": self.params.model_dump(mode="json"),
+            "state": self._state(),
+        }
+
+    @classmethod
+    def restore(cls, params: P, state: JSONObject) -> Self:
+        detector = cls(params)
+        detector._load_state(state)
+        return detector
+
+    @classmethod
+    def from_snapshot(cls, snapshot: JSONObject) -> Self:
+        if snapshot.get("detector") != cls.name:
+            raise ValueError(f"snapshot is of {snapshot.get('detector')!r}, not {cls.name!r}")
+        if snapshot.get("v") != cls.STATE_VERSION:
+            raise ValueError(
+                f"{cls.name} snapshot has version {snapshot.get('v')!r}; "
+                f"this build reads version {cls.STATE_VERSION}"
+            )
+        params = cls.Params.model_validate(snapshot["params"])
+        state = snapshot["state"]
+        if not isinstance(state, dict):
+            raise ValueError(f"{cls.name} snapshot state must be an object")
+        return cls.restore(params, state)  # type: ignore[arg-type]
+
+    def _state(self) -> JSONObject:
+        raise NotImplementedError
+
+    def _load_state(self, state: JSONObject) -> None:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.params!r})"
+
+
+def json_roundtrip(snapshot: JSONObject) -> JSONObject:
+    """What a snapshot looks like after a trip through a Kafka changelog."""
+    loaded: Any = json.loads(json.dumps(snapshot, allow_nan=False))
+    return loaded  # type: ignore[no-any-return]
+
+
+def capped(score: float) -> float:
+    """Keep scores finite and non-negative whatever the arithmetic did."""
+    if math.isnan(score) or score < 0:
+        return 0.0
+    return min(score, MAX_SCORE)
+
+
+def floats(value: JSONValue) -> list[float]:
+    """Read a JSON list of numbers back as floats, rejecting anything else."""
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of numbers, got {type(value).__name__}")
+    out: list[float] = []
+    for item in value:
+        if not isinstance(item, int | float) or isinstance(item, bool):
+            raise ValueError(f"expected a number, got {item!r}")
+        out.append(float(item))
+    return out
+
+
+def number(value: JSONValue) -> float:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ValueError(f"expected a number, got {value!r}")
+    return float(value)
+
+
+def integer(value: JSONValue) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ValueError(f"expected an integer, got {value!r}")
+    return value

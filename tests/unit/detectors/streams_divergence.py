@@ -1,0 +1,7 @@
+"""STUB: conformance streams for divergence (see the helper's assignment)."""
+
+from __future__ import annotations
+
+from .streams import SEASONAL_BASELINE, Streams
+
+STREAMS: Streams = SEASONAL_BASELINE

@@ -1,0 +1,130 @@
+"""The conformance suite (STYLE.md §8), run over every registered detector."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from detectors import registry
+from detectors.base import BaseDetector, json_roundtrip
+
+from .streams import STREAMS
+
+NAMES = sorted(registry.DETECTORS)
+
+
+def fresh(name: str) -> BaseDetector:  # type: ignore[type-arg]
+    return registry.create(name)
+
+
+def run(detector: BaseDetector, xs: list) -> list[tuple[float, float, int, bool]]:  # type: ignore[type-arg]
+    out = []
+    for x in xs:
+        a, alarm = detector.learn(x)
+        out.append((a.score, a.baseline, a.direction, alarm))
+    return out
+
+
+def test_every_registered_detector_has_conformance_streams() -> None:
+    assert set(NAMES) == set(STREAMS), "register conformance streams for every detector"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_params_reject_bad_values_at_start_up(name: str) -> None:
+    with pytest.raises(ValidationError):
+        registry.create(name, {"threshold": -1})
+    with pytest.raises(ValidationError):
+        registry.create(name, {"no_such_parameter": 1})
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_assess_and_score_do_not_change_state(name: str) -> None:
+    s = STREAMS[name]
+    xs = s.stationary(1, s.length)
+    det = fresh(name)
+    run(det, xs[: s.length // 2])
+    before = det.snapshot()
+    for x in xs[s.length // 2 :]:
+        det.assess(x)
+        det.score(x)
+        det.alarm(x)
+    assert det.snapshot() == before
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_seeded_runs_are_deterministic(name: str) -> None:
+    s = STREAMS[name]
+    xs = s.shifted(3, s.length, s.shift_at)
+    assert run(fresh(name), xs) == run(fresh(name), xs)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("seed", range(5))
+def test_no_alarm_on_a_long_stationary_series(name: str, seed: int) -> None:
+    s = STREAMS[name]
+    alarms = [t for t, r in enumerate(run(fresh(name), s.stationary(100 + seed, s.length))) if r[3]]
+    assert alarms == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("seed", range(5))
+def test_alarm_soon_after_an_injected_change(name: str, seed: int) -> None:
+    s = STREAMS[name]
+    results = run(fresh(name), s.shifted(200 + seed, s.length, s.shift_at))
+    alarms = [t for t, r in enumerate(results) if r[3]]
+    assert alarms, "no alarm at all"
+    assert s.shift_at <= alarms[0] <= s.shift_at + s.within
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_state_is_bounded(name: str) -> None:
+    s = STREAMS[name]
+    det = fresh(name)
+    run(det, s.stationary(5, s.length))
+    size_early = len(json.dumps(det.snapshot()))
+    run(det, s.stationary(6, s.length * 4))
+    assert len(json.dumps(det.snapshot())) <= size_early * 1.1 + 64
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_snapshot_is_versioned_json(name: str) -> None:
+    s = STREAMS[name]
+    det = fresh(name)
+    run(det, s.stationary(7, 60))
+    snap = det.snapshot()
+    assert snap["v"] == type(det).STATE_VERSION
+    assert snap["detector"] == name
+    json.dumps(snap, allow_nan=False)
+    wrong = dict(snap, v=999)
+    with pytest.raises(ValueError, match="version"):
+        registry.restore(wrong)
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), split=st.integers(1, 10_000))
+def test_snapshot_restore_gives_the_same_later_scores(name: str, seed: int, split: int) -> None:
+    s = STREAMS[name]
+    xs = s.shifted(seed, s.length, s.shift_at)
+    split = 1 + split % (len(xs) - 1)
+    original = fresh(name)
+    run(original, xs[:split])
+    restored = registry.restore(json_roundtrip(original.snapshot()))
+    assert run(restored, xs[split:]) == run(original, xs[split:])
+
+
+@pytest.mark.parametrize("name", NAMES)
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_scores_are_finite_and_non_negative(name: str, data: st.DataObject) -> None:
+    s = STREAMS[name]
+    xs = data.draw(st.lists(s.inputs, min_size=1, max_size=80))
+    det = fresh(name)
+    for x in xs:
+        a, _ = det.learn(x)
+        assert a.score >= 0 and a.score == a.score and a.score != float("inf")
+        assert a.baseline == a.baseline and abs(a.baseline) != float("inf")
