@@ -19,7 +19,13 @@ from models.areas import Area, Hierarchy
 
 SHIPPED = "areas.csv"
 _OURS = {"code", "name_fi", "name_sv", "name_en", "parent"}
-_STATFIN = {"municipality_code", "municipality_name_fi", "subregion_code", "region_code", "ely_code"}
+_STATFIN = {
+    "municipality_code",
+    "municipality_name_fi",
+    "subregion_code",
+    "region_code",
+    "ely_code",
+}
 
 
 def _rows(text: str) -> list[dict[str, str]]:
@@ -43,9 +49,9 @@ def load_hierarchy(path: Path | None = None, year: int | None = None) -> Hierarc
     if not rows:
         raise ValueError(f"area file {path} has no rows")
     columns = set(rows[0])
-    if _OURS <= columns:
+    if columns >= _OURS:
         return Hierarchy(_ours(rows, str(path)))
-    if _STATFIN <= columns:
+    if columns >= _STATFIN:
         return Hierarchy(_statfin(rows, year, str(path)))
     raise ValueError(
         f"area file {path} has columns {sorted(columns)}; expected {sorted(_OURS)} "

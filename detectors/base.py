@@ -15,7 +15,7 @@ from typing import Any, ClassVar, Generic, Protocol, Self, TypeAlias, TypeVar, r
 
 from pydantic import BaseModel, ConfigDict, Field
 
-JSONValue: TypeAlias = None | bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"]
+JSONValue: TypeAlias = bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"] | None
 JSONObject: TypeAlias = dict[str, JSONValue]
 
 #: Scores are capped so that they stay finite and comparable (a p-value of 1e-50 is "certain").
@@ -84,7 +84,7 @@ class BaseDetector(Generic[X, P]):
     STATE_VERSION: ClassVar[int] = 1
 
     def __init__(self, params: P | None = None) -> None:
-        self.params: P = params if params is not None else self.Params()  # type: ignore[assignment]
+        self.params: P = params if params is not None else self.Params.model_validate({})  # type: ignore[assignment]
 
     # -- the protocol ------------------------------------------------------------------------
     def assess(self, x: X) -> Assessment:

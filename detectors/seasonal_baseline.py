@@ -137,11 +137,14 @@ class SeasonalBaseline(BaseDetector[float, SeasonalBaselineParams]):
 
     def _adopt(self, shift: float) -> None:
         # The change has persisted: rescale the history so the new level becomes the baseline.
+        # The run's earlier points (the newest stored values) are already at the new level; the
+        # current point is appended after this, unscaled.
         c = self.params.offset
         factor = math.exp(shift)
-        self._values = deque(
-            (max((v + c) * factor - c, 0.0) for v in self._values), maxlen=self._values.maxlen
-        )
+        values = list(self._values)
+        cut = len(values) - (len(self._run) - 1)
+        rescaled = [max((v + c) * factor - c, 0.0) for v in values[:cut]] + values[cut:]
+        self._values = deque(rescaled, maxlen=self._values.maxlen)
         self._run.clear()
         self._run_direction = 0
 

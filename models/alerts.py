@@ -151,8 +151,10 @@ class Alert(_Frozen):
             area = data["area"]
             data.setdefault("region", area)
             parents = tuple(data.get("parents", ()))
-            ely = area if str(area).startswith("ELY") else next(
-                (p for p in parents if str(p).startswith("ELY")), None
+            ely = (
+                area
+                if str(area).startswith("ELY")
+                else next((p for p in parents if str(p).startswith("ELY")), None)
             )
             data.setdefault("ely", ely)
             if data["region"] != area or data["ely"] != ely:

@@ -31,8 +31,8 @@ _AREA_PATTERNS: Final[dict[AreaLevel, re.Pattern[str]]] = {
     "SSS": re.compile(r"SSS"),
     "ELY": re.compile(r"ELY(0[1-9]|1[0-9])"),
     "MK": re.compile(r"MK(0[1-9]|1[0-9]|2[01])"),
-    "SK": re.compile(r"SK\d{3}"),
-    "KU": re.compile(r"KU\d{3}"),
+    "SK": re.compile(r"SK[0-9]{3}"),
+    "KU": re.compile(r"KU[0-9]{3}"),
 }
 
 MIN_YEAR: Final = 1990
@@ -67,7 +67,7 @@ MunicipalityCode = Annotated[str, AfterValidator(_check_municipality)]
 # ---------------------------------------------------------------------------------------------
 # Periods: months as "YYYY-MM" at the boundary, as an integer month index inside the core.
 
-_PERIOD = re.compile(r"(\d{4})-(\d{2})")
+_PERIOD = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 
 def period_index(period: str) -> int:
@@ -123,7 +123,7 @@ PlausibleDate = Annotated[date, AfterValidator(check_plausible_date)]
 # ---------------------------------------------------------------------------------------------
 # Finnish business id (Y-tunnus): seven digits, a hyphen and a modulus-11 check digit.
 
-_BUSINESS_ID = re.compile(r"(\d{7})-(\d)")
+_BUSINESS_ID = re.compile(r"([0-9]{7})-([0-9])")
 _BUSINESS_ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2)
 
 
@@ -167,9 +167,9 @@ TOL_SECTIONS: Final[dict[str, tuple[int, int]]] = {
 #: Statistics Finland's section for an unknown industry.
 TOL_UNKNOWN: Final = "X"
 
-_TOL = re.compile(r"[A-UX]|\d{2}(\d{1,3})?")
+_TOL = re.compile(r"[A-UX]|[0-9]{2}([0-9]{1,3})?")
 # ISCO-08 codes have 1-4 digits; Statistics Finland adds X### groups for unknown occupations.
-_ISCO = re.compile(r"\d{1,4}|X\d{3}")
+_ISCO = re.compile(r"[0-9]{1,4}|X[0-9]{3}")
 
 
 def tol_section(code: str) -> str:
@@ -195,7 +195,9 @@ def _check_tol(code: str) -> str:
 
 def _check_isco(code: str) -> str:
     if _ISCO.fullmatch(code) is None:
-        raise ValueError(f"occupation must be an ISCO-08 code of 1-4 digits (or X### for unknown), got {code!r}")
+        raise ValueError(
+            f"occupation must be an ISCO-08 code of 1-4 digits (or X### for unknown), got {code!r}"
+        )
     return code
 
 

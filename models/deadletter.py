@@ -24,8 +24,8 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from models.events import Event
-from models.personal_data import REDACTION, contains_personal_code, redact_personal_codes
+from models.events import Event, personal_data_problem
+from models.personal_data import redact_personal_codes, redact_personal_codes_in_bytes
 
 DeadLetterReason = Literal["decode", "validation", "processing"]
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
@@ -81,24 +81,48 @@ def decode(raw: bytes | str, origin: Origin, received_at: datetime) -> Event | D
         return _dead(raw, origin, received_at, "decode", "not_utf8", f"payload is not UTF-8: {exc}")
     try:
         payload = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        return _dead(text, origin, received_at, "decode", "json_invalid", f"payload is not JSON: {exc}")
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers JSONDecodeError and Python's limit on integer digits.
+        return _dead(
+            text, origin, received_at, "decode", "json_invalid", f"payload is not JSON: {exc}"
+        )
     return validate(payload, text, origin, received_at)
 
 
 def validate(payload: Any, raw: str, origin: Origin, received_at: datetime) -> Event | DeadLetter:
     """Validate an already-parsed payload (a JSON object or a CSV row turned into one)."""
     if not isinstance(payload, dict):
-        return _dead(raw, origin, received_at, "validation", "not_an_object",
-                     f"payload must be a JSON object, got {type(payload).__name__}")
+        return _dead(
+            raw,
+            origin,
+            received_at,
+            "validation",
+            "not_an_object",
+            f"payload must be a JSON object, got {type(payload).__name__}",
+        )
+    # Before the union picks a model: a personal code in the type tag or a key must not be echoed.
+    try:
+        problem = personal_data_problem(payload)
+    except RecursionError:
+        return _dead(
+            raw, origin, received_at, "validation", "too_deep", "payload is nested too deeply"
+        )
+    if problem is not None:
+        return _dead(
+            raw, origin, received_at, "validation", problem.type, str(problem), payload=payload
+        )
     try:
         return _EVENT_ADAPTER.validate_python(payload)
     except ValidationError as exc:
         errors = tuple(_detail(e) for e in exc.errors(include_input=False, include_url=False))
         summary = "; ".join(f"{e.loc}: {e.msg}" if e.loc else e.msg for e in errors[:5])
-        return _dead(raw, origin, received_at, "validation", errors[0].type, summary, errors)
+        return _dead(
+            raw, origin, received_at, "validation", errors[0].type, summary, errors, payload
+        )
     except RecursionError:
-        return _dead(raw, origin, received_at, "validation", "too_deep", "payload is nested too deeply")
+        return _dead(
+            raw, origin, received_at, "validation", "too_deep", "payload is nested too deeply"
+        )
 
 
 def dead_letter(
@@ -129,28 +153,61 @@ def _dead(
     error_type: str,
     summary: str,
     errors: tuple[ErrorDetail, ...] = (),
+    payload: Any = None,
 ) -> DeadLetter:
-    if isinstance(raw, bytes):
-        try:
-            text, encoding = raw.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            text, encoding = base64.b64encode(raw).decode("ascii"), "base64"
-    else:
-        text, encoding = raw, "utf-8"
-    redacted = encoding == "utf-8" and contains_personal_code(text)
-    if redacted:
-        # The raw payload is kept for repair, but never a person's identity code.
-        text = redact_personal_codes(text)
+    text, encoding, redacted = _keepable(raw, payload)
     if not errors:
         errors = (ErrorDetail(loc="", type=error_type, msg=summary),)
     return DeadLetter(
         reason=reason,
         error_type=error_type,
-        summary=summary.replace(REDACTION, "[redacted]"),
-        errors=errors,
+        summary=_clean(summary),
+        errors=tuple(
+            ErrorDetail(loc=_clean(e.loc), type=e.type, msg=_clean(e.msg)) for e in errors
+        ),
         raw=text,
-        raw_encoding=encoding,  # type: ignore[arg-type]
+        raw_encoding=encoding,
         redacted=redacted,
         origin=origin,
         received_at=received_at,
     )
+
+
+def _keepable(raw: bytes | str, payload: Any) -> tuple[str, Literal["utf-8", "base64"], bool]:
+    """The raw payload as it can be stored and produced: text or base64, never a person's code."""
+    data = raw.encode("utf-8", errors="surrogateescape") if isinstance(raw, str) else raw
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        kept = redact_personal_codes_in_bytes(data)
+        return base64.b64encode(kept).decode("ascii"), "base64", kept != data
+    redacted = redact_personal_codes(text)
+    if payload is not None and _still_personal(redacted, payload):
+        # JSON escapes can hide a code from a text search of the raw payload: rewrite the
+        # parsed payload with every code removed instead.
+        return json.dumps(_redact(payload), ensure_ascii=False), "utf-8", True
+    return redacted, "utf-8", redacted != text
+
+
+def _still_personal(redacted: str, payload: Any) -> bool:
+    try:
+        if personal_data_problem(payload) is None:
+            return False
+        return personal_data_problem(json.loads(redacted)) is not None
+    except (ValueError, RecursionError):
+        return True
+
+
+def _redact(data: Any) -> Any:
+    if isinstance(data, str):
+        return redact_personal_codes(data).encode("utf-8", errors="replace").decode("utf-8")
+    if isinstance(data, dict):
+        return {_redact(str(k)): _redact(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_redact(v) for v in data]
+    return data
+
+
+def _clean(text: str) -> str:
+    """Messages may quote keys or tags from the input: no personal codes, valid Unicode."""
+    return redact_personal_codes(text).encode("utf-8", errors="replace").decode("utf-8")

@@ -11,7 +11,14 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from models.codes import (
@@ -30,7 +37,9 @@ from models.personal_data import contains_personal_code
 #: Free text from the outside world: trimmed, no control characters.
 Text = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$"),
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$"
+    ),
 ]
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")]
 
@@ -38,31 +47,91 @@ Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._
 class _Boundary(BaseModel):
     """Shared configuration: immutable, strict about shape, no NaN/inf anywhere."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, str_strip_whitespace=False)
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        allow_inf_nan=False,
+        str_strip_whitespace=False,
+        # Errors must never echo input: it may hold personal data.
+        hide_input_in_errors=True,
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _no_personal_codes(cls, data: Any) -> Any:
         # Checked before field validation so that no other error message can echo the code.
-        for path, text in _strings(data):
-            if contains_personal_code(text):
-                raise PydanticCustomError(
-                    "personal_data",
-                    "field {path} contains a Finnish personal identity code (henkilötunnus); "
-                    "events must not carry personal data",
-                    {"path": path or "<root>"},
-                )
+        problem = personal_data_problem(data)
+        if problem is not None:
+            raise problem
         return data
+
+    @field_validator("schema_version", mode="before", check_fields=False)
+    @classmethod
+    def _schema_version_is_an_integer(cls, value: Any) -> Any:
+        # Literal[1] would take True (True == 1); a schema version is a plain integer.
+        if type(value) is not int:
+            raise PydanticCustomError("int_type", "schema_version must be an integer")
+        return value
+
+
+def personal_data_problem(data: Any) -> PydanticCustomError | None:
+    """The first personal identity code or invalid text anywhere in ``data`` (keys included)."""
+    texts: list[str] = []
+    _collect_strings(data, texts)
+    joined = "\n".join(texts)
+    # One scan of everything first: this runs on every event, and almost none carry a code.
+    if _is_valid_unicode(joined) and not contains_personal_code(joined):
+        return None
+    for path, text in _strings(data):
+        if contains_personal_code(text):
+            return PydanticCustomError(
+                "personal_data",
+                "field {path} contains a Finnish personal identity code (henkilötunnus); "
+                "events must not carry personal data",
+                {"path": "<key>" if contains_personal_code(path) else path or "<root>"},
+            )
+        if not _is_valid_unicode(text):
+            return PydanticCustomError(
+                "invalid_text", "field {path} is not valid Unicode text", {"path": "<redacted>"}
+            )
+    # A code can also straddle two strings joined above; that is not a code in any one field.
+    return None
+
+
+def _collect_strings(data: Any, out: list[str]) -> None:
+    if isinstance(data, str):
+        out.append(data)
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            out.append(str(key))
+            _collect_strings(value, out)
+    elif isinstance(data, (list, tuple)):
+        for value in data:
+            _collect_strings(value, out)
 
 
 def _strings(data: Any, path: str = "") -> list[tuple[str, str]]:
+    """Every string in ``data`` with where it is (keys reported as ``<key>``)."""
     if isinstance(data, str):
         return [(path, data)]
     if isinstance(data, dict):
-        return [pair for key, value in data.items() for pair in _strings(value, f"{path}.{key}".lstrip("."))]
+        found: list[tuple[str, str]] = []
+        for key, value in data.items():
+            key_text = str(key)
+            found.append((f"{path}.<key>".lstrip("."), key_text))
+            found.extend(_strings(value, f"{path}.{key_text}".lstrip(".")))
+        return found
     if isinstance(data, (list, tuple)):
         return [pair for i, value in enumerate(data) for pair in _strings(value, f"{path}[{i}]")]
     return []
+
+
+def _is_valid_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class NoticeKind(StrEnum):
@@ -110,13 +179,13 @@ class LayoffNoticeFiled(_Boundary):
     municipality: MunicipalityCode
     sector: TolCode
     kind: NoticeKind
-    persons: Annotated[int, Field(ge=1, le=100_000)]
+    persons: Annotated[int, Field(ge=1, le=100_000, strict=True)]
     announced: PlausibleDate
     effective_from: PlausibleDate
     effective_to: PlausibleDate | None = None
     occupations: Annotated[tuple[IscoCode, ...], Field(max_length=50)] = ()
     source: Identifier = "unknown"
-    revision: Annotated[int, Field(ge=0)] = 0
+    revision: Annotated[int, Field(ge=0, strict=True)] = 0
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> LayoffNoticeFiled:
@@ -144,9 +213,9 @@ class _Figure(_Boundary):
     period: Period
     sector: TolCode | None = None
     occupation: IscoCode | None = None
-    value: Annotated[float, Field(ge=0, le=1e9)]
+    value: Annotated[float, Field(ge=0, le=1e9, strict=True)]
     published: PlausibleDate
-    revision: Annotated[int, Field(ge=0)] = 0
+    revision: Annotated[int, Field(ge=0, strict=True)] = 0
     source: Identifier = "unknown"
 
     @model_validator(mode="after")
@@ -174,5 +243,7 @@ class VacanciesReported(_Figure):
 
 
 Figure = UnemploymentReported | VacanciesReported
-Event = Annotated[LayoffNoticeFiled | UnemploymentReported | VacanciesReported, Field(discriminator="type")]
+Event = Annotated[
+    LayoffNoticeFiled | UnemploymentReported | VacanciesReported, Field(discriminator="type")
+]
 EVENT_TYPES: Final = ("layoff_notice", "unemployment", "vacancies")

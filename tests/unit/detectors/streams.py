@@ -24,10 +24,13 @@ class Streams:
     inputs: st.SearchStrategy[Any]
     length: int = 240
     shift_at: int = 120
+    #: Hypothesis examples for the snapshot/restore property (each replays a whole stream).
+    restore_examples: int = 25
 
 
-def seasonal_counts(seed: int, n: int, at: int | None = None, factor: float = 1.35,
-                    level: float = 2000.0) -> list[float]:
+def seasonal_counts(
+    seed: int, n: int, at: int | None = None, factor: float = 1.35, level: float = 2000.0
+) -> list[float]:
     """A monthly count with a seasonal cycle, Poisson-like noise and an optional level shift."""
     rng = random.Random(seed)
     out = []
@@ -42,10 +45,10 @@ def seasonal_counts(seed: int, n: int, at: int | None = None, factor: float = 1.
 counts = st.floats(min_value=0, max_value=1e7, allow_nan=False, allow_infinity=False)
 
 SEASONAL_BASELINE = Streams(
-        stationary=lambda seed, n: seasonal_counts(seed, n),
-        shifted=lambda seed, n, at: seasonal_counts(seed, n, at),
-        within=2,
-        inputs=counts,
+    stationary=lambda seed, n: seasonal_counts(seed, n),
+    shifted=lambda seed, n, at: seasonal_counts(seed, n, at),
+    within=2,
+    inputs=counts,
 )
 
 

@@ -1,0 +1,35 @@
+# Muutostutka developer entry points. Each target sets up what it needs (a virtualenv in .venv).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test unit lint typecheck clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## demo: generate a synthetic labour market, run the pipeline, report (no broker, no shared data)
+demo: $(STAMP)
+	$(BIN)/tutka demo
+
+## test: lint, type-check the core, and run every test
+test: lint typecheck
+	$(BIN)/python -m pytest
+
+## unit: the fast tests only (no external services)
+unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not integration"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) tutka-out .pytest_cache .mypy_cache .ruff_cache .hypothesis

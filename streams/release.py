@@ -1,0 +1,166 @@
+"""Release-level decisions: report each change once, at the area that explains it.
+
+A monthly release is judged as a whole, across the area hierarchy, before anything is alerted:
+
+* **Broader change first.** When an area and one of its ancestors both signal the same kind and
+  polarity, the local signal is *part of* the broader change and is folded into the ancestor's
+  alert — unless the local area also *diverges* from its references (the divergence detector
+  fired), i.e. it is hit harder than the area around it. A nationwide shock is thus reported
+  once, as national, not as 35 local alerts.
+* **Explained by a sub-area.** When most of an area's excess (at least ``explained_share``) comes
+  from a single signalling sub-area, the sub-area takes the alert: a mill closing in one town
+  is reported for that town, not again for its sub-region, region and ELY area. (An ELY area
+  that is the same territory as one region is always explained by it.)
+
+>>> from datetime import date
+>>> from models.areas import Area, Hierarchy
+>>> from models.alerts import AlertKind, Polarity
+>>> from streams.signals import SeriesKey, Signal
+>>> h = Hierarchy([Area("SSS", "Koko maa", "", "", None), Area("ELY15", "Lappi", "", "", "SSS"),
+...                Area("MK19", "Lappi", "", "", "ELY15"), Area("ELY01", "Uusimaa", "", "", "SSS"),
+...                Area("MK01", "Uusimaa", "", "", "ELY01")])
+>>> def sig(area, value, baseline, detector="seasonal_baseline"):
+...     return Signal(SeriesKey(area, "unemployed_jobseekers"), AlertKind.UNEMPLOYMENT,
+...                   Polarity.NEGATIVE, detector, 24000, value, baseline, 9.0, 4.0, 1,
+...                   date(2000, 2, 25))
+>>> shock = [sig("SSS", 300, 200), sig("MK19", 30, 20), sig("MK01", 90, 60), sig("ELY01", 90, 60)]
+>>> for d in decide(shock, h, 0.5):
+...     print(d.area, d.accepted, d.reason)
+SSS True accepted
+ELY01 False explained_by:MK01
+MK01 False part_of:SSS
+MK19 False part_of:SSS
+>>> decide(shock, h, 0.5)[0].also_in
+('ELY01', 'MK01', 'MK19')
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+from models.alerts import AlertKind, Polarity
+from models.areas import Hierarchy, level_depth
+from streams.signals import Decision, Signal
+
+#: Detectors that judge an area relative to others; their excess says little about its size.
+RELATIVE_DETECTORS: Final = frozenset({"divergence", "isolation_forest"})
+DIVERGENCE: Final = "divergence"
+
+SignalClass = tuple[AlertKind, Polarity, str | None, str | None]
+ACCEPTED: Final = "accepted"
+
+
+def signal_class(signal: Signal) -> SignalClass:
+    return (signal.kind, signal.polarity, signal.series.sector, signal.series.occupation)
+
+
+def decide(
+    signals: Iterable[Signal],
+    hierarchy: Hierarchy,
+    explained_share: float,
+    prior_accepted: frozenset[tuple[str, SignalClass]] = frozenset(),
+) -> list[Decision]:
+    """One decision per (area, class) among ``signals`` of one period, broadest areas first.
+
+    ``prior_accepted`` holds (area, class) pairs accepted earlier for the same period, so a late
+    or revised figure is judged against what the release already reported.
+    """
+    by_class: dict[SignalClass, dict[str, list[Signal]]] = defaultdict(lambda: defaultdict(list))
+    for signal in signals:
+        by_class[signal_class(signal)][signal.area].append(signal)
+    decisions: list[Decision] = []
+    for cls in sorted(by_class, key=_class_order):
+        decisions.extend(
+            _decide_class(cls, by_class[cls], hierarchy, explained_share, prior_accepted)
+        )
+    return decisions
+
+
+def _class_order(cls: SignalClass) -> tuple[str, str, str, str]:
+    kind, polarity, sector, occupation = cls
+    return (kind.value, polarity.value, sector or "", occupation or "")
+
+
+def _decide_class(
+    cls: SignalClass,
+    by_area: dict[str, list[Signal]],
+    hierarchy: Hierarchy,
+    explained_share: float,
+    prior_accepted: frozenset[tuple[str, SignalClass]],
+) -> list[Decision]:
+    areas = sorted(by_area, key=lambda a: (level_depth(a), a))
+    excess = {a: _excess(by_area[a]) for a in areas}
+    delegate = _explained_by(areas, excess, hierarchy, explained_share)
+    status: dict[str, str] = {}
+    for area in areas:
+        if area in delegate:
+            status[area] = f"explained_by:{delegate[area]}"
+            continue
+        broader = next(
+            (
+                a
+                for a in hierarchy.ancestors(area)
+                if status.get(a) == ACCEPTED or (a, cls) in prior_accepted
+            ),
+            None,
+        )
+        diverges = any(s.detector == DIVERGENCE for s in by_area[area])
+        status[area] = f"part_of:{broader}" if broader is not None and not diverges else ACCEPTED
+    folded = _fold(areas, status)
+    kind, polarity, sector, occupation = cls
+    return [
+        Decision(
+            group=by_area[area][0].group,
+            kind=kind,
+            polarity=polarity,
+            area=area,
+            sector=sector,
+            occupation=occupation,
+            period=by_area[area][0].period,
+            signals=tuple(by_area[area]),
+            accepted=status[area] == ACCEPTED,
+            reason=status[area],
+            also_in=tuple(sorted(folded.get(area, ()), key=lambda a: (level_depth(a), a))),
+        )
+        for area in areas
+    ]
+
+
+def _excess(signals: Sequence[Signal]) -> float:
+    level = [s.excess for s in signals if s.detector not in RELATIVE_DETECTORS]
+    return max(level) if level else max(s.excess for s in signals)
+
+
+def _explained_by(
+    areas: list[str], excess: dict[str, float], hierarchy: Hierarchy, share: float
+) -> dict[str, str]:
+    """Areas whose excess mostly comes from one signalling sub-area, mapped to that sub-area."""
+    firing = set(areas)
+    nearest: dict[str, list[str]] = defaultdict(list)
+    for area in areas:
+        parent = next((a for a in hierarchy.ancestors(area) if a in firing), None)
+        if parent is not None:
+            nearest[parent].append(area)
+    delegate: dict[str, str] = {}
+    for area, subs in nearest.items():
+        best = max(subs, key=lambda a: (excess[a], a))
+        if excess[area] > 0 and excess[best] >= share * excess[area]:
+            delegate[area] = best
+    return delegate
+
+
+def _fold(areas: list[str], status: dict[str, str]) -> dict[str, list[str]]:
+    """For each accepted area, the non-accepted areas whose signals end up in its alert."""
+    folded: dict[str, list[str]] = defaultdict(list)
+    for area in areas:
+        target = area
+        for _ in range(len(areas) + 1):
+            state = status.get(target, ACCEPTED)
+            if state == ACCEPTED:
+                break
+            target = state.split(":", 1)[1]
+        if target != area and status.get(target, ACCEPTED) == ACCEPTED and target in status:
+            folded[target].append(area)
+    return folded

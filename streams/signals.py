@@ -1,0 +1,106 @@
+"""Series keys, detector signals and release decisions: the values passed between pipeline steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from models.alerts import AlertKind, NoticeEvidence, Polarity, SignalEvidence
+from models.codes import period_str
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SeriesKey:
+    """One monthly series: an area's measure, optionally for one sector or occupation."""
+
+    area: str
+    measure: str
+    sector: str | None = None
+    occupation: str | None = None
+
+    def __str__(self) -> str:
+        text = f"{self.area}/{self.measure}"
+        if self.sector is not None:
+            text += f"/tol:{self.sector}"
+        if self.occupation is not None:
+            text += f"/isco:{self.occupation}"
+        return text
+
+    def with_area(self, area: str) -> SeriesKey:
+        return SeriesKey(area, self.measure, self.sector, self.occupation)
+
+    def with_measure(self, measure: str) -> SeriesKey:
+        return SeriesKey(self.area, measure, self.sector, self.occupation)
+
+
+def group_key(area: str, sector: str | None, occupation: str | None, kind: AlertKind) -> str:
+    """Alerts are grouped by area + sector/occupation + kind; at most one is open per group."""
+    return f"{area}|{sector or '-'}|{occupation or '-'}|{kind.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A detector alarm on one series in one period, with what it expected instead."""
+
+    series: SeriesKey
+    kind: AlertKind
+    polarity: Polarity
+    detector: str
+    period: int
+    value: float
+    baseline: float
+    score: float
+    threshold: float
+    direction: int
+    available_on: date
+    notices: tuple[NoticeEvidence, ...] = ()
+    notice_count: int = 0
+    notice_persons: int = 0
+
+    @property
+    def area(self) -> str:
+        return self.series.area
+
+    @property
+    def group(self) -> str:
+        return group_key(self.series.area, self.series.sector, self.series.occupation, self.kind)
+
+    @property
+    def excess(self) -> float:
+        """How far the value is from what was expected, in the series' own units."""
+        return abs(self.value - self.baseline)
+
+    def evidence(self) -> SignalEvidence:
+        return SignalEvidence(
+            detector=self.detector,
+            series=str(self.series),
+            area=self.series.area,
+            measure=self.series.measure,
+            period=period_str(self.period),
+            value=round(self.value, 6),
+            baseline=round(self.baseline, 6),
+            score=round(self.score, 4),
+            threshold=self.threshold,
+            direction="up" if self.direction >= 0 else "down",
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The release-level verdict on one alert group's signals in one period."""
+
+    group: str
+    kind: AlertKind
+    polarity: Polarity
+    area: str
+    sector: str | None
+    occupation: str | None
+    period: int
+    signals: tuple[Signal, ...]
+    accepted: bool
+    reason: str
+    also_in: tuple[str, ...] = ()
+
+    @property
+    def available_on(self) -> date:
+        return max(s.available_on for s in self.signals)

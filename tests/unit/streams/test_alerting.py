@@ -1,0 +1,215 @@
+"""The alerting stage: open, escalate quietly, resolve, reverse, withdraw — in event time."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from config.catalogue import AlertingRules, SeverityRules
+from models.alerts import AlertKind, AlertStatus, Localized, Polarity, Severity, alert_id
+from models.codes import period_index
+from streams.alerting import (
+    AlertContext,
+    GroupState,
+    apply_decision,
+    resolve_quiet,
+    severity_of,
+    withdraw,
+)
+from streams.signals import Decision, Signal
+
+from .helpers import signal, small_hierarchy
+
+SECTORS = {"C": Localized(fi="Teollisuus", sv="Tillverkning", en="Manufacturing")}
+# Most tests look at one signal at a time: let one signal open an alert.
+CTX = AlertContext(small_hierarchy(), SECTORS, SeverityRules(), AlertingRules(min_detectors=1))
+STRICT = AlertContext(small_hierarchy(), SECTORS, SeverityRules(), AlertingRules())
+MAY = period_index("2023-05")
+
+
+def decision(*signals: Signal, accepted: bool = True, also_in: tuple[str, ...] = ()) -> Decision:
+    first = signals[0]
+    return Decision(
+        first.group,
+        first.kind,
+        first.polarity,
+        first.area,
+        first.series.sector,
+        None,
+        first.period,
+        signals,
+        accepted,
+        "accepted" if accepted else "part_of:SSS",
+        also_in,
+    )
+
+
+def test_an_accepted_decision_opens_an_alert_with_evidence_and_explanations() -> None:
+    state, alerts = apply_decision(
+        GroupState(), decision(signal("KU240", 1400, 1000, period=MAY)), CTX
+    )
+    (alert,) = alerts
+    assert alert.status is AlertStatus.OPEN
+    assert alert.id == alert_id("KU240|-|-|unemployment", "2023-05")
+    assert (alert.area, alert.region, alert.ely, alert.parents) == (
+        "KU240",
+        "KU240",
+        "ELY15",
+        ("SK192", "MK19", "ELY15", "SSS"),
+    )
+    assert alert.polarity is Polarity.NEGATIVE and alert.period == alert.opened_period == "2023-05"
+    assert alert.evidence[0].value == 1400 and alert.evidence[0].baseline == 1000
+    assert "fi KU240 (KU240)" in alert.explanation.fi and "toukokuussa 2023" in alert.explanation.fi
+    assert "i maj 2023" in alert.explanation.sv and "steg" in alert.explanation.sv
+    assert "rose in May 2023" in alert.explanation.en and "+40%" in alert.explanation.en
+    assert state.alert == alert
+
+
+def test_a_continuing_condition_does_not_repeat_but_escalation_does() -> None:
+    state, _ = apply_decision(GroupState(), decision(signal("KU240", 1100, 1000, period=MAY)), CTX)
+    assert state.alert is not None and state.alert.severity is Severity.WATCH
+    state, again = apply_decision(state, decision(signal("KU240", 1110, 1000, period=MAY + 1)), CTX)
+    assert again == []  # same detector, same severity: nothing material
+    assert state.alert.period == "2023-06"  # but the state knows the latest period
+    state, escalated = apply_decision(
+        state, decision(signal("KU240", 1120, 1000, period=MAY + 2, detector="cusum")), CTX
+    )
+    (alert,) = escalated
+    assert alert.status is AlertStatus.UPDATED and alert.sequence == 2
+    assert alert.severity is Severity.WARNING
+    assert "escalated to warning" in alert.history[-1].note and "cusum" in alert.history[-1].note
+
+
+def test_quiet_months_resolve_an_alert() -> None:
+    groups = {"g": GroupState()}
+    d = decision(signal("KU240", 1400, 1000, period=MAY))
+    groups["g"], _ = apply_decision(groups["g"], d, CTX)
+    assert resolve_quiet(groups, ["g"], MAY + 2, CTX) == []
+    ((key, alert),) = resolve_quiet(groups, ["g"], MAY + 3, CTX)
+    assert key == "g" and alert.status is AlertStatus.RESOLVED
+    assert (alert.resolved_period, alert.resolution) == ("2023-08", "quiet")
+    assert alert.explanation.en.startswith("Resolved, no new signals")
+    assert groups["g"].alert is None
+
+
+def test_the_opposite_change_resolves_the_open_alert_as_reversed() -> None:
+    state, _ = apply_decision(GroupState(), decision(signal("KU240", 1400, 1000, period=MAY)), CTX)
+    recovery = signal("KU240", 900, 1300, period=MAY + 5, polarity=Polarity.POSITIVE)
+    state, (alert,) = apply_decision(state, decision(recovery), CTX)
+    assert (alert.status, alert.resolution, alert.polarity) == (
+        AlertStatus.RESOLVED,
+        "reversed",
+        Polarity.NEGATIVE,
+    )
+    assert state.alert is None
+    # More of the same recovery is still the same story: nothing new opens.
+    state, out = apply_decision(state, decision(recovery), CTX)
+    assert out == [] and state.alert is None
+
+
+def test_a_folded_signal_keeps_an_open_alert_alive_without_emitting() -> None:
+    groups = {"g": GroupState()}
+    groups["g"], _ = apply_decision(
+        groups["g"], decision(signal("KU240", 1400, 1000, period=MAY)), CTX
+    )
+    groups["g"], out = apply_decision(
+        groups["g"], decision(signal("KU240", 1400, 1000, period=MAY + 2), accepted=False), CTX
+    )
+    assert out == []
+    assert resolve_quiet(groups, ["g"], MAY + 4, CTX) == []
+    assert len(resolve_quiet(groups, ["g"], MAY + 5, CTX)) == 1
+
+
+def test_revised_figures_withdraw_evidence() -> None:
+    state, _ = apply_decision(
+        GroupState(),
+        decision(
+            signal("KU240", 1400, 1000, period=MAY),
+            signal("KU240", 1400, 1000, period=MAY, detector="cusum"),
+        ),
+        CTX,
+    )
+    series = "KU240/unemployed_jobseekers"
+    (updated,) = withdraw(state, {("cusum", series, "2023-05")}, MAY + 1, CTX)
+    assert updated.status is AlertStatus.UPDATED and [e.detector for e in updated.evidence] == [
+        "seasonal_baseline"
+    ]
+    (gone,) = withdraw(state, {("seasonal_baseline", series, "2023-05")}, MAY + 1, CTX)
+    assert (gone.status, gone.resolution) == (AlertStatus.RESOLVED, "withdrawn")
+    assert withdraw(state, {("seasonal_baseline", series, "2023-05")}, MAY + 1, CTX) == []
+
+
+def test_severity_needs_corroboration_size_or_headcount() -> None:
+    rules = SeverityRules()
+    one = [signal("KU240", 1100, 1000).evidence()]
+    assert severity_of(one, 0, AlertKind.UNEMPLOYMENT, rules) is Severity.WATCH
+    big = [signal("KU240", 1500, 1000).evidence()]
+    assert severity_of(big, 0, AlertKind.UNEMPLOYMENT, rules) is Severity.CRITICAL
+    tiny = [signal("KU240", 30, 10).evidence()]  # +200 % but only 20 people: not critical
+    assert severity_of(tiny, 0, AlertKind.UNEMPLOYMENT, rules) is Severity.WATCH
+    three = [
+        signal("KU240", 1050, 1000, detector=d).evidence()
+        for d in ("seasonal_baseline", "cusum", "bocpd")
+    ]
+    assert severity_of(three, 0, AlertKind.UNEMPLOYMENT, rules) is Severity.CRITICAL
+    assert severity_of(one, 500, AlertKind.LAYOFF_NOTICES, rules) is Severity.CRITICAL
+    assert severity_of(one, 200, AlertKind.LAYOFF_NOTICES, rules) is Severity.WARNING
+
+
+def test_a_single_weak_signal_waits_for_corroboration() -> None:
+    state, out = apply_decision(
+        GroupState(), decision(signal("KU240", 1100, 1000, period=MAY)), STRICT
+    )
+    assert out == [] and state.alert is None
+    # Another detector within three months corroborates it: the alert opens with both.
+    state, (alert,) = apply_decision(
+        state, decision(signal("KU240", 1150, 1000, period=MAY + 2, detector="cusum")), STRICT
+    )
+    assert alert.opened_period == "2023-07"
+    assert {(e.detector, e.period) for e in alert.evidence} == {
+        ("seasonal_baseline", "2023-05"),
+        ("cusum", "2023-07"),
+    }
+
+
+def test_old_candidates_expire() -> None:
+    state, _ = apply_decision(
+        GroupState(), decision(signal("KU240", 1100, 1000, period=MAY)), STRICT
+    )
+    state, out = apply_decision(
+        state, decision(signal("KU240", 1100, 1000, period=MAY + 3, detector="cusum")), STRICT
+    )
+    assert out == [] and state.alert is None
+
+
+def test_the_same_detector_in_two_months_or_a_strong_score_is_enough() -> None:
+    state, _ = apply_decision(
+        GroupState(), decision(signal("KU240", 1100, 1000, period=MAY)), STRICT
+    )
+    state, (alert,) = apply_decision(
+        state, decision(signal("KU240", 1100, 1000, period=MAY + 1)), STRICT
+    )
+    assert alert.status is AlertStatus.OPEN
+    strong = replace(signal("KU240", 1100, 1000, period=MAY), score=8.0)
+    _, (alert,) = apply_decision(GroupState(), decision(strong), STRICT)
+    assert alert.status is AlertStatus.OPEN
+
+
+def test_a_recovery_marks_the_earlier_alert_reversed_instead_of_opening_a_new_one() -> None:
+    groups = {"g": GroupState()}
+    groups["g"], _ = apply_decision(
+        groups["g"], decision(signal("KU240", 1600, 1000, period=MAY)), CTX
+    )
+    ((_, resolved),) = resolve_quiet(groups, ["g"], MAY + 3, CTX)
+    assert resolved.resolution == "quiet"
+    back = signal("KU240", 1100, 1600, period=MAY + 6, polarity=Polarity.POSITIVE)
+    groups["g"], (again,) = apply_decision(groups["g"], decision(back), CTX)
+    assert (again.id, again.status, again.resolution) == (
+        resolved.id,
+        AlertStatus.RESOLVED,
+        "reversed",
+    )
+    assert again.sequence == resolved.sequence + 1 and groups["g"].alert is None
+    # A positive change that overshoots well below the earlier level is new news.
+    far = signal("KU240", 500, 1600, period=MAY + 7, polarity=Polarity.POSITIVE)
+    groups["g"], (new,) = apply_decision(groups["g"], decision(far), CTX)
+    assert new.status is AlertStatus.OPEN and new.polarity is Polarity.POSITIVE

@@ -1,0 +1,89 @@
+"""Draw an alert's evidence series: the values, what was expected, and the triggering period."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display on servers and CI
+
+import matplotlib.pyplot as plt
+from matplotlib.dates import YearLocator
+
+from detectors.seasonal_baseline import SeasonalBaseline
+from models.alerts import Alert
+from models.codes import period_index, period_start, period_str
+
+
+def expected_line(values: Mapping[int, float]) -> dict[int, float]:
+    """The seasonal baseline's expectation for each period (what the analysts compare with)."""
+    detector = SeasonalBaseline()
+    expected: dict[int, float] = {}
+    for period in sorted(values):
+        assessment = detector.assess(values[period])
+        if detector.ready:
+            expected[period] = assessment.baseline
+        detector.update(values[period])
+    return expected
+
+
+def plot_evidence(alert: Alert, values: Mapping[int, float], path: Path, lang: str = "en") -> Path:
+    """Write a PNG (or SVG, by suffix) of the alert's headline series around its periods."""
+    if not values:
+        raise ValueError(f"no values to plot for alert {alert.id}")
+    expected = expected_line(values)
+    periods = sorted(values)
+    fig, ax = plt.subplots(figsize=(10, 4.8), dpi=110)
+    ax.plot(
+        [period_start(period_str(p)) for p in periods],
+        [values[p] for p in periods],
+        color="#1f4e79",
+        linewidth=1.8,
+        label="observed",
+    )
+    base = sorted(expected)
+    ax.plot(
+        [period_start(period_str(p)) for p in base],
+        [expected[p] for p in base],
+        color="#8c8c8c",
+        linestyle="--",
+        linewidth=1.2,
+        label="expected (same month, earlier years)",
+    )
+    opened = period_index(alert.opened_period)
+    ax.axvline(
+        period_start(period_str(opened)),
+        color="#c0392b",
+        linewidth=1.4,
+        label=f"alert opened {alert.opened_period}",
+    )
+    for entry in alert.evidence:
+        p = period_index(entry.period)
+        if p in values:
+            ax.scatter([period_start(entry.period)], [values[p]], color="#c0392b", zorder=5, s=22)
+    if alert.resolved_period:
+        ax.axvline(
+            period_start(alert.resolved_period),
+            color="#27ae60",
+            linewidth=1.2,
+            linestyle=":",
+            label=f"resolved {alert.resolved_period}",
+        )
+    area = getattr(alert.area_name, lang)
+    ax.set_title(
+        f"{alert.kind.value.replace('_', ' ')} · {area} ({alert.area}) · "
+        f"{alert.polarity.value}, {alert.severity.value}",
+        fontsize=11,
+    )
+    ax.set_ylabel(alert.evidence[-1].measure.replace("_", " ") if alert.evidence else "value")
+    ax.xaxis.set_major_locator(YearLocator())
+    ax.grid(alpha=0.25)
+    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
