@@ -68,6 +68,7 @@ class SeverityRules(_Strict):
 class NoticeRules(_Strict):
     level: Literal["KU", "SK", "MK", "ELY"] = "SK"
     detector: str = "notice_burst"
+    warmup: Annotated[int, Field(ge=0, le=36)] = 3
 
 
 class OutlierRules(_Strict):

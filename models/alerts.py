@@ -127,7 +127,7 @@ class Alert(_Frozen):
     occupation: str | None = None
     period: Period
     opened_period: Period
-    available_on: date
+    available_on: date = Field(description="when the data that opened the alert became available")
     resolved_period: Period | None = None
     resolution: Literal["quiet", "reversed", "withdrawn"] | None = None
     evidence: Annotated[tuple[SignalEvidence, ...], Field(max_length=MAX_EVIDENCE)]

@@ -306,7 +306,6 @@ def _merge(
         also_in=also_in,
         severity=severity,
         period=period_str(latest),
-        available_on=max(current.available_on, decision.available_on),
     )
     return merged, bool(notes), "; ".join(notes)
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Final
 
@@ -73,10 +73,15 @@ LAID_OFF: Final = UnemploymentMeasure.FULL_TIME_LAID_OFF.value
 OPEN_VACANCIES: Final = VacancyMeasure.OPEN_AT_MONTH_END.value
 TIGHTNESS: Final = "tightness"
 LABOUR_MARKET: Final = "labour_market"
+#: The notice tally over all industries (nationally).
+ALL: Final = "*"
 #: Release decisions remembered for judging late and revised figures.
 DECISION_MEMORY: Final = 12
 #: Notice ids remembered (months) for deduplication and revisions.
 NOTICE_MEMORY: Final = 24
+#: A relative signal needs the area's own year-on-year change to go the same way by at least this
+#: much (log units, about 2 %).
+OWN_CHANGE_MIN: Final = 0.02
 #: Empty months fed to a notice-burst detector after a long silence; beyond it nothing changes.
 MAX_EMPTY_MONTHS: Final = 120
 
@@ -159,6 +164,7 @@ class Engine:
         self.accepted: dict[int, set[tuple[str, SignalClass]]] = {}
         self.clock_figures: int | None = None
         self.clock_notices: int | None = None
+        self.first_notice_month: int | None = None
         self.stats = EngineStats()
         self._param_cache: dict[str, dict[str, dict[str, bool | int | float | str]]] = {}
         self._reference_cache: dict[str, tuple[str, ...]] = {}
@@ -356,6 +362,9 @@ class Engine:
             value = state.value(finding.period)
             assert value is not None
             self.stats.signals[finding.detector] += 1
+            if self._only_relative(state, finding, value):
+                self.stats.decisions["relative_only"] += 1
+                continue
             signals.append(
                 Signal(
                     series=state.key,
@@ -372,6 +381,23 @@ class Engine:
                 )
             )
         return signals
+
+    def _only_relative(self, state: SeriesState, finding: Finding, value: float) -> bool:
+        """A local change relative to the country that goes against the area's own change.
+
+        When unemployment rises 40 % nationally and 20 % in a region, the region is "better"
+        only relative to the country: it is not positive structural change. An area that stands
+        still while others move is not changing either (and a change elsewhere moves its
+        reference). A relative signal is kept only when the area's own year-on-year change goes
+        the same way by at least ``OWN_CHANGE_MIN``.
+        """
+        if state.key.area == COUNTRY:
+            return False
+        year_ago = state.value(finding.period - 12)
+        if year_ago is None:
+            return False
+        own = math.log((value + 1) / (year_ago + 1))
+        return finding.assessment.direction * own < OWN_CHANGE_MIN
 
     def _inputs(self, state: SeriesState) -> Inputs:
         return Inputs(references=self._references(state.key), scale=self._scale(state))
@@ -581,12 +607,14 @@ class Engine:
             self.stats.notices["duplicate" if notice.revision == seen.revision else "stale"] += 1
             return []
         out = self._advance_notice_clock(month)
+        if self.first_notice_month is None:
+            self.first_notice_month = month
+        learning = month < self.first_notice_month + self.catalogue.notices.warmup
         section = tol_section(notice.sector)
         # Counted where it happened and nationally: a nationwide wave of notices is one national
         # alert per industry, not one per sub-region (the release logic decides, as for figures).
-        keys = tuple(
-            dict.fromkeys([(self._notice_area(notice.municipality), section), (COUNTRY, section)])
-        )
+        local = (self._notice_area(notice.municipality), section)
+        keys = tuple(dict.fromkeys([local, (COUNTRY, section), (COUNTRY, ALL)]))
         self.seen_notices[notice.notice_id] = SeenNotice(
             notice.revision, month, notice.persons, keys
         )
@@ -606,11 +634,26 @@ class Engine:
             burst.count += 1
             burst.persons += notice.persons
             _add_evidence(burst, notice)
-            signal = self._notice_signal(key, burst, notice.announced)
+            signal = None if learning else self._notice_signal(key, burst, notice.announced)
             if signal is not None:
                 signals.append(signal)
-        out.extend(self._judge(signals, month))
+        out.extend(self._judge([self._mark_distinct(s) for s in signals], month))
         return out
+
+    def _mark_distinct(self, signal: Signal) -> Signal:
+        """A local burst that is most of the nation's excess of notices is its own story.
+
+        It is then reported even while a national notice alert is open (the notice counterpart
+        of a local figure diverging from the country).
+        """
+        national = self.bursts.get((COUNTRY, ALL))
+        if signal.area == COUNTRY or national is None:
+            return signal
+        expected = national.detector.assess(NoticeTally(national.count, national.persons)).baseline
+        excess = max(national.persons - expected, 0.0)
+        if signal.excess >= self.catalogue.alerting.explained_share * excess:
+            return replace(signal, distinct=True)
+        return signal
 
     def _burst(self, key: tuple[str, str], month: int) -> BurstState:
         burst = self.bursts.get(key)
@@ -636,7 +679,7 @@ class Engine:
         area, section = key
         largest = sorted(burst.evidence.values(), key=lambda n: (-n.persons, n.notice_id))
         return Signal(
-            series=SeriesKey(area, "layoff_notices", section),
+            series=SeriesKey(area, "layoff_notices", None if section == ALL else section),
             kind=AlertKind.LAYOFF_NOTICES,
             polarity=Polarity.NEGATIVE,
             detector=detector.name,
@@ -686,12 +729,11 @@ class Engine:
             del self.accepted[old]
         return self._alert(decisions)
 
-    def _fold_into_broader(self, decision: Decision) -> None:
-        if decision.accepted or not decision.reason.startswith("part_of:"):
+    def _fold_into_target(self, decision: Decision) -> None:
+        """Note an inhibited signal's area on the open alert that covers it."""
+        if decision.accepted or decision.target is None:
             return
-        broader = decision.reason.split(":", 1)[1]
-        key = group_key(broader, decision.sector, decision.occupation, decision.kind)
-        group = self.groups.get(key)
+        group = self.groups.get(decision.target)
         if group is not None:
             fold(group, (decision.area, *decision.also_in), decision.polarity, self.ctx)
 
@@ -707,20 +749,19 @@ class Engine:
 
     def _alert(self, decisions: Sequence[Decision]) -> list[Output]:
         out: list[Output] = []
-        for decision in decisions:
+        # Accepted decisions first, so that the signals folded into them find their alerts.
+        for decision in sorted(decisions, key=lambda d: not d.accepted):
             self.stats.decisions[
                 "accepted" if decision.accepted else decision.reason.split(":")[0]
             ] += 1
-            self._fold_into_broader(decision)
             group = self.groups.get(decision.group)
-            if group is None:
-                if not decision.accepted:
-                    continue
-                group = self.groups[decision.group] = GroupState()
-            group, alerts = apply_decision(group, decision, self.ctx)
-            self._track_open(decision.group, group)
-            self._count_alerts(alerts)
-            out.extend(alerts)
+            if group is not None or decision.accepted:
+                group = self.groups.setdefault(decision.group, GroupState())
+                group, alerts = apply_decision(group, decision, self.ctx)
+                self._track_open(decision.group, group)
+                self._count_alerts(alerts)
+                out.extend(alerts)
+            self._fold_into_target(decision)
         return out
 
     def _resolve_quiet(self, clock: int, notices: bool) -> list[Output]:

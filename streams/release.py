@@ -8,9 +8,10 @@ A monthly release is judged as a whole, across the area hierarchy, before anythi
   fired), i.e. it is hit harder than the area around it. A nationwide shock is thus reported
   once, as national, not as 35 local alerts.
 * **Explained by a sub-area.** When most of an area's excess (at least ``explained_share``) comes
-  from a single signalling sub-area, the sub-area takes the alert: a mill closing in one town
-  is reported for that town, not again for its sub-region, region and ELY area. (An ELY area
-  that is the same territory as one region is always explained by it.)
+  from a single signalling sub-area, or a sub-area already has an alert of the same kind open,
+  the sub-area takes the alert: a mill closing in one town is reported for that town, not again
+  for its sub-region, region and ELY area. (An ELY area that is the same territory as one
+  region is always explained by it.)
 
 >>> from datetime import date
 >>> from models.areas import Area, Hierarchy
@@ -42,7 +43,7 @@ from typing import Final
 
 from models.alerts import AlertKind, Polarity
 from models.areas import Hierarchy, level_depth
-from streams.signals import Decision, Signal
+from streams.signals import Decision, Signal, group_key
 
 #: Detectors that judge an area relative to others; their excess says little about its size.
 RELATIVE_DETECTORS: Final = frozenset({"divergence", "isolation_forest"})
@@ -64,17 +65,22 @@ def decide(
 ) -> list[Decision]:
     """One decision per (area, class) among ``signals`` of one period, broadest areas first.
 
-    ``prior_accepted`` holds (area, class) pairs accepted earlier for the same period, so a late
-    or revised figure is judged against what the release already reported.
+    ``prior_accepted`` holds (area, class) pairs reported earlier — accepted for the same period,
+    or alerts still open — so a late figure, or a change that carries on, is judged against them.
     """
     by_class: dict[SignalClass, dict[str, list[Signal]]] = defaultdict(lambda: defaultdict(list))
     for signal in signals:
         by_class[signal_class(signal)][signal.area].append(signal)
+    explained = _totals_explained_by_breakdowns(by_class, hierarchy, explained_share)
     decisions: list[Decision] = []
+    accepted = set(prior_accepted)
+    # Totals (no sector or occupation) come first, so they can cover their breakdowns.
     for cls in sorted(by_class, key=_class_order):
-        decisions.extend(
-            _decide_class(cls, by_class[cls], hierarchy, explained_share, prior_accepted)
+        made = _decide_class(
+            cls, by_class[cls], hierarchy, explained_share, frozenset(accepted), explained
         )
+        accepted.update((d.area, cls) for d in made if d.accepted)
+        decisions.extend(made)
     return decisions
 
 
@@ -83,32 +89,47 @@ def _class_order(cls: SignalClass) -> tuple[str, str, str, str]:
     return (kind.value, polarity.value, sector or "", occupation or "")
 
 
+def _group(area: str, cls: SignalClass) -> str:
+    kind, _, sector, occupation = cls
+    return group_key(area, sector, occupation, kind)
+
+
 def _decide_class(
     cls: SignalClass,
     by_area: dict[str, list[Signal]],
     hierarchy: Hierarchy,
     explained_share: float,
     prior_accepted: frozenset[tuple[str, SignalClass]],
+    explained: dict[tuple[str, SignalClass], tuple[str, SignalClass]],
 ) -> list[Decision]:
     areas = sorted(by_area, key=lambda a: (level_depth(a), a))
     excess = {a: _excess(by_area[a]) for a in areas}
     delegate = _explained_by(areas, excess, hierarchy, explained_share)
-    status: dict[str, str] = {}
     for area in areas:
-        if area in delegate:
-            status[area] = f"explained_by:{delegate[area]}"
-            continue
-        broader = next(
-            (
+        if area not in delegate:
+            # A sub-area already carrying an open alert of this class explains the area's change.
+            open_below = sorted(
                 a
-                for a in hierarchy.ancestors(area)
-                if status.get(a) == ACCEPTED or (a, cls) in prior_accepted
-            ),
-            None,
-        )
-        diverges = any(s.detector == DIVERGENCE for s in by_area[area])
-        status[area] = f"part_of:{broader}" if broader is not None and not diverges else ACCEPTED
-    folded = _fold(areas, status)
+                for a, c in prior_accepted
+                if c == cls and a != area and hierarchy.contains(area, a)
+            )
+            if open_below:
+                delegate[area] = open_below[0]
+    status: dict[str, tuple[str, str | None]] = {}
+    for area in areas:
+        if (area, cls) in explained:
+            target, target_cls = explained[(area, cls)]
+            status[area] = (f"explained_by:{target}", _group(target, target_cls))
+        elif area in delegate:
+            status[area] = (f"explained_by:{delegate[area]}", _group(delegate[area], cls))
+        else:
+            broader = _broader(area, cls, hierarchy, status, prior_accepted)
+            diverges = any(s.detector == DIVERGENCE or s.distinct for s in by_area[area])
+            if broader is not None and not diverges:
+                status[area] = (f"part_of:{broader[0]}", _group(*broader))
+            else:
+                status[area] = (ACCEPTED, None)
+    folded = _fold(areas, {a: reason for a, (reason, _) in status.items()})
     kind, polarity, sector, occupation = cls
     return [
         Decision(
@@ -120,12 +141,84 @@ def _decide_class(
             occupation=occupation,
             period=by_area[area][0].period,
             signals=tuple(by_area[area]),
-            accepted=status[area] == ACCEPTED,
-            reason=status[area],
+            accepted=status[area][0] == ACCEPTED,
+            reason=status[area][0],
             also_in=tuple(sorted(folded.get(area, ()), key=lambda a: (level_depth(a), a))),
+            target=status[area][1],
         )
         for area in areas
     ]
+
+
+def _broader(
+    area: str,
+    cls: SignalClass,
+    hierarchy: Hierarchy,
+    status: dict[str, tuple[str, str | None]],
+    prior_accepted: frozenset[tuple[str, SignalClass]],
+) -> tuple[str, SignalClass] | None:
+    """The reported change that covers ``area``'s signal: its own total, or an ancestor's."""
+    inhibitors = _inhibiting_classes(cls)
+    for c in inhibitors:
+        if c != cls and (area, c) in prior_accepted:
+            return area, c
+    for ancestor in hierarchy.ancestors(area):
+        if status.get(ancestor, ("",))[0] == ACCEPTED:
+            return ancestor, cls
+        for c in inhibitors:
+            if (ancestor, c) in prior_accepted:
+                return ancestor, c
+    return None
+
+
+def _totals_explained_by_breakdowns(
+    by_class: dict[SignalClass, dict[str, list[Signal]]], hierarchy: Hierarchy, share: float
+) -> dict[tuple[str, SignalClass], tuple[str, SignalClass]]:
+    """Totals whose excess mostly comes from one breakdown (sector/occupation) signal.
+
+    A national all-industries burst of notices that is mostly one mill's notices is that mill's
+    story: the total defers to the area and industry where it happened.
+    """
+    explained: dict[tuple[str, SignalClass], tuple[str, SignalClass]] = {}
+    for cls, by_area in by_class.items():
+        kind, polarity, sector, occupation = cls
+        if sector is not None or occupation is not None:
+            continue
+        narrower = [
+            (area, c)
+            for c, areas in by_class.items()
+            if c[:2] == (kind, polarity) and (c[2] is not None or c[3] is not None)
+            for area in areas
+        ]
+        for area, signals in by_area.items():
+            inside = [(a, c) for a, c in narrower if hierarchy.contains(area, a)]
+            if not inside:
+                continue
+            best = max(
+                inside, key=lambda ac: (_excess(by_class[ac[1]][ac[0]]), ac[0], _class_order(ac[1]))
+            )
+            total = _excess(signals)
+            if total > 0 and _excess(by_class[best[1]][best[0]]) >= share * total:
+                explained[(area, cls)] = best
+    return explained
+
+
+def _inhibiting_classes(cls: SignalClass) -> tuple[SignalClass, ...]:
+    """Broader alerts that make a signal of ``cls`` part of them.
+
+    The same kind and polarity, for the same breakdown or for the total (all sectors and
+    occupations): a nationwide wave of notices is one story, not one per industry. For
+    multivariate outliers also any broad change in unemployment or vacancies: during a
+    nationwide shock every area's picture is unusual, and that is the national story.
+    """
+    kind, polarity, sector, occupation = cls
+    breakdowns = list(
+        dict.fromkeys([(sector, occupation), (None, occupation), (sector, None), (None, None)])
+    )
+    if kind is not AlertKind.OUTLIER:
+        return tuple((kind, polarity, s, o) for s, o in breakdowns)
+    kinds = (AlertKind.OUTLIER, AlertKind.UNEMPLOYMENT, AlertKind.VACANCIES)
+    return tuple((k, p, s, o) for k in kinds for p in Polarity for s, o in breakdowns)
 
 
 def _excess(signals: Sequence[Signal]) -> float:

@@ -56,6 +56,8 @@ class Signal:
     notices: tuple[NoticeEvidence, ...] = ()
     notice_count: int = 0
     notice_persons: int = 0
+    #: A local change that is not part of a broader one even if a broader alert is open.
+    distinct: bool = False
 
     @property
     def area(self) -> str:
@@ -100,6 +102,8 @@ class Decision:
     accepted: bool
     reason: str
     also_in: tuple[str, ...] = ()
+    #: For a signal not reported on its own: the alert group it belongs to instead.
+    target: str | None = None
 
     @property
     def available_on(self) -> date:

@@ -38,7 +38,9 @@ class ReplayResult:
 
     @property
     def observations(self) -> int:
-        return sum(1 for e in self.events if e.type != "layoff_notice")
+        """Figures (not notices) the engine processed."""
+        events = self.engine.stats.events
+        return sum(n for kind, n in events.items() if kind != "layoff_notice")
 
     def dead_letter_reasons(self) -> Counter[str]:
         return Counter(f"{d.reason}:{d.error_type}" for d in self.dead_letters)

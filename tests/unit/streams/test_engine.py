@@ -1,0 +1,176 @@
+"""The engine end to end on a tiny seeded market: decode → detect → judge → alert."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import pytest
+
+from config.catalogue import OutlierRules, load_catalogue
+from models.alerts import Alert, AlertKind, AlertStatus, Polarity
+from models.codes import period_index
+from streams.engine import Engine, Rejection
+from tutka.inputs import ordering_key
+
+from .helpers import small_hierarchy
+from .market import START, figures, notice
+
+H = small_hierarchy()
+# Multivariate outliers need many areas; this market has a handful (tested elsewhere).
+CATALOGUE = load_catalogue().model_copy(update={"outlier": OutlierRules(levels=())})
+SHIFT = 72  # months after START
+
+
+def run(events) -> tuple[Engine, list]:  # type: ignore[no-untyped-def]
+    engine = Engine(H, CATALOGUE)
+    return engine, engine.run(sorted(events, key=ordering_key))
+
+
+def alerts(outputs) -> dict[str, Alert]:  # type: ignore[no-untyped-def]
+    latest: dict[str, Alert] = {}
+    for out in outputs:
+        if isinstance(out, Alert):
+            latest[out.id] = out
+    return latest
+
+
+def opened(outputs, kind: AlertKind = AlertKind.UNEMPLOYMENT) -> list[tuple[str, str, int]]:  # type: ignore[no-untyped-def]
+    return sorted(
+        (a.area, a.polarity.value, period_index(a.opened_period) - START)
+        for a in alerts(outputs).values()
+        if a.kind is kind
+    )
+
+
+def test_a_quiet_market_raises_no_unemployment_alert() -> None:
+    _, outputs = run(figures())
+    assert opened(outputs) == []
+
+
+def test_a_local_jump_is_reported_where_it_happened() -> None:
+    jump = lambda area, t: 1.4 if area == "KU240" and t >= SHIFT else 1.0  # noqa: E731
+    _, outputs = run(figures(unemployment=jump))
+    found = opened(outputs)
+    assert [a for a in found if a[0] != "KU240"] == []
+    assert [(area, polarity) for area, polarity, _ in found] == [("KU240", "negative")]
+    assert SHIFT <= found[0][2] <= SHIFT + 2
+    alert = next(a for a in alerts(outputs).values() if a.area == "KU240")
+    assert "SK192" in alert.also_in  # the sub-region's rise is this town's
+    assert alert.explanation.fi and alert.explanation.sv and alert.explanation.en
+
+
+def test_a_nationwide_shock_is_reported_once_as_national() -> None:
+    shock = lambda area, t: 1.4 if t >= SHIFT else 1.0  # noqa: E731
+    _, outputs = run(figures(unemployment=shock))
+    negative = [a for a in opened(outputs) if a[1] == "negative"]
+    assert [a[0] for a in negative] == ["SSS"]
+    assert SHIFT <= negative[0][2] <= SHIFT + 2
+
+
+def test_a_hiring_surge_is_positive_structural_change() -> None:
+    vac = lambda area, t: 1.8 if area == "KU240" and t >= SHIFT else 1.0  # noqa: E731
+    unemp = lambda area, t: 0.85 if area == "KU240" and t >= SHIFT else 1.0  # noqa: E731
+    _, outputs = run(figures(unemployment=unemp, vacancies=vac))
+    kinds = {(a.kind, a.area, a.polarity) for a in alerts(outputs).values()}
+    assert (AlertKind.VACANCIES, "KU240", Polarity.POSITIVE) in kinds
+    assert (AlertKind.UNEMPLOYMENT, "KU240", Polarity.POSITIVE) in kinds
+    assert all(p is Polarity.POSITIVE for k, area, p in kinds if area == "KU240")
+
+
+def test_a_temporary_wave_that_recovers_is_one_story() -> None:
+    wave = lambda area, t: 1.5 if area == "KU240" and SHIFT <= t < SHIFT + 6 else 1.0  # noqa: E731
+    _, outputs = run(figures(unemployment=wave))
+    local = [
+        a
+        for a in alerts(outputs).values()
+        if a.area == "KU240" and a.kind is AlertKind.UNEMPLOYMENT
+    ]
+    assert [a.polarity for a in local] == [Polarity.NEGATIVE]
+    assert local[0].status is AlertStatus.RESOLVED
+
+
+def test_same_input_same_alerts_and_exact_duplicates_change_nothing() -> None:
+    jump = lambda area, t: 1.4 if area == "KU240" and t >= SHIFT else 1.0  # noqa: E731
+    events = figures(unemployment=jump)
+    _, once = run(events)
+    _, again = run(events)
+    engine, doubled = run([e for e in events for _ in range(2)])
+    assert once == again == doubled
+    assert engine.stats.figures["duplicate"] == len(events)
+
+
+def test_order_within_a_release_does_not_matter() -> None:
+    jump = lambda area, t: 1.4 if area == "KU240" and t >= SHIFT else 1.0  # noqa: E731
+    events = figures(unemployment=jump)
+    shuffled = events[:]
+    random.Random(3).shuffle(shuffled)
+    shuffled.sort(key=lambda e: e.published)  # availability order, any order within a day
+    engine = Engine(H, CATALOGUE)
+    assert engine.run(shuffled) == run(events)[1]
+
+
+def test_a_revised_figure_replaces_the_first_and_is_judged_again() -> None:
+    spike_at = START + SHIFT
+    events = figures()
+    spike = next(
+        e
+        for e in events
+        if e.area == "KU240"
+        and e.measure.value == "unemployed_jobseekers"
+        and period_index(e.period) == spike_at
+    )
+    bad = spike.model_copy(update={"value": spike.value * 3})
+    events = [bad if e is spike else e for e in events]
+    revision = spike.model_copy(update={"revision": 1, "published": date(2018, 3, 1)})
+    # Revision 0 again, arriving after revision 1: older than what we have, so ignored.
+    stale = spike.model_copy(update={"value": 1.0, "published": date(2018, 3, 2)})
+    engine, outputs = run([*events, revision, stale])
+    local = [
+        a
+        for a in alerts(outputs).values()
+        if a.area == "KU240" and a.kind is AlertKind.UNEMPLOYMENT
+    ]
+    assert local, "the tripled figure should have raised an alert"
+    assert local[0].opened_period == "2018-01"
+    assert (local[0].status, local[0].resolution) == (AlertStatus.RESOLVED, "withdrawn")
+    assert engine.stats.figures["revised"] >= 1 and engine.stats.figures["stale"] == 1
+    assert (
+        engine.series[
+            next(k for k in engine.series if str(k) == "KU240/unemployed_jobseekers")
+        ].value(spike_at)
+        == spike.value
+    )
+
+
+def test_an_area_outside_the_hierarchy_is_rejected_not_crashed() -> None:
+    events = figures(months=2)
+    outsider = events[0].model_copy(update={"area": "KU999"})
+    engine, outputs = run([*events, outsider])
+    rejections = [o for o in outputs if isinstance(o, Rejection)]
+    assert [r.error_type for r in rejections] == ["unknown_area"]
+    assert "KU999" in rejections[0].summary
+    assert engine.stats.figures["rejected"] == 1
+
+
+def test_a_burst_of_notices_alerts_at_once_and_resolves_when_quiet() -> None:
+    background = [
+        notice(f"bg-{m}", date(2012 + m // 12, m % 12 + 1, 10), 8, sector="47")
+        for m in range(0, 36, 2)
+    ]
+    burst = [notice(f"mill-{i}", date(2015, 3, 2 + i), 180) for i in range(3)]
+    later = [notice("later", date(2015, 8, 3), 5, sector="47")]
+    engine, outputs = run([*background, *burst, *later])
+    found = [a for a in alerts(outputs).values() if a.kind is AlertKind.LAYOFF_NOTICES]
+    assert [(a.area, a.sector) for a in found] == [("SK192", "C")]
+    first = next(o for o in outputs if isinstance(o, Alert))
+    assert first.available_on == date(2015, 3, 2) and first.notice_persons == 180
+    assert found[0].status is AlertStatus.RESOLVED and found[0].resolved_period == "2015-08"
+    assert found[0].notice_persons == 540 and found[0].notice_count == 3
+    assert {n.employer for n in found[0].notices} == {"Perämeren Sellu Oy"}
+
+
+@pytest.mark.parametrize("persons", [5, 30])
+def test_small_notices_in_a_quiet_area_are_not_a_crisis(persons: int) -> None:
+    _, outputs = run([notice("small", date(2015, 3, 2), persons)])
+    assert alerts(outputs) == {}
