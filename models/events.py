@@ -99,15 +99,21 @@ def personal_data_problem(data: Any) -> PydanticCustomError | None:
 
 
 def _collect_strings(data: Any, out: list[str]) -> None:
-    if isinstance(data, str):
-        out.append(data)
-    elif isinstance(data, dict):
-        for key, value in data.items():
-            out.append(str(key))
-            _collect_strings(value, out)
-    elif isinstance(data, (list, tuple)):
-        for value in data:
-            _collect_strings(value, out)
+    # Iterative, and scalars are not visited one call each: this runs on every event.
+    stack = [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+        elif isinstance(item, dict):
+            for key, value in item.items():
+                out.append(str(key))
+                if isinstance(value, str):
+                    out.append(value)
+                elif isinstance(value, dict | list | tuple):
+                    stack.append(value)
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
 
 
 def _strings(data: Any, path: str = "") -> list[tuple[str, str]]:

@@ -342,6 +342,7 @@ def replace_alert(alert: Alert, ctx: AlertContext, **changes: object) -> Alert:
         notice_count=updated.notice_count,
         notice_persons=updated.notice_persons,
         also_in=[ctx.area_name(code) for code in updated.also_in],
+        also_in_codes=updated.also_in,
     )
     # Validate once, here: model_copy does not, and every alert that leaves must be valid.
     return Alert.model_validate(

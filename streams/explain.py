@@ -118,6 +118,7 @@ class AlertFacts:
     notice_count: int
     notice_persons: int
     also_in: Sequence[Localized]
+    also_in_codes: Sequence[str] = ()
 
 
 def fmt_number(value: float, lang: Lang) -> str:
@@ -263,6 +264,7 @@ def _also_in(facts: AlertFacts, lang: Lang) -> str:
     if not facts.also_in:
         return ""
     names = [_pick(n, lang) for n in facts.also_in[:8]]
+    names = [f"{name} ({code})" for name, code in zip(names, facts.also_in_codes, strict=False)]
     more = len(facts.also_in) - len(names)
     listed = ", ".join(names) + (f" (+{more})" if more > 0 else "")
     label = {"fi": "Sama muutos myös", "sv": "Samma förändring även i", "en": "Also seen in"}[lang]

@@ -94,6 +94,8 @@ def record(state: SeriesState, period: int, value: float, revision: int) -> str:
 
 
 def _trim(state: SeriesState, period: int) -> None:
+    if len(state.history) <= HISTORY_MONTHS + 12:
+        return  # trim in batches: this runs for every figure
     newest = max(period, state.last if state.last is not None else period)
     for old in [p for p in state.history if p <= newest - HISTORY_MONTHS]:
         del state.history[old]
@@ -120,41 +122,61 @@ def evaluate(
             state.alarms.clear()
         elif gap > 0:
             _bridge(state, period, value, inputs)
-    if depth > 0:
-        state.checkpoints.append((period, {n: d.snapshot() for n, d in state.detectors.items()}))
-        while len(state.checkpoints) > depth:
-            state.checkpoints.popleft()
+    _checkpoint(state, period, depth)
     findings = _step(state, period, value, inputs)
     state.last = period
     _remember_alarms(state, period, findings, depth)
     return findings
 
 
+def _checkpoint(state: SeriesState, period: int, depth: int) -> None:
+    """Snapshot the detectors before ``period`` every ``depth`` periods; keep the last two.
+
+    Two checkpoints ``depth`` apart always include one at or before any of the last ``depth``
+    periods, which is what a revision may touch. Snapshotting every period would cost more
+    than the detectors themselves.
+    """
+    if depth <= 0:
+        return
+    if state.checkpoints and period - state.checkpoints[-1][0] < depth:
+        return
+    state.checkpoints.append((period, {n: d.snapshot() for n, d in state.detectors.items()}))
+    while len(state.checkpoints) > 2:
+        state.checkpoints.popleft()
+
+
 def reevaluate(
     state: SeriesState, period: int, inputs: Inputs, depth: int
 ) -> dict[int, list[Finding]] | None:
-    """Rewind to the checkpoint before ``period`` and replay through ``state.last``.
+    """Rewind to the last checkpoint at or before ``period`` and replay through ``state.last``.
 
-    Returns the new findings per replayed period, or None when ``period`` is older than the
-    checkpoints reach (the revised value is then kept for the future but not re-judged).
+    Returns the new findings of ``period`` and every later period, or None when ``period`` is
+    older than the checkpoints reach or than ``depth`` (the revised value is then kept for the
+    future but not re-judged).
     """
-    checkpoint = next((snaps for p, snaps in state.checkpoints if p == period), None)
-    if checkpoint is None or state.last is None:
-        return None
-    state.detectors = {name: restore(snap) for name, snap in checkpoint.items()}
-    kept = [(p, s) for p, s in state.checkpoints if p < period]
-    state.checkpoints = deque(kept)
-    replayed: dict[int, list[Finding]] = {}
     last = state.last
-    for p in range(period, last + 1):
+    usable = [(p, snaps) for p, snaps in state.checkpoints if p <= period]
+    if last is None or not usable or period < last - depth + 1:
+        return None
+    start, snaps = usable[-1]
+    state.detectors = {name: restore(snap) for name, snap in snaps.items()}
+    state.checkpoints = deque((p, s) for p, s in state.checkpoints if p < start)
+    replayed: dict[int, list[Finding]] = {}
+    previous: int | None = None
+    for p in range(start, last + 1):
         value = state.value(p)
         if value is None:
             continue
-        state.checkpoints.append((p, {n: d.snapshot() for n, d in state.detectors.items()}))
-        replayed[p] = _step(state, p, value, inputs)
-        _remember_alarms(state, p, replayed[p], depth)
-    while len(state.checkpoints) > depth:
-        state.checkpoints.popleft()
+        if previous is not None and p - previous > 1:
+            state.last = previous
+            _bridge(state, p, value, inputs)
+        _checkpoint(state, p, depth)
+        findings = _step(state, p, value, inputs)
+        previous = p
+        if p >= period:
+            replayed[p] = findings
+            _remember_alarms(state, p, findings, depth)
+    state.last = last
     return replayed
 
 

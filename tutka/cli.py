@@ -269,8 +269,12 @@ def simulate_command(
     show_default=True,
     help="Language of the explanations shown.",
 )
+@click.option("--start", default="2012-01", show_default=True, help="First month simulated.")
+@click.option("--end", default="2024-12", show_default=True, help="Last month simulated.")
 @click.pass_context
-def demo_command(ctx: click.Context, out_dir: Path | None, seed: int, lang: str) -> None:
+def demo_command(
+    ctx: click.Context, out_dir: Path | None, seed: int, lang: str, start: str, end: str
+) -> None:
     """Generate a realistic synthetic labour market, find its structural changes, and report.
 
     The market has seasonality, noise, small and large areas, a nationwide downturn, a plant
@@ -282,9 +286,10 @@ def demo_command(ctx: click.Context, out_dir: Path | None, seed: int, lang: str)
 
     context = _context(ctx)
     target = out_dir or context.settings.output_dir / "demo"
-    run_demo(
-        context.hierarchy, context.catalogue, context.sectors, target, seed, lang, console, err
-    )
+    try:
+        run_demo(context, target, seed, lang, start, end, console, err)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 def main() -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Protocol
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -13,29 +15,38 @@ from config.catalogue import Catalogue
 from models.alerts import Alert, Localized
 from models.areas import Hierarchy
 from models.codes import period_index
+from models.events import LayoffNoticeFiled
 from streams.signals import SeriesKey
 from tutka.plot import plot_evidence
 from tutka.replay import ReplayResult, replay
 from tutka.report import EventMatch, KnownEvent, match_events, most_severe, unexplained
 from tutka.synthetic import generate, write
 
+
+class DemoContext(Protocol):
+    hierarchy: Hierarchy
+    catalogue: Catalogue
+    sectors: dict[str, Localized]
+
+
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "watch": "cyan"}
 
 
 def run_demo(
-    hierarchy: Hierarchy,
-    catalogue: Catalogue,
-    sectors: dict[str, Localized],
+    context: DemoContext,
     out_dir: Path,
     seed: int,
     lang: str,
+    start: str,
+    end: str,
     console: Console,
     err: Console,
 ) -> None:
     started = time.perf_counter()
+    hierarchy, catalogue, sectors = context.hierarchy, context.catalogue, context.sectors
     out_dir.mkdir(parents=True, exist_ok=True)
     with err.status("Generating a synthetic Finnish labour market…"):
-        dataset = generate(seed=seed, hierarchy=hierarchy)
+        dataset = generate(seed=seed, start=start, end=end, hierarchy=hierarchy)
         data_dir = out_dir / "data"
         write(dataset, data_dir)
     with err.status("Running the pipeline (detect → judge the release → alert)…"):
@@ -53,7 +64,9 @@ def run_demo(
     _alert_table(console, latest, matches, lang)
     alerts_file = out_dir / "alerts.jsonl"
     _write_alerts(alerts_file, result.alerts)
-    chart = _chart(result, matches, latest, out_dir, lang)
+    chart, charted = _chart(result, matches, latest, out_dir, lang)
+    if charted is not None:
+        _explain(console, charted)
     (out_dir / "dead-letters.jsonl").write_text(
         "".join(d.model_dump_json() + "\n" for d in result.dead_letters), encoding="utf-8"
     )
@@ -83,88 +96,102 @@ def _header(console: Console, result: ReplayResult, n_events: int, out_dir: Path
 
 
 def _truth_table(console: Console, matches: list[EventMatch], lang: str) -> None:
-    table = Table(title="What was injected, and what Muutostutka found", show_lines=True)
-    for column in ("injected event", "reference", "first alert", "opened", "available", "delay"):
-        table.add_column(column)
+    table = Table(title="What was injected, and when Muutostutka said so", box=box.SIMPLE_HEAD)
+    for column in ("injected event", "reference", "first alert", "available", "delay", "alerts"):
+        table.add_column(column, no_wrap=column != "first alert")
     for match in matches:
         first = match.first
-        what = f"[bold]{match.event.event_id}[/bold] ({match.event.polarity})\n{match.event.what}"
+        event = f"{match.event.event_id} ({'+' if match.event.polarity == 'positive' else '−'})"
         if first is None:
-            table.add_row(what, match.event.reference_month, "[red]not found[/red]", "", "", "")
+            table.add_row(event, match.event.reference_month, "[red]not found[/red]", "", "", "0")
             continue
-        delay = match.delay_months
         table.add_row(
-            what,
+            event,
             match.event.reference_month,
-            f"{first.kind.value} · {getattr(first.area_name, lang)} ({first.area}) · "
-            f"[{_SEVERITY_STYLE[first.severity.value]}]{first.severity.value}[/]\n"
-            f"{len(match.alerts)} alert(s) in all",
-            first.opened_period,
+            f"{first.kind.value} · {_place(first, lang)} · {_severity(first)}",
             first.available_on.isoformat(),
-            f"{delay:+d} months" if delay is not None else "",
+            f"{match.delay_months:+d} mo" if match.delay_months is not None else "",
+            str(len(match.alerts)),
         )
     console.print(table)
+    for match in matches:
+        console.print(f"[bold]{match.event.event_id}[/bold]: {match.event.what}")
+        for alert in match.alerts[:6]:
+            console.print(f"  {_line(alert, lang)}")
+        if len(match.alerts) > 6:
+            console.print(f"  … {len(match.alerts) - 6} more")
+
+
+def _place(alert: Alert, lang: str) -> str:
+    sector = f", TOL {alert.sector}" if alert.sector else ""
+    return f"{getattr(alert.area_name, lang)} ({alert.area}{sector})"
+
+
+def _severity(alert: Alert, width: int = 0) -> str:
+    text = alert.severity.value.ljust(width)
+    return f"[{_SEVERITY_STYLE[alert.severity.value]}]{text}[/]"
+
+
+def _line(alert: Alert, lang: str) -> str:
+    span = f"{alert.opened_period}→{alert.resolved_period or 'open'}"
+    return (
+        f"{alert.available_on.isoformat()}  {_severity(alert, 8)} {alert.polarity.value:<8} "
+        f"{alert.kind.value:<29} {span:<16} {_place(alert, lang)}"
+    )
 
 
 def _alert_table(
     console: Console, latest: list[Alert], matches: list[EventMatch], lang: str
 ) -> None:
-    explained = {a.id for m in matches for a in m.alerts}
-    table = Table(title=f"Alerts ({len(latest)}), most severe first", show_lines=False)
-    for column in (
-        "severity",
-        "kind",
-        "polarity",
-        "area",
-        "opened",
-        "status",
-        "truth",
-        "explanation",
-    ):
-        table.add_column(column, overflow="fold")
-    for alert in most_severe(latest)[:25]:
-        table.add_row(
-            f"[{_SEVERITY_STYLE[alert.severity.value]}]{alert.severity.value}[/]",
-            alert.kind.value,
-            alert.polarity.value,
-            f"{getattr(alert.area_name, lang)} ({alert.area})",
-            alert.opened_period,
-            alert.status.value,
-            "✓" if alert.id in explained else "·",
-            getattr(alert.explanation, lang),
-        )
-    console.print(table)
     others = unexplained(matches, latest)
-    if len(latest) > 25:
-        console.print(f"… and {len(latest) - 25} more in alerts.jsonl.")
+    console.print()
     console.print(
-        f"{len(latest) - len(others)} alerts point at an injected event; {len(others)} do not "
-        "(background notice bursts and noise — the analyst's call)."
+        f"[bold]All alerts: {len(latest)}[/bold] — {len(latest) - len(others)} point at an "
+        f"injected event; {len(others)} do not (the business cycle, background notice bursts "
+        "and noise — the analyst's call). Most severe of those:"
     )
+    for alert in most_severe(others)[:8]:
+        console.print(f"  {_line(alert, lang)}")
+
+
+def _explain(console: Console, alert: Alert) -> None:
+    console.print()
+    console.print(
+        f"[bold]What an alert says[/bold] ({alert.id}, {alert.kind.value}, {alert.area}):"
+    )
+    for lang in ("fi", "sv", "en"):
+        console.print(f"  {lang}: {getattr(alert.explanation, lang)}")
 
 
 def _chart(
     result: ReplayResult, matches: list[EventMatch], latest: list[Alert], out_dir: Path, lang: str
-) -> Path | None:
-    """Chart the most severe alert that found an injected figure-based event."""
+) -> tuple[Path | None, Alert | None]:
+    """Chart the most severe local alert that found an injected change in the figures."""
     candidates = [
-        a for m in matches for a in m.alerts if a.kind.value not in ("layoff_notices", "outlier")
+        a
+        for m in matches
+        for a in m.alerts
+        if a.kind.value not in ("layoff_notices", "outlier") and a.area != "SSS"
     ]
-    chosen = most_severe(candidates or latest)
+    # The most severe, best corroborated one: it has the most to show.
+    chosen = sorted(
+        candidates or latest,
+        key=lambda a: (-a.severity.rank, -len({e.detector for e in a.evidence}), a.opened_period),
+    )
     if not chosen:
-        return None
+        return None, None
     alert = chosen[0]
     head = max(alert.evidence, key=lambda e: abs(e.value - e.baseline))
     key = _series_key(head.series)
     values = {
         period_index(e.period): e.value
         for e in result.events
-        if e.type != "layoff_notice"
-        and SeriesKey(e.area, e.measure.value, e.sector, e.occupation) == key  # type: ignore[union-attr]
+        if not isinstance(e, LayoffNoticeFiled)
+        and SeriesKey(e.area, e.measure.value, e.sector, e.occupation) == key
     }
     if not values:
-        return None
-    return plot_evidence(alert, values, out_dir / f"evidence-{alert.id}.png", lang)
+        return None, alert
+    return plot_evidence(alert, values, out_dir / f"evidence-{alert.id}.png", lang), alert
 
 
 def _series_key(text: str) -> SeriesKey:

@@ -12,20 +12,20 @@ matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt
 from matplotlib.dates import YearLocator
 
-from detectors.seasonal_baseline import SeasonalBaseline
+from detectors.robust import median
 from models.alerts import Alert
 from models.codes import period_index, period_start, period_str
 
 
-def expected_line(values: Mapping[int, float]) -> dict[int, float]:
-    """The seasonal baseline's expectation for each period (what the analysts compare with)."""
-    detector = SeasonalBaseline()
+def expected_line(values: Mapping[int, float], years: int = 3) -> dict[int, float]:
+    """The same month in earlier years (median of up to three): the analysts' comparison."""
     expected: dict[int, float] = {}
     for period in sorted(values):
-        assessment = detector.assess(values[period])
-        if detector.ready:
-            expected[period] = assessment.baseline
-        detector.update(values[period])
+        earlier = [
+            values[period - 12 * k] for k in range(1, years + 1) if period - 12 * k in values
+        ]
+        if earlier:
+            expected[period] = median(earlier)
     return expected
 
 
@@ -34,7 +34,10 @@ def plot_evidence(alert: Alert, values: Mapping[int, float], path: Path, lang: s
     if not values:
         raise ValueError(f"no values to plot for alert {alert.id}")
     expected = expected_line(values)
-    periods = sorted(values)
+    opened = period_index(alert.opened_period)
+    # Four years before the alert and two after: enough to see the normal and the change.
+    periods = [p for p in sorted(values) if opened - 48 <= p <= opened + 24]
+    expected = {p: v for p, v in expected.items() if opened - 48 <= p <= opened + 24}
     fig, ax = plt.subplots(figsize=(10, 4.8), dpi=110)
     ax.plot(
         [period_start(period_str(p)) for p in periods],
@@ -50,19 +53,32 @@ def plot_evidence(alert: Alert, values: Mapping[int, float], path: Path, lang: s
         color="#8c8c8c",
         linestyle="--",
         linewidth=1.2,
-        label="expected (same month, earlier years)",
+        label="same month in earlier years (median)",
     )
-    opened = period_index(alert.opened_period)
     ax.axvline(
         period_start(period_str(opened)),
         color="#c0392b",
         linewidth=1.4,
         label=f"alert opened {alert.opened_period}",
     )
-    for entry in alert.evidence:
-        p = period_index(entry.period)
-        if p in values:
-            ax.scatter([period_start(entry.period)], [values[p]], color="#c0392b", zorder=5, s=22)
+    evidence = [e for e in alert.evidence if e.series == alert.evidence[-1].series]
+    ax.scatter(
+        [period_start(e.period) for e in evidence],
+        [e.value for e in evidence],
+        color="#c0392b",
+        zorder=5,
+        s=24,
+        label="signals",
+    )
+    ax.scatter(
+        [period_start(e.period) for e in evidence],
+        [e.baseline for e in evidence],
+        color="#c0392b",
+        marker="x",
+        zorder=5,
+        s=24,
+        label="what the detectors expected",
+    )
     if alert.resolved_period:
         ax.axvline(
             period_start(alert.resolved_period),

@@ -160,7 +160,7 @@ def test_a_burst_of_notices_alerts_at_once_and_resolves_when_quiet() -> None:
     ]
     burst = [notice(f"mill-{i}", date(2015, 3, 2 + i), 180) for i in range(3)]
     later = [notice("later", date(2015, 8, 3), 5, sector="47")]
-    engine, outputs = run([*background, *burst, *later])
+    _, outputs = run([*background, *burst, *later])
     found = [a for a in alerts(outputs).values() if a.kind is AlertKind.LAYOFF_NOTICES]
     assert [(a.area, a.sector) for a in found] == [("SK192", "C")]
     first = next(o for o in outputs if isinstance(o, Alert))

@@ -1,0 +1,86 @@
+"""Replaying Statistics Finland's table 12r5 (regions, ELY areas, country, 2006-01…2023-10).
+
+The file is shared data, read by path; these tests skip only when it is absent (say so), and
+check that the alerts are sane: no storm in normal years, and the 2008–09 and 2020 nationwide
+shocks reported once as national rather than as dozens of local alerts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from config.areas import load_hierarchy
+from config.catalogue import load_catalogue
+from models.alerts import Alert, AlertKind, Polarity
+from tutka.replay import ReplayResult, replay
+
+SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
+TABLE = SHARED / "data" / "fi" / "tyonv_12r5_regions.csv"
+
+pytestmark = [
+    pytest.mark.shared_data,
+    pytest.mark.skipif(not TABLE.exists(), reason=f"shared data file {TABLE} is absent"),
+]
+
+
+@pytest.fixture(scope="module")
+def result() -> ReplayResult:
+    return replay([TABLE], load_hierarchy(), load_catalogue())
+
+
+@pytest.fixture(scope="module")
+def alerts(result: ReplayResult) -> list[Alert]:
+    return list(result.latest().values())
+
+
+def opened(
+    alerts: list[Alert], start: str, end: str, kind: AlertKind = AlertKind.UNEMPLOYMENT
+) -> list[Alert]:
+    return [a for a in alerts if a.kind is kind and start <= a.opened_period <= end]
+
+
+def test_the_whole_table_is_read_without_dead_letters(result: ReplayResult) -> None:
+    assert result.dead_letters == []
+    assert result.engine.stats.events["unemployment"] == 15_408
+    assert result.engine.stats.events["vacancies"] == 7_704
+    areas = {k.area for k in result.engine.series}
+    assert len(areas) == 36 and "SSS" in areas
+
+
+@pytest.mark.parametrize("year", ["2016", "2017", "2018", "2019"])
+def test_no_alert_storm_in_normal_years(alerts: list[Alert], year: str) -> None:
+    local = [a for a in alerts if a.area != "SSS" and a.opened_period.startswith(year)]
+    assert len(local) <= 6, [(a.area, a.kind.value, a.opened_period) for a in local]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "window_end"),
+    [("2008-09", "2009-06", "2009-12"), ("2020-03", "2020-05", "2020-12")],
+)
+def test_a_nationwide_shock_is_reported_once_as_national(
+    alerts: list[Alert], start: str, end: str, window_end: str
+) -> None:
+    national = [a for a in opened(alerts, start, end) if a.area == "SSS"]
+    assert [a.polarity for a in national] == [Polarity.NEGATIVE]
+    local = [a for a in opened(alerts, start, window_end) if a.area != "SSS"]
+    negative = [a for a in local if a.polarity is Polarity.NEGATIVE]
+    # Only areas hit clearly harder than the country report on their own: far fewer than 35.
+    assert len(negative) <= 8, [(a.area, a.opened_period) for a in negative]
+    assert all(
+        any(e.detector == "divergence" for e in a.evidence)
+        or a.opened_period < national[0].opened_period
+        for a in negative
+    )
+
+
+def test_being_hit_less_than_the_country_is_not_positive_change(alerts: list[Alert]) -> None:
+    during_2020 = opened(alerts, "2020-03", "2020-09")
+    assert [a.area for a in during_2020 if a.polarity is Polarity.POSITIVE] == []
+
+
+def test_every_alert_explains_itself_in_three_languages(alerts: list[Alert]) -> None:
+    for alert in alerts:
+        assert alert.explanation.fi and alert.explanation.sv and alert.explanation.en
+        assert alert.area in alert.explanation.en
