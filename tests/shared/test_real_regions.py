@@ -7,17 +7,15 @@ shocks reported once as national rather than as dozens of local alerts.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from config.areas import load_hierarchy
 from config.catalogue import load_catalogue
 from models.alerts import Alert, AlertKind, Polarity
+from tests.shared_data import SHARED_FI
 from tutka.replay import ReplayResult, replay
 
-SHARED = Path(__file__).resolve().parents[2] / ".." / "shared"
-TABLE = SHARED / "data" / "fi" / "tyonv_12r5_regions.csv"
+TABLE = SHARED_FI / "tyonv_12r5_regions.csv"
 
 pytestmark = [
     pytest.mark.shared_data,

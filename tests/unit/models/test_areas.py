@@ -10,9 +10,8 @@ import pytest
 from config.areas import load_hierarchy
 from models.areas import Area, Hierarchy, level_depth
 from models.codes import area_level
+from tests.shared_data import SHARED_FI
 
-ROOT = Path(__file__).resolve().parents[3]
-SHARED_FI = ROOT / ".." / "shared" / "data" / "fi"
 REGIONS_2024 = SHARED_FI / "regions_2024.csv"
 REGIONS_BY_YEAR = SHARED_FI / "regions_by_year_2020_2025.csv"
 
