@@ -75,10 +75,10 @@ from detectors.base import (
     floats,
     number,
 )
-from detectors.deseasonalise import Deseasonaliser, check_warmup
+from detectors.deseasonalise import DeseasonalisedParams, Deseasonaliser
 
 
-class BOCPDParams(DetectorParams):
+class BOCPDParams(DeseasonalisedParams):
     threshold: float = Field(
         default=0.9, gt=0, le=1, description="alarm when P(change within window) reaches this"
     )
@@ -94,17 +94,8 @@ class BOCPDParams(DetectorParams):
     max_run: int = Field(
         default=36, ge=4, le=600, description="longest run length tracked; bounds state and memory"
     )
-    season: int = Field(default=12, ge=2, le=400, description="observations per seasonal cycle")
-    warmup: int = Field(
-        default=24, ge=4, le=4000, description="observations before scoring; >= 2 seasons"
-    )
-    offset: float = Field(default=1.0, gt=0, description="added to counts before taking logs")
-    log: bool = Field(default=True, description="model log(y + offset) (relative changes)")
     count_noise: bool = Field(
         default=True, description="shrink deviations of low counts to their Poisson noise"
-    )
-    alpha_season: float = Field(
-        default=0.1, ge=0, le=1, description="EWMA weight of the seasonal offsets"
     )
     min_scale: float = Field(
         default=0.005, gt=0, description="floor on the warm-up scale that standardises the series"
@@ -129,8 +120,7 @@ class BOCPDParams(DetectorParams):
     )
 
     @model_validator(mode="after")
-    def _check(self) -> BOCPDParams:
-        check_warmup(self.season, self.warmup)
+    def _window_within_runs(self) -> BOCPDParams:
         if self.window > self.max_run:
             raise ValueError(f"window ({self.window}) cannot exceed max_run ({self.max_run})")
         return self

@@ -61,7 +61,7 @@ import math
 from collections import deque
 from typing import ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from detectors.base import (
     Assessment,
@@ -73,10 +73,10 @@ from detectors.base import (
     integer,
     number,
 )
-from detectors.deseasonalise import Deseasonaliser, check_warmup
+from detectors.deseasonalise import DeseasonalisedParams, Deseasonaliser
 
 
-class CUSUMParams(DetectorParams):
+class CUSUMParams(DeseasonalisedParams):
     threshold: float = Field(
         default=7.0, gt=0, description="decision interval h: alarm when max(S+, S-) reaches it"
     )
@@ -86,20 +86,11 @@ class CUSUMParams(DetectorParams):
         le=10,
         description="allowance k per observation, in standard deviations (half the shift to catch)",
     )
-    season: int = Field(default=12, ge=2, le=400, description="observations per seasonal cycle")
-    warmup: int = Field(
-        default=24, ge=4, le=4000, description="observations before scoring; >= 2 seasons"
-    )
-    offset: float = Field(default=1.0, gt=0, description="added to counts before taking logs")
-    log: bool = Field(default=True, description="model log(y + offset) (relative changes)")
     count_noise: bool = Field(
         default=True, description="floor the noise by Poisson counting noise 1/(y + offset)"
     )
     alpha_level: float = Field(
         default=0.1, gt=0, le=1, description="EWMA weight of the level (learnt outside runs)"
-    )
-    alpha_season: float = Field(
-        default=0.1, ge=0, le=1, description="EWMA weight of the seasonal offsets"
     )
     alpha_scale: float = Field(
         default=0.05, gt=0, le=1, description="EWMA weight of the squared residuals (noise)"
@@ -117,11 +108,6 @@ class CUSUMParams(DetectorParams):
         default=True,
         description="an alarmed point does not teach the seasonal offsets (nor ever the noise)",
     )
-
-    @model_validator(mode="after")
-    def _warmup_covers_two_seasons(self) -> CUSUMParams:
-        check_warmup(self.season, self.warmup)
-        return self
 
 
 class CUSUM(BaseDetector[float, CUSUMParams]):

@@ -43,8 +43,11 @@ components; Hyndman & Athanasopoulos, *Forecasting: Principles and Practice*, ch
 from __future__ import annotations
 
 import math
+from typing import Self
 
-from detectors.base import JSONObject, floats, integer, number
+from pydantic import Field, model_validator
+
+from detectors.base import DetectorParams, JSONObject, floats, integer, number
 
 #: exp() of anything larger overflows a float; real transformed values never get near it.
 _MAX_EXP = 700.0
@@ -241,3 +244,22 @@ class Deseasonaliser:
         self.scale = number(state["scale"])
         self.offsets = offsets
         self._warm = warm
+
+
+class DeseasonalisedParams(DetectorParams):
+    """Hyperparameters of detectors that watch a deseasonalised (log) monthly series."""
+
+    season: int = Field(default=12, ge=2, le=400, description="observations per seasonal cycle")
+    warmup: int = Field(
+        default=24, ge=4, le=4000, description="observations before scoring; >= 2 seasons"
+    )
+    offset: float = Field(default=1.0, gt=0, description="added to counts before taking logs")
+    log: bool = Field(default=True, description="model log(y + offset) (relative changes)")
+    alpha_season: float = Field(
+        default=0.1, ge=0, le=1, description="EWMA weight of the seasonal offsets"
+    )
+
+    @model_validator(mode="after")
+    def _warmup_covers_two_seasons(self) -> Self:
+        check_warmup(self.season, self.warmup)
+        return self

@@ -70,7 +70,7 @@ from detectors.base import (
     floats,
     integer,
 )
-from detectors.robust import mad_sigma, median
+from detectors.robust import RobustRatioParams, mad_sigma, median
 
 
 class DivergencePoint(NamedTuple):
@@ -80,15 +80,8 @@ class DivergencePoint(NamedTuple):
     references: tuple[float, ...]
 
 
-class ReferenceDivergenceParams(DetectorParams):
+class ReferenceDivergenceParams(RobustRatioParams):
     threshold: float = Field(default=4.0, gt=0, description="alarm at this robust |z|")
-    season: int = Field(default=12, ge=2, le=400, description="observations per seasonal cycle")
-    offset: float = Field(default=1.0, gt=0, description="added to counts before taking logs")
-    spread_window: int = Field(default=36, ge=6, le=240, description="earlier changes kept")
-    min_ratios: int = Field(default=6, ge=2, description="changes needed before scoring")
-    min_scale: float = Field(default=0.01, gt=0, description="floor on the log-ratio scale")
-    protect: bool = Field(default=True, description="alarmed points do not widen the spread")
-    adopt_after: int = Field(default=4, ge=1, description="alarms in a row before adopting")
     max_references: int = Field(default=4, ge=1, le=16, description="most reference series")
 
 

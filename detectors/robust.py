@@ -11,6 +11,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from pydantic import Field
+
+from detectors.base import DetectorParams
+
 #: Scales the median absolute deviation to a standard deviation under normality.
 MAD_TO_SIGMA = 1.4826
 
@@ -39,3 +43,15 @@ def normal_sf_log10(z: float) -> float:
         return -math.log10(max(0.5 * math.erfc(z / math.sqrt(2.0)), 1e-300))
     # Asymptotic tail: phi(z) / z, in logs so it never underflows.
     return (z * z / 2 + math.log(z * math.sqrt(2 * math.pi))) / math.log(10)
+
+
+class RobustRatioParams(DetectorParams):
+    """Hyperparameters of detectors that judge log ratios against their own robust history."""
+
+    season: int = Field(default=12, ge=2, le=400, description="observations per seasonal cycle")
+    offset: float = Field(default=1.0, gt=0, description="added to counts before taking logs")
+    spread_window: int = Field(default=36, ge=6, le=240, description="earlier ratios kept")
+    min_ratios: int = Field(default=6, ge=2, description="ratios needed before scoring")
+    min_scale: float = Field(default=0.01, gt=0, description="floor on the log-ratio scale")
+    protect: bool = Field(default=True, description="alarmed points do not widen the spread")
+    adopt_after: int = Field(default=4, ge=1, description="alarms in a row before adopting")

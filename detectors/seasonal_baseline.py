@@ -46,19 +46,12 @@ from detectors.base import (
     floats,
     integer,
 )
-from detectors.robust import mad_sigma, median
+from detectors.robust import RobustRatioParams, mad_sigma, median
 
 
-class SeasonalBaselineParams(DetectorParams):
+class SeasonalBaselineParams(RobustRatioParams):
     threshold: float = Field(default=4.0, gt=0)
-    season: int = Field(default=12, ge=2, le=400, description="observations per seasonal cycle")
     years: int = Field(default=3, ge=1, le=10, description="earlier cycles in the baseline")
-    offset: float = Field(default=1.0, gt=0, description="added to counts before taking logs")
-    spread_window: int = Field(default=36, ge=6, le=240, description="earlier ratios kept")
-    min_ratios: int = Field(default=6, ge=2, description="ratios needed before scoring")
-    min_scale: float = Field(default=0.01, gt=0, description="floor on the log-ratio scale")
-    protect: bool = Field(default=True, description="alarmed points do not widen the spread")
-    adopt_after: int = Field(default=4, ge=1, description="alarms in a row before adopting")
 
 
 class SeasonalBaseline(BaseDetector[float, SeasonalBaselineParams]):
