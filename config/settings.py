@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -26,6 +26,39 @@ class AreaSettings(_Group):
     year: int | None = Field(default=None, description="year to use from a by-year file")
 
 
+class KafkaSettings(_Group):
+    """Where the broker is and how the worker uses it. Topic names are fixed, versioned contracts."""
+
+    bootstrap: str = Field(default="127.0.0.1:9092", description="host:port[,host:port…]")
+    dataset: str = Field(
+        default="fi", pattern=r"^[a-z0-9-]{1,32}$", description="key of the ordered event stream"
+    )
+    partitions: int = Field(default=3, ge=1, le=256, description="partitions of created topics")
+    replication: int = Field(default=1, ge=1, le=5, description="replication of created topics")
+    retention_days: int = Field(default=3650, ge=1, description="retention of event topics")
+    group_id: str = Field(default="tutka-worker-v1", description="consumer group of the workers")
+    idle_seconds: float = Field(
+        default=30.0, gt=0, description="quiet time after which buffered events are released"
+    )
+    checkpoint_seconds: float = Field(
+        default=10.0, gt=0, description="at most this long between engine checkpoints"
+    )
+
+
+class WebhookSettings(_Group):
+    """Delivery of subscriptions by HTTP webhook."""
+
+    signing_key: SecretStr | None = Field(
+        default=None,
+        description="master key: each subscription's HMAC-SHA256 key is derived from it; "
+        "webhook delivery is refused without one (there is no default)",
+    )
+    timeout_seconds: float = Field(default=5.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    backoff_seconds: float = Field(default=0.5, gt=0, description="first retry delay; doubles")
+    backoff_max_seconds: float = Field(default=30.0, gt=0)
+
+
 class Settings(BaseSettings):
     """Everything a runner needs that is not data."""
 
@@ -39,3 +72,5 @@ class Settings(BaseSettings):
     catalogue: Path | None = Field(default=None, description="detector catalogue TOML")
     areas: AreaSettings = AreaSettings()
     output_dir: Path = Field(default=Path("tutka-out"), description="where demo outputs go")
+    kafka: KafkaSettings = KafkaSettings()
+    webhook: WebhookSettings = WebhookSettings()
