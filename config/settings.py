@@ -27,21 +27,31 @@ class AreaSettings(_Group):
 
 
 class KafkaSettings(_Group):
-    """Where the broker is and how the worker uses it. Topic names are fixed, versioned contracts."""
+    """Where the broker is and how the worker uses it (topic names are fixed, versioned)."""
 
     bootstrap: str = Field(default="127.0.0.1:9092", description="host:port[,host:port…]")
+    namespace: str = Field(
+        default="",
+        pattern=r"^([a-z0-9-]+\.)?$",
+        description="prefix of every topic and group, e.g. 'staging.'; empty in production",
+    )
     dataset: str = Field(
         default="fi", pattern=r"^[a-z0-9-]{1,32}$", description="key of the ordered event stream"
     )
     partitions: int = Field(default=3, ge=1, le=256, description="partitions of created topics")
     replication: int = Field(default=1, ge=1, le=5, description="replication of created topics")
     retention_days: int = Field(default=3650, ge=1, description="retention of event topics")
-    group_id: str = Field(default="tutka-worker-v1", description="consumer group of the workers")
     idle_seconds: float = Field(
         default=30.0, gt=0, description="quiet time after which buffered events are released"
     )
     checkpoint_seconds: float = Field(
         default=10.0, gt=0, description="at most this long between engine checkpoints"
+    )
+    session_timeout_seconds: float = Field(
+        default=30.0,
+        ge=6,
+        le=300,
+        description="a worker silent this long is presumed dead and its partitions move on",
     )
 
 

@@ -81,7 +81,7 @@ from typing import ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
-from joblib import parallel_config  # type: ignore[import-untyped]
+from joblib import parallel_config
 from pydantic import Field, model_validator
 from sklearn.ensemble import IsolationForest
 

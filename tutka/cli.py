@@ -21,6 +21,7 @@ from config.settings import Settings
 from models.alerts import Alert, Localized
 from models.areas import Hierarchy
 from models.deadletter import DeadLetter
+from tutka.devkafka import kafka_group
 from tutka.inputs import InputError
 from tutka.replay import ReplayResult, replay
 
@@ -290,6 +291,28 @@ def demo_command(
         run_demo(context, target, seed, lang, start, end, console, err)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+# -- kafka (a local broker for development and integration tests) -------------------------------
+
+cli.add_command(kafka_group)
+
+
+def _register_streaming() -> None:
+    from tutka.streaming import (
+        alerts_group,
+        publish_command,
+        subscriptions_group,
+        worker_command,
+    )
+
+    cli.add_command(worker_command)
+    cli.add_command(subscriptions_group)
+    cli.add_command(publish_command)
+    cli.add_command(alerts_group)
+
+
+_register_streaming()
 
 
 def main() -> None:

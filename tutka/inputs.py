@@ -211,23 +211,3 @@ def _published(month: str) -> str:
 
 def _bad(raw: str, origin: Origin, now: datetime, error_type: str, summary: str) -> DeadLetter:
     return dead_letter(raw, origin, now, "validation", error_type, summary)
-
-
-def ordering_key(event: Event) -> tuple[object, ...]:
-    """Availability order: what an analyst could have known, day by day.
-
-    Figures come before notices on the same day (releases are published in the morning), then
-    the broadest areas first; the rest only makes the order total and deterministic.
-    """
-    if isinstance(event, LayoffNoticeFiled):
-        return (event.announced, 1, event.notice_id, event.revision)
-    return (
-        event.published,
-        0,
-        period_index(event.period),
-        event.area,
-        event.measure.value,
-        event.sector or "",
-        event.occupation or "",
-        event.revision,
-    )

@@ -16,7 +16,8 @@ from models.alerts import Alert, Localized
 from models.areas import Hierarchy
 from models.deadletter import DeadLetter, dead_letter
 from streams.engine import Engine, Rejection
-from tutka.inputs import Event, Record, input_files, ordering_key, read_records
+from streams.ordering import ordering_key
+from tutka.inputs import Event, Record, input_files, read_records
 
 
 @dataclass

@@ -10,7 +10,8 @@ import pytest
 
 from models.deadletter import DeadLetter
 from models.events import UnemploymentReported, VacanciesReported
-from tutka.inputs import InputError, input_files, ordering_key, read_records
+from streams.ordering import ordering_key
+from tutka.inputs import InputError, input_files, read_records
 
 CSV = """month,area,measure,value
 2023-09,MK19,TYOTTOMATLOPUSSA,11000

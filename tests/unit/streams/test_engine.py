@@ -11,7 +11,7 @@ from config.catalogue import OutlierRules, load_catalogue
 from models.alerts import Alert, AlertKind, AlertStatus, Polarity
 from models.codes import period_index
 from streams.engine import Engine, Rejection
-from tutka.inputs import ordering_key
+from streams.ordering import ordering_key
 
 from .helpers import small_hierarchy
 from .market import START, figures, notice

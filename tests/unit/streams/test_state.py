@@ -1,0 +1,75 @@
+"""Engine snapshots: restore mid-stream and carry on exactly as if never interrupted."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from config.areas import load_hierarchy
+from config.catalogue import load_catalogue
+from models.events import LayoffNoticeFiled
+from streams.engine import Engine
+from streams.ordering import ordering_key
+from streams.state import restore, snapshot
+from tutka.synthetic import generate
+
+from .market import figures, notice
+from .test_engine import CATALOGUE, SHIFT, H
+
+
+def through_json(engine: Engine) -> Engine:
+    data = json.loads(json.dumps(snapshot(engine), allow_nan=False))
+    return restore(data, engine.hierarchy, engine.catalogue)
+
+
+def run_split(events: list, engine: Engine, split: int) -> tuple[list, list]:  # type: ignore[type-arg]
+    """Outputs uninterrupted, and with a snapshot/restore after ``split`` events."""
+    whole = Engine(engine.hierarchy, engine.catalogue).run(events)
+    first = engine
+    out = [o for e in events[:split] for o in first.process(e)]
+    second = through_json(first)
+    out += [o for e in events[split:] for o in second.process(e)] + second.flush()
+    assert json.dumps(snapshot(second), sort_keys=True) == json.dumps(
+        snapshot(_finished(engine.hierarchy, engine.catalogue, events)), sort_keys=True
+    )
+    return whole, out
+
+
+def _finished(h, catalogue, events) -> Engine:  # type: ignore[no-untyped-def]
+    engine = Engine(h, catalogue)
+    engine.run(events)
+    return engine
+
+
+@pytest.mark.parametrize("split", [1, 300, 1100, 2000])
+def test_restore_anywhere_gives_the_same_alerts_and_state(split: int) -> None:
+    jump = lambda area, t: 1.4 if area == "KU240" and t >= SHIFT else 1.0  # noqa: E731
+    burst = [notice(f"mill-{i}", date(2018, 1, 3 + i), 200) for i in range(3)]
+    events = sorted([*figures(unemployment=jump), *burst], key=ordering_key)
+    revised = events[1500].model_copy(
+        update={"revision": 1, "value": 7.0, "published": date(2019, 1, 28)}
+    )
+    events = sorted([*events, revised], key=ordering_key)
+    whole, split_out = run_split(events, Engine(H, CATALOGUE), split)
+    assert whole == split_out
+    assert any(getattr(o, "kind", None) for o in whole), "the scenario should raise alerts"
+
+
+def test_restore_with_pooled_outliers_and_notices_on_synthetic_data() -> None:
+    data = generate(seed=3, start="2015-01", end="2019-12")
+    events = sorted(data.events, key=ordering_key)
+    engine = Engine(load_hierarchy(), load_catalogue())
+    whole, split_out = run_split(events, engine, len(events) * 2 // 3)
+    assert whole == split_out
+    assert any(isinstance(e, LayoffNoticeFiled) for e in events)
+    assert engine.outliers, "the isolation forests should have been part of the state"
+
+
+def test_a_snapshot_of_another_version_is_refused() -> None:
+    engine = Engine(H, CATALOGUE)
+    data = snapshot(engine)
+    data["v"] = 99
+    with pytest.raises(ValueError, match="version 99"):
+        restore(data, H, CATALOGUE)
