@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from models.alerts import Localized
 from models.codes import TOL_SECTIONS, TOL_UNKNOWN
 
 
@@ -26,3 +27,8 @@ def sector_names() -> dict[str, SectorName]:
     if missing:
         raise ValueError(f"sectors_tol2008.csv lacks sections {sorted(missing)}")
     return names
+
+
+def localized_sector_names() -> dict[str, Localized]:
+    """The section names as the alerting stage takes them."""
+    return {code: Localized(fi=n.fi, sv=n.sv, en=n.en) for code, n in sector_names().items()}

@@ -16,9 +16,9 @@ from rich.table import Table
 
 from config.areas import load_hierarchy
 from config.catalogue import Catalogue, load_catalogue
-from config.sectors import sector_names
+from config.sectors import localized_sector_names
 from config.settings import Settings
-from models.alerts import Alert, Localized
+from models.alerts import Alert
 from models.areas import Hierarchy
 from models.deadletter import DeadLetter
 from tutka.devkafka import kafka_group
@@ -45,9 +45,7 @@ class Context:
             self.catalogue: Catalogue = load_catalogue(self.catalogue_path)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
-        self.sectors = {
-            code: Localized(fi=n.fi, sv=n.sv, en=n.en) for code, n in sector_names().items()
-        }
+        self.sectors = localized_sector_names()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -299,6 +297,7 @@ cli.add_command(kafka_group)
 
 
 def _register_streaming() -> None:
+    from tutka.bench import bench_group
     from tutka.streaming import (
         alerts_group,
         publish_command,
@@ -308,6 +307,7 @@ def _register_streaming() -> None:
 
     cli.add_command(worker_command)
     cli.add_command(subscriptions_group)
+    cli.add_command(bench_group)
     cli.add_command(publish_command)
     cli.add_command(alerts_group)
 
@@ -324,3 +324,7 @@ def main() -> None:
 
 
 __all__ = ["Alert", "DeadLetter", "cli", "main"]
+
+
+if __name__ == "__main__":
+    main()

@@ -290,8 +290,8 @@ def probe(bootstrap: str, timeout: float = 10.0) -> dict[str, Any]:
         KafkaStartError: no answer within ``timeout`` seconds, or an answer without brokers.
     """
     # Imported here: kafka-python is heavy, and the CLI's other commands never need it.
-    from kafka.admin import KafkaAdminClient  # type: ignore[import-untyped]
-    from kafka.errors import KafkaError as ClientError  # type: ignore[import-untyped]
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import KafkaError as ClientError
 
     timeout_ms = max(1000, int(timeout * 1000))
     try:

@@ -294,9 +294,14 @@ def list_subscriptions() -> None:
     settings = _settings().kafka
     ensure_topics(settings)
     book = _book(settings)
+    names = topics_for(settings)
     for subscription in sorted(book.subscriptions.values(), key=lambda s: s.id):
         f = subscription.filters
-        where = subscription.topic or getattr(subscription.delivery, "url", "")
+        where = (
+            names.subscription(subscription.id)
+            if subscription.topic
+            else str(getattr(subscription.delivery, "url", ""))
+        )
         console.print(
             f"{subscription.id:<24} {subscription.owner:<6} {subscription.scope:<8} "
             f"areas={','.join(f.areas) or '*'} sectors={','.join(f.sectors) or '*'} "

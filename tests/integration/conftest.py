@@ -36,9 +36,9 @@ from tutka.devkafka import CACHE_ENV, KafkaError, LocalKafka, probe
 # which warns once per schema (two hundred lines per run): not ours to fix, and not informative.
 with warnings.catch_warnings():
     warnings.filterwarnings("ignore", r"(read_text|open_text) is deprecated", DeprecationWarning)
-    from kafka import KafkaConsumer, TopicPartition  # type: ignore[import-untyped]
-    from kafka.admin import KafkaAdminClient  # type: ignore[import-untyped]
-    from kafka.errors import KafkaError as ClientError  # type: ignore[import-untyped]
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.admin import KafkaAdminClient
+    from kafka.errors import KafkaError as ClientError
 
 HERE = Path(__file__).resolve().parent
 

@@ -1,0 +1,266 @@
+"""``tutka bench kafka``: throughput and latency through a real broker, beside a no-op faust agent.
+
+Figures, not assertions: run it, read the table, put the numbers in the release notes.
+
+* **throughput** — events per second from the first publish to the last event folded in, with
+  everything published as fast as the broker takes it (one worker);
+* **latency** — with events published at a steady rate below capacity: for every alert that
+  opens, the time from the publication of the last event of the data that opened it to the
+  alert's arrival on ``tutka.alerts.v1`` (p50 / p99);
+* the same two figures for a **no-op faust agent** that forwards each input record unchanged,
+  so the overhead of the pipeline itself can be told from faust's and the broker's.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from rich.console import Console
+from rich.table import Table
+
+from config.settings import KafkaSettings
+from models.alerts import Alert
+from models.events import LayoffNoticeFiled
+from streams.kafka.topics import Topics, ensure_topics
+from streams.ordering import ordering_key
+from tutka.devkafka import LocalKafka
+from tutka.inputs import Event
+from tutka.synthetic import generate
+
+console = Console(highlight=False)
+
+
+@dataclass
+class Figures:
+    name: str
+    events: int
+    seconds: float
+    latency_p50: float | None = None
+    latency_p99: float | None = None
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds > 0 else 0.0
+
+
+def _send_all(
+    bootstrap: str, names: Topics, events: Sequence[Event], rate: float
+) -> dict[date, float]:
+    """Publish in availability order; returns, per availability date, when its last event went."""
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, acks=1, linger_ms=5, batch_size=256 * 1024
+    )
+    last_sent: dict[date, float] = {}
+    started = time.monotonic()
+    for i, event in enumerate(events, start=1):
+        key = event.municipality if isinstance(event, LayoffNoticeFiled) else event.area
+        value = event.model_dump_json().encode()
+        producer.send(names.of_type(event.type), key=key.encode(), value=value)
+        last_sent[event.available_on] = time.time()
+        if rate > 0:
+            ahead = i / rate - (time.monotonic() - started)
+            if ahead > 0:
+                time.sleep(ahead)
+    producer.flush()
+    producer.close()
+    return last_sent
+
+
+def _tail(bootstrap: str, topic: str, stop_after_idle: float, timeout: float) -> list[Any]:
+    """Records of ``topic`` as they arrive, until none came for ``stop_after_idle`` seconds."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    deadline = time.monotonic() + timeout
+    try:
+        while not consumer.partitions_for_topic(topic) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        out: list[Any] = []
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            got = consumer.poll(timeout_ms=500)
+            for batch in got.values():
+                out.extend(batch)
+            if got:
+                quiet_since = time.monotonic()
+            elif out and time.monotonic() - quiet_since >= stop_after_idle:
+                break
+        return out
+    finally:
+        consumer.close()
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(args, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+
+
+def _env(bootstrap: str, namespace: str, idle: float) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "TUTKA_KAFKA__BOOTSTRAP": bootstrap,
+        "TUTKA_KAFKA__NAMESPACE": namespace,
+        "TUTKA_KAFKA__IDLE_SECONDS": str(idle),
+        "TUTKA_KAFKA__CHECKPOINT_SECONDS": "30",
+    })  # fmt: skip
+    return env
+
+
+def run_worker_bench(
+    bootstrap: str, events: Sequence[Event], rate: float, workdir: Path, idle: float = 3.0
+) -> Figures:
+    """One worker, one namespace; ``rate`` 0 measures throughput, otherwise latency."""
+    namespace = f"bench-{uuid.uuid4().hex[:8]}."
+    settings = KafkaSettings(bootstrap=bootstrap, namespace=namespace)
+    names = Topics(namespace)
+    ensure_topics(settings)
+    worker = _spawn([sys.executable, "-m", "tutka", "worker"], _env(bootstrap, namespace, idle),
+                    workdir / f"worker-{namespace}log")  # fmt: skip
+    try:
+        time.sleep(12)  # the worker joins its group before the clock starts
+        started = time.time()
+        last_sent = _send_all(bootstrap, names, events, rate)
+        alerts = _tail(bootstrap, names.alerts, stop_after_idle=idle + 15, timeout=3600)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    if not alerts:
+        raise click.ClickException(f"the worker produced no alerts; see {workdir}")
+    # The final alerts wait for the quiet-stream flush: that wait is not processing time.
+    finished = max(r.timestamp for r in alerts) / 1000 - idle
+    latencies = []
+    for record in alerts:
+        alert = Alert.model_validate_json(record.value)
+        if alert.sequence == 1 and alert.available_on in last_sent:
+            latencies.append(record.timestamp / 1000 - last_sent[alert.available_on])
+    return Figures(
+        "tutka worker",
+        len(events),
+        finished - started,
+        _percentile(latencies, 50),
+        _percentile(latencies, 99),
+    )
+
+
+NOOP_APP = """
+import faust, sys
+ns = sys.argv[1]
+app = faust.App(ns + "noop", broker="kafka://" + sys.argv[2], store="memory://", web_enabled=False,
+                consumer_auto_offset_reset="earliest", autodiscover=False)
+raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
+names = [ns + t for t in ("tutka.notices.v1", "tutka.unemployment.v1", "tutka.vacancies.v1")]
+inputs = app.topic(*names, **raw)
+out = app.topic(ns + "noop.out", **raw)
+
+@app.agent(inputs)
+async def forward(stream):
+    async for event in stream.events():
+        await out.send(key=event.key, value=event.value)
+
+faust.Worker(app, loglevel="warn", quiet=True).execute_from_commandline()
+"""
+
+
+def run_noop_bench(bootstrap: str, events: Sequence[Event], rate: float, workdir: Path) -> Figures:
+    namespace = f"bench-{uuid.uuid4().hex[:8]}."
+    settings = KafkaSettings(bootstrap=bootstrap, namespace=namespace)
+    names = Topics(namespace)
+    ensure_topics(settings)
+    script = workdir / "noop.py"
+    script.write_text(NOOP_APP, encoding="utf-8")
+    worker = _spawn([sys.executable, str(script), namespace, bootstrap], dict(os.environ),
+                    workdir / f"noop-{namespace}log")  # fmt: skip
+    try:
+        time.sleep(12)
+        started = time.time()
+        _send_all(bootstrap, names, events, rate)
+        forwarded = _tail(bootstrap, f"{namespace}noop.out", stop_after_idle=10, timeout=3600)
+        inputs = [r for name in names.inputs for r in _tail(bootstrap, name, 2, 120)]
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    sent_at = {(r.key, r.value): r.timestamp for r in inputs}
+    latencies = [
+        (r.timestamp - sent_at[(r.key, r.value)]) / 1000
+        for r in forwarded
+        if (r.key, r.value) in sent_at
+    ]
+    finished = max(r.timestamp for r in forwarded) / 1000
+    return Figures("no-op faust agent", len(events), finished - started,
+                   _percentile(latencies, 50), _percentile(latencies, 99))  # fmt: skip
+
+
+@click.group("bench")
+def bench_group() -> None:
+    """Measure speed (figures to report, never test assertions)."""
+
+
+@bench_group.command("kafka")
+@click.option("--occupations", default=120, show_default=True,
+              help="Occupation breakdowns per municipality (120 ≈ 10 000 series).")  # fmt: skip
+@click.option("--start", default="2021-01", show_default=True)
+@click.option("--end", default="2023-12", show_default=True)
+@click.option("--latency-rate", default=1000.0, show_default=True,
+              help="Events per second for the latency runs (below capacity).")  # fmt: skip
+@click.option("--latency-events", default=60_000, show_default=True,
+              help="How many of the events the paced latency runs publish.")  # fmt: skip
+def bench_kafka(
+    occupations: int, start: str, end: str, latency_rate: float, latency_events: int
+) -> None:
+    """Events/s and publish→alert latency through Kafka, beside a no-op faust agent.
+
+    Uses TUTKA_KAFKA__BOOTSTRAP if set, else starts a local broker for the run.
+    """
+    data = generate(seed=7, start=start, end=end, occupations=occupations)
+    events = sorted(data.events, key=ordering_key)
+    figures = [e for e in events if not isinstance(e, LayoffNoticeFiled)]
+    series = len({(e.area, e.measure, e.sector, e.occupation) for e in figures})
+    console.print(f"{len(events):,} events, {series:,} series, {start}…{end}")
+    with tempfile.TemporaryDirectory(prefix="tutka-bench-") as tmp:
+        workdir = Path(tmp)
+        bootstrap = os.environ.get("TUTKA_KAFKA__BOOTSTRAP")
+        broker = None if bootstrap else LocalKafka(workdir / "kafka", port=0, controller_port=0)
+        if broker is not None:
+            bootstrap = broker.start(timeout=120)
+        assert bootstrap is not None
+        try:
+            rows = []
+            runs = (("no-op faust agent", run_noop_bench), ("tutka worker", run_worker_bench))
+            for name, run in runs:
+                throughput = run(bootstrap, events, 0, workdir)
+                paced = run(bootstrap, events[:latency_events], latency_rate, workdir)
+                rows.append((name, throughput, paced))
+                console.print(f"{name}: done")
+        finally:
+            if broker is not None:
+                broker.clean()
+    table = Table(title=f"Kafka end to end, {len(events):,} events, {series:,} series (one worker)")
+    for column in ("", "events/s (full speed)", f"latency p50 @ {latency_rate:.0f}/s",
+                   f"latency p99 @ {latency_rate:.0f}/s"):  # fmt: skip
+        table.add_column(column, justify="right")
+    for name, throughput, paced in rows:
+        p50 = f"{paced.latency_p50:.3f} s" if paced.latency_p50 is not None else "–"
+        p99 = f"{paced.latency_p99:.3f} s" if paced.latency_p99 is not None else "–"
+        table.add_row(name, f"{throughput.rate:,.0f}", p50, p99)
+    console.print(table)
