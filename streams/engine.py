@@ -238,7 +238,7 @@ class Engine:
         self.stats.releases += 1
         period = pending.period
         touched = []
-        for key in sorted(pending.figures):
+        for key in sorted(pending.figures, key=_series_order):
             fig = pending.figures[key]
             if record(self._series(key), period, fig.value, fig.revision) != "stale":
                 touched.append(key)

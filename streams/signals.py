@@ -9,7 +9,7 @@ from models.alerts import AlertKind, NoticeEvidence, Polarity, SignalEvidence
 from models.codes import period_str
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@dataclass(frozen=True, slots=True)
 class SeriesKey:
     """One monthly series: an area's measure, optionally for one sector or occupation."""
 

@@ -48,7 +48,10 @@ def snapshot(engine: Engine) -> JSONObject:
         "outliers": {level: d.snapshot() for level, d in engine.outliers.items()},
         "pending": _pending(engine.pending),
         "accepted": {
-            str(period): sorted([area, *_class(cls)] for area, cls in pairs)
+            str(period): sorted(
+                ([area, *_class(cls)] for area, cls in pairs),
+                key=lambda row: [part or "" for part in row],
+            )
             for period, pairs in engine.accepted.items()
         },
         "clock_figures": engine.clock_figures,

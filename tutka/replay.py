@@ -83,7 +83,17 @@ def replay(
     for i, record in enumerate(records, start=1):
         event = record.item
         assert not isinstance(event, DeadLetter)
-        for output in engine.process(event):
+        try:
+            outputs = engine.process(event)
+        except Exception as exc:  # a bug met by data must not stop the run: keep the event
+            summary = f"the engine failed on this event: {type(exc).__name__}: {exc}"
+            dead.append(
+                dead_letter(
+                    record.raw, record.origin, now, "processing", type(exc).__name__, summary
+                )
+            )
+            continue
+        for output in outputs:
             _collect(output, record, alerts, dead, now)
         if progress is not None and (i % 2000 == 0 or i == total):
             progress(i, total)

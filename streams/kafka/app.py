@@ -93,6 +93,8 @@ class Shell:
         self.last_checkpoint = time.monotonic()
         self.generation = 0
         self.checkpoints_written = 0
+        #: Offsets of records the core failed on: skipped whenever they are read again.
+        self.poison: set[int] = set()
 
 
 def create_app(
@@ -173,11 +175,33 @@ def create_app(
                 await restore(message.offset)
             if shell.core.covered(message.offset):
                 continue
-            await handle(message.offset, event.value, dict(event.headers or {}))
+            try:
+                await handle(message.offset, event.value, dict(event.headers or {}))
+            except Exception as exc:  # a bug met by data must not stop the stream
+                await quarantine(message.offset, event.value, exc)
+                continue
             if time.monotonic() - shell.last_checkpoint >= k.checkpoint_seconds:
                 await checkpoint()
 
+    async def quarantine(offset: int, value: bytes, exc: Exception) -> None:
+        """Dead-letter the record that made the core fail and go back to the last checkpoint.
+
+        The engine may have been half-way through the record, so its state is not trusted: the
+        next record reloads the checkpoint, and the records after it are read again — all but
+        this one.
+        """
+        log.exception("core failed on record %s of %s; quarantined", offset, names.events)
+        shell.poison.add(offset)
+        origin = Origin(source="kafka", topic=names.events, offset=offset)
+        summary = f"the engine failed on this record: {type(exc).__name__}: {exc}"
+        letter = dead_letter(value, origin, now(), "processing", type(exc).__name__, summary)
+        await send_rejection(offset, letter)
+        shell.restored = False
+
     async def handle(offset: int, value: bytes, headers: Mapping[str, bytes]) -> None:
+        if offset in shell.poison:
+            shell.core.skip(offset)
+            return
         if value == TICK:
             quiet = time.monotonic() - shell.last_activity >= k.idle_seconds
             if quiet and shell.core.dirty:
@@ -245,6 +269,7 @@ def create_app(
             # produced yet (carried over from owner to owner until it is produced).
             shell.published |= {(i, s) for i, s in manifest.get("published", [])}
             shell.rejected |= {r.encode() for r in manifest.get("rejected", [])}
+            shell.poison |= set(manifest.get("poison", []))
         shell.restored = True
         log.info(
             "core restored at offset %s (checkpoint %s); %s alert versions already published",
@@ -276,6 +301,7 @@ def create_app(
             "ends": ends,
             "published": sorted([i, s] for i, s in shell.published),
             "rejected": sorted(r.decode() for r in shell.rejected),
+            "poison": sorted(shell.poison),
         }
         table[f"{k.dataset}/manifest"] = head
         if previous is not None:

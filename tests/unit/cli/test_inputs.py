@@ -98,3 +98,30 @@ def test_availability_order_puts_figures_of_a_release_together(tmp_path: Path) -
     events = [r.item for r in read_records(path) if not isinstance(r.item, DeadLetter)]
     ordered = sorted(events, key=ordering_key)  # type: ignore[arg-type]
     assert [e.published for e in ordered] == sorted(e.published for e in events)
+
+
+def test_an_engine_failure_on_one_event_is_a_processing_dead_letter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from config.areas import load_hierarchy
+    from config.catalogue import load_catalogue
+    from streams.engine import Engine
+    from tutka.replay import replay
+
+    path = tmp_path / "x.csv"
+    path.write_text(CSV, encoding="utf-8")
+    original = Engine.process
+
+    def flaky(self: Engine, event):  # type: ignore[no-untyped-def]
+        if getattr(event, "measure", None) is not None and event.measure.value == "labour_force":
+            raise RuntimeError("simulated bug")
+        return original(self, event)
+
+    monkeypatch.setattr(Engine, "process", flaky)
+    result = replay([path], load_hierarchy(), load_catalogue())
+    processing = [d for d in result.dead_letters if d.reason == "processing"]
+    assert [(d.error_type, d.raw) for d in processing] == [
+        ("RuntimeError", "2023-09,MK19,TYOVOIMATK,90000")
+    ]
+    assert "simulated bug" in processing[0].summary
+    assert result.engine.stats.events["vacancies"] == 1  # the events after it were processed

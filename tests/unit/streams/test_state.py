@@ -67,6 +67,16 @@ def test_restore_with_pooled_outliers_and_notices_on_synthetic_data() -> None:
     assert engine.outliers, "the isolation forests should have been part of the state"
 
 
+def test_restore_with_occupation_breakdowns() -> None:
+    # Series with and without an occupation meet in one release (and in its decisions).
+    data = generate(seed=5, start="2017-01", end="2019-12", occupations=4)
+    events = sorted(data.events, key=ordering_key)
+    assert any(getattr(e, "occupation", None) for e in events)
+    engine = Engine(load_hierarchy(), load_catalogue())
+    whole, split_out = run_split(events, engine, len(events) // 2)
+    assert whole == split_out
+
+
 def test_a_snapshot_of_another_version_is_refused() -> None:
     engine = Engine(H, CATALOGUE)
     data = snapshot(engine)
