@@ -9,9 +9,10 @@ True
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class _Group(BaseModel):
@@ -53,6 +54,10 @@ class KafkaSettings(_Group):
         le=300,
         description="a worker silent this long is presumed dead and its partitions move on",
     )
+    data_dir: Path = Field(
+        default=Path(".tutka/worker"),
+        description="local directory of the faust worker (its tables live on Kafka changelogs)",
+    )
 
 
 class WebhookSettings(_Group):
@@ -67,6 +72,49 @@ class WebhookSettings(_Group):
     max_attempts: int = Field(default=5, ge=1, le=20)
     backoff_seconds: float = Field(default=0.5, gt=0, description="first retry delay; doubles")
     backoff_max_seconds: float = Field(default=30.0, gt=0)
+
+
+class MetricsSettings(_Group):
+    """The Prometheus endpoint of a runner (``/metrics``)."""
+
+    host: str = Field(
+        default="127.0.0.1",
+        description="address to bind; 0.0.0.0 to be scraped from another host or container",
+    )
+    port: int = Field(default=9480, ge=0, le=65535, description="0 disables the endpoint")
+
+
+class AlertmanagerSettings(_Group):
+    """Pushing alerts to Prometheus Alertmanager's v2 API."""
+
+    urls: Annotated[list[HttpUrl], NoDecode] = Field(
+        default_factory=list,
+        description="Alertmanager base URLs, comma-separated (every one gets every alert, as "
+        "Prometheus does with an HA pair); empty: no push",
+    )
+    resend_seconds: float = Field(
+        default=60.0, gt=0, description="open alerts are re-posted this often"
+    )
+    timeout_seconds: float = Field(default=5.0, gt=0)
+    max_attempts: int = Field(default=4, ge=1, le=20)
+    backoff_seconds: float = Field(default=0.5, gt=0, description="first retry delay; doubles")
+    queue_size: int = Field(default=10_000, ge=10, description="updates waiting to be posted")
+    link_base: str = Field(
+        default="http://127.0.0.1:8080/alerts/",
+        description="the evidence link of an alert is this plus its id (the situation room)",
+    )
+
+    @field_validator("urls", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def hold_seconds(self) -> float:
+        """How long a posted alert stays firing without being re-posted (Prometheus uses 4×)."""
+        return 4 * self.resend_seconds
 
 
 class Settings(BaseSettings):
@@ -84,3 +132,5 @@ class Settings(BaseSettings):
     output_dir: Path = Field(default=Path("tutka-out"), description="where demo outputs go")
     kafka: KafkaSettings = KafkaSettings()
     webhook: WebhookSettings = WebhookSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    alertmanager: AlertmanagerSettings = AlertmanagerSettings()

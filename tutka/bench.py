@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -79,8 +79,17 @@ def _send_all(
     return last_sent
 
 
-def _tail(bootstrap: str, topic: str, stop_after_idle: float, timeout: float) -> list[Any]:
-    """Records of ``topic`` as they arrive, until none came for ``stop_after_idle`` seconds."""
+def _tail(
+    bootstrap: str,
+    topic: str,
+    stop_after_idle: float,
+    timeout: float,
+    alive: Callable[[], bool] = lambda: True,
+) -> list[Any]:
+    """Records of ``topic`` as they arrive, until none came for ``stop_after_idle`` seconds.
+
+    Stops early, with what it has, when ``alive`` says the producing process has exited.
+    """
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
     deadline = time.monotonic() + timeout
     try:
@@ -97,7 +106,7 @@ def _tail(bootstrap: str, topic: str, stop_after_idle: float, timeout: float) ->
                 out.extend(batch)
             if got:
                 quiet_since = time.monotonic()
-            elif out and time.monotonic() - quiet_since >= stop_after_idle:
+            elif (out and time.monotonic() - quiet_since >= stop_after_idle) or not alive():
                 break
         return out
     finally:
@@ -116,13 +125,15 @@ def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
     return subprocess.Popen(args, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
-def _env(bootstrap: str, namespace: str, idle: float) -> dict[str, str]:
+def _env(bootstrap: str, namespace: str, idle: float, workdir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
         "TUTKA_KAFKA__BOOTSTRAP": bootstrap,
         "TUTKA_KAFKA__NAMESPACE": namespace,
         "TUTKA_KAFKA__IDLE_SECONDS": str(idle),
         "TUTKA_KAFKA__CHECKPOINT_SECONDS": "30",
+        "TUTKA_METRICS__PORT": "0",
+        "TUTKA_KAFKA__DATA_DIR": str(workdir / "worker-data"),
     })  # fmt: skip
     return env
 
@@ -135,18 +146,23 @@ def run_worker_bench(
     settings = KafkaSettings(bootstrap=bootstrap, namespace=namespace)
     names = Topics(namespace)
     ensure_topics(settings)
-    worker = _spawn([sys.executable, "-m", "tutka", "worker"], _env(bootstrap, namespace, idle),
+    env = _env(bootstrap, namespace, idle, workdir)
+    worker = _spawn([sys.executable, "-m", "tutka", "worker"], env,
                     workdir / f"worker-{namespace}log")  # fmt: skip
     try:
         time.sleep(12)  # the worker joins its group before the clock starts
         started = time.time()
         last_sent = _send_all(bootstrap, names, events, rate)
-        alerts = _tail(bootstrap, names.alerts, stop_after_idle=idle + 15, timeout=3600)
+        alerts = _tail(bootstrap, names.alerts, stop_after_idle=idle + 15, timeout=3600,
+                       alive=lambda: worker.poll() is None)  # fmt: skip
     finally:
+        crashed = worker.poll() is not None
         worker.terminate()
         worker.wait(timeout=60)
-    if not alerts:
-        raise click.ClickException(f"the worker produced no alerts; see {workdir}")
+    if crashed or not alerts:
+        raise click.ClickException(
+            f"the worker {'exited' if crashed else 'produced no alerts'}; see {workdir}"
+        )
     # The final alerts wait for the quiet-stream flush: that wait is not processing time.
     finished = max(r.timestamp for r in alerts) / 1000 - idle
     latencies = []
@@ -167,7 +183,8 @@ NOOP_APP = """
 import faust, sys
 ns = sys.argv[1]
 app = faust.App(ns + "noop", broker="kafka://" + sys.argv[2], store="memory://", web_enabled=False,
-                consumer_auto_offset_reset="earliest", autodiscover=False)
+                consumer_auto_offset_reset="earliest", autodiscover=False,
+                datadir=sys.argv[3])
 raw = dict(key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw")
 names = [ns + t for t in ("tutka.notices.v1", "tutka.unemployment.v1", "tutka.vacancies.v1")]
 inputs = app.topic(*names, **raw)
@@ -189,8 +206,8 @@ def run_noop_bench(bootstrap: str, events: Sequence[Event], rate: float, workdir
     ensure_topics(settings)
     script = workdir / "noop.py"
     script.write_text(NOOP_APP, encoding="utf-8")
-    worker = _spawn([sys.executable, str(script), namespace, bootstrap], dict(os.environ),
-                    workdir / f"noop-{namespace}log")  # fmt: skip
+    args = [sys.executable, str(script), namespace, bootstrap, str(workdir / "noop-data")]
+    worker = _spawn(args, dict(os.environ), workdir / f"noop-{namespace}log")
     try:
         time.sleep(12)
         started = time.time()

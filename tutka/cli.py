@@ -17,12 +17,13 @@ from rich.table import Table
 from config.areas import load_hierarchy
 from config.catalogue import Catalogue, load_catalogue
 from config.sectors import localized_sector_names
-from config.settings import Settings
+from config.settings import AlertmanagerSettings, Settings
 from models.alerts import Alert
 from models.areas import Hierarchy
 from models.deadletter import DeadLetter
 from tutka.devkafka import kafka_group
 from tutka.inputs import InputError
+from tutka.observe import Observer
 from tutka.replay import ReplayResult, replay
 
 console = Console(highlight=False)
@@ -100,6 +101,26 @@ def _context(ctx: click.Context) -> Context:
 @click.option(
     "--quiet", "-q", is_flag=True, help="No progress bar or tables; just the summary line."
 )
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve Prometheus /metrics on this port (host: TUTKA_METRICS__HOST).",
+)
+@click.option(
+    "--alertmanager",
+    "alertmanager_urls",
+    multiple=True,
+    help="Push alerts to this Alertmanager (base URL; repeatable). "
+    "Default: TUTKA_ALERTMANAGER__URLS.",
+)
+@click.option(
+    "--linger",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to keep serving metrics and re-posting open alerts after the run "
+    "(Ctrl-C ends it early).",
+)
 @click.pass_context
 def replay_command(
     ctx: click.Context,
@@ -108,6 +129,9 @@ def replay_command(
     latest: bool,
     dead_letters: Path | None,
     quiet: bool,
+    metrics_port: int | None,
+    alertmanager_urls: tuple[str, ...],
+    linger: float,
 ) -> None:
     """Run the pipeline over files and report the alerts.
 
@@ -118,7 +142,14 @@ def replay_command(
     reason; they never stop the run. Exits non-zero if an input cannot be read at all.
     """
     context = _context(ctx)
-    result = _run_replay(context, list(paths), quiet)
+    observer = _observer(context, metrics_port, alertmanager_urls)
+    try:
+        result = _run_replay(context, list(paths), quiet, observer=observer)
+        if observer is not None:
+            _linger(observer, result, linger)
+    finally:
+        if observer is not None:
+            observer.close()
     if out is not None:
         alerts = list(result.latest().values()) if latest else result.alerts
         _write_jsonl(out, (a.model_dump(mode="json") for a in alerts))
@@ -131,8 +162,50 @@ def replay_command(
         console.print(f"Dead letters written to [bold]{dead_letters}[/bold]")
 
 
+def _observer(
+    context: Context, metrics_port: int | None, alertmanager_urls: Sequence[str]
+) -> Observer | None:
+    """Metrics endpoint and Alertmanager push for a replay, if either was asked for."""
+    settings = context.settings
+    alertmanager = settings.alertmanager
+    if alertmanager_urls:
+        try:
+            alertmanager = AlertmanagerSettings.model_validate(
+                {**alertmanager.model_dump(), "urls": list(alertmanager_urls)}
+            )
+        except ValidationError as exc:
+            raise click.BadParameter(str(exc), param_hint="--alertmanager") from exc
+    if metrics_port is None and not alertmanager.urls:
+        return None
+    metrics = settings.metrics.model_copy(update={"port": metrics_port or 0})
+    try:
+        return Observer.create(context.hierarchy, metrics, alertmanager)
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve metrics on port {metrics_port}: {exc}") from exc
+
+
+def _linger(observer: Observer, result: ReplayResult, seconds: float) -> None:
+    """Keep the picture up (metrics, re-posts) for ``seconds`` after the run."""
+    if seconds <= 0:
+        observer.pusher.drain()
+        return
+    err.print(f"[dim]serving metrics and open alerts for {seconds:g} s (Ctrl-C to stop)[/dim]")
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            observer.refresh(result.engine)
+    except KeyboardInterrupt:
+        pass
+    observer.pusher.drain()
+
+
 def _run_replay(
-    context: Context, paths: Sequence[Path], quiet: bool, keep_events: bool = False
+    context: Context,
+    paths: Sequence[Path],
+    quiet: bool,
+    keep_events: bool = False,
+    observer: Observer | None = None,
 ) -> ReplayResult:
     try:
         if quiet:
@@ -142,6 +215,7 @@ def _run_replay(
                 context.catalogue,
                 context.sectors,
                 keep_events=keep_events,
+                observer=observer,
             )
         with Progress(
             TextColumn("[bold]replaying"),
@@ -157,7 +231,13 @@ def _run_replay(
                 bar.update(task, completed=done, total=total)
 
             return replay(
-                paths, context.hierarchy, context.catalogue, context.sectors, progress, keep_events
+                paths,
+                context.hierarchy,
+                context.catalogue,
+                context.sectors,
+                progress,
+                keep_events,
+                observer,
             )
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -18,6 +18,7 @@ from models.deadletter import DeadLetter, dead_letter
 from streams.engine import Engine, Rejection
 from streams.ordering import ordering_key
 from tutka.inputs import Event, Record, input_files, read_records
+from tutka.observe import Observer
 
 
 @dataclass
@@ -72,6 +73,7 @@ def replay(
     sector_names: dict[str, Localized] | None = None,
     progress: Progress | None = None,
     keep_events: bool = False,
+    observer: Observer | None = None,
 ) -> ReplayResult:
     started = time.perf_counter()
     records, dead = load(paths)
@@ -80,26 +82,42 @@ def replay(
     alerts: list[Alert] = []
     now = datetime.now(UTC)
     total = len(records)
+    if observer is not None:
+        for letter in dead:
+            observer.metrics.dead_lettered("unknown", letter.reason, letter.error_type)
     for i, record in enumerate(records, start=1):
         event = record.item
         assert not isinstance(event, DeadLetter)
+        step_started = time.perf_counter()
         try:
             outputs = engine.process(event)
         except Exception as exc:  # a bug met by data must not stop the run: keep the event
             summary = f"the engine failed on this event: {type(exc).__name__}: {exc}"
-            dead.append(
-                dead_letter(
-                    record.raw, record.origin, now, "processing", type(exc).__name__, summary
-                )
+            letter = dead_letter(
+                record.raw, record.origin, now, "processing", type(exc).__name__, summary
             )
+            dead.append(letter)
+            if observer is not None:
+                observer.metrics.dead_lettered(event.type, letter.reason, letter.error_type)
             continue
         for output in outputs:
-            _collect(output, record, alerts, dead, now)
+            _collect(output, record, alerts, dead, now, observer)
+        if observer is not None:
+            if not any(isinstance(o, Rejection) for o in outputs):
+                observer.metrics.consumed(event.type)
+            observer.metrics.processed(time.perf_counter() - step_started)
+            if i % 2000 == 0:
+                observer.refresh(engine)
         if progress is not None and (i % 2000 == 0 or i == total):
             progress(i, total)
     for output in engine.flush():
         if isinstance(output, Alert):
             alerts.append(output)
+            if observer is not None:
+                observer.emitted(output)
+                observer.published(output)
+    if observer is not None:
+        observer.refresh(engine, force_sync=True)
     return ReplayResult(
         alerts=alerts,
         dead_letters=dead,
@@ -117,15 +135,20 @@ def _collect(
     alerts: list[Alert],
     dead: list[DeadLetter],
     now: datetime,
+    observer: Observer | None,
 ) -> None:
     if isinstance(output, Alert):
         alerts.append(output)
-    else:
-        dead.append(
-            dead_letter(
-                record.raw, record.origin, now, "validation", output.error_type, output.summary
-            )
-        )
+        if observer is not None:
+            observer.emitted(output)
+            observer.published(output)
+        return
+    letter = dead_letter(
+        record.raw, record.origin, now, "validation", output.error_type, output.summary
+    )
+    dead.append(letter)
+    if observer is not None:
+        observer.metrics.dead_lettered(record.item.type, letter.reason, letter.error_type)
 
 
 def peak_rss_mb() -> float:

@@ -33,6 +33,7 @@ from typing import Any
 import faust
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
+from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from kafka.partitioner.default import murmur2
 
 from config.catalogue import Catalogue
@@ -44,6 +45,7 @@ from streams.engine import Output
 from streams.kafka.core import CoreProcessor
 from streams.kafka.delivery import install as install_delivery
 from streams.kafka.topics import Topics, ensure_topics, topics_for
+from tutka.observe import Observer
 
 log = logging.getLogger("tutka.worker")
 
@@ -95,6 +97,10 @@ class Shell:
         self.checkpoints_written = 0
         #: Offsets of records the core failed on: skipped whenever they are read again.
         self.poison: set[int] = set()
+        #: The last offset each agent finished, per (topic, partition): for the lag metric.
+        self.done: dict[tuple[str, int], int] = {}
+        #: The partitions assigned to this worker.
+        self.assigned: set[tuple[str, int]] = set()
 
 
 def create_app(
@@ -103,10 +109,13 @@ def create_app(
     catalogue: Catalogue,
     sectors: Mapping[str, Localized],
     partitions: Mapping[str, int],
+    observer: Observer,
 ) -> faust.App:
     k = settings.kafka
     shell = Shell(settings, hierarchy, catalogue, sectors, partitions)
     names = shell.topics
+    metrics = observer.metrics
+    k.data_dir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         names.app_id,
         broker=broker_url(k.bootstrap),
@@ -116,9 +125,12 @@ def create_app(
         consumer_auto_offset_reset="earliest",
         web_enabled=False,
         autodiscover=False,
+        datadir=str(k.data_dir / "{conf.name}"),
         broker_session_timeout=k.session_timeout_seconds,
         broker_heartbeat_interval=max(1.0, k.session_timeout_seconds / 10),
     )
+    # Faust's own sensors, on the same (fresh) registry as ours: one /metrics for the worker.
+    app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, "tutka_faust"))
     raw: dict[str, Any] = {
         "key_type": bytes,
         "value_type": bytes,
@@ -156,14 +168,22 @@ def create_app(
                     event.value, origin, now(), "validation", "wrong_topic",
                     f"a {item.type} event belongs on {belongs}, not {message.topic}",
                 )  # fmt: skip
+            source = names.type_of(message.topic)
             if isinstance(item, DeadLetter):
                 await deadletters.send(key=message.key, value=item.model_dump_json().encode())
+                metrics.dead_lettered(source, item.reason, item.error_type)
             else:
+                published = message.timestamp or time.time()
                 await events.send(
                     key=shell.key,
                     value=item.model_dump_json().encode(),
-                    headers={"source": f"{message.topic}:{message.partition}".encode()},
+                    headers={
+                        "source": f"{message.topic}:{message.partition}".encode(),
+                        "published": repr(published).encode(),
+                    },
                 )
+                metrics.consumed(source)
+            shell.done[(message.topic, message.partition)] = message.offset
 
     @app.agent(events)
     async def core(stream: Any) -> None:
@@ -173,13 +193,17 @@ def create_app(
                 continue  # another dataset's ordered stream
             if not shell.restored:
                 await restore(message.offset)
+            shell.done[(message.topic, message.partition)] = message.offset
             if shell.core.covered(message.offset):
                 continue
+            headers = dict(event.headers or {})
             try:
-                await handle(message.offset, event.value, dict(event.headers or {}))
+                await handle(message.offset, event.value, headers)
             except Exception as exc:  # a bug met by data must not stop the stream
                 await quarantine(message.offset, event.value, exc)
                 continue
+            if "published" in headers:
+                metrics.processed(time.time() - float(headers["published"]))
             if time.monotonic() - shell.last_checkpoint >= k.checkpoint_seconds:
                 await checkpoint()
 
@@ -197,6 +221,7 @@ def create_app(
         letter = dead_letter(value, origin, now(), "processing", type(exc).__name__, summary)
         await send_rejection(offset, letter)
         shell.restored = False
+        observer.release()
 
     async def handle(offset: int, value: bytes, headers: Mapping[str, bytes]) -> None:
         if offset in shell.poison:
@@ -228,6 +253,7 @@ def create_app(
     async def publish(outputs: list[Output], offset: int, value: bytes) -> None:
         for output in outputs:
             if isinstance(output, Alert):
+                observer.emitted(output)  # Alertmanager posts are idempotent: always
                 if (output.id, output.sequence) in shell.published:
                     # Published by a previous owner before it stopped: alerts are deterministic.
                     shell.published.discard((output.id, output.sequence))
@@ -237,6 +263,7 @@ def create_app(
                 await alerts.send(
                     key=output.group.encode(), value=output.model_dump_json().encode(), force=True
                 )
+                observer.published(output)
             else:
                 origin = Origin(source="kafka", topic=names.events, offset=offset)
                 letter = dead_letter(
@@ -250,6 +277,7 @@ def create_app(
             shell.rejected.discard(key)
         else:
             await deadletters.send(key=key, value=letter.model_dump_json().encode(), force=True)
+            metrics.dead_lettered("unknown", letter.reason, letter.error_type)
 
     async def restore(first_offset: int) -> None:
         manifest = table.get(f"{k.dataset}/manifest")
@@ -310,6 +338,7 @@ def create_app(
         shell.generation = generation
         shell.last_checkpoint = time.monotonic()
         shell.checkpoints_written += 1
+        metrics.checkpointed(len(blob))
 
     @app.on_partitions_assigned.connect
     async def assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -319,7 +348,10 @@ def create_app(
         )
         if owner and not shell.owner:
             shell.restored = False  # (re)load the checkpoint at the first record
+        if shell.owner and not owner:
+            observer.release()
         shell.owner = owner
+        shell.assigned = {(tp.topic, tp.partition) for tp in tps}
 
     @app.timer(interval=1.0)
     async def tick() -> None:
@@ -332,9 +364,46 @@ def create_app(
         if waking or (shell.owner and shell.core.dirty and quiet):
             await events.send(key=shell.key, value=TICK, partition=shell.events_partition)
 
+    @app.timer(interval=1.0)
+    async def observe() -> None:
+        # The picture (open alerts) and Alertmanager re-posts come from the engine's own state,
+        # so they survive restarts and rebalances: only the worker holding the engine shows them.
+        if shell.owner and shell.restored:
+            observer.refresh(shell.core.engine)
+        metrics.set_lag(consumer_lag(app, shell))
+
     app.tutka_shell = shell  # type: ignore[attr-defined]
-    app.tutka_deliveries = install_delivery(app, settings, hierarchy)  # type: ignore[attr-defined]
+    app.tutka_observer = observer  # type: ignore[attr-defined]
+    app.tutka_deliveries = install_delivery(app, settings, hierarchy, metrics)  # type: ignore[attr-defined]
     return app
+
+
+def consumer_lag(app: faust.App, shell: Shell) -> dict[str, int]:
+    """Records not yet finished in this worker's partitions of the stream topics, per topic.
+
+    The end of a partition is the high-water mark faust saw at its last fetch. What is finished is
+    what our agents completed (not merely fetched), so a stuck agent shows as growing lag; for a
+    partition our agents have not reported on, faust's read or committed offset stands in.
+    """
+    monitor = app.monitor
+    ends = getattr(monitor, "tp_end_offsets", {})
+    read = getattr(monitor, "tp_read_offsets", {})
+    committed = getattr(monitor, "tp_committed_offsets", {})
+    watched = {*shell.topics.inputs, shell.topics.events, shell.topics.alerts}
+    lag: dict[str, int] = {topic: 0 for topic, _ in shell.assigned if topic in watched}
+    for tp, end in ends.items():
+        key = (tp.topic, tp.partition)
+        if tp.topic not in watched or key not in shell.assigned:
+            continue
+        done = shell.done.get(key, read.get(tp))
+        if done is not None:
+            waiting = end - (done + 1)
+        elif tp in committed:
+            waiting = end - committed[tp]
+        else:
+            continue
+        lag[tp.topic] += max(0, waiting)
+    return lag
 
 
 async def end_offsets(bootstrap: str, partitions: Mapping[str, int]) -> dict[str, dict[str, int]]:
@@ -434,7 +503,8 @@ def discover_partitions(bootstrap: str, names: Topics) -> dict[str, int]:
 
 def build(settings: Settings, hierarchy: Hierarchy, catalogue: Catalogue,
           sectors: Mapping[str, Localized]) -> faust.App:  # fmt: skip
-    """Create missing topics and the app, ready for a faust worker."""
+    """Create missing topics and the app, ready for a faust worker (metrics served)."""
     ensure_topics(settings.kafka)
     partitions = discover_partitions(settings.kafka.bootstrap, topics_for(settings.kafka))
-    return create_app(settings, hierarchy, catalogue, sectors, partitions)
+    observer = Observer.create(hierarchy, settings.metrics, settings.alertmanager)
+    return create_app(settings, hierarchy, catalogue, sectors, partitions, observer)

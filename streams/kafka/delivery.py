@@ -36,6 +36,7 @@ from models.subscriptions import (
     matches,
 )
 from streams.kafka.topics import TopicSpec, ensure_topics, topics_for
+from streams.metrics import Metrics
 from tutka.webhooks import deliver, subscription_key
 
 log = logging.getLogger("tutka.delivery")
@@ -51,7 +52,9 @@ class Deliveries:
     outcomes: Counter[str] = field(default_factory=Counter)
 
 
-def install(app: faust.App, settings: Settings, hierarchy: Hierarchy) -> Deliveries:
+def install(
+    app: faust.App, settings: Settings, hierarchy: Hierarchy, metrics: Metrics
+) -> Deliveries:
     """Add the delivery agent and the subscription follower to ``app``."""
     names = topics_for(settings.kafka)
     state = Deliveries()
@@ -85,6 +88,7 @@ def install(app: faust.App, settings: Settings, hierarchy: Hierarchy) -> Deliver
                         state.topics_created.add(topic)
                     await app.topic(topic, **raw).send(key=event.key, value=event.value)
                     state.outcomes["kafka_delivered"] += 1
+                    metrics.delivered("kafka", ok=True)
                     continue
                 await _webhook(subscription, alert, event.value)
 
@@ -98,9 +102,11 @@ def install(app: faust.App, settings: Settings, hierarchy: Hierarchy) -> Deliver
                  "error": str(exc), "permanent": True}
             )  # fmt: skip
             await _park(subscription, body, result_json)
+            metrics.delivered("webhook", ok=False)
             return
         result = await deliver(client, subscription, body, key, settings.webhook, time.time)
         state.outcomes[f"webhook_{result.outcome}"] += 1
+        metrics.delivered("webhook", ok=result.delivered, retries=max(0, result.attempts - 1))
         if not result.delivered:
             await _park(subscription, body, result.model_dump_json())
 

@@ -89,6 +89,12 @@ class Topics:
             "vacancies": self.vacancies,
         }[event_type]
 
+    def type_of(self, topic: str) -> str:
+        """The event type an input topic carries (``unknown`` for any other topic)."""
+        types = {self.notices: "layoff_notice", self.unemployment: "unemployment",
+                 self.vacancies: "vacancies"}  # fmt: skip
+        return types.get(topic, "unknown")
+
     def specs(self, settings: KafkaSettings) -> list[TopicSpec]:
         """Every topic the worker needs, with partitions and retention from settings."""
         keep = {"retention.ms": str(settings.retention_days * DAY_MS)}

@@ -29,7 +29,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from config.settings import Settings
+from config.settings import KafkaSettings, Settings
+from streams.kafka.topics import Topics, ensure_topics
+from tests.integration.workers import MASTER_KEY, Worker
 from tutka.devkafka import CACHE_ENV, KafkaError, LocalKafka, probe
 
 # kafka-python loads its protocol schemas at import through importlib.resources' legacy API,
@@ -234,3 +236,33 @@ def read_topic(kafka_bootstrap: str) -> ReadTopic:
             consumer.close()
 
     return read
+
+
+@pytest.fixture
+def cluster(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    """Settings, topic names and a worker factory for one namespace; stops every worker."""
+    settings = KafkaSettings(bootstrap=kafka_bootstrap, namespace=f"{topic_prefix}.", partitions=3)
+    env = dict(os.environ)
+    env.update({
+        "TUTKA_KAFKA__BOOTSTRAP": kafka_bootstrap,
+        "TUTKA_KAFKA__NAMESPACE": settings.namespace,
+        "TUTKA_KAFKA__PARTITIONS": "3",
+        "TUTKA_KAFKA__IDLE_SECONDS": "4",
+        "TUTKA_KAFKA__CHECKPOINT_SECONDS": "2",
+        "TUTKA_KAFKA__SESSION_TIMEOUT_SECONDS": "8",
+        "TUTKA_WEBHOOK__SIGNING_KEY": MASTER_KEY,
+        "TUTKA_WEBHOOK__BACKOFF_SECONDS": "0.05",
+    })  # fmt: skip
+    ensure_topics(settings)
+    workers: list[Worker] = []
+
+    def start(name: str = "worker", **extra: str) -> Worker:
+        worker = Worker({**env, **extra}, tmp_path / f"{name}-{len(workers)}.log")
+        workers.append(worker)
+        return worker
+
+    yield {"settings": settings, "topics": Topics(settings.namespace), "start": start}
+    for worker in workers:
+        worker.stop()
+    for worker in workers:
+        assert "Traceback" not in worker.text(), worker.text()[-4000:]

@@ -9,14 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
-import signal
-import subprocess
-import sys
 import threading
-import time
-from collections import Counter
-from collections.abc import Callable, Iterator
 from datetime import date
 from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,23 +17,29 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient
 
 from config.areas import load_hierarchy
 from config.catalogue import load_catalogue
 from config.sectors import localized_sector_names
-from config.settings import KafkaSettings
 from models.alerts import Alert
 from models.subscriptions import Subscription, SubscriptionUpserted, matches
-from streams.kafka.topics import Topics, ensure_topics
+from tests.integration.workers import (
+    MASTER_KEY,
+    assert_same_alerts,
+    publish_market,
+    records,
+    settle,
+    versions,
+    wait_until,
+)
 from tutka.replay import replay
 from tutka.streaming import publish
 from tutka.synthetic import generate, write
 from tutka.webhooks import derive_key
 
 HIERARCHY = load_hierarchy()
-MASTER_KEY = "integration-test-master-key"
 Version = tuple[str, int]
 
 
@@ -52,131 +51,6 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Alert]]
     result = replay([directory], HIERARCHY, load_catalogue(), localized_sector_names())
     assert len(result.alerts) >= 20, "the scenario should raise a fair number of alerts"
     return directory, result.alerts
-
-
-class Worker:
-    """A `tutka worker` process with its own log file."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.log = log
-        self.handle = log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "tutka", "worker", "--loglevel", "info"],
-            env=env,
-            stdout=self.handle,
-            stderr=subprocess.STDOUT,
-        )
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.handle.close()
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-
-@pytest.fixture
-def cluster(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """Settings, topic names and a worker factory for one namespace; stops every worker."""
-    settings = KafkaSettings(bootstrap=kafka_bootstrap, namespace=f"{topic_prefix}.", partitions=3)
-    env = dict(os.environ)
-    env.update({
-        "TUTKA_KAFKA__BOOTSTRAP": kafka_bootstrap,
-        "TUTKA_KAFKA__NAMESPACE": settings.namespace,
-        "TUTKA_KAFKA__PARTITIONS": "3",
-        "TUTKA_KAFKA__IDLE_SECONDS": "4",
-        "TUTKA_KAFKA__CHECKPOINT_SECONDS": "2",
-        "TUTKA_KAFKA__SESSION_TIMEOUT_SECONDS": "8",
-        "TUTKA_WEBHOOK__SIGNING_KEY": MASTER_KEY,
-        "TUTKA_WEBHOOK__BACKOFF_SECONDS": "0.05",
-    })  # fmt: skip
-    ensure_topics(settings)
-    workers: list[Worker] = []
-
-    def start(name: str = "worker") -> Worker:
-        worker = Worker(env, tmp_path / f"{name}-{len(workers)}.log")
-        workers.append(worker)
-        return worker
-
-    yield {"settings": settings, "topics": Topics(settings.namespace), "start": start}
-    for worker in workers:
-        worker.stop()
-    for worker in workers:
-        assert "Traceback" not in worker.text(), worker.text()[-4000:]
-
-
-def records(bootstrap: str, topic: str) -> list[Any]:
-    """Every record of ``topic`` now, without a consumer group."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
-    try:
-        parts = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in parts]
-        if not tps:
-            return []
-        consumer.assign(tps)
-        consumer.seek_to_beginning(*tps)
-        ends = consumer.end_offsets(tps)
-        out: list[Any] = []
-        while any(consumer.position(tp) < ends[tp] for tp in tps):
-            for batch in consumer.poll(timeout_ms=500).values():
-                out.extend(batch)
-        return sorted(out, key=lambda r: (r.partition, r.offset))
-    finally:
-        consumer.close()
-
-
-def versions(bootstrap: str, topic: str) -> list[Alert]:
-    return [Alert.model_validate_json(r.value) for r in records(bootstrap, topic) if r.value]
-
-
-def wait_until(condition: Callable[[], bool], timeout: float, what: str, poll: float = 0.5) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(poll)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
-def settle(bootstrap: str, topic: str, expected: int, timeout: float = 240) -> list[Alert]:
-    """Wait for ``expected`` alert versions, then a little longer: nothing more may come."""
-    wait_until(lambda: len(versions(bootstrap, topic)) >= expected, timeout, f"{expected} alerts")
-    time.sleep(8)
-    return versions(bootstrap, topic)
-
-
-def assert_same_alerts(got: list[Alert], expected: list[Alert]) -> None:
-    counts = Counter((a.id, a.sequence) for a in got)
-    duplicated = sorted(v for v, n in counts.items() if n > 1)
-    assert duplicated == [], f"alert versions published twice: {duplicated}"
-    assert set(counts) == {(a.id, a.sequence) for a in expected}
-    by_version = {(a.id, a.sequence): a for a in expected}
-    for alert in got:
-        want = by_version[(alert.id, alert.sequence)].model_dump()
-        have = alert.model_dump()
-        differs = {k: (have[k], want[k]) for k in want if have[k] != want[k]}
-        assert differs == {}, f"{alert.id} #{alert.sequence} differs from replay: {differs}"
-    # Per alert, its versions come in order on the topic (one group, one partition).
-    for alert_id in {a.id for a in got}:
-        sequences = [a.sequence for a in got if a.id == alert_id]
-        assert sequences == sorted(sequences)
-
-
-def publish_market(settings: KafkaSettings, directory: Path) -> int:
-    from tutka.replay import load
-
-    loaded, dead = load([directory])
-    assert dead == []
-    return sum(publish(settings, [r.item for r in loaded], 0, True).values())  # type: ignore[misc]
 
 
 # -- 1. end to end --------------------------------------------------------------------------------

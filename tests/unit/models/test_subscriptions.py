@@ -12,14 +12,9 @@ from pydantic import ValidationError
 
 from config.areas import load_hierarchy
 from models.alerts import (
-    Alert,
     AlertKind,
-    AlertStatus,
-    HistoryEntry,
-    Localized,
     Polarity,
     Severity,
-    alert_id,
 )
 from models.subscriptions import (
     SUBSCRIPTION_CHANGE,
@@ -34,36 +29,10 @@ from models.subscriptions import (
     fold_changes,
     matches,
 )
+from tests.factories import alert
 
 H = load_hierarchy()
 CREATED = date(2024, 1, 15)
-
-
-def alert(area: str = "KU240", **overrides: Any) -> Alert:
-    """A valid alert at ``area``, its parents taken from the shipped hierarchy."""
-    kind = overrides.get("kind", AlertKind.UNEMPLOYMENT)
-    group = f"{area}|{overrides.get('sector') or '-'}|{kind}"
-    severity = overrides.get("severity", Severity.WARNING)
-    fields: dict[str, Any] = {
-        "id": alert_id(group, "2023-10"),
-        "sequence": 1,
-        "group": group,
-        "kind": kind,
-        "polarity": Polarity.NEGATIVE,
-        "severity": severity,
-        "status": AlertStatus.OPEN,
-        "area": area,
-        "area_name": Localized(fi=area, sv=area, en=area),
-        "parents": H.ancestors(area),
-        "period": "2023-10",
-        "opened_period": "2023-10",
-        "available_on": date(2023, 11, 20),
-        "evidence": (),
-        "history": (HistoryEntry(period="2023-10", status="open", severity=severity),),
-        "explanation": Localized(fi="-", sv="-", en="-"),
-    }
-    fields.update(overrides)
-    return Alert(**fields)
 
 
 def subscription(**overrides: Any) -> Subscription:
