@@ -93,10 +93,25 @@ def test_prometheus_scrapes_the_worker_and_the_health_rules_fire(
         wait_for(lambda: scalar(prometheus, valid) == sent, 240, f"{sent} events consumed")
         dead = 'sum(tutka_events_consumed_total{outcome="dead_letter",source="unemployment"})'
         wait_for(lambda: scalar(prometheus, dead) == len(BAD_PAYLOADS), 60, "dead letters")
-        published = wait_for(lambda: versions(settings.bootstrap, names.alerts), 120, "alerts")
-        time.sleep(10)  # the idle flush and the last scrape
-        published = versions(settings.bootstrap, names.alerts)
-        assert scalar(prometheus, "sum(tutka_alerts_total)") == len(published)
+
+        def settled() -> list[Alert] | None:
+            """The alert versions on the topic, once the metrics agree with them."""
+            published = versions(settings.bootstrap, names.alerts)
+            latest = {a.id: a for a in published}
+            still = sum(1 for a in latest.values() if a.status.value != "resolved")
+            agree = (
+                published
+                and scalar(prometheus, "sum(tutka_alerts_total)") == len(published)
+                and scalar(prometheus, "sum(tutka_picture_open_alerts)") == still
+                and scalar(
+                    prometheus, f'sum(tutka_consumer_lag_messages{{topic="{names.events}"}})'
+                )
+                == 0
+            )
+            return published if agree else None
+
+        # The core finishes after ingest; the topic and the metrics must come to agree.
+        published = wait_for(settled, 240, "the metrics to agree with the alerts published")
         opened = sum(1 for a in published if a.status.value == "open")
         assert scalar(prometheus, 'sum(tutka_alerts_total{status="open"})') == opened
         for query in (
@@ -113,10 +128,9 @@ def test_prometheus_scrapes_the_worker_and_the_health_rules_fire(
         for topic in (*names.inputs, names.events):
             lag = f'sum(tutka_consumer_lag_messages{{topic="{topic}"}})'
             assert scalar(prometheus, lag) == 0, f"{topic}: everything was processed"
-        still_open = scalar(prometheus, "sum(tutka_picture_open_alerts)")
-        assert still_open == len({a.id for a in published}) - len(
-            {a.id for a in published if a.status.value == "resolved"}
-        )
+        latest = {a.id: a for a in published}
+        still = {i for i, a in latest.items() if a.status.value != "resolved"}
+        assert len(still) >= 1, "the market should leave alerts open"
 
         # 2. a health rule fires on the dead letters, as shipped in config/rules/
         firing = wait_for(
@@ -131,8 +145,6 @@ def test_prometheus_scrapes_the_worker_and_the_health_rules_fire(
                  "TutkaDeadLetters at the operations receiver")  # fmt: skip
 
         # 3. the worker pushed its open alerts to Alertmanager (resolved ones are gone)
-        latest = {a.id: a for a in published}
-        still = {i for i, a in latest.items() if a.status.value != "resolved"}
         wait_for(lambda: set(active(manager)) == still, 60,
                  "the worker's open alerts in Alertmanager")  # fmt: skip
 
