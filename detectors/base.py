@@ -118,7 +118,7 @@ class BaseDetector(Generic[X, P]):
         return {
             "v": self.STATE_VERSION,
             "detector": self.name,
-            "params": self.params.model_dump(mode="json"),
+            "params": params_json(self.params),
             "state": self._state(),
         }
 
@@ -151,6 +151,24 @@ class BaseDetector(Generic[X, P]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params!r})"
+
+
+#: Hyperparameters as JSON, by the identity of the (frozen) params object that holds them.
+_PARAMS_JSON: dict[int, tuple[DetectorParams, JSONObject]] = {}
+_PARAMS_JSON_MAX = 1024
+
+
+def params_json(params: DetectorParams) -> JSONObject:
+    """``params.model_dump(mode="json")``, remembered: a pipeline snapshots detectors that share
+    a few params objects millions of times. A fresh (shallow) copy each time: params are flat.
+    """
+    cached = _PARAMS_JSON.get(id(params))
+    if cached is None or cached[0] is not params:
+        if len(_PARAMS_JSON) >= _PARAMS_JSON_MAX:
+            _PARAMS_JSON.clear()
+        # The params object is kept with its JSON, so its id cannot be reused while cached.
+        cached = _PARAMS_JSON[id(params)] = (params, params.model_dump(mode="json"))
+    return dict(cached[1])
 
 
 def json_roundtrip(snapshot: JSONObject) -> JSONObject:

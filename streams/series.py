@@ -8,10 +8,11 @@ the detectors end up exactly where they would be had the revised figure come fir
 
 from __future__ import annotations
 
+from array import array
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Final, NamedTuple, Protocol
 
 from detectors.base import Assessment, JSONObject
 from detectors.divergence import DivergencePoint
@@ -24,8 +25,7 @@ HISTORY_MONTHS: Final = 48
 REFERENCE_DETECTORS: Final = frozenset({"divergence"})
 
 
-@dataclass(frozen=True, slots=True)
-class Inputs:
+class Inputs(Protocol):
     """What a series' detectors need from outside the series, per period.
 
     ``references``: the reference values (rest of the parent area, rest of the country …) for
@@ -33,17 +33,135 @@ class Inputs:
     relative to the country (1.0 for the country itself), or None when it cannot be computed.
     """
 
-    references: Callable[[int], tuple[float, ...] | None]
-    scale: Callable[[int], float | None]
+    def references(self, period: int) -> tuple[float, ...] | None: ...
+
+    def scale(self, period: int) -> float | None: ...
 
 
-UNSCALED: Final = Inputs(references=lambda _: None, scale=lambda _: 1.0)
+class _Unscaled:
+    """No references, and the series' own scale."""
+
+    def references(self, period: int) -> tuple[float, ...] | None:
+        return None
+
+    def scale(self, period: int) -> float | None:
+        return 1.0
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
+UNSCALED: Final[Inputs] = _Unscaled()
+
+
+class Point(NamedTuple):
+    """A stored figure (a named tuple: cheap to build, and not tracked by the garbage collector)."""
+
     value: float
     revision: int
+
+
+class History:
+    """A series' stored values by period, in two flat arrays from the oldest period kept.
+
+    It behaves as a ``dict[int, Point]`` (the first form of this state) at about a tenth of the
+    memory: no object per value, and nothing for the garbage collector to walk. Periods
+    without a value inside the span hold the revision -1.
+
+    >>> h = History()
+    >>> h[24001] = Point(10.0, 0)
+    >>> h[23999] = Point(8.0, 1)
+    >>> len(h), h.get(24000), h.value(23999), list(h.items())
+    (2, None, 8.0, [(23999, Point(value=8.0, revision=1)), (24001, Point(value=10.0, revision=0))])
+    >>> h.drop_through(23999)
+    >>> list(h.periods()), h.span
+    ([24001], 1)
+    """
+
+    __slots__ = ("_count", "_first", "_revisions", "_values")
+
+    def __init__(self, points: Iterable[tuple[int, Point]] = ()) -> None:
+        self._first = 0
+        self._values = array("d")
+        self._revisions = array("q")
+        self._count = 0
+        for period, point in points:
+            self[period] = point
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def span(self) -> int:
+        """Periods from the oldest to the newest kept (the arrays' length)."""
+        return len(self._revisions)
+
+    def get(self, period: int) -> Point | None:
+        i = period - self._first
+        if 0 <= i < len(self._revisions):
+            revision = self._revisions[i]
+            if revision >= 0:
+                return Point(self._values[i], revision)
+        return None
+
+    def value(self, period: int) -> float | None:
+        i = period - self._first
+        if 0 <= i < len(self._revisions) and self._revisions[i] >= 0:
+            return self._values[i]
+        return None
+
+    def __getitem__(self, period: int) -> Point:
+        point = self.get(period)
+        if point is None:
+            raise KeyError(period)
+        return point
+
+    def __setitem__(self, period: int, point: Point) -> None:
+        value, revision = point
+        if revision < 0:
+            raise ValueError(f"a revision cannot be negative, got {revision}")
+        if not self._revisions:
+            self._first = period
+        elif period < self._first:
+            gap = self._first - period
+            self._values = array("d", bytes(8 * gap)) + self._values
+            self._revisions = array("q", [-1]) * gap + self._revisions
+            self._first = period
+        i = period - self._first
+        if i >= len(self._revisions):
+            gap = i - len(self._revisions) + 1
+            self._values.extend(array("d", bytes(8 * gap)))
+            self._revisions.extend(array("q", [-1]) * gap)
+        if self._revisions[i] < 0:
+            self._count += 1
+        self._values[i] = value
+        self._revisions[i] = revision
+
+    def drop_through(self, period: int) -> None:
+        """Forget every value of ``period`` and before."""
+        cut = min(max(period - self._first + 1, 0), len(self._revisions))
+        if cut == 0:
+            return
+        self._count -= sum(1 for r in self._revisions[:cut] if r >= 0)
+        keep = len(self._revisions)
+        for i in range(cut, len(self._revisions)):
+            if self._revisions[i] >= 0:
+                keep = i
+                break
+        self._values = self._values[keep:]
+        self._revisions = self._revisions[keep:]
+        self._first += keep
+        if not self._revisions:
+            self._first = 0
+
+    def periods(self) -> Iterator[int]:
+        """The periods with a value, oldest first."""
+        first = self._first
+        return (first + i for i, r in enumerate(self._revisions) if r >= 0)
+
+    def items(self) -> Iterator[tuple[int, Point]]:
+        """(period, point) pairs, oldest first."""
+        first, values = self._first, self._values
+        return (
+            (first + i, Point(values[i], r)) for i, r in enumerate(self._revisions) if r >= 0
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,17 +180,19 @@ class SeriesState:
     key: SeriesKey
     rule: str
     detectors: dict[str, AnyDetector]
-    history: dict[int, Point] = field(default_factory=dict)
+    history: History = field(default_factory=History)
     last: int | None = None
     checkpoints: deque[tuple[int, dict[str, JSONObject]]] = field(default_factory=deque)
     alarms: dict[int, frozenset[str]] = field(default_factory=dict)
     #: The country's (rest-of-country) value when the series started: relative values are
     #: scaled by anchor / reference so they stay on the series' own count scale.
     anchor: float | None = None
+    #: Whether the detectors may have changed since the last checkpoint (if not, the next
+    #: checkpoint is that one again: most breakdown series never reach a detector).
+    unsaved: bool = True
 
     def value(self, period: int) -> float | None:
-        point = self.history.get(period)
-        return None if point is None else point.value
+        return self.history.value(period)
 
 
 def record(state: SeriesState, period: int, value: float, revision: int) -> str:
@@ -97,8 +217,7 @@ def _trim(state: SeriesState, period: int) -> None:
     if len(state.history) <= HISTORY_MONTHS + 12:
         return  # trim in batches: this runs for every figure
     newest = max(period, state.last if state.last is not None else period)
-    for old in [p for p in state.history if p <= newest - HISTORY_MONTHS]:
-        del state.history[old]
+    state.history.drop_through(newest - HISTORY_MONTHS)
 
 
 def evaluate(
@@ -118,6 +237,7 @@ def evaluate(
         if gap > max_gap:
             # Too long a silence to bridge: start the detectors afresh rather than guess.
             state.detectors = fresh()
+            state.unsaved = True
             state.checkpoints.clear()
             state.alarms.clear()
         elif gap > 0:
@@ -134,15 +254,22 @@ def _checkpoint(state: SeriesState, period: int, depth: int) -> None:
 
     Two checkpoints ``depth`` apart always include one at or before any of the last ``depth``
     periods, which is what a revision may touch. Snapshotting every period would cost more
-    than the detectors themselves.
+    than the detectors themselves; detectors unchanged since the last checkpoint share its
+    snapshot (snapshots are never changed once taken).
     """
     if depth <= 0:
         return
-    if state.checkpoints and period - state.checkpoints[-1][0] < depth:
+    checkpoints = state.checkpoints
+    if checkpoints and period - checkpoints[-1][0] < depth:
         return
-    state.checkpoints.append((period, {n: d.snapshot() for n, d in state.detectors.items()}))
-    while len(state.checkpoints) > 2:
-        state.checkpoints.popleft()
+    if state.unsaved or not checkpoints:
+        snaps = {n: d.snapshot() for n, d in state.detectors.items()}
+        state.unsaved = False
+    else:
+        snaps = checkpoints[-1][1]
+    checkpoints.append((period, snaps))
+    while len(checkpoints) > 2:
+        checkpoints.popleft()
 
 
 def reevaluate(
@@ -160,6 +287,7 @@ def reevaluate(
         return None
     start, snaps = usable[-1]
     state.detectors = {name: restore(snap) for name, snap in snaps.items()}
+    state.unsaved = True
     state.checkpoints = deque((p, s) for p, s in state.checkpoints if p < start)
     replayed: dict[int, list[Finding]] = {}
     previous: int | None = None
@@ -191,12 +319,14 @@ def _step(state: SeriesState, period: int, value: float, inputs: Inputs) -> list
                 refs, refs_loaded = inputs.references(period), True
             if refs is None:
                 continue
+            state.unsaved = True
             assessment, alarm = detector.learn(DivergencePoint(value, refs))
         else:
             if not scale_loaded:
                 scale, scale_loaded = inputs.scale(period), True
             if scale is None:
                 continue
+            state.unsaved = True
             assessment, alarm = detector.learn(value * scale)
             # Report what was expected in the series' own units, not the relative ones.
             assessment = Assessment(
@@ -218,14 +348,22 @@ def _bridge(state: SeriesState, period: int, value: float, inputs: Inputs) -> No
             if name in REFERENCE_DETECTORS:
                 refs = inputs.references(month)
                 if refs is not None:
+                    state.unsaved = True
                     detector.update(DivergencePoint(interpolated, refs))
             else:
                 scale = inputs.scale(month)
                 if scale is not None:
+                    state.unsaved = True
                     detector.update(interpolated * scale)
 
 
 def _remember_alarms(state: SeriesState, period: int, findings: list[Finding], depth: int) -> None:
-    state.alarms[period] = frozenset(f.detector for f in findings if f.alarm)
-    for old in [p for p in state.alarms if p <= period - max(depth, 1)]:
-        del state.alarms[old]
+    alarms = state.alarms
+    alarms[period] = frozenset(f.detector for f in findings if f.alarm) if findings else _NONE
+    oldest = period - max(depth, 1)
+    if min(alarms) <= oldest:
+        for old in [p for p in alarms if p <= oldest]:
+            del alarms[old]
+
+
+_NONE: Final[frozenset[str]] = frozenset()

@@ -26,7 +26,7 @@ from models.events import Event, UnemploymentReported, VacanciesReported
 from streams.alerting import GroupState
 from streams.engine import BurstState, Engine, EngineStats, PendingRelease, SeenNotice
 from streams.release import SignalClass
-from streams.series import Point, SeriesState
+from streams.series import History, Point, SeriesState
 from streams.signals import SeriesKey, Signal
 
 VERSION: Final = 1
@@ -152,7 +152,7 @@ def _series_from(item: Mapping[str, Any]) -> SeriesState:
         key=_key_from(item["key"]),
         rule=item["rule"],
         detectors={name: restore_detector(snap) for name, snap in item["detectors"].items()},
-        history={p: Point(v, r) for p, v, r in item["history"]},
+        history=History((p, Point(v, r)) for p, v, r in item["history"]),
         last=item["last"],
         checkpoints=deque((p, snaps) for p, snaps in item["checkpoints"]),
         alarms={int(p): frozenset(a) for p, a in item["alarms"].items()},
