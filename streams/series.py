@@ -159,9 +159,7 @@ class History:
     def items(self) -> Iterator[tuple[int, Point]]:
         """(period, point) pairs, oldest first."""
         first, values = self._first, self._values
-        return (
-            (first + i, Point(values[i], r)) for i, r in enumerate(self._revisions) if r >= 0
-        )
+        return ((first + i, Point(values[i], r)) for i, r in enumerate(self._revisions) if r >= 0)
 
 
 @dataclass(frozen=True, slots=True)
