@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Final
 
 from config.catalogue import Catalogue, SeriesRule
@@ -60,6 +60,7 @@ from streams.release import SignalClass, decide, signal_class
 from streams.series import (
     Finding,
     Inputs,
+    Pristine,
     SeriesState,
     evaluate,
     record,
@@ -171,6 +172,8 @@ class Engine:
         # Validated once per rule and shared by every series' detectors (they never change).
         self._param_cache: dict[str, dict[str, DetectorParams]] = {}
         self._levels: dict[AreaLevel, tuple[str, ...]] = {}
+        self._pristine: dict[str, Pristine] = {}
+        self._orders: dict[SeriesKey, tuple[int, str, str, str, str]] = {}
         self._reference_cache: dict[str, tuple[str, ...]] = {}
 
     # -- the step ---------------------------------------------------------------------------------
@@ -242,13 +245,13 @@ class Engine:
         self.stats.releases += 1
         period = pending.period
         touched = []
-        for key in sorted(pending.figures, key=_series_order):
-            fig = pending.figures[key]
+        for key, fig in pending.figures.items():
             if record(self._series(key), period, fig.value, fig.revision) != "stale":
                 touched.append(key)
         touched.extend(self._derive(touched, period))
         signals: list[Signal] = []
-        for key in sorted(set(touched), key=_series_order):
+        # Series by series in a fixed order (the order of the signals, and so of the evidence).
+        for key in sorted(set(touched), key=self._order):
             state = self.series[key]
             if state.last is None or period > state.last:
                 signals.extend(self._evaluate(state, period, pending.available_on))
@@ -325,14 +328,23 @@ class Engine:
         if state is None:
             rule = self.catalogue.rule_for(key.measure)
             name = rule.name if rule is not None else ""
-            state = SeriesState(key=key, rule=name, detectors=self._fresh_detectors(name))
+            pristine = self._pristine_detectors(name)
+            state = SeriesState(key, name, pristine.detectors, pristine=pristine)
             self.series[key] = state
         return state
 
-    def _fresh_detectors(self, rule_name: str) -> dict[str, AnyDetector]:
-        return {
-            name: detector_class(name)(params) for name, params in self._params(rule_name).items()
-        }
+    def _order(self, key: SeriesKey) -> tuple[int, str, str, str, str]:
+        order = self._orders.get(key)
+        if order is None:
+            order = self._orders[key] = _series_order(key)
+        return order
+
+    def _pristine_detectors(self, rule_name: str) -> Pristine:
+        pristine = self._pristine.get(rule_name)
+        if pristine is None:
+            pristine = Pristine(partial(_detectors, self._params(rule_name)))
+            self._pristine[rule_name] = pristine
+        return pristine
 
     def _params(self, rule_name: str) -> dict[str, DetectorParams]:
         cache = self._param_cache
@@ -353,7 +365,7 @@ class Engine:
             self._inputs(state),
             self.catalogue.alerting.revision_depth,
             self.catalogue.alerting.max_gap,
-            lambda: self._fresh_detectors(state.rule),
+            self._pristine_detectors(state.rule),
         )
         for finding in findings:
             self.stats.evaluations[finding.detector] += 1
@@ -869,6 +881,10 @@ FEATURE_NOISE_FLOOR: Final = 0.05
 
 def _noise(*counts: float) -> float:
     return math.sqrt(FEATURE_NOISE_FLOOR**2 + sum(1.0 / (c + 1.0) for c in counts))
+
+
+def _detectors(params: Mapping[str, DetectorParams]) -> dict[str, AnyDetector]:
+    return {name: detector_class(name)(p) for name, p in params.items()}
 
 
 def _series_order(key: SeriesKey) -> tuple[int, str, str, str, str]:

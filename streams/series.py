@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from array import array
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Final, NamedTuple, Protocol
 
 from detectors.base import Assessment, JSONObject
@@ -173,11 +174,35 @@ class Finding:
     threshold: float
 
 
+class Pristine:
+    """A rule's detectors before they learn anything, shared by every series of the rule.
+
+    A series starts with these, and with their one snapshot as its checkpoints, and gets
+    detectors of its own only when one is about to learn (copy on write). Many breakdown series
+    never reach a detector (nothing national to be relative to): they then cost no detector
+    state at all.
+    """
+
+    __slots__ = ("_make", "detectors", "snapshot")
+
+    def __init__(self, make: Callable[[], dict[str, AnyDetector]]) -> None:
+        self._make = make
+        #: Never taught: read-only (the mapping is a proxy; the detectors are left alone).
+        self.detectors: Mapping[str, AnyDetector] = MappingProxyType(make())
+        self.snapshot: dict[str, JSONObject] = {
+            name: detector.snapshot() for name, detector in self.detectors.items()
+        }
+
+    def fresh(self) -> dict[str, AnyDetector]:
+        """Detectors of its own for a series, as they start."""
+        return self._make()
+
+
 @dataclass(slots=True)
 class SeriesState:
     key: SeriesKey
     rule: str
-    detectors: dict[str, AnyDetector]
+    detectors: Mapping[str, AnyDetector]
     history: History = field(default_factory=History)
     last: int | None = None
     checkpoints: deque[tuple[int, dict[str, JSONObject]]] = field(default_factory=deque)
@@ -186,8 +211,10 @@ class SeriesState:
     #: scaled by anchor / reference so they stay on the series' own count scale.
     anchor: float | None = None
     #: Whether the detectors may have changed since the last checkpoint (if not, the next
-    #: checkpoint is that one again: most breakdown series never reach a detector).
+    #: checkpoint is that one again).
     unsaved: bool = True
+    #: The shared detectors ``detectors`` still are (None once the series has its own).
+    pristine: Pristine | None = None
 
     def value(self, period: int) -> float | None:
         return self.history.value(period)
@@ -224,7 +251,7 @@ def evaluate(
     inputs: Inputs,
     depth: int,
     max_gap: int,
-    fresh: Callable[[], dict[str, AnyDetector]],
+    pristine: Pristine,
 ) -> list[Finding]:
     """Assess then learn the value stored for ``period`` (which must be after ``state.last``)."""
     value = state.value(period)
@@ -234,7 +261,7 @@ def evaluate(
         gap = period - state.last - 1
         if gap > max_gap:
             # Too long a silence to bridge: start the detectors afresh rather than guess.
-            state.detectors = fresh()
+            state.detectors, state.pristine = pristine.detectors, pristine
             state.unsaved = True
             state.checkpoints.clear()
             state.alarms.clear()
@@ -260,7 +287,9 @@ def _checkpoint(state: SeriesState, period: int, depth: int) -> None:
     checkpoints = state.checkpoints
     if checkpoints and period - checkpoints[-1][0] < depth:
         return
-    if state.unsaved or not checkpoints:
+    if state.pristine is not None:
+        snaps = state.pristine.snapshot
+    elif state.unsaved or not checkpoints:
         snaps = {n: d.snapshot() for n, d in state.detectors.items()}
         state.unsaved = False
     else:
@@ -285,6 +314,7 @@ def reevaluate(
         return None
     start, snaps = usable[-1]
     state.detectors = {name: restore(snap) for name, snap in snaps.items()}
+    state.pristine = None
     state.unsaved = True
     state.checkpoints = deque((p, s) for p, s in state.checkpoints if p < start)
     replayed: dict[int, list[Finding]] = {}
@@ -317,14 +347,14 @@ def _step(state: SeriesState, period: int, value: float, inputs: Inputs) -> list
                 refs, refs_loaded = inputs.references(period), True
             if refs is None:
                 continue
-            state.unsaved = True
+            detector = _learner(state, name)
             assessment, alarm = detector.learn(DivergencePoint(value, refs))
         else:
             if not scale_loaded:
                 scale, scale_loaded = inputs.scale(period), True
             if scale is None:
                 continue
-            state.unsaved = True
+            detector = _learner(state, name)
             assessment, alarm = detector.learn(value * scale)
             # Report what was expected in the series' own units, not the relative ones.
             assessment = Assessment(
@@ -342,17 +372,24 @@ def _bridge(state: SeriesState, period: int, value: float, inputs: Inputs) -> No
     for i in range(1, steps):
         month = state.last + i
         interpolated = start + (end - start) * i / steps
-        for name, detector in state.detectors.items():
+        for name in state.detectors:
             if name in REFERENCE_DETECTORS:
                 refs = inputs.references(month)
                 if refs is not None:
-                    state.unsaved = True
-                    detector.update(DivergencePoint(interpolated, refs))
+                    _learner(state, name).update(DivergencePoint(interpolated, refs))
             else:
                 scale = inputs.scale(month)
                 if scale is not None:
-                    state.unsaved = True
-                    detector.update(interpolated * scale)
+                    _learner(state, name).update(interpolated * scale)
+
+
+def _learner(state: SeriesState, name: str) -> AnyDetector:
+    """The series' own detector ``name``, about to learn: copied from the pristine set first."""
+    if state.pristine is not None:
+        state.detectors = state.pristine.fresh()
+        state.pristine = None
+    state.unsaved = True
+    return state.detectors[name]
 
 
 def _remember_alarms(state: SeriesState, period: int, findings: list[Finding], depth: int) -> None:

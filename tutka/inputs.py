@@ -297,6 +297,7 @@ class Decoder:
 
     def __init__(self) -> None:
         self._templates: dict[SeriesShape, Figure] = {}
+        self._days: dict[tuple[str, str], date] = {}  # valid (period, published) pairs
         #: Figures built from a template (the rest were validated in full).
         self.fast = 0
 
@@ -304,7 +305,7 @@ class Decoder:
         """One JSON line (as read with ``surrogateescape``)."""
         if text.isascii():  # then it is its own UTF-8, as ``decode`` would have it
             try:
-                payload = json.loads(text)
+                payload = parse_json(text)
             except (ValueError, RecursionError):
                 pass  # ``decode`` makes the dead letter
             else:
@@ -319,7 +320,7 @@ class Decoder:
         shape = _shape(payload)
         if shape is not None:
             template = self._templates.get(shape)
-            update = _varying(payload) if template is not None else None
+            update = _varying(payload, self._days) if template is not None else None
             if template is not None and update is not None:
                 self.fast += 1
                 return template.model_copy(update=update)
@@ -327,12 +328,57 @@ class Decoder:
         if (
             shape is not None
             and isinstance(result, UnemploymentReported | VacanciesReported)
-            and _varying(payload) is not None
+            and _varying(payload, self._days) is not None
         ):
             if len(self._templates) >= MAX_TEMPLATES:
                 self._templates.clear()
             self._templates[shape] = result
         return result
+
+
+_STRING = r'"([^"\\\x00-\x1f]*)"'  # a JSON string without escapes (nor control characters)
+#: A figure exactly as the models serialise it (``model_dump_json``: what ``tutka simulate``
+#: writes), to be parsed without the general JSON decoder.
+_CANONICAL_FIGURE: Final = re.compile(
+    r'\{"schema_version":1,"area":' + _STRING + r',"period":' + _STRING + ","
+    r'"sector":(?:null|' + _STRING + r'),"occupation":(?:null|' + _STRING + "),"
+    r'"value":(-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?),"published":' + _STRING + ","
+    r'"revision":(0|[1-9][0-9]*),"source":' + _STRING + r',"type":"(unemployment|vacancies)",'
+    r'"measure":' + _STRING + r"\}"
+)
+
+
+def parse_json(text: str) -> Any:
+    """``json.loads(text)``; a canonical figure line (see above) by a pattern, three times faster.
+
+    A line the pattern matches holds nothing but those keys, plain strings, ``null`` and
+    numbers in JSON's own syntax, so the dict built from it is the one ``json.loads`` returns.
+
+    >>> line = ('{"schema_version":1,"area":"SSS","period":"2023-09","sector":null,'
+    ...         '"occupation":"2221","value":5.0,"published":"2023-10-25","revision":0,'
+    ...         '"source":"synthetic","type":"vacancies","measure":"new_in_month"}')
+    >>> parse_json(line) == json.loads(line)
+    True
+    """
+    match = _CANONICAL_FIGURE.fullmatch(text)
+    if match is None:
+        return json.loads(text)
+    area, period, sector, occupation, value, fraction, exponent = match.groups()[:7]
+    published, revision, source, kind, measure = match.groups()[7:]
+    return {
+        "schema_version": 1,
+        "area": area,
+        "period": period,
+        "sector": sector,
+        "occupation": occupation,
+        # JSON: a number with a fraction or an exponent is a float, any other an integer.
+        "value": float(value) if fraction is not None or exponent is not None else int(value),
+        "published": published,
+        "revision": int(revision),
+        "source": source,
+        "type": kind,
+        "measure": measure,
+    }
 
 
 def _shape(payload: Any) -> SeriesShape | None:
@@ -357,7 +403,9 @@ def _is_figure_type(kind: object) -> bool:
     return type(kind) is str and kind in _FIGURE_TYPES
 
 
-def _varying(payload: dict[str, Any]) -> dict[str, object] | None:
+def _varying(
+    payload: dict[str, Any], days: dict[tuple[str, str], date]
+) -> dict[str, object] | None:
     """The month-to-month fields, checked as the models check them; None if in any doubt."""
     period, value, published = (
         payload.get("period"),
@@ -366,7 +414,28 @@ def _varying(payload: dict[str, Any]) -> dict[str, object] | None:
     )
     if type(period) is not str or type(value) is not float or type(published) is not str:
         return None
-    if not 0.0 <= value <= 1e9 or not _ISO_DAY.fullmatch(published):  # nan fails both ways
+    if not 0.0 <= value <= 1e9:  # nan fails it too
+        return None
+    day = days.get((period, published))
+    if day is None:
+        day = _publication_day(period, published)
+        if day is None:
+            return None
+        if len(days) >= MAX_TEMPLATES:
+            days.clear()
+        days[(period, published)] = day
+    update: dict[str, object] = {"period": period, "value": value, "published": day}
+    if "revision" in payload:
+        revision = payload["revision"]
+        if type(revision) is not int or revision < 0:
+            return None
+        update["revision"] = revision
+    return update
+
+
+def _publication_day(period: str, published: str) -> date | None:
+    """The publication date of a valid (period, published) pair; None if the models object."""
+    if not _ISO_DAY.fullmatch(published):
         return None
     try:
         period_index(period)
@@ -375,13 +444,7 @@ def _varying(payload: dict[str, Any]) -> dict[str, object] | None:
         return None
     if not MIN_YEAR <= day.year <= MAX_YEAR or day < period_after(period):
         return None
-    update: dict[str, object] = {"period": period, "value": value, "published": day}
-    if "revision" in payload:
-        revision = payload["revision"]
-        if type(revision) is not int or revision < 0:
-            return None
-        update["revision"] = revision
-    return update
+    return day
 
 
 # -- order ---------------------------------------------------------------------------------------
@@ -459,7 +522,7 @@ def _classify(
 
 def _json_key(line: str) -> RawKey | _Unknown | None:
     try:
-        payload = json.loads(line)
+        payload = parse_json(line.rstrip("\r\n"))
     except (ValueError, RecursionError):
         return None  # not JSON: a dead letter
     if type(payload) is not dict:
