@@ -114,8 +114,15 @@ class History:
             raise KeyError(period)
         return point
 
+    def revision(self, period: int) -> int:
+        """The stored revision of ``period``; -1 when there is no value."""
+        i = period - self._first
+        return self._revisions[i] if 0 <= i < len(self._revisions) else -1
+
     def __setitem__(self, period: int, point: Point) -> None:
-        value, revision = point
+        self.put(period, *point)
+
+    def put(self, period: int, value: float, revision: int) -> None:
         if revision < 0:
             raise ValueError(f"a revision cannot be negative, got {revision}")
         if not self._revisions:
@@ -222,18 +229,19 @@ class SeriesState:
 
 def record(state: SeriesState, period: int, value: float, revision: int) -> str:
     """Store a value; returns 'new', 'revised', 'duplicate' or 'stale' (an older revision)."""
-    existing = state.history.get(period)
-    if existing is None:
+    history = state.history
+    existing = history.revision(period)
+    if existing < 0:
         outcome = "new"
-    elif revision < existing.revision:
+    elif revision < existing:
         return "stale"
-    elif existing.value == value:
-        if revision > existing.revision:
-            state.history[period] = Point(value, revision)
+    elif history.value(period) == value:
+        if revision > existing:
+            history.put(period, value, revision)
         return "duplicate"
     else:
         outcome = "revised"
-    state.history[period] = Point(value, revision)
+    history.put(period, value, revision)
     _trim(state, period)
     return outcome
 

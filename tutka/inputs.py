@@ -521,8 +521,17 @@ def _classify(
 
 
 def _json_key(line: str) -> RawKey | _Unknown | None:
+    text = line.rstrip("\r\n")
+    match = _CANONICAL_FIGURE.fullmatch(text)
+    if match is not None:  # the common case, without building the dict
+        area, period, sector, occupation = match.group(1, 2, 3, 4)
+        published, revision, measure = match.group(8, 9, 12)
+        if not (_PERIOD_TEXT.fullmatch(period) and _ISO_DAY.fullmatch(published)):
+            return _UNKNOWN
+        index = int(period[:4]) * 12 + int(period[5:]) - 1
+        return (published, 0, index, area, measure, sector or "", occupation or "", int(revision))
     try:
-        payload = parse_json(line.rstrip("\r\n"))
+        payload = json.loads(text)
     except (ValueError, RecursionError):
         return None  # not JSON: a dead letter
     if type(payload) is not dict:
