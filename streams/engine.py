@@ -174,6 +174,7 @@ class Engine:
         self._levels: dict[AreaLevel, tuple[str, ...]] = {}
         self._pristine: dict[str, Pristine] = {}
         self._orders: dict[SeriesKey, tuple[int, str, str, str, str]] = {}
+        self._last_order: tuple[frozenset[SeriesKey], list[SeriesKey]] = (frozenset(), [])
         self._reference_cache: dict[str, tuple[str, ...]] = {}
 
     # -- the step ---------------------------------------------------------------------------------
@@ -250,8 +251,7 @@ class Engine:
                 touched.append(key)
         touched.extend(self._derive(touched, period))
         signals: list[Signal] = []
-        # Series by series in a fixed order (the order of the signals, and so of the evidence).
-        for key in sorted(set(touched), key=self._order):
+        for key in self._in_order(touched):
             state = self.series[key]
             if state.last is None or period > state.last:
                 signals.extend(self._evaluate(state, period, pending.available_on))
@@ -328,10 +328,21 @@ class Engine:
         if state is None:
             rule = self.catalogue.rule_for(key.measure)
             name = rule.name if rule is not None else ""
-            pristine = self._pristine_detectors(name)
+            pristine = self.pristine(name)
             state = SeriesState(key, name, pristine.detectors, pristine=pristine)
             self.series[key] = state
         return state
+
+    def _in_order(self, keys: Iterable[SeriesKey]) -> list[SeriesKey]:
+        """Series by series in a fixed order (the order of the signals, and of the evidence).
+
+        Month after month a release touches the same series: the last order is kept and used
+        again when the set is the same (comparing sets is cheaper than sorting 100 000 keys).
+        """
+        touched = frozenset(keys)
+        if self._last_order[0] != touched:
+            self._last_order = (touched, sorted(touched, key=self._order))
+        return self._last_order[1]
 
     def _order(self, key: SeriesKey) -> tuple[int, str, str, str, str]:
         order = self._orders.get(key)
@@ -339,7 +350,8 @@ class Engine:
             order = self._orders[key] = _series_order(key)
         return order
 
-    def _pristine_detectors(self, rule_name: str) -> Pristine:
+    def pristine(self, rule_name: str) -> Pristine:
+        """The detectors every series of ``rule_name`` starts with (shared until they learn)."""
         pristine = self._pristine.get(rule_name)
         if pristine is None:
             pristine = Pristine(partial(_detectors, self._params(rule_name)))
@@ -365,7 +377,7 @@ class Engine:
             self._inputs(state),
             self.catalogue.alerting.revision_depth,
             self.catalogue.alerting.max_gap,
-            self._pristine_detectors(state.rule),
+            self.pristine(state.rule),
         )
         for finding in findings:
             self.stats.evaluations[finding.detector] += 1

@@ -89,3 +89,22 @@ def test_series_share_pristine_detectors_until_they_learn() -> None:
     assert watched.detectors is not pristine.detectors
     assert other.pristine is None  # vacancies of a municipality are watched too
     json.dumps(snapshot(engine), allow_nan=False)  # and all of it is JSON
+
+
+def test_a_restored_engine_shares_the_detectors_that_never_learnt() -> None:
+    from .test_state import through_json
+
+    engine = Engine(H, CATALOGUE)
+    events = sorted(figures(months=30), key=ordering_key)
+    breakdowns = [e.model_copy(update={"occupation": "2221"}) for e in events if e.area == "KU240"]
+    engine.run(sorted([*events, *breakdowns], key=ordering_key))
+    restored = through_json(engine)
+    key = SeriesKey("KU240", "unemployed_jobseekers", None, "2221")
+    breakdown, watched = restored.series[key], restored.series[key._replace(occupation=None)]
+    assert breakdown.pristine is restored.pristine(breakdown.rule)
+    assert breakdown.detectors is breakdown.pristine.detectors
+    assert all(snaps is breakdown.pristine.snapshot for _, snaps in breakdown.checkpoints)
+    assert watched.pristine is None
+    assert json.dumps(snapshot(restored), sort_keys=True) == json.dumps(
+        snapshot(engine), sort_keys=True
+    )
