@@ -304,8 +304,15 @@ class Decoder:
     def line(self, text: str, file: str, number: int, now: datetime) -> Event | DeadLetter:
         """One JSON line (as read with ``surrogateescape``)."""
         if text.isascii():  # then it is its own UTF-8, as ``decode`` would have it
+            match = _CANONICAL_FIGURE.fullmatch(text)
             try:
-                payload = parse_json(text)
+                if match is not None:
+                    event = self._from_groups(match.groups())
+                    if event is not None:
+                        return event
+                    payload = _payload_of(match.groups())
+                else:
+                    payload = json.loads(text)
             except (ValueError, RecursionError):
                 pass  # ``decode`` makes the dead letter
             else:
@@ -335,6 +342,22 @@ class Decoder:
             self._templates[shape] = result
         return result
 
+    def _from_groups(self, groups: tuple[Any, ...]) -> Figure | None:
+        """A canonical line's figure from its template, without building the payload; None
+        when there is no template or the line needs full validation."""
+        area, period, sector, occupation, value, fraction, exponent = groups[:7]
+        published, revision, source, kind, measure = groups[7:]
+        template = self._templates.get(
+            _canonical_shape(area, sector, occupation, source, kind, measure)
+        )
+        if template is None or (fraction is None and exponent is None):
+            return None  # (an integer value is for the models to judge)
+        update = _varying_values(period, float(value), published, int(revision), self._days)
+        if update is None:
+            return None
+        self.fast += 1
+        return template.model_copy(update=update)
+
 
 _STRING = r'"([^"\\\x00-\x1f]*)"'  # a JSON string without escapes (nor control characters)
 #: A figure exactly as the models serialise it (``model_dump_json``: what ``tutka simulate``
@@ -361,10 +384,12 @@ def parse_json(text: str) -> Any:
     True
     """
     match = _CANONICAL_FIGURE.fullmatch(text)
-    if match is None:
-        return json.loads(text)
-    area, period, sector, occupation, value, fraction, exponent = match.groups()[:7]
-    published, revision, source, kind, measure = match.groups()[7:]
+    return json.loads(text) if match is None else _payload_of(match.groups())
+
+
+def _payload_of(groups: tuple[Any, ...]) -> dict[str, Any]:
+    area, period, sector, occupation, value, fraction, exponent = groups[:7]
+    published, revision, source, kind, measure = groups[7:]
     return {
         "schema_version": 1,
         "area": area,
@@ -379,6 +404,25 @@ def parse_json(text: str) -> Any:
         "type": kind,
         "measure": measure,
     }
+
+
+def _canonical_shape(
+    area: str, sector: str | None, occupation: str | None, source: str, kind: str, measure: str
+) -> SeriesShape:
+    """:func:`_shape` of a canonical line's payload, straight from its parts."""
+    return (
+        ("schema_version", int, 1),
+        ("area", str, area),
+        "period",
+        ("sector", type(sector), sector),
+        ("occupation", type(occupation), occupation),
+        "value",
+        "published",
+        "revision",
+        ("source", str, source),
+        ("type", str, kind),
+        ("measure", str, measure),
+    )
 
 
 def _shape(payload: Any) -> SeriesShape | None:
@@ -403,15 +447,31 @@ def _is_figure_type(kind: object) -> bool:
     return type(kind) is str and kind in _FIGURE_TYPES
 
 
+_ABSENT: Final = object()
+
+
 def _varying(
     payload: dict[str, Any], days: dict[tuple[str, str], date]
 ) -> dict[str, object] | None:
     """The month-to-month fields, checked as the models check them; None if in any doubt."""
-    period, value, published = (
-        payload.get("period"),
-        payload.get("value"),
-        payload.get("published"),
+    revision = payload.get("revision", _ABSENT)
+    if revision is _ABSENT:
+        revision = None
+    elif type(revision) is not int:  # (null too: present, and not an integer)
+        return None
+    return _varying_values(
+        payload.get("period"), payload.get("value"), payload.get("published"), revision, days
     )
+
+
+def _varying_values(
+    period: object,
+    value: object,
+    published: object,
+    revision: int | None,
+    days: dict[tuple[str, str], date],
+) -> dict[str, object] | None:
+    """The update for a template, or None; ``revision`` None when the payload has none."""
     if type(period) is not str or type(value) is not float or type(published) is not str:
         return None
     if not 0.0 <= value <= 1e9:  # nan fails it too
@@ -425,9 +485,8 @@ def _varying(
             days.clear()
         days[(period, published)] = day
     update: dict[str, object] = {"period": period, "value": value, "published": day}
-    if "revision" in payload:
-        revision = payload["revision"]
-        if type(revision) is not int or revision < 0:
+    if revision is not None:
+        if revision < 0:
             return None
         update["revision"] = revision
     return update

@@ -70,6 +70,7 @@ VARIANTS = [
     line(published="20231025"),
     line(published="2023-10-25T00:00:00"),
     line(revision=-1),
+    line(revision=None),
     line(revision=True),
     line(revision=1.0),
     line(revision="1"),
@@ -80,6 +81,9 @@ VARIANTS = [
     line(source="131052-308T"),  # a personal identity code
     line(extra=1),
     line(occupation=None),
+    line(occupation=""),
+    line(sector="C"),
+    line(value=3.0).replace(",", ", "),  # the same series, not as the models write it
     line(occupation=["2221"]),
     line(type="vacancies"),
     line(type="vacancies", measure="open_at_month_end"),
