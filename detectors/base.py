@@ -10,8 +10,17 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Protocol, Self, TypeAlias, TypeVar, runtime_checkable
+from typing import (
+    Any,
+    ClassVar,
+    Generic,
+    NamedTuple,
+    Protocol,
+    Self,
+    TypeAlias,
+    TypeVar,
+    runtime_checkable,
+)
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,13 +43,13 @@ class DetectorParams(BaseModel):
     threshold: float = Field(gt=0, description="alarm when the score reaches this value")
 
 
-@dataclass(frozen=True, slots=True)
-class Assessment:
+class Assessment(NamedTuple):
     """What a detector thinks of one observation, before learning from it.
 
     ``baseline`` is what the detector expected, in the observation's own units, so evidence can
     say "12 400 unemployed where about 10 900 were expected". ``direction`` is +1 when the
-    observation is above the baseline, -1 below, 0 when the detector is not ready.
+    observation is above the baseline, -1 below, 0 when the detector is not ready. (A named
+    tuple: a pipeline makes one per detector per observation, and a tuple is made in C.)
     """
 
     score: float

@@ -170,8 +170,7 @@ class History:
         return ((first + i, Point(values[i], r)) for i, r in enumerate(self._revisions) if r >= 0)
 
 
-@dataclass(frozen=True, slots=True)
-class Finding:
+class Finding(NamedTuple):
     """A detector's assessment of the series in one period."""
 
     detector: str
