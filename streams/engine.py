@@ -255,7 +255,7 @@ class Engine:
                 signals.extend(self._evaluate(state, period, pending.available_on))
         # Series by series in a fixed order: the order of the evidence. A series' evaluation
         # depends on no other's, so sorting the few signals (stably) is the same as evaluating
-        # the 100 000 series in that order.
+        # every series in that order, and much cheaper than sorting 100 000 series.
         signals.sort(key=lambda signal: _series_order(signal.series))
         signals.extend(self._outlier_signals(period, pending.available_on))
         out = self._judge(signals, period)
@@ -446,8 +446,7 @@ class Engine:
         if not self.catalogue.derived_rules:
             return []
         derived = []
-        # (in the order of ``keys``, without repeats: a release's keys come out the same way
-        # month after month, see _in_order)
+        # In the order of ``keys``, without repeats (a set's order would vary from run to run).
         for base in dict.fromkeys(
             k.with_measure(OPEN_VACANCIES)
             for k in keys
