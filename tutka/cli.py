@@ -23,6 +23,7 @@ from models.areas import Hierarchy
 from models.deadletter import DeadLetter
 from tutka.devkafka import kafka_group
 from tutka.inputs import InputError
+from tutka.nab import nab_command
 from tutka.observe import Observer
 from tutka.replay import ReplayResult, replay
 
@@ -374,6 +375,7 @@ def demo_command(
 # -- kafka (a local broker for development and integration tests) -------------------------------
 
 cli.add_command(kafka_group)
+cli.add_command(nab_command)
 
 
 def _register_streaming() -> None:
