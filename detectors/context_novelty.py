@@ -62,9 +62,9 @@ class ContextNoveltyParams(DetectorParams):
         min_length=1,
         description="(bins, length) of the unphased contexts; their novelty is averaged",
     )
-    phased: Context = Field(default=(6, 3), description="(bins, length) of the phased context")
+    phased: Context = Field(default=(5, 3), description="(bins, length) of the phased context")
     phases: int = Field(default=24, ge=1, description="distinct phases (24 hours, 12 months)")
-    range_tolerance: float = Field(default=0.05, gt=0)
+    range_tolerance: float = Field(default=0.03, gt=0)
     rest: int = Field(default=500, ge=0, description="observations to stay quiet after an alarm")
     rest_from: float = Field(default=0.8, gt=0, le=1)
     warmup: int = Field(default=100, ge=1)
