@@ -451,6 +451,15 @@ def _register_streaming() -> None:
 _register_streaming()
 
 
+def _register_evaluation() -> None:
+    from tutka.backtest import backtest_command
+
+    cli.add_command(backtest_command)
+
+
+_register_evaluation()
+
+
 def main() -> None:
     try:
         cli(standalone_mode=True)
