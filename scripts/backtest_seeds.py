@@ -1,6 +1,6 @@
 """Backtest the detectors against the year-on-year rule on several synthetic markets.
 
-    .venv/bin/python scripts/backtest_seeds.py                 # development seeds 1-5, random scenario
+    .venv/bin/python scripts/backtest_seeds.py     # development seeds 1-5, random scenario
     .venv/bin/python scripts/backtest_seeds.py --seeds 1 2 --out tutka-out/seeds
 
 For each seed: ``tutka simulate`` (unless OUT/seed-N/data holds it already), then ``tutka
