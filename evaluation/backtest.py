@@ -26,9 +26,10 @@ one alarm, raised in its first month.
 (:class:`BacktestRules`).
 
 **Detection** of an (event, region) pair: an alarm with the event's polarity *raised* in the
-window, *direct* when it is on the region itself, *covered* when it is on the region or any area
-containing it — a national alert covers every municipality, so a nationwide shock reported once
-as national counts everywhere. Alarms on areas *within* the region do not count: they do not say
+window, *direct* when it is on the region itself, *covered* when it is on the region or on an area
+containing it that is itself one of the event's regions (the change is visible there) — so a
+nationwide shock reported once as national counts everywhere, while an unrelated national alert
+is not credited with a small town's closure. Alarms on areas *within* the region do not count: they do not say
 the region changed. The delay is the first such raise month minus the reference month (negative:
 an early warning). An alarm live since before the window that says nothing new in it does not
 detect the event. Recall counts pairs, the headline being covered detection; event recall counts
@@ -55,7 +56,7 @@ alarms hurt.
 >>> from models.areas import Area
 >>> events = parse_events(
 ...     "event_id,regions,reference_month,polarity,confidence,what\\n"
-...     "kemi,KU240,2022-09,negative,high,mill closure\\n"
+...     "kemi,KU240;SK192,2022-09,negative,high,mill closure\\n"
 ... )
 >>> h = Hierarchy([
 ...     Area("SSS", "Koko maa", "Hela landet", "Finland", None),
@@ -76,7 +77,7 @@ alarms hurt.
 (1, 'SK192')
 >>> summary = card.summary["detectors"]
 >>> summary.recall.negative, summary.recall_direct.negative
-(1.0, 0.0)
+(1.0, 0.5)
 >>> summary.false_alarms["negative"].by_level["KU"].episodes
 1
 """
@@ -629,7 +630,9 @@ class _SourceScore:
         direct = self._first_raise(region, event.polarity, window)
         ancestors = self.hierarchy.ancestors(region) if region in self.hierarchy else ()
         covered: tuple[int, str] | None = None
-        for area in (region, *ancestors):
+        # A broader area counts only where the event is visible in it (one of its regions): an
+        # unrelated national alert must not be credited with a small town's closure.
+        for area in (region, *(a for a in ancestors if a in event.regions)):
             month = self._first_raise(area, event.polarity, window)
             if month is not None and (covered is None or month < covered[0]):
                 covered = (month, area)

@@ -99,12 +99,18 @@ def test_the_earliest_raise_in_the_window_gives_the_delay_and_early_warnings_are
     assert detection(run(alarms, (event(),))).direct_delay == -2
 
 
-def test_an_alarm_on_an_area_containing_the_region_covers_it_but_is_not_direct() -> None:
-    card = run([alarm("SSS", "2021-07"), alarm("SK192", "2021-09")], (event(),))
+def test_an_alarm_on_a_containing_region_of_the_event_covers_it_but_is_not_direct() -> None:
+    card = run([alarm("SSS", "2021-07"), alarm("SK192", "2021-09")], (event("KU240;SSS"),))
     found = detection(card)
     assert (found.direct_delay, found.covered_delay, found.covered_by) == (None, 1, "SSS")
     summary = card.summary["detectors"]
-    assert (summary.recall.all, summary.recall_direct.all) == (1.0, 0.0)
+    assert (summary.recall.all, summary.recall_direct.all) == (1.0, 0.5)
+
+
+def test_an_alarm_on_a_broader_area_where_the_event_is_not_visible_does_not_cover_it() -> None:
+    # The event lists only the town: a national alert in the window is something else.
+    found = detection(run([alarm("SSS", "2021-07")], (event(),)))
+    assert (found.direct_delay, found.covered_delay) == (None, None)
 
 
 def test_an_alarm_within_the_region_or_beside_it_does_not_detect_it() -> None:
