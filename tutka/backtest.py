@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 import click
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from evaluation.backtest import (
@@ -39,6 +38,7 @@ from evaluation.yoy_rule import DEFAULT_THRESHOLD, UnemploymentRates, yoy_alarms
 from models.areas import Hierarchy
 from models.codes import AREA_LEVELS, period_index
 from tutka.inputs import InputError, input_files, read_records
+from tutka.progress import with_replay_progress
 from tutka.replay import Progress as ReplayProgress
 from tutka.replay import ReplayResult, replay
 
@@ -185,7 +185,7 @@ def _read_rates(paths: Sequence[Path]) -> UnemploymentRates:
 
 
 def _replay(context: Context, paths: Sequence[Path], quiet: bool) -> ReplayResult:
-    def run(progress: ReplayProgress | None = None) -> ReplayResult:
+    def run(progress: ReplayProgress | None) -> ReplayResult:
         return replay(
             list(paths),
             context.hierarchy,
@@ -194,22 +194,7 @@ def _replay(context: Context, paths: Sequence[Path], quiet: bool) -> ReplayResul
             progress=progress,
         )
 
-    if quiet:
-        return run()
-    with Progress(
-        TextColumn("[bold]replaying"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    ) as bar:
-        task = bar.add_task("replay", total=None)
-
-        def progress(done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total)
-
-        return run(progress)
+    return with_replay_progress(run, err, quiet)
 
 
 # -- printing --------------------------------------------------------------------------------------

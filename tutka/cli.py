@@ -11,7 +11,6 @@ from pathlib import Path
 import click
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from config.areas import load_hierarchy
@@ -25,6 +24,8 @@ from tutka.devkafka import kafka_group
 from tutka.inputs import InputError
 from tutka.nab import nab_command
 from tutka.observe import Observer
+from tutka.progress import with_replay_progress
+from tutka.replay import Progress as ReplayProgress
 from tutka.replay import ReplayResult, replay
 
 console = Console(highlight=False)
@@ -208,38 +209,19 @@ def _run_replay(
     keep_events: bool = False,
     observer: Observer | None = None,
 ) -> ReplayResult:
+    def run(progress: ReplayProgress | None) -> ReplayResult:
+        return replay(
+            paths,
+            context.hierarchy,
+            context.catalogue,
+            context.sectors,
+            progress,
+            keep_events,
+            observer,
+        )
+
     try:
-        if quiet:
-            return replay(
-                paths,
-                context.hierarchy,
-                context.catalogue,
-                context.sectors,
-                keep_events=keep_events,
-                observer=observer,
-            )
-        with Progress(
-            TextColumn("[bold]replaying"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("replay", total=None)
-
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
-            return replay(
-                paths,
-                context.hierarchy,
-                context.catalogue,
-                context.sectors,
-                progress,
-                keep_events,
-                observer,
-            )
+        return with_replay_progress(run, err, quiet)
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc
 
