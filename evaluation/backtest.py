@@ -28,13 +28,13 @@ one alarm, raised in its first month.
 **Detection** of an (event, region) pair: an alarm with the event's polarity *raised* in the
 window, *direct* when it is on the region itself, *covered* when it is on the region or on an area
 containing it that is itself one of the event's regions (the change is visible there) — so a
-nationwide shock reported once as national counts everywhere, while an unrelated national alert
-is not credited with a small town's closure. Alarms on areas *within* the region do not count:
-they do not say the region changed. The delay is the first such raise month minus the reference
-month (negative: an early warning). An alarm live since before the window that says nothing new in it does not
-detect the event. Recall counts pairs, the headline being covered detection; event recall counts
-events detected (covered) in at least one of their regions. The median delay is over detected
-pairs, the event median delay over detected events' first delays (an event with a hundred
+nationwide shock reported once as national counts everywhere, while an unrelated national alert is
+not credited with a small town's closure. Alarms on areas *within* the region do not count: they do
+not say the region changed. The delay is the first such raise month minus the reference month
+(negative: an early warning). An alarm live since before the window that says nothing new in it
+does not detect the event. Recall counts pairs, the headline being covered detection; event recall
+counts events detected (covered) in at least one of their regions. The median delay is over
+detected pairs, the event median delay over detected events' first delays (an event with a hundred
 regions weighs as one).
 
 **Excused months** of an area for a polarity: the windows of the same-polarity events that
