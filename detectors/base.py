@@ -10,8 +10,17 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Protocol, Self, TypeAlias, TypeVar, runtime_checkable
+from typing import (
+    Any,
+    ClassVar,
+    Generic,
+    NamedTuple,
+    Protocol,
+    Self,
+    TypeAlias,
+    TypeVar,
+    runtime_checkable,
+)
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,13 +43,13 @@ class DetectorParams(BaseModel):
     threshold: float = Field(gt=0, description="alarm when the score reaches this value")
 
 
-@dataclass(frozen=True, slots=True)
-class Assessment:
+class Assessment(NamedTuple):
     """What a detector thinks of one observation, before learning from it.
 
     ``baseline`` is what the detector expected, in the observation's own units, so evidence can
     say "12 400 unemployed where about 10 900 were expected". ``direction`` is +1 when the
-    observation is above the baseline, -1 below, 0 when the detector is not ready.
+    observation is above the baseline, -1 below, 0 when the detector is not ready. (A named
+    tuple: a pipeline makes one per detector per observation, and a tuple is made in C.)
     """
 
     score: float
@@ -118,7 +127,7 @@ class BaseDetector(Generic[X, P]):
         return {
             "v": self.STATE_VERSION,
             "detector": self.name,
-            "params": self.params.model_dump(mode="json"),
+            "params": params_json(self.params),
             "state": self._state(),
         }
 
@@ -151,6 +160,24 @@ class BaseDetector(Generic[X, P]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.params!r})"
+
+
+#: Hyperparameters as JSON, by the identity of the (frozen) params object that holds them.
+_PARAMS_JSON: dict[int, tuple[DetectorParams, JSONObject]] = {}
+_PARAMS_JSON_MAX = 1024
+
+
+def params_json(params: DetectorParams) -> JSONObject:
+    """``params.model_dump(mode="json")``, remembered: a pipeline snapshots detectors that share
+    a few params objects millions of times. A fresh (shallow) copy each time: params are flat.
+    """
+    cached = _PARAMS_JSON.get(id(params))
+    if cached is None or cached[0] is not params:
+        if len(_PARAMS_JSON) >= _PARAMS_JSON_MAX:
+            _PARAMS_JSON.clear()
+        # The params object is kept with its JSON, so its id cannot be reused while cached.
+        cached = _PARAMS_JSON[id(params)] = (params, params.model_dump(mode="json"))
+    return dict(cached[1])
 
 
 def json_roundtrip(snapshot: JSONObject) -> JSONObject:

@@ -62,7 +62,8 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import ClassVar
+from functools import lru_cache
+from typing import ClassVar, NamedTuple
 
 from pydantic import Field, model_validator
 
@@ -126,6 +127,34 @@ class BOCPDParams(DeseasonalisedParams):
         return self
 
 
+class _Tables(NamedTuple):
+    gain: tuple[float, ...]
+    exponents: tuple[float, ...]
+    const: tuple[float, ...]
+    kappas: tuple[float, ...]
+    inv_kappas: tuple[float, ...]
+    inv_runs: tuple[float, ...]
+
+
+@lru_cache(maxsize=64)
+def _tables(p: BOCPDParams) -> _Tables:
+    """The prior's per-run-length tables (a pipeline holds one BOCPD per series: share them)."""
+    size = p.max_run + 1
+    kappas = [p.prior_kappa + r for r in range(size)]
+    shapes = [p.prior_alpha + r / 2 for r in range(size)]
+    return _Tables(
+        gain=tuple(k / (2 * (k + 1)) for k in kappas),
+        exponents=tuple(-(a + 0.5) for a in shapes),
+        const=tuple(
+            math.exp(math.lgamma(a + 0.5) - math.lgamma(a)) * math.sqrt(k / (2 * math.pi * (k + 1)))
+            for a, k in zip(shapes, kappas, strict=True)
+        ),
+        kappas=tuple(kappas),
+        inv_kappas=tuple(1.0 / k for k in kappas),
+        inv_runs=(0.0, *(1.0 / r for r in range(1, size))),
+    )
+
+
 class BOCPD(BaseDetector[float, BOCPDParams]):
     name: ClassVar[str] = "bocpd"
     Params: ClassVar[type[DetectorParams]] = BOCPDParams
@@ -138,18 +167,12 @@ class BOCPD(BaseDetector[float, BOCPDParams]):
         )
         size = p.max_run + 1
         self._hazard = 1.0 / p.expected_run
-        # Per run length r: tables fixed by the prior (kappa_r, t-density constant, exponent).
-        kappas = [p.prior_kappa + r for r in range(size)]
-        shapes = [p.prior_alpha + r / 2 for r in range(size)]
-        self._gain = [k / (2 * (k + 1)) for k in kappas]
-        self._exponents = [-(a + 0.5) for a in shapes]
-        self._const = [
-            math.exp(math.lgamma(a + 0.5) - math.lgamma(a)) * math.sqrt(k / (2 * math.pi * (k + 1)))
-            for a, k in zip(shapes, kappas, strict=True)
-        ]
-        self._kappas = kappas
-        self._inv_kappas = [1.0 / k for k in kappas]
-        self._inv_runs = [0.0] + [1.0 / r for r in range(1, size)]
+        # Per run length r: tables fixed by the prior (kappa_r, t-density constant, exponent),
+        # shared by every detector with the same hyperparameters.
+        tables = _tables(p)
+        self._gain, self._exponents, self._const = tables.gain, tables.exponents, tables.const
+        self._kappas, self._inv_kappas = tables.kappas, tables.inv_kappas
+        self._inv_runs = tables.inv_runs
         # State: run-length posterior and sums of the last r standardised values, per r.
         self._ref = 0.0  # warm-up level (deseasonalised units)
         self._scale = 1.0  # warm-up scale

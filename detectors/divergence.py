@@ -181,7 +181,9 @@ class ReferenceDivergence(BaseDetector[DivergencePoint, ReferenceDivergenceParam
 
     def assess(self, x: DivergencePoint) -> Assessment:
         local, refs = self._check(x)
-        judged = self._judge(local, refs)
+        return self._assessment(local, self._judge(local, refs))
+
+    def _assessment(self, local: float, judged: _Judged | None) -> Assessment:
         if judged is None:
             return Assessment.quiet(local)
         if not self.ready:
@@ -193,7 +195,20 @@ class ReferenceDivergence(BaseDetector[DivergencePoint, ReferenceDivergenceParam
         local, refs = self._check(x)
         if not self._k:
             self._allocate(len(refs))
+        self._fold(local, refs, self._judge(local, refs))
+
+    def learn(self, x: DivergencePoint) -> tuple[Assessment, bool]:
+        # assess + update, judging the point once
+        local, refs = self._check(x)
+        if not self._k:
+            self._allocate(len(refs))
         judged = self._judge(local, refs)
+        assessment = self._assessment(local, judged)
+        alarm = self.is_alarm(assessment)
+        self._fold(local, refs, judged)
+        return assessment, alarm
+
+    def _fold(self, local: float, refs: tuple[float, ...], judged: _Judged | None) -> None:
         if judged is not None:
             score, direction = self._verdict(judged)
             alarmed = self.ready and score >= self.params.threshold

@@ -46,9 +46,9 @@ of 240 i.i.d. standard normal vectors in four dimensions, one a month, the large
 ``n_estimators`` (trees), ``max_samples`` (the subsample ``psi`` per tree, capped at the
 training-set size), ``window``, ``refit_every``, ``refit_on_novelty``, ``min_fit`` and ``seed``.
 Cost, measured on one core: a fit of 100 trees takes about 50 ms whatever the window (≤ 1 000
-vectors), 60 ms with scoring the training set for the baseline; scoring 300 vectors in one call
-about 4 ms, a single vector about 3 ms (scikit-learn's per-tree dispatch), so 300 single calls
-take 0.9 s: hence the batch methods.
+vectors); scoring goes tree by tree without scikit-learn's per-call overhead (see
+:func:`anomaly_scores`): 40 vectors through 50 trees in about 0.2 ms, against about 3 ms through
+``score_samples``. Single calls still pay a fixed cost per tree: hence the batch methods.
 
 Example: one area's four standardised features, one vector a month; from month 60 the first two
 jump by 10 standard deviations.
@@ -84,6 +84,7 @@ import numpy.typing as npt
 from joblib import parallel_config
 from pydantic import Field, model_validator
 from sklearn.ensemble import IsolationForest
+from sklearn.ensemble._iforest import _average_path_length
 
 from detectors.base import (
     Assessment,
@@ -351,7 +352,51 @@ class IsolationForestOutlier(BaseDetector[FeatureVector, IsolationForestParams])
 
 
 def anomaly_scores(forest: IsolationForest, matrix: Matrix) -> list[float]:
-    """``s(x) = -score_samples(x)`` of each row, as Python floats."""
+    """``s(x) = -score_samples(x)`` of each row, as Python floats.
+
+    Computed tree by tree as scikit-learn does, with the same float32 input, the same
+    per-tree path lengths added in the same order and the same final division and power, so
+    the scores are bit for bit those of ``score_samples`` (a test holds them equal). What it
+    skips is scikit-learn's per-call validation and joblib's per-tree dispatch, which cost
+    about 14 times the arithmetic for a release of a few hundred vectors.
+    """
+    if not _has_tree_internals(forest):
+        return _anomaly_scores_sklearn(forest, matrix)
+    x = np.ascontiguousarray(matrix, dtype=np.float32)
+    depths = np.zeros(len(x), dtype=np.float64)
+    all_features = forest._max_features == x.shape[1]
+    for tree, features, path_lengths, average_lengths in zip(
+        forest.estimators_,
+        forest.estimators_features_,
+        forest._decision_path_lengths,
+        forest._average_path_length_per_tree,
+        strict=True,
+    ):
+        leaves = tree.tree_.apply(x if all_features else x[:, features])
+        depths += path_lengths[leaves] + average_lengths[leaves] - 1.0
+    denominator = len(forest.estimators_) * _average_path_length([forest._max_samples])
+    scores = 2 ** (
+        -np.divide(depths, denominator, out=np.ones_like(depths), where=denominator != 0)
+    )
+    return [float(v) for v in np.asarray(scores, dtype=np.float64)]
+
+
+def _has_tree_internals(forest: IsolationForest) -> bool:
+    """Whether this scikit-learn keeps the per-tree tables the fast path reads (1.4 and later)."""
+    return all(
+        hasattr(forest, name)
+        for name in (
+            "estimators_features_",
+            "_decision_path_lengths",
+            "_average_path_length_per_tree",
+            "_max_features",
+            "_max_samples",
+        )
+    )
+
+
+def _anomaly_scores_sklearn(forest: IsolationForest, matrix: Matrix) -> list[float]:
+    """The public route, for reference and for versions without the per-tree tables."""
     # score_samples sums the trees' path lengths through joblib; under a caller's parallel
     # backend the summation order, and so the last bits, could vary and break exact restore.
     with parallel_config(backend="sequential"):

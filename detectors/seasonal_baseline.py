@@ -81,8 +81,9 @@ class SeasonalBaseline(BaseDetector[float, SeasonalBaselineParams]):
         drift = median(self._ratios)
         return drift, mad_sigma(self._ratios, drift)
 
-    def _deviation(self, x: float) -> tuple[float, float, float] | None:
-        """(deviation from drift, its standard error, expected value) or None without history."""
+    def _deviation(self, x: float) -> tuple[float, float, float, float] | None:
+        """(deviation from drift, its standard error, expected value, drift) or None without
+        history."""
         earlier = self._same_month()
         if not earlier:
             return None
@@ -93,21 +94,33 @@ class SeasonalBaseline(BaseDetector[float, SeasonalBaselineParams]):
         noise = 1.0 / (max(x, 0.0) + c) + 1.0 / (len(earlier) * (base + c))
         scale = math.sqrt(max(spread * spread + noise, self.params.min_scale**2))
         expected = (base + c) * math.exp(drift) - c
-        return ratio - drift, scale, expected
+        return ratio - drift, scale, expected, drift
 
     def assess(self, x: float) -> Assessment:
-        found = self._deviation(x)
+        return self._assessment(x, self._deviation(x))
+
+    def _assessment(self, x: float, found: tuple[float, float, float, float] | None) -> Assessment:
         if found is None:
             return Assessment.quiet(x)
-        deviation, scale, expected = found
+        deviation, scale, expected, _ = found
         if not self.ready:
             return Assessment.quiet(expected)
         return Assessment(capped(abs(deviation) / scale), expected, 1 if deviation > 0 else -1)
 
     def update(self, x: float) -> None:
+        self._fold(x, self._deviation(x))
+
+    def learn(self, x: float) -> tuple[Assessment, bool]:
+        # assess + update, comparing with the history once
         found = self._deviation(x)
+        assessment = self._assessment(x, found)
+        alarm = self.is_alarm(assessment)
+        self._fold(x, found)
+        return assessment, alarm
+
+    def _fold(self, x: float, found: tuple[float, float, float, float] | None) -> None:
         if found is not None:
-            deviation, scale, _ = found
+            deviation, scale, _, drift = found
             direction = 1 if deviation > 0 else -1
             alarmed = self.ready and abs(deviation) / scale >= self.params.threshold
             if alarmed:
@@ -116,7 +129,8 @@ class SeasonalBaseline(BaseDetector[float, SeasonalBaselineParams]):
                 self._run.clear()
                 self._run_direction = 0
             if not (alarmed and self.params.protect):
-                self._ratios.append(deviation + self._drift_and_spread()[0])
+                # the drift the deviation was measured from (the ratios have not changed since)
+                self._ratios.append(deviation + drift)
         self._values.append(max(x, 0.0))
         self._n += 1
 

@@ -19,16 +19,17 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import lru_cache, partial
 from typing import Final
 
 from config.catalogue import Catalogue, SeriesRule
-from detectors.base import Assessment
+from detectors.base import Assessment, DetectorParams
 from detectors.isolation_forest import IsolationForestOutlier
 from detectors.notice_burst import NoticeBurst, NoticeTally
-from detectors.registry import AnyDetector, create
+from detectors.registry import AnyDetector, create, detector_class
 from models.alerts import (
     MAX_NOTICES,
     Alert,
@@ -38,7 +39,7 @@ from models.alerts import (
     Polarity,
 )
 from models.areas import COUNTRY, Hierarchy, level_depth
-from models.codes import AreaLevel, area_level, period_index, period_str, tol_section
+from models.codes import AreaLevel, area_level, period_str, tol_section
 from models.events import (
     LayoffNoticeFiled,
     UnemploymentMeasure,
@@ -54,10 +55,12 @@ from streams.alerting import (
     resolve_quiet,
     withdraw,
 )
+from streams.ordering import month_index
 from streams.release import SignalClass, decide, signal_class
 from streams.series import (
     Finding,
     Inputs,
+    Pristine,
     SeriesState,
     evaluate,
     record,
@@ -166,7 +169,10 @@ class Engine:
         self.clock_notices: int | None = None
         self.first_notice_month: int | None = None
         self.stats = EngineStats()
-        self._param_cache: dict[str, dict[str, dict[str, bool | int | float | str]]] = {}
+        # Validated once per rule and shared by every series' detectors (they never change).
+        self._param_cache: dict[str, dict[str, DetectorParams]] = {}
+        self._levels: dict[AreaLevel, tuple[str, ...]] = {}
+        self._pristine: dict[str, Pristine] = {}
         self._reference_cache: dict[str, tuple[str, ...]] = {}
 
     # -- the step ---------------------------------------------------------------------------------
@@ -201,7 +207,7 @@ class Engine:
             self.stats.figures["rejected"] += 1
             return [self._unknown_area(fig.area)]
         key = SeriesKey(fig.area, fig.measure.value, fig.sector, fig.occupation)
-        period = period_index(fig.period)
+        period = month_index(fig.period)
         pending = self.pending
         if pending is not None and period == pending.period:
             return self._collect(pending, key, fig)
@@ -238,16 +244,19 @@ class Engine:
         self.stats.releases += 1
         period = pending.period
         touched = []
-        for key in sorted(pending.figures, key=_series_order):
-            fig = pending.figures[key]
+        for key, fig in pending.figures.items():
             if record(self._series(key), period, fig.value, fig.revision) != "stale":
                 touched.append(key)
         touched.extend(self._derive(touched, period))
         signals: list[Signal] = []
-        for key in sorted(set(touched), key=_series_order):
+        for key in dict.fromkeys(touched):
             state = self.series[key]
             if state.last is None or period > state.last:
                 signals.extend(self._evaluate(state, period, pending.available_on))
+        # Series by series in a fixed order: the order of the evidence. A series' evaluation
+        # depends on no other's, so sorting the few signals (stably) is the same as evaluating
+        # the 100 000 series in that order.
+        signals.sort(key=lambda signal: _series_order(signal.series))
         signals.extend(self._outlier_signals(period, pending.available_on))
         out = self._judge(signals, period)
         self.clock_figures = (
@@ -321,19 +330,27 @@ class Engine:
         if state is None:
             rule = self.catalogue.rule_for(key.measure)
             name = rule.name if rule is not None else ""
-            state = SeriesState(key=key, rule=name, detectors=self._fresh_detectors(name))
+            pristine = self.pristine(name)
+            state = SeriesState(key, name, pristine.detectors, pristine=pristine)
             self.series[key] = state
         return state
 
-    def _fresh_detectors(self, rule_name: str) -> dict[str, AnyDetector]:
-        return {name: create(name, params) for name, params in self._params(rule_name).items()}
+    def pristine(self, rule_name: str) -> Pristine:
+        """The detectors every series of ``rule_name`` starts with (shared until they learn)."""
+        pristine = self._pristine.get(rule_name)
+        if pristine is None:
+            pristine = Pristine(partial(_detectors, self._params(rule_name)))
+            self._pristine[rule_name] = pristine
+        return pristine
 
-    def _params(self, rule_name: str) -> dict[str, dict[str, bool | int | float | str]]:
+    def _params(self, rule_name: str) -> dict[str, DetectorParams]:
         cache = self._param_cache
         if rule_name not in cache:
             rule = self.catalogue.rule(rule_name) if rule_name else None
             cache[rule_name] = {
-                d: self.catalogue.detector_params(rule_name, d)
+                d: detector_class(d).Params.model_validate(
+                    self.catalogue.detector_params(rule_name, d)
+                )
                 for d in (rule.detectors if rule else ())
             }
         return cache[rule_name]
@@ -345,7 +362,7 @@ class Engine:
             self._inputs(state),
             self.catalogue.alerting.revision_depth,
             self.catalogue.alerting.max_gap,
-            lambda: self._fresh_detectors(state.rule),
+            self.pristine(state.rule),
         )
         for finding in findings:
             self.stats.evaluations[finding.detector] += 1
@@ -400,52 +417,17 @@ class Engine:
         return finding.assessment.direction * own < OWN_CHANGE_MIN
 
     def _inputs(self, state: SeriesState) -> Inputs:
-        return Inputs(references=self._references(state.key), scale=self._scale(state))
-
-    def _references(self, key: SeriesKey) -> Callable[[int], tuple[float, ...] | None]:
-        """Reference values for divergence: the rest of the parent area and of the country."""
-        areas = self._reference_areas(key.area)
-
-        def lookup(period: int) -> tuple[float, ...] | None:
-            local = self.series[key].value(period)
-            if local is None or not areas:
-                return None
-            values = []
-            for area in areas:
-                ref = self.series.get(key.with_area(area))
-                total = ref.value(period) if ref is not None else None
-                # Compare with the rest of the reference area, so the area's own change does not
-                # also move its reference.
-                if total is None or total - local <= 0:
-                    return None
-                values.append(total - local)
-            return tuple(values)
-
-        return lookup
-
-    def _scale(self, state: SeriesState) -> Callable[[int], float | None]:
-        """Factor making a series relative to the (rest of the) country; 1.0 for the country."""
+        """The series' references (rest of the parent area and of the country) and its scale."""
         key = state.key
         rule = self.catalogue.rule(state.rule) if state.rule else None
-        if key.area == COUNTRY or rule is None or not rule.relative_to_country:
-            return _unscaled
-        additive = rule.derived is None
-        country_key = key.with_area(COUNTRY)
-
-        def scale(period: int) -> float | None:
-            country = self.series.get(country_key)
-            total = country.value(period) if country is not None else None
-            local = state.value(period)
-            if total is None or local is None:
-                return None
-            reference = total - local if additive else total
-            if reference <= 0:
-                return None
-            if state.anchor is None:
-                state.anchor = reference
-            return state.anchor / reference
-
-        return scale
+        relative = key.area != COUNTRY and rule is not None and rule.relative_to_country
+        return _SeriesInputs(
+            self.series,
+            state,
+            self._reference_areas(key.area),
+            key.with_area(COUNTRY) if relative else None,
+            rule is not None and rule.derived is None,
+        )
 
     def _reference_areas(self, area: str) -> tuple[str, ...]:
         cache = self._reference_cache
@@ -464,11 +446,13 @@ class Engine:
         if not self.catalogue.derived_rules:
             return []
         derived = []
-        for base in {
+        # (in the order of ``keys``, without repeats: a release's keys come out the same way
+        # month after month, see _in_order)
+        for base in dict.fromkeys(
             k.with_measure(OPEN_VACANCIES)
             for k in keys
             if k.measure in (UNEMPLOYED, OPEN_VACANCIES)
-        }:
+        ):
             vacancies = self.series.get(base)
             unemployed = self.series.get(base.with_measure(UNEMPLOYED))
             if vacancies is None or unemployed is None:
@@ -499,7 +483,9 @@ class Engine:
         self, level: AreaLevel, period: int, country: _Features, available_on: date
     ) -> list[Signal]:
         rows = []
-        for area in self.hierarchy.of_level(level):
+        if level not in self._levels:
+            self._levels[level] = self.hierarchy.of_level(level)
+        for area in self._levels[level]:
             features = self._features(area, period)
             if features is not None:
                 rows.append((area, features, features.relative_to(country)))
@@ -601,7 +587,7 @@ class Engine:
         if notice.municipality not in self.hierarchy:
             self.stats.notices["rejected"] += 1
             return [self._unknown_area(notice.municipality)]
-        month = period_index(notice.period)
+        month = month_index(notice.period)
         seen = self.seen_notices.get(notice.notice_id)
         if seen is not None and notice.revision <= seen.revision:
             self.stats.notices["duplicate" if notice.revision == seen.revision else "stale"] += 1
@@ -806,6 +792,63 @@ class Engine:
         return {} if state is None else {p: pt.value for p, pt in sorted(state.history.items())}
 
 
+class _SeriesInputs:
+    """A series' references and scale, read from the engine's other series when asked.
+
+    (An object rather than two closures per evaluation: it is built for every figure.)
+    """
+
+    __slots__ = ("_additive", "_areas", "_country", "_series", "_state")
+
+    def __init__(
+        self,
+        series: Mapping[SeriesKey, SeriesState],
+        state: SeriesState,
+        areas: tuple[str, ...],
+        country: SeriesKey | None,
+        additive: bool,
+    ) -> None:
+        self._series = series
+        self._state = state
+        self._areas = areas
+        self._country = country  # None: not relative to the country (scale 1)
+        self._additive = additive
+
+    def references(self, period: int) -> tuple[float, ...] | None:
+        """Reference values for divergence: the rest of the parent area and of the country."""
+        local = self._state.value(period)
+        if local is None or not self._areas:
+            return None
+        key = self._state.key
+        values = []
+        for area in self._areas:
+            ref = self._series.get(key.with_area(area))
+            total = ref.value(period) if ref is not None else None
+            # Compare with the rest of the reference area, so the area's own change does not
+            # also move its reference.
+            if total is None or total - local <= 0:
+                return None
+            values.append(total - local)
+        return tuple(values)
+
+    def scale(self, period: int) -> float | None:
+        """Factor making a series relative to the (rest of the) country; 1.0 for the country."""
+        if self._country is None:
+            return 1.0
+        state = self._state
+        country = self._series.get(self._country)
+        total = country.value(period) if country is not None else None
+        local = state.value(period)
+        if total is None or local is None:
+            return None
+        reference = total - local if self._additive else total
+        if reference <= 0:
+            return None
+        if state.anchor is None:
+            state.anchor = reference
+        return state.anchor / reference
+
+
 @dataclass(frozen=True, slots=True)
 class _Features:
     unemployed: float
@@ -839,12 +882,17 @@ def _noise(*counts: float) -> float:
     return math.sqrt(FEATURE_NOISE_FLOOR**2 + sum(1.0 / (c + 1.0) for c in counts))
 
 
-def _unscaled(_: int) -> float:
-    return 1.0
+def _detectors(params: Mapping[str, DetectorParams]) -> dict[str, AnyDetector]:
+    return {name: detector_class(name)(p) for name, p in params.items()}
 
 
 def _series_order(key: SeriesKey) -> tuple[int, str, str, str, str]:
-    return (level_depth(key.area), key.area, key.measure, key.sector or "", key.occupation or "")
+    return (_depth(key.area), key.area, key.measure, key.sector or "", key.occupation or "")
+
+
+@lru_cache(maxsize=1 << 16)
+def _depth(area: str) -> int:
+    return level_depth(area)
 
 
 def _close_notice_months(burst: BurstState, month: int) -> None:

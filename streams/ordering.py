@@ -30,6 +30,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from models.codes import period_index
@@ -37,6 +38,13 @@ from models.events import LayoffNoticeFiled, UnemploymentReported, VacanciesRepo
 
 Event = LayoffNoticeFiled | UnemploymentReported | VacanciesReported
 OrderKey = tuple[Any, ...]
+
+
+@lru_cache(maxsize=4096)
+def month_index(period: str) -> int:
+    """:func:`models.codes.period_index`, remembered: a replay asks for the same months millions
+    of times, and there are only so many (invalid ones raise, and are not remembered)."""
+    return period_index(period)
 
 
 def ordering_key(event: Event) -> OrderKey:
@@ -50,7 +58,7 @@ def ordering_key(event: Event) -> OrderKey:
     return (
         event.published,
         0,
-        period_index(event.period),
+        month_index(event.period),
         event.area,
         event.measure.value,
         event.sector or "",

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from models.alerts import AlertKind, NoticeEvidence, Polarity, SignalEvidence
 from models.codes import period_str
 
 
-@dataclass(frozen=True, slots=True)
-class SeriesKey:
-    """One monthly series: an area's measure, optionally for one sector or occupation."""
+class SeriesKey(NamedTuple):
+    """One monthly series: an area's measure, optionally for one sector or occupation.
+
+    A named tuple rather than a dataclass: a replay builds and hashes millions of them, and a
+    tuple does both in C.
+    """
 
     area: str
     measure: str

@@ -26,7 +26,7 @@ from models.events import Event, UnemploymentReported, VacanciesReported
 from streams.alerting import GroupState
 from streams.engine import BurstState, Engine, EngineStats, PendingRelease, SeenNotice
 from streams.release import SignalClass
-from streams.series import Point, SeriesState
+from streams.series import History, Point, Pristine, SeriesState
 from streams.signals import SeriesKey, Signal
 
 VERSION: Final = 1
@@ -87,7 +87,7 @@ def restore(
         )
     engine = Engine(hierarchy, catalogue, sector_names)
     for item in data["series"]:
-        state = _series_from(item)
+        state = _series_from(item, engine.pristine(item["rule"]))
         engine.series[state.key] = state
     for key, item in data["groups"].items():
         group = _group_from(item)
@@ -147,16 +147,26 @@ def _series(state: SeriesState) -> dict[str, Any]:
     }
 
 
-def _series_from(item: Mapping[str, Any]) -> SeriesState:
+def _series_from(item: Mapping[str, Any], pristine: Pristine) -> SeriesState:
+    """A series' state; detectors that never learnt share the rule's pristine set again."""
+    shared = pristine.snapshot
+    untaught = item["detectors"] == shared
     return SeriesState(
         key=_key_from(item["key"]),
         rule=item["rule"],
-        detectors={name: restore_detector(snap) for name, snap in item["detectors"].items()},
-        history={p: Point(v, r) for p, v, r in item["history"]},
+        detectors=(
+            pristine.detectors
+            if untaught
+            else {name: restore_detector(snap) for name, snap in item["detectors"].items()}
+        ),
+        history=History((p, Point(v, r)) for p, v, r in item["history"]),
         last=item["last"],
-        checkpoints=deque((p, snaps) for p, snaps in item["checkpoints"]),
+        checkpoints=deque(
+            (p, shared if snaps == shared else snaps) for p, snaps in item["checkpoints"]
+        ),
         alarms={int(p): frozenset(a) for p, a in item["alarms"].items()},
         anchor=item["anchor"],
+        pristine=pristine if untaught else None,
     )
 
 

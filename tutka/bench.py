@@ -1,6 +1,10 @@
-"""``tutka bench kafka``: throughput and latency through a real broker, beside a no-op faust agent.
+"""``tutka bench``: speed figures, never test assertions. Run it, read the table, report them.
 
-Figures, not assertions: run it, read the table, put the numbers in the release notes.
+``tutka bench replay`` — the embedded pipeline (``tutka replay``, and so ``tutka backtest``) over
+a synthetic market of many series: observations per second and peak memory. It writes the
+market first (see :func:`write_market`), or takes a directory of input files.
+
+``tutka bench kafka`` — throughput and latency through a real broker, beside a no-op faust agent:
 
 * **throughput** — events per second from the first publish to the last event folded in, with
   everything published as fast as the broker takes it (one worker);
@@ -13,6 +17,8 @@ Figures, not assertions: run it, read the table, put the numbers in the release 
 
 from __future__ import annotations
 
+import csv
+import multiprocessing
 import os
 import statistics
 import subprocess
@@ -21,6 +27,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -31,14 +38,19 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
+from config.areas import load_hierarchy, shipped_areas
+from config.catalogue import Catalogue
 from config.settings import KafkaSettings
 from models.alerts import Alert
+from models.areas import Area, Hierarchy
+from models.codes import period_index, period_str
 from models.events import LayoffNoticeFiled
 from streams.kafka.topics import Topics, ensure_topics
 from streams.ordering import ordering_key
 from tutka.devkafka import LocalKafka
 from tutka.inputs import Event
-from tutka.synthetic import generate
+from tutka.replay import ReplayResult, replay
+from tutka.synthetic import generate, write
 
 console = Console(highlight=False)
 
@@ -281,3 +293,226 @@ def bench_kafka(
         p99 = f"{paced.latency_p99:.3f} s" if paced.latency_p99 is not None else "–"
         table.add_row(name, f"{throughput.rate:,.0f}", p50, p99)
     console.print(table)
+
+
+# -- replay ---------------------------------------------------------------------------------------
+
+#: Monthly measures every area reports (8 unemployment, 2 vacancy): series per area.
+AREA_MEASURES = 10
+#: Measures broken down by occupation, per municipality.
+OCCUPATION_MEASURES = 2
+#: Months generated per child process: a year of 100 000 series is about 1.2 million events.
+WINDOW_MONTHS = 12
+
+
+def market_areas(municipalities: int) -> list[Area]:
+    """The shipped hierarchy with synthetic municipalities added up to ``municipalities``.
+
+    New municipalities take the unused codes KU000, KU001 … in turn and are spread over the
+    shipped sub-regions; the generator gives an unknown code a profile of its own.
+    """
+    areas = shipped_areas()
+    codes = {a.code for a in areas}
+    existing = sum(1 for code in codes if code.startswith("KU"))
+    if not existing <= municipalities <= 1000:
+        raise click.BadParameter(
+            f"must be between {existing} (the shipped ones) and 1000 (KU000-KU999)",
+            param_hint="--municipalities",
+        )
+    subregions = sorted(code for code in codes if code.startswith("SK"))
+    free = (f"KU{n:03d}" for n in range(1000) if f"KU{n:03d}" not in codes)
+    for i in range(municipalities - existing):
+        code = next(free)
+        name = f"Synteettinen {code[2:]}"
+        areas.append(Area(code, name, name, name, subregions[i % len(subregions)]))
+    return areas
+
+
+def write_areas(areas: Sequence[Area], path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        out = csv.writer(handle, lineterminator="\n")
+        out.writerow(["code", "name_fi", "name_sv", "name_en", "parent"])
+        for a in areas:
+            out.writerow([a.code, a.name_fi, a.name_sv, a.name_en, a.parent or ""])
+
+
+def expected_series(hierarchy: Hierarchy, occupations: int) -> int:
+    """Figure series the generator writes: every area's measures plus occupation breakdowns."""
+    municipalities = len(hierarchy.of_level("KU"))
+    covered = {a for m in hierarchy.of_level("KU") for a in (m, *hierarchy.ancestors(m))}
+    return len(covered) * AREA_MEASURES + municipalities * occupations * OCCUPATION_MEASURES
+
+
+def _write_window(
+    areas_file: Path, seed: int, start: str, end: str, occupations: int, out: Path
+) -> None:
+    """One window of the market (run in a child process, so its memory is not the replay's)."""
+    dataset = generate(seed, start, end, load_hierarchy(areas_file), occupations, inject=False)
+    write(dataset, out)
+
+
+def write_market(
+    directory: Path, areas: Path, seed: int, start: str, end: str, occupations: int
+) -> list[Path]:
+    """The synthetic market in directories of ``WINDOW_MONTHS`` months each; returns them.
+
+    The generator holds a whole data set in memory, so a large one is written a window at a
+    time, each in a child process. Every month's figures are the same in any window that holds
+    it (the generator's promise, without injected events; ``inject=False`` for that reason),
+    so the windows join into one market. Revisions and notices are drawn per window.
+    """
+    first, last = period_index(start), period_index(end)
+    windows = []
+    context = multiprocessing.get_context("spawn")
+    for begin in range(first, last + 1, WINDOW_MONTHS):
+        stop = min(begin + WINDOW_MONTHS - 1, last)
+        out = directory / f"{period_str(begin)}_{period_str(stop)}"
+        args = (areas, seed, period_str(begin), period_str(stop), occupations, out)
+        child = context.Process(target=_write_window, args=args)
+        child.start()
+        child.join()
+        if child.exitcode != 0:
+            raise click.ClickException(f"writing {out} failed (exit code {child.exitcode})")
+        windows.append(out)
+    return windows
+
+
+@dataclass(frozen=True)
+class ReplayFigures:
+    observations: int
+    series: int
+    tracked: int
+    events: int
+    seconds: float
+    cpu_seconds: float
+    peak_rss_mb: float
+    alerts: int
+
+    @property
+    def rate(self) -> float:
+        return self.observations / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def cpu_rate(self) -> float:
+        return self.observations / self.cpu_seconds if self.cpu_seconds > 0 else 0.0
+
+    @classmethod
+    def of(cls, result: ReplayResult, cpu_seconds: float) -> ReplayFigures:
+        tracked = len(result.engine.series)
+        derived = sum(1 for key in result.engine.series if key.measure == "tightness")
+        return cls(
+            observations=result.observations,
+            series=tracked - derived,
+            tracked=tracked,
+            events=sum(result.engine.stats.events.values()),
+            seconds=result.seconds,
+            cpu_seconds=cpu_seconds,
+            peak_rss_mb=result.peak_rss_mb,
+            alerts=len(result.latest()),
+        )
+
+
+def run_replay_bench(
+    paths: Sequence[Path], hierarchy: Hierarchy, catalogue: Catalogue
+) -> ReplayFigures:
+    """``tutka replay`` over ``paths``, in this process; wall and CPU time, peak memory."""
+    cpu = time.process_time()
+    result = replay(paths, hierarchy, catalogue)
+    return ReplayFigures.of(result, time.process_time() - cpu)
+
+
+def _market(
+    areas_path: Path | None,
+    base: Path,
+    municipalities: int,
+    occupations: int,
+    months: int,
+    end: str,
+    seed: int,
+) -> tuple[Hierarchy, list[Path]]:
+    """Write the synthetic market (and its areas file, unless one was given) under ``base``."""
+    areas_file = areas_path
+    if areas_file is None:
+        areas_file = base / "areas.csv"
+        write_areas(market_areas(municipalities), areas_file)
+    hierarchy = load_hierarchy(areas_file)
+    start = period_str(period_index(end) - months + 1)
+    console.print(
+        f"Writing {expected_series(hierarchy, occupations):,} series x {months} months "
+        f"({start}…{end}, {len(hierarchy.of_level('KU'))} municipalities, "
+        f"{occupations} occupations) to {base} …"
+    )
+    started = time.perf_counter()
+    paths = write_market(base / "market", areas_file, seed, start, end, occupations)
+    size = sum(f.stat().st_size for p in paths for f in p.iterdir())
+    console.print(
+        f"  {len(paths)} windows of up to {WINDOW_MONTHS} months, {size / 2**30:.1f} GiB, "
+        f"{time.perf_counter() - started:.0f} s"
+    )
+    return hierarchy, paths
+
+
+@bench_group.command("replay")
+@click.argument("data", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--municipalities", default=400, show_default=True,
+              help="Municipalities in the synthetic market (the shipped 39 plus synthetic ones; "
+              "at most 1000). Ignored with the global --areas.")  # fmt: skip
+@click.option("--occupations", default=120, show_default=True,
+              help="Occupation breakdowns per municipality (two measures each).")  # fmt: skip
+@click.option("--months", default=120, show_default=True, help="Months of figures.")
+@click.option("--end", default="2024-12", show_default=True, help="Last month (YYYY-MM).")
+@click.option("--seed", default=7, show_default=True)
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path),
+              help="Write the market here and keep it (default: a temporary one).")  # fmt: skip
+@click.pass_context
+def bench_replay(
+    ctx: click.Context,
+    data: tuple[Path, ...],
+    municipalities: int,
+    occupations: int,
+    months: int,
+    end: str,
+    seed: int,
+    workdir: Path | None,
+) -> None:
+    """Observations/s and peak memory of `tutka replay` on a large synthetic market.
+
+    The defaults, 400 municipalities x 120 occupations x 2 measures plus 10 measures for each
+    of the 466 areas, are about 100 000 series x 120 months: 12 million observations. With DATA
+    (files or directories), replays those instead. The replay runs in this process; the
+    market is written by child processes first, so their memory is not counted.
+    """
+    from tutka.cli import _context
+
+    context = _context(ctx)
+    if months < 1:
+        raise click.BadParameter("must be at least 1", param_hint="--months")
+    with ExitStack() as stack:
+        if workdir is None:
+            base = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="tutka-bench-")))
+        else:
+            base = workdir
+            base.mkdir(parents=True, exist_ok=True)
+        hierarchy, paths = context.hierarchy, list(data)
+        if not paths:
+            hierarchy, paths = _market(context.areas_path, base, municipalities, occupations,
+                                       months, end, seed)  # fmt: skip
+        console.print("Replaying …")
+        figures = run_replay_bench(paths, hierarchy, context.catalogue)
+    if workdir is not None and not data:
+        console.print(f"The market is kept in {workdir}.")
+    table = Table(title="tutka replay (in process, one core)", show_header=False)
+    table.add_column("")
+    table.add_column("", justify="right")
+    table.add_row("observations", f"{figures.observations:,}")
+    table.add_row("series", f"{figures.series:,} ({figures.tracked:,} with derived tightness)")
+    table.add_row("events", f"{figures.events:,} (observations and notices)")
+    table.add_row("seconds", f"{figures.seconds:,.1f} ({figures.cpu_seconds:,.1f} CPU)")
+    table.add_row("observations/s", f"{figures.rate:,.0f} ({figures.cpu_rate:,.0f} per CPU second)")
+    table.add_row("peak RSS", f"{figures.peak_rss_mb:,.0f} MiB")
+    table.add_row("alerts", f"{figures.alerts:,}")
+    console.print(table)
+    console.print(
+        "[dim]Wall-clock seconds from opening the files to the last alert: scanning, decoding, "
+        "ordering and the pipeline.[/dim]"
+    )

@@ -132,3 +132,17 @@ def test_scores_are_finite_and_non_negative(name: str, data: st.DataObject) -> N
         a, _ = det.learn(x)
         assert a.score >= 0 and a.score == a.score and a.score != float("inf")
         assert a.baseline == a.baseline and abs(a.baseline) != float("inf")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_learn_is_exactly_assess_then_update(name: str) -> None:
+    # Detectors may fuse the two for speed (judging a point once); nothing else may change.
+    s = STREAMS[name]
+    xs = s.shifted(5, s.length, s.shift_at)
+    fused, apart = fresh(name), fresh(name)
+    for x in xs:
+        assessment, alarm = fused.learn(x)
+        expected = apart.assess(x)
+        assert (assessment, alarm) == (expected, apart.is_alarm(expected))
+        apart.update(x)
+        assert fused.snapshot() == apart.snapshot()

@@ -346,3 +346,28 @@ def test_same_seed_same_scores_other_seed_other_scores() -> None:
     assert first[: SMALL.min_fit] == other[: SMALL.min_fit] == [0.0] * SMALL.min_fit
     differing = sum(a != b for a, b in zip(first[ready], other[ready], strict=True))
     assert differing >= 0.8 * (len(first) - SMALL.min_fit)
+
+
+@pytest.mark.parametrize(
+    ("n_estimators", "max_samples", "max_features", "rows"),
+    [(10, 64, 1.0, 600), (50, 512, 1.0, 600), (20, 128, 0.5, 600), (10, 1, 1.0, 1)],
+)
+def test_tree_by_tree_scores_are_bit_for_bit_those_of_score_samples(
+    n_estimators: int, max_samples: int, max_features: float, rows: int
+) -> None:
+    from detectors.isolation_forest import _anomaly_scores_sklearn, anomaly_scores
+
+    rng = np.random.default_rng(4)
+    train = rng.normal(size=(rows, 4))
+    train[:5] += 8.0
+    forest = IsolationForest(
+        n_estimators=n_estimators,
+        max_samples=max_samples,
+        max_features=max_features,
+        random_state=3,
+        n_jobs=1,
+    ).fit(train)
+    x = np.vstack([train[:50], rng.normal(scale=5.0, size=(40, 4)), [[1e30, -1e30, 0.0, 3.0]]])
+    fast, reference = anomaly_scores(forest, x), _anomaly_scores_sklearn(forest, x)
+    assert fast == reference  # exact floats, not approximately
+    assert len(set(fast)) > 1 or rows == 1
