@@ -7,6 +7,7 @@ from typing import Any, Final
 
 from detectors.base import BaseDetector, JSONObject, JSONValue
 from detectors.bocpd import BOCPD
+from detectors.context_novelty import ContextNovelty
 from detectors.cusum import CUSUM
 from detectors.divergence import ReferenceDivergence
 from detectors.isolation_forest import IsolationForestOutlier
@@ -25,6 +26,7 @@ DETECTORS: Final[dict[str, type[AnyDetector]]] = {
         NoticeBurst,
         ReferenceDivergence,
         IsolationForestOutlier,
+        ContextNovelty,
     )
 }
 

@@ -5,7 +5,8 @@ A monthly release is judged as a whole, across the area hierarchy, before anythi
 * **Broader change first.** When an area and one of its ancestors both signal the same kind and
   polarity, the local signal is *part of* the broader change and is folded into the ancestor's
   alert — unless the local area also *diverges* from its references (the divergence detector
-  fired), i.e. it is hit harder than the area around it. A nationwide shock is thus reported
+  fired) or *stands out* in the release (its change is several times the broader one), i.e. it
+  is hit harder than the area around it. A nationwide shock is thus reported
   once, as national, not as 35 local alerts.
 * **Explained by a sub-area.** When most of an area's excess (at least ``explained_share``) comes
   from a single signalling sub-area, or a sub-area already has an alert of the same kind open,
@@ -37,6 +38,7 @@ MK19 False part_of:SSS
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Final
@@ -48,6 +50,12 @@ from streams.signals import Decision, Signal, group_key
 #: Detectors that judge an area relative to others; their excess says little about its size.
 RELATIVE_DETECTORS: Final = frozenset({"divergence", "isolation_forest"})
 DIVERGENCE: Final = "divergence"
+#: A local signal stands out from the broader change (and is reported on its own) when its change
+#: beyond the broader area's change in the same release is at least +30 % (as a log ratio) and
+#: this many people (or vacancies), and the local change is at least twice the broader one.
+STAND_OUT_MIN_CHANGE: Final = math.log(1.3)
+STAND_OUT_MIN_COUNT: Final = 30.0
+STAND_OUT_FACTOR: Final = 2.0
 
 SignalClass = tuple[AlertKind, Polarity, str | None, str | None]
 ACCEPTED: Final = "accepted"
@@ -125,6 +133,8 @@ def _decide_class(
         else:
             broader = _broader(area, cls, hierarchy, status, prior_accepted)
             diverges = any(s.detector == DIVERGENCE or s.distinct for s in by_area[area])
+            if broader is not None and not diverges:
+                diverges = _stands_out(by_area[area], by_area.get(broader[0]))
             if broader is not None and not diverges:
                 status[area] = (f"part_of:{broader[0]}", _group(*broader))
             else:
@@ -219,6 +229,47 @@ def _inhibiting_classes(cls: SignalClass) -> tuple[SignalClass, ...]:
         return tuple((kind, polarity, s, o) for s, o in breakdowns)
     kinds = (AlertKind.OUTLIER, AlertKind.UNEMPLOYMENT, AlertKind.VACANCIES)
     return tuple((k, p, s, o) for k in kinds for p in Polarity for s, o in breakdowns)
+
+
+def _net_change(local: Sequence[Signal], broader_change: float) -> tuple[float, float]:
+    """The local change beyond the broader one: (log ratio, count) for the strongest signal."""
+    best = (0.0, 0.0)
+    for s in local:
+        if s.detector in RELATIVE_DETECTORS or s.baseline < 0 or s.value < 0:
+            continue
+        own = s.direction * math.log((s.value + 1) / (s.baseline + 1))
+        expected = (s.baseline + 1) * math.exp(s.direction * broader_change) - 1
+        best = max(best, (own - broader_change, s.direction * (s.value - expected)))
+    return best
+
+
+def _own_change(signals: Sequence[Signal]) -> float:
+    changes = [
+        s.direction * math.log((s.value + 1) / (s.baseline + 1))
+        for s in signals
+        if s.detector not in RELATIVE_DETECTORS and s.baseline >= 0 and s.value >= 0
+    ]
+    return max(changes, default=0.0)
+
+
+def _stands_out(local: Sequence[Signal], broader: Sequence[Signal] | None) -> bool:
+    """A local change much larger than the broader one it would be folded into, in the release.
+
+    A hiring surge of +80 % in one town during a national vacancy rise of +30 % is a story of
+    its own, even before the divergence detector (which needs a sustained gap) fires. The broader
+    change must be known (signalled in the same release) and the local excess beyond it large
+    in relative terms and in people.
+    """
+    if not broader:
+        return False
+    theirs = max(_own_change(broader), 0.0)
+    net, people = _net_change(local, theirs)
+    mine = net + theirs
+    return (
+        net >= STAND_OUT_MIN_CHANGE
+        and mine >= STAND_OUT_FACTOR * theirs
+        and people >= STAND_OUT_MIN_COUNT
+    )
 
 
 def _excess(signals: Sequence[Signal]) -> float:

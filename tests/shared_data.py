@@ -9,3 +9,4 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MUUTOSTUTKA_SHARED", ROOT.parent / "shared"))
 SHARED_FI = SHARED / "data" / "fi"
+SHARED_NAB = SHARED / "data" / "nab"

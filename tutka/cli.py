@@ -11,7 +11,6 @@ from pathlib import Path
 import click
 from pydantic import ValidationError
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from config.areas import load_hierarchy
@@ -23,7 +22,10 @@ from models.areas import Hierarchy
 from models.deadletter import DeadLetter
 from tutka.devkafka import kafka_group
 from tutka.inputs import InputError
+from tutka.nab import nab_command
 from tutka.observe import Observer
+from tutka.progress import with_replay_progress
+from tutka.replay import Progress as ReplayProgress
 from tutka.replay import ReplayResult, replay
 
 console = Console(highlight=False)
@@ -207,38 +209,19 @@ def _run_replay(
     keep_events: bool = False,
     observer: Observer | None = None,
 ) -> ReplayResult:
+    def run(progress: ReplayProgress | None) -> ReplayResult:
+        return replay(
+            paths,
+            context.hierarchy,
+            context.catalogue,
+            context.sectors,
+            progress,
+            keep_events,
+            observer,
+        )
+
     try:
-        if quiet:
-            return replay(
-                paths,
-                context.hierarchy,
-                context.catalogue,
-                context.sectors,
-                keep_events=keep_events,
-                observer=observer,
-            )
-        with Progress(
-            TextColumn("[bold]replaying"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
-            task = bar.add_task("replay", total=None)
-
-            def progress(done: int, total: int) -> None:
-                bar.update(task, completed=done, total=total)
-
-            return replay(
-                paths,
-                context.hierarchy,
-                context.catalogue,
-                context.sectors,
-                progress,
-                keep_events,
-                observer,
-            )
+        return with_replay_progress(run, err, quiet)
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -301,33 +284,87 @@ def _write_jsonl(path: Path, rows: Iterable[object]) -> None:
     show_default=True,
     help="Also break unemployment and vacancies down by this many ISCO-08 occupations.",
 )
+@click.option(
+    "--scenario",
+    type=click.Choice(["fixed", "random"]),
+    default="fixed",
+    show_default=True,
+    help="fixed: the demo's four events (magnitudes vary by seed); random: 8-12 events of random "
+    "kinds, places, months and strengths per seed, some deliberately subtle (for backtests).",
+)
+@click.option(
+    "--events",
+    type=click.IntRange(0, 40),
+    help="With --scenario random: place this many events (default: 8-12, from the seed).",
+)
+@click.option(
+    "--municipalities",
+    type=click.IntRange(1, 999),
+    help="Simulate this many municipalities: the shipped areas plus invented ones with unused "
+    "codes (no shared data needed). Not with --areas.",
+)
 @click.pass_context
 def simulate_command(
-    ctx: click.Context, out_dir: Path, seed: int, start: str, end: str, occupations: int
+    ctx: click.Context,
+    out_dir: Path,
+    seed: int,
+    start: str,
+    end: str,
+    occupations: int,
+    scenario: str,
+    events: int | None,
+    municipalities: int | None,
 ) -> None:
     """Write a synthetic Finnish labour market with its ground truth to OUT_DIR.
 
     Files: unemployment.jsonl, vacancies.jsonl, notices.jsonl (events in availability order),
     truth.csv (injected structural changes: event_id,regions,reference_month,polarity,
-    confidence,what) and manifest.json. Replay them with `tutka replay OUT_DIR`.
+    confidence,what) and manifest.json. Replay them with `tutka replay OUT_DIR`. Figures are
+    streamed to disk, so 10^5 series (e.g. --municipalities 999 --occupations 50) fit in memory.
     """
-    from tutka.synthetic import generate, write
+    from tutka.synthetic import plan, synthetic_hierarchy, write_plan
 
     context = _context(ctx)
+    if municipalities is not None and ctx.obj[0] is not None:
+        raise click.UsageError("give either --areas or --municipalities, not both")
     started = time.perf_counter()
     try:
-        dataset = generate(
-            seed=seed, start=start, end=end, hierarchy=context.hierarchy, occupations=occupations
+        hierarchy = (
+            synthetic_hierarchy(municipalities) if municipalities is not None else context.hierarchy
+        )
+        synthetic = plan(
+            seed=seed,
+            start=start,
+            end=end,
+            hierarchy=hierarchy,
+            occupations=occupations,
+            scenario="random" if scenario == "random" else "fixed",
+            events=events,
         )
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    files = write(dataset, out_dir)
     console.print(
-        f"Wrote {len(dataset.events):,} events and {len(dataset.truth)} ground-truth events "
-        f"in {time.perf_counter() - started:.1f} s:"
+        f"{len(synthetic.areas):,} areas, {synthetic.series:,} series x {synthetic.months} months "
+        f"= {synthetic.series * synthetic.months:,} figures (and their revisions), "
+        f"{len(synthetic.notices):,} notices, {len(synthetic.truth)} injected events "
+        f"({scenario} scenario, seed {seed}); writing…"
+    )
+    files = write_plan(synthetic, out_dir)
+    manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
+    console.print(
+        f"Wrote {sum(manifest['counts'].values()):,} events in "
+        f"{time.perf_counter() - started:.1f} s (peak memory {_peak_rss_mib():,.0f} MiB):"
     )
     for file in files:
         console.print(f"  {file}")
+
+
+def _peak_rss_mib() -> float:
+    """This process's peak resident set size (Linux and macOS report it in different units)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
 
 
 # -- demo -----------------------------------------------------------------------------------------
@@ -374,6 +411,7 @@ def demo_command(
 # -- kafka (a local broker for development and integration tests) -------------------------------
 
 cli.add_command(kafka_group)
+cli.add_command(nab_command)
 
 
 def _register_streaming() -> None:
@@ -393,6 +431,15 @@ def _register_streaming() -> None:
 
 
 _register_streaming()
+
+
+def _register_evaluation() -> None:
+    from tutka.backtest import backtest_command
+
+    cli.add_command(backtest_command)
+
+
+_register_evaluation()
 
 
 def main() -> None:

@@ -2,13 +2,30 @@
 
 :func:`generate` simulates every municipality of an area hierarchy month by month (unemployed
 job-seekers and their make-up, labour force, open and new vacancies, layoff notices) with Finnish
-seasonality, a shared business cycle, local drift and count noise, then injects four structural
-changes and records them as ground truth:
+seasonality, a shared business cycle, local drift and count noise, then injects structural
+changes and records them as ground truth. The default ``fixed`` scenario (the demo's) has four:
 
 1. a nationwide downturn (2020-03), unemployment up 38-47 % within three months, recovering;
 2. a pulp mill closure in Kemi (notices 2022-09, unemployed up ~350 for good from 2023-01);
 3. a temporary-layoff wave at a Rauma shipyard (2019-02) that recovers after about six months;
 4. a hiring surge in Vaasa (2021-09): vacancies up 65-85 % for good, unemployment down.
+
+Detectors tuned on fixed places and dates would learn them, so backtests use the ``random``
+scenario: each seed draws 8-12 events (``RANDOM_EVENTS``) of five kinds — plant closures with
+dismissal notices (lasting), temporary-layoff waves (recovering), hiring surges (positive),
+sector downturns across several municipalities of a region, and now and then a nationwide shock —
+in random municipalities, months and magnitudes. Magnitudes are drawn against the local noise
+(a quarter of the events are subtle on purpose: confidence ``low``) and capped at realistic sizes
+for the place, so a closure that shakes a village disappears in a city. Events keep apart in
+place and time (``_SAME_MUNICIPALITY_GAP``, ``_SAME_ELY_GAP``) and leave two years of history
+before them and one after. Tune on ``evaluation.seeds.DEVELOPMENT_SEEDS``; report the
+evaluation seeds once.
+
+Scale: a run has ``areas x 10 + municipalities x occupations x 2`` series (see
+``SyntheticPlan.series``); :func:`synthetic_hierarchy` invents up to 999 municipalities without
+shared data, and :func:`write_plan` streams the figures to disk, so 10^5 series over ten years
+take about a minute and under 1 GB of memory (``tutka simulate --municipalities 999
+--occupations 50``).
 
 Sub-region, region, ELY and country series are exact integer sums of their municipalities, as
 in Statistics Finland's tables. :func:`write` stores the events as JSON lines plus ``truth.csv``
@@ -22,7 +39,8 @@ series carry one to three per cent of irregular noise, small municipalities much
 Randomness flows only from ``seed``. Each municipality and measure draws from its own stream, so
 a municipality's first-release figures do not depend on which other municipalities the hierarchy
 holds, and a month's figures do not depend on the window asked for, as long as no injected event
-differs before it. (Revisions, notices and employer names are drawn per dataset.)
+differs before it. (Revisions, notices and employer names are drawn per dataset; the random
+scenario places its events within the window and among the areas it is given.)
 
 Figures are built from one fully validated figure per series (see ``_series``): validating every
 one of ~165 000 figures through the models would take seconds. Every notice is fully validated.
@@ -52,10 +70,11 @@ import io
 import json
 import math
 import random
+import unicodedata
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import IntEnum
 from pathlib import Path
@@ -64,8 +83,8 @@ from typing import Final, Literal, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from config.areas import load_hierarchy
-from models.areas import Hierarchy, level_depth
+from config.areas import load_hierarchy, shipped_areas
+from models.areas import Area, Hierarchy, level_depth
 from models.codes import business_id_check_digit, period_after, period_index, period_str
 from models.events import (
     LayoffNoticeFiled,
@@ -84,8 +103,13 @@ DetailValue = str | int | float
 SyntheticEvent = LayoffNoticeFiled | UnemploymentReported | VacanciesReported
 Figure = UnemploymentReported | VacanciesReported
 _E = TypeVar("_E", LayoffNoticeFiled, UnemploymentReported, VacanciesReported)
+_T = TypeVar("_T")
+ScenarioName = Literal["fixed", "random"]
 
 SOURCE: Final = "synthetic"
+#: ``fixed``: the four demo events below; ``random``: events drawn from the seed.
+SCENARIOS: Final[tuple[ScenarioName, ...]] = ("fixed", "random")
+MAX_RANDOM_EVENTS: Final = 40
 TRUTH_COLUMNS: Final = ("event_id", "regions", "reference_month", "polarity", "confidence", "what")
 FILES: Final = (
     "unemployment.jsonl",
@@ -405,6 +429,8 @@ class SyntheticDataset:
     areas: tuple[str, ...]
     events: tuple[SyntheticEvent, ...]
     truth: tuple[TruthEvent, ...]
+    scenario: ScenarioName = "fixed"
+    series: int = 0  # figure series (see ``SyntheticPlan.series``)
 
     def of_type(self, cls: type[_E]) -> list[_E]:
         return [event for event in self.events if isinstance(event, cls)]
@@ -540,6 +566,7 @@ class _Stream(IntEnum):
     NOTICE_DETAILS = 6
     REVISIONS = 7
     OCCUPATIONS = 8
+    RANDOM_EVENTS = 9
 
 
 def _rng(seed: int, *keys: int) -> np.random.Generator:
@@ -870,9 +897,18 @@ def _injected_id(municipality: str, period: str, k: int) -> str:
     return f"syn-{municipality}-{period}-{9001 + k}"
 
 
+#: A surge of layoff notices everywhere: its onset and the rate multiplier by month after it.
+NoticeSurge = tuple[str, tuple[float, ...]]
+
+
 @dataclass(frozen=True)
 class _Injection:
-    """One injected change: its effect on the expectations, its notices and its truth."""
+    """One injected change: its effect on the expectations, its notices and its truth.
+
+    ``home`` names where the change happens (a municipality, a region, the country): those areas
+    belong to the truth's regions even where the change hardly stands out of the noise, so that
+    a subtle event is still scored where it happened.
+    """
 
     expected: _Expected
     headline: Literal["unemployed", "vacancies"]
@@ -884,22 +920,37 @@ class _Injection:
     what: str
     details: tuple[tuple[str, DetailValue], ...]
     notices: tuple[_PlannedNotice, ...] = ()
+    home: tuple[str, ...] = ()
+    surge: NoticeSurge | None = None
 
 
 def _headline(expected: _Expected, which: Literal["unemployed", "vacancies"]) -> Floats:
     return expected.unemployed if which == "unemployed" else expected.vacancies
 
 
-def _downturn(timeline: _Timeline, expected: _Expected, scenario: _Scenario) -> _Injection:
-    relative = _months_since(timeline, DOWNTURN_ONSET)
+# The effects below are shared by the fixed scenario and the random one: each returns new
+# expectations and never touches the ones it is given.
+
+
+def _downturn_effect(
+    timeline: _Timeline,
+    expected: _Expected,
+    onset: str,
+    increase: float,
+    laid_off_multiplier: tuple[float, float] = (4.0, 6.0),
+) -> tuple[_Expected, float]:
+    """A nationwide downturn: unemployed up by ``increase`` within three months, recovering.
+
+    Returns the new expectations and the national multiplier of the full-time laid off at the peak.
+    """
+    relative = _months_since(timeline, onset)
     shape = _rise_and_recover(relative, DOWNTURN_RISE, DOWNTURN_RECOVERY_MONTHS)
     laid_shape = _rise_and_recover(relative, DOWNTURN_RISE, LAID_OFF_RECOVERY_MONTHS)
     vacancy_shape = _rise_and_recover(relative, DOWNTURN_RISE, 12)
-    peak = timeline.column(DOWNTURN_ONSET) + len(DOWNTURN_RISE) - 1
-    increase = scenario.downturn_increase
+    peak = timeline.column(onset) + len(DOWNTURN_RISE) - 1
     share = expected.laid_off[:, peak] / expected.unemployed[:, peak]
-    # Temporary layoffs carry about 60 % of the rise (x4-6); the rest is other unemployment.
-    multiplier = np.clip(1.0 + 0.6 * increase / share, 4.0, 6.0)
+    # Temporary layoffs carry about 60 % of the rise; the rest is other unemployment.
+    multiplier = np.clip(1.0 + 0.6 * increase / share, *laid_off_multiplier)
     core_rise = np.maximum(0.03, (increase - (multiplier - 1.0) * share) / (1.0 - share))
     after = _Expected(
         core=expected.core * (1.0 + core_rise[:, None] * shape),
@@ -907,28 +958,120 @@ def _downturn(timeline: _Timeline, expected: _Expected, scenario: _Scenario) -> 
         vacancies=expected.vacancies * (1.0 - 0.35 * vacancy_shape),
         new_vacancies=expected.new_vacancies * (1.0 - 0.4 * vacancy_shape),
     )
-    national_multiplier = after.laid_off[:, peak].sum() / expected.laid_off[:, peak].sum()
+    return after, float(after.laid_off[:, peak].sum() / expected.laid_off[:, peak].sum())
+
+
+def _closure_effect(
+    timeline: _Timeline,
+    expected: _Expected,
+    effective: str,
+    rises: Sequence[tuple[int, int]],
+    dip_row: int,
+    dip: float,
+) -> _Expected:
+    """Unemployed up for good from ``effective`` by ``rises`` (row, persons); vacancies dip.
+
+    The rise comes in over three months (half, 85 %, all); vacancies in ``dip_row`` fall by ``dip``
+    with the closure, half of the fall lasting.
+    """
+    ramp = _profile_by_month(_months_since(timeline, effective), (0.5, 0.85))
+    ramp[_months_since(timeline, effective) >= 2] = 1.0
+    core = expected.core.copy()
+    for row, persons in rises:
+        core[row] += persons * ramp
+    since = np.maximum(_months_since(timeline, effective), 0)
+    fall = 1.0 - dip * ramp * (0.5 + 0.5 * np.exp(-since / 18.0))
+    vacancies, new_vacancies = expected.vacancies.copy(), expected.new_vacancies.copy()
+    vacancies[dip_row] *= fall
+    new_vacancies[dip_row] *= fall
+    return replace(expected, core=core, vacancies=vacancies, new_vacancies=new_vacancies)
+
+
+def _layoff_wave_effect(
+    timeline: _Timeline,
+    expected: _Expected,
+    row: int,
+    announced: str,
+    laid_off: int,
+    profile: Sequence[float],
+) -> _Expected:
+    """Full-time laid off up by ``laid_off`` times ``profile[k]`` in month k after ``announced``."""
+    laid = expected.laid_off.copy()
+    laid[row] += laid_off * _profile_by_month(_months_since(timeline, announced), profile)
+    return replace(expected, laid_off=laid)
+
+
+def _hiring_effect(
+    timeline: _Timeline, expected: _Expected, row: int, onset: str, gain: float, drop: float
+) -> _Expected:
+    """Vacancies up by ``gain`` for good within six months, unemployed down by ``drop`` in nine."""
+    relative = _months_since(timeline, onset)
+    up = 1.0 + gain * _ramp(relative, 6)
+    down = 1.0 - drop * _ramp(relative, 9)
+    arrays = {
+        name: getattr(expected, name).copy()
+        for name in ("core", "laid_off", "vacancies", "new_vacancies")
+    }
+    arrays["vacancies"][row] *= up
+    arrays["new_vacancies"][row] *= up
+    arrays["core"][row] *= down
+    arrays["laid_off"][row] *= down
+    return _Expected(**arrays)
+
+
+def _sector_effect(
+    timeline: _Timeline, expected: _Expected, onset: str, rises: Sequence[tuple[int, float]]
+) -> _Expected:
+    """A sector in trouble across several municipalities: ``rises`` (row, persons) at the peak.
+
+    Temporary layoffs (two fifths) come first and are over within about a year and a half; the
+    dismissals (three fifths) build up over six months and half of them last.
+    """
+    relative = _months_since(timeline, onset)
+    lasting = _ramp(relative, 6) * (0.5 + 0.5 * np.exp(-np.maximum(relative - 5, 0) / 18.0))
+    temporary = _rise_and_recover(relative, (0.3, 0.6, 1.0), 12)
+    core, laid_off = expected.core.copy(), expected.laid_off.copy()
+    for row, persons in rises:
+        core[row] += 0.6 * persons * lasting
+        laid_off[row] += 0.4 * persons * temporary
+    return replace(expected, core=core, laid_off=laid_off)
+
+
+def _downturn(
+    timeline: _Timeline,
+    expected: _Expected,
+    increase: float,
+    onset: str = DOWNTURN_ONSET,
+    surge: tuple[float, ...] = NOTICE_SURGE,
+    laid_off_multiplier: tuple[float, float] = (4.0, 6.0),
+    home: tuple[str, ...] = (),
+) -> _Injection:
+    after, national_multiplier = _downturn_effect(
+        timeline, expected, onset, increase, laid_off_multiplier
+    )
     return _Injection(
         expected=after,
         headline="unemployed",
-        event_id=f"downturn-{DOWNTURN_ONSET}",
+        event_id=f"downturn-{onset}",
         kind="downturn",
-        reference_month=DOWNTURN_ONSET,
+        reference_month=onset,
         polarity="negative",
         confidence="high",
         what=(
-            f"Nationwide downturn from {DOWNTURN_ONSET}: unemployed up {increase:.0%} within three "
+            f"Nationwide downturn from {onset}: unemployed up {increase:.0%} within three "
             f"months, full-time laid off x{national_multiplier:.1f}, a surge of temporary-layoff "
             f"notices everywhere; recovers over about {DOWNTURN_RECOVERY_MONTHS} months."
         ),
         details=(
-            ("onset", DOWNTURN_ONSET),
-            ("peak", period_str(period_index(DOWNTURN_ONSET) + len(DOWNTURN_RISE) - 1)),
+            ("onset", onset),
+            ("peak", period_str(period_index(onset) + len(DOWNTURN_RISE) - 1)),
             ("unemployed_increase", increase),
-            ("laid_off_multiplier", round(float(national_multiplier), 2)),
+            ("laid_off_multiplier", round(national_multiplier, 2)),
             ("recovery_months", DOWNTURN_RECOVERY_MONTHS),
-            ("notice_surge_peak", NOTICE_SURGE[0]),
+            ("notice_surge_peak", surge[0]),
         ),
+        home=home,
+        surge=(onset, surge),
     )
 
 
@@ -941,21 +1084,14 @@ def _kemi_closure(
 ) -> _Injection:
     announced = period_index(KEMI_ANNOUNCED)
     effective = period_str(announced + KEMI_CLOSURE_DELAY)
-    ramp = _profile_by_month(_months_since(timeline, effective), (0.5, 0.85))
-    ramp[_months_since(timeline, effective) >= 2] = 1.0
-    core = expected.core.copy()
-    core[index[KEMI]] += scenario.kemi_unemployed * ramp
+    rises = [(index[KEMI], scenario.kemi_unemployed)]
     spill: list[tuple[str, DetailValue]] = []
     for code, share in KEMI_SPILL_OVER.items():
         if code in index:  # commuters from the neighbouring municipalities
-            core[index[code]] += round(scenario.kemi_unemployed * share) * ramp
+            rises.append((index[code], round(scenario.kemi_unemployed * share)))
             spill.append((f"spill_over_{code}", round(scenario.kemi_unemployed * share)))
     # Local demand falls with the mill: vacancies dip by 30 %, half of it lasting.
-    since = np.maximum(_months_since(timeline, effective), 0)
-    dip = 1.0 - 0.3 * ramp * (0.5 + 0.5 * np.exp(-since / 18.0))
-    vacancies, new_vacancies = expected.vacancies.copy(), expected.new_vacancies.copy()
-    vacancies[index[KEMI]] *= dip
-    new_vacancies[index[KEMI]] *= dip
+    after = _closure_effect(timeline, expected, effective, rises, index[KEMI], 0.3)
 
     employer = employers.named(KEMI, "C", "Perämeren Sellu Oy")
     first = _weekday_near(announced // 12, announced % 12 + 1, 6)
@@ -984,7 +1120,7 @@ def _kemi_closure(
     )
     total = sum(scenario.kemi_persons)
     return _Injection(
-        expected=replace(expected, core=core, vacancies=vacancies, new_vacancies=new_vacancies),
+        expected=after,
         headline="unemployed",
         event_id=f"kemi-mill-closure-{KEMI_ANNOUNCED}",
         kind="closure",
@@ -1024,9 +1160,8 @@ def _rauma_layoffs(
     employers: _Employers,
 ) -> _Injection:
     announced = period_index(RAUMA_ANNOUNCED)
-    laid_off = expected.laid_off.copy()
-    laid_off[index[RAUMA]] += scenario.rauma_laid_off * _profile_by_month(
-        _months_since(timeline, RAUMA_ANNOUNCED), RAUMA_PROFILE
+    after = _layoff_wave_effect(
+        timeline, expected, index[RAUMA], RAUMA_ANNOUNCED, scenario.rauma_laid_off, RAUMA_PROFILE
     )
     shipyard = employers.named(RAUMA, "C", "Selkämeren Telakka Oy")
     # Two notices from the shipyard, two from subcontractors with generated names.
@@ -1054,7 +1189,7 @@ def _rauma_layoffs(
         )
     total = sum(scenario.rauma_persons)
     return _Injection(
-        expected=replace(expected, laid_off=laid_off),
+        expected=after,
         headline="unemployed",
         event_id=f"rauma-layoff-wave-{RAUMA_ANNOUNCED}",
         kind="temporary_layoff_wave",
@@ -1084,20 +1219,16 @@ def _rauma_layoffs(
 def _vaasa_surge(
     timeline: _Timeline, expected: _Expected, scenario: _Scenario, index: dict[str, int]
 ) -> _Injection:
-    relative = _months_since(timeline, VAASA_ONSET)
-    gain = 1.0 + scenario.vaasa_vacancy_gain * _ramp(relative, 6)
-    drop = 1.0 - scenario.vaasa_unemployment_drop * _ramp(relative, 9)
-    row = index[VAASA]
-    arrays = {
-        name: getattr(expected, name).copy()
-        for name in ("core", "laid_off", "vacancies", "new_vacancies")
-    }
-    arrays["vacancies"][row] *= gain
-    arrays["new_vacancies"][row] *= gain
-    arrays["core"][row] *= drop
-    arrays["laid_off"][row] *= drop
+    after = _hiring_effect(
+        timeline,
+        expected,
+        index[VAASA],
+        VAASA_ONSET,
+        scenario.vaasa_vacancy_gain,
+        scenario.vaasa_unemployment_drop,
+    )
     return _Injection(
-        expected=_Expected(**arrays),
+        expected=after,
         headline="vacancies",
         event_id=f"vaasa-hiring-surge-{VAASA_ONSET}",
         kind="hiring_surge",
@@ -1117,22 +1248,604 @@ def _vaasa_surge(
     )
 
 
+def _effect_at_peak(
+    layout: _Layout, timeline: _Timeline, before: Floats, after: Floats, reference: str
+) -> tuple[Floats, Floats]:
+    """Per area: the largest absolute effect in the change's first two years, and the level then.
+
+    Only months in the window count: what happens after its end is not in the data.
+    """
+    first = timeline.column(reference)
+    columns = slice(first, min(first + 25, timeline.last - timeline.sim_first + 1))
+    effect = layout.membership @ (after - before)[:, columns]
+    level = layout.membership @ before[:, columns]
+    peak = np.argmax(np.abs(effect), axis=1)
+    rows = np.arange(len(layout.areas))
+    return np.abs(effect[rows, peak]), level[rows, peak]
+
+
+def _noise_threshold(level: Floats) -> Floats:
+    """The smallest change that stands out of ``level``: 5 % and three Poisson deviations."""
+    threshold: Floats = np.maximum(0.05 * level, 3.0 * np.sqrt(level))
+    return threshold
+
+
 def _visible_regions(
     layout: _Layout, timeline: _Timeline, before: Floats, after: Floats, reference: str
 ) -> tuple[str, ...]:
     """Areas where the injected change stands out of the noise in its first two years.
 
     An area counts when, at the month of its largest effect, the change is at least 5 % of the
-    expected level and at least three Poisson standard deviations (``3 * sqrt(level)``).
+    expected level and at least three Poisson standard deviations (``3 * sqrt(level)``). Months
+    after the window's end do not count: they are not in the data.
     """
-    columns = slice(timeline.column(reference), timeline.column(reference) + 25)
-    effect = layout.membership @ (after - before)[:, columns]
-    level = layout.membership @ before[:, columns]
-    peak = np.argmax(np.abs(effect), axis=1)
-    rows = np.arange(len(layout.areas))
-    size, base = np.abs(effect[rows, peak]), level[rows, peak]
-    visible = (base > 0) & (size >= np.maximum(0.05 * base, 3.0 * np.sqrt(base)))
+    size, base = _effect_at_peak(layout, timeline, before, after, reference)
+    visible = (base > 0) & (size >= _noise_threshold(base))
     return tuple(area for area, shown in zip(layout.areas, visible, strict=True) if shown)
+
+
+def _strength(
+    layout: _Layout,
+    timeline: _Timeline,
+    before: Floats,
+    after: Floats,
+    reference: str,
+    areas: Iterable[str],
+) -> float:
+    """How far a change stands out where it happens: its peak effect over the noise threshold.
+
+    1 is just visible (the rule of :func:`_visible_regions`); the best of ``areas`` counts.
+    """
+    size, base = _effect_at_peak(layout, timeline, before, after, reference)
+    ratio = np.where(base > 0, size / np.maximum(_noise_threshold(base), 1e-9), 0.0)
+    row = {area: i for i, area in enumerate(layout.areas)}
+    return max(float(ratio[row[area]]) for area in areas)
+
+
+# --- the random scenario -------------------------------------------------------------------------
+
+#: How many events a seed draws when not told how many (a nationwide shock counts as one).
+RANDOM_EVENTS: Final = (8, 12)
+_NATIONAL_SHOCK_PROBABILITY: Final = 0.3
+_RANDOM_KINDS: Final = (
+    ("closure", 0.3),
+    ("temporary_layoff_wave", 0.25),
+    ("hiring_surge", 0.25),
+    ("sector_downturn", 0.2),
+)
+#: Detectors need two years of history before an event, and an event some months to show.
+_LEAD_IN_MONTHS: Final = 24
+_TAIL_MONTHS: Final = 12
+#: A closure's rise and the long-term unemployed's one-year lag take about three years to
+#: settle: only then may the same municipality have another event.
+_SAME_MUNICIPALITY_GAP: Final = 36
+#: Alerts count for an event from three months before its reference month to twelve after
+#: (``tutka.report``): events in one ELY area, and any event and a nationwide shock, are kept
+#: 18 months apart so that no alert can be counted for two of them.
+_SAME_ELY_GAP: Final = 18
+_PLACEMENT_ATTEMPTS: Final = 200
+#: Target strength (peak effect over the noise threshold where the change happens; 1 = just
+#: visible) by tier: (probability, lowest, highest). A quarter are drawn subtle on purpose.
+_STRENGTH_TIERS: Final = ((0.25, 0.5, 0.95), (0.35, 1.1, 2.3), (0.4, 2.7, 6.0))
+_HIGH_STRENGTH: Final = 2.5
+_UNIFORMS: Final = 48  # per event: magnitudes, days, employers' notices, occupations
+
+_CLOSURE_SECTIONS: Final = (
+    ("C", 0.65), ("B", 0.05), ("G", 0.1), ("H", 0.08), ("J", 0.06), ("Q", 0.06),
+)  # fmt: skip
+_CLOSURE_NOUN: Final = {
+    "B": "Mine", "C": "Plant", "G": "Retail chain", "H": "Logistics centre",
+    "J": "Contact centre", "Q": "Care provider",
+}  # fmt: skip
+_WAVE_SECTIONS: Final = (("C", 0.5), ("F", 0.15), ("H", 0.15), ("I", 0.1), ("G", 0.1))
+_SECTOR_SECTIONS: Final = (("C", 0.45), ("F", 0.25), ("G", 0.15), ("H", 0.15))
+_SECTION_NAME: Final = {
+    "B": "mining", "C": "manufacturing", "F": "construction", "G": "trade", "H": "transport",
+    "I": "hospitality", "J": "information services", "Q": "health care",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _World:
+    """What random events are placed in: the areas, their sizes and names, the employers."""
+
+    timeline: _Timeline
+    layout: _Layout
+    hierarchy: Hierarchy
+    index: dict[str, int]  # municipality -> row of the municipal arrays
+    rows: dict[str, int]  # area -> row of ``layout.areas``
+    labour_force: Ints  # municipalities x simulated months
+    employers: _Employers
+    weights: Floats  # per municipality: its share of the labour force at the anchor (2019)
+    regions: dict[str, tuple[str, ...]]  # region -> its municipalities
+
+    @classmethod
+    def of(
+        cls,
+        timeline: _Timeline,
+        layout: _Layout,
+        hierarchy: Hierarchy,
+        labour_force: Ints,
+        employers: _Employers,
+    ) -> _World:
+        regions: dict[str, list[str]] = {}
+        for code in layout.municipalities:
+            region = next(a for a in hierarchy.ancestors(code) if a.startswith("MK"))
+            regions.setdefault(region, []).append(code)
+        anchor = labour_force[:, _ANCHOR - timeline.sim_first].astype(np.float64)
+        return cls(
+            timeline=timeline,
+            layout=layout,
+            hierarchy=hierarchy,
+            index={code: j for j, code in enumerate(layout.municipalities)},
+            rows={code: i for i, code in enumerate(layout.areas)},
+            labour_force=labour_force,
+            employers=employers,
+            weights=anchor / anchor.sum(),
+            regions={region: tuple(codes) for region, codes in regions.items()},
+        )
+
+    def name(self, code: str) -> str:
+        """The area's English name in ASCII (``truth.csv`` stays plain)."""
+        area = self.hierarchy.get(code)
+        text = area.name_en if area is not None else code
+        folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+        return folded or code
+
+    def labour_force_at(self, municipality: str, month: int) -> int:
+        return int(self.labour_force[self.index[municipality], month - self.timeline.sim_first])
+
+    def level(self, values: Floats, area: str, month: int) -> float:
+        """Mean expected level of ``values`` in ``area`` over the event's first two years."""
+        start = month - self.timeline.sim_first
+        mean = values[:, start : start + 25].mean(axis=1)
+        return float(self.layout.membership[self.rows[area]] @ mean)
+
+    def threshold(self, values: Floats, area: str, month: int) -> float:
+        """The noise threshold (see ``_noise_threshold``) at the area's mean level."""
+        level = self.level(values, area, month)
+        return max(0.05 * level, 3.0 * math.sqrt(level))
+
+
+@dataclass(frozen=True)
+class _Draw:
+    """One random event as drawn: what, when, where and how strong; ``u`` sets the rest."""
+
+    kind: str
+    month: int
+    places: tuple[str, ...]  # municipalities it touches, the main one first
+    home: str  # where it happens: the municipality, the region or the country
+    target: float  # wanted strength (see ``_STRENGTH_TIERS``)
+    u: Floats
+
+    @property
+    def period(self) -> str:
+        return period_str(self.month)
+
+
+def _draw_events(seed: int, world: _World, count: int | None) -> list[_Draw]:
+    """Draw the events of a random scenario, kept apart in place and time, by reference month.
+
+    Events that find no free place and month within ``_PLACEMENT_ATTEMPTS`` draws are dropped:
+    a small hierarchy or a short window holds fewer events than asked for.
+    """
+    rng = _rng(seed, _Stream.RANDOM_EVENTS)
+    low, high = RANDOM_EVENTS
+    wanted = int(rng.integers(low, high + 1)) if count is None else count
+    national = bool(rng.random() < _NATIONAL_SHOCK_PROBABILITY)
+    first = world.timeline.first + _LEAD_IN_MONTHS
+    last = world.timeline.last - _TAIL_MONTHS
+    drawn: list[_Draw] = []
+    if last < first:
+        return drawn
+    for k in range(wanted):
+        for _ in range(_PLACEMENT_ATTEMPTS):
+            candidate = _draw_one(rng, world, first, last, national=national and k == 0)
+            if candidate is not None and not any(_clash(candidate, d, world) for d in drawn):
+                drawn.append(candidate)
+                break
+    return sorted(drawn, key=lambda d: (d.month, d.home))
+
+
+def _draw_one(
+    rng: np.random.Generator, world: _World, first: int, last: int, national: bool
+) -> _Draw | None:
+    kind = "downturn" if national else _pick_weighted(_RANDOM_KINDS, float(rng.random()))
+    month = int(rng.integers(first, last + 1))
+    tier = _pick_weighted([(t, t[0]) for t in _STRENGTH_TIERS], float(rng.random()))
+    target = float(rng.uniform(tier[1], tier[2]))
+    u = rng.random(_UNIFORMS)
+    municipalities = world.layout.municipalities
+    if kind == "downturn":
+        return _Draw(kind, month, (), "SSS", target, u)
+    if kind == "sector_downturn":
+        regions = sorted(r for r, members in world.regions.items() if len(members) >= 2)
+        if not regions:
+            return None
+        region = regions[int(rng.integers(len(regions)))]
+        size = min(len(world.regions[region]), int(rng.integers(2, 6)))
+        members = rng.choice(world.regions[region], size=size, replace=False)
+        return _Draw(kind, month, tuple(sorted(str(m) for m in members)), region, target, u)
+    # Half the events strike anywhere (most municipalities are small), half where people are.
+    if rng.random() < 0.5:
+        main = municipalities[int(rng.integers(len(municipalities)))]
+    else:
+        main = municipalities[int(rng.choice(len(municipalities), p=world.weights))]
+    neighbours: tuple[str, ...] = ()
+    if kind == "closure":  # commuters: the closure spills over into its sub-region
+        parent = world.hierarchy.parent(main)
+        siblings = world.hierarchy.children(parent) if parent is not None else ()
+        nearby = [c for c in siblings if c in world.index and c != main]
+        order = rng.permutation(len(nearby)).tolist() if nearby else []
+        neighbours = tuple(nearby[i] for i in order[:2])
+    return _Draw(kind, month, (main, *neighbours), main, target, u)
+
+
+def _clash(a: _Draw, b: _Draw, world: _World) -> bool:
+    gap = abs(a.month - b.month)
+    if "SSS" in (a.home, b.home):
+        return gap < _SAME_ELY_GAP
+    if set(a.places) & set(b.places):
+        return gap < _SAME_MUNICIPALITY_GAP
+    elys = [{world.hierarchy.ely_of(m) for m in d.places} for d in (a, b)]
+    return bool(elys[0] & elys[1]) and gap < _SAME_ELY_GAP
+
+
+def _random_injections(
+    seed: int, world: _World, expected: _Expected, count: int | None
+) -> list[_Injection]:
+    """Draw and apply a random scenario, each event to the expectations left by the previous."""
+    build: dict[str, Callable[[_World, _Expected, _Draw], _Injection]] = {
+        "downturn": _random_downturn,
+        "closure": _random_closure,
+        "temporary_layoff_wave": _random_layoff_wave,
+        "hiring_surge": _random_hiring_surge,
+        "sector_downturn": _random_sector_downturn,
+    }
+    done: list[_Injection] = []
+    for draw in _draw_events(seed, world, count):
+        done.append(build[draw.kind](world, done[-1].expected if done else expected, draw))
+    return done
+
+
+def _confidence(strength: float, transient: bool = False) -> Confidence:
+    """High when the change stands well out of the noise, low when it does not stand out at all.
+
+    A change that recovers is at most medium: structural only for a detector that flags
+    temporary shocks (as the fixed Rauma wave).
+    """
+    if strength < 1.0:
+        return "low"
+    return "high" if strength >= _HIGH_STRENGTH and not transient else "medium"
+
+
+def _size_class(labour_force: int) -> str:
+    if labour_force < 5_000:
+        return "small"
+    return "mid-sized" if labour_force < 30_000 else "large"
+
+
+def _notices_text(count: int) -> str:
+    return "1 notice" if count == 1 else f"{count} notices"
+
+
+def _subtle(confidence: Confidence) -> str:
+    return "; subtle: below the noise where it happens" if confidence == "low" else ""
+
+
+def _within(value: float, low: float, high: float) -> float:
+    """``value`` clipped to ``[low, high]``; ``low`` wins when a tiny place makes high < low."""
+    return max(low, min(value, high))
+
+
+def _occupations_from(section: str, u: Floats) -> tuple[str, ...]:
+    choices = SECTION_OCCUPATIONS[section]
+    return tuple(dict.fromkeys(choices[int(x * len(choices))] for x in u))
+
+
+def _place_facts(world: _World, draw: _Draw) -> tuple[str, int, str]:
+    """The event's municipality for ``what`` (name, code, size), its labour force and size class.
+
+    Size decides detectability: the same closure that shakes a village vanishes in a city.
+    """
+    municipality = draw.places[0]
+    labour_force = world.labour_force_at(municipality, draw.month)
+    size = _size_class(labour_force)
+    where = f"{world.name(municipality)} ({municipality}; {size}, labour force {labour_force:,})"
+    return where, labour_force, size
+
+
+def _random_downturn(world: _World, expected: _Expected, draw: _Draw) -> _Injection:
+    increase = round(0.15 + 0.3 * float(draw.u[0]), 3)
+    # Milder shocks than 2020 bring fewer notices; the laid off may rise less than fourfold.
+    scale = increase / 0.425
+    surge = tuple(round(1.0 + (m - 1.0) * scale, 2) for m in NOTICE_SURGE)
+    return _downturn(
+        world.timeline, expected, increase, draw.period, surge, (1.5, 6.0), home=("SSS",)
+    )
+
+
+def _random_closure(world: _World, expected: _Expected, draw: _Draw) -> _Injection:
+    u, municipality, period = draw.u, draw.places[0], draw.period
+    where, labour_force, size = _place_facts(world, draw)
+    threshold = world.threshold(expected.unemployed, municipality, draw.month)
+    # Realistic closures leave from ten to about 1 200 unemployed, at most 8 % of the workforce.
+    unemployed = round(_within(draw.target * threshold, 10, min(1_200, 0.08 * labour_force)))
+    persons = round(unemployed / (0.65 + 0.2 * float(u[0])))  # some retire or find work
+    delay = 2 + int(u[1] * 5)  # months from the announcement to the closure
+    effective = period_str(draw.month + delay)
+    section = _pick_weighted(_CLOSURE_SECTIONS, float(u[2]))
+    spill = [
+        (code, round(unemployed * (0.03 + 0.09 * float(u[3 + i]))))
+        for i, code in enumerate(draw.places[1:])
+    ]
+    dip = round(0.1 + 0.2 * float(u[5]), 2)
+    rises = [(world.index[municipality], unemployed)]
+    rises += [(world.index[code], n) for code, n in spill if n > 0]
+    after = _closure_effect(
+        world.timeline, expected, effective, rises, world.index[municipality], dip
+    )
+
+    employer = world.employers.new(municipality, section, pooled=False)
+    shares = ((1.0,), (0.6, 0.4), (0.5, 0.35, 0.15))[int(u[6] * 3)]
+    kinds = (NoticeKind.CLOSURE, NoticeKind.DISMISSAL, NoticeKind.DISMISSAL)
+    first = _weekday_near(draw.month // 12, draw.month % 12 + 1, 1 + int(u[7] * 12))
+    offsets = (0, 1 + int(u[8] * 6), 7 + int(u[9] * 7))  # days: the rest within the month
+    delays = (delay, max(1, delay - 1), delay + 1)  # staff first, the site, support
+    notices = tuple(
+        _PlannedNotice(
+            municipality=municipality,
+            section=section,
+            kind=kinds[i],
+            persons=n,
+            announced=_weekday_after(first + timedelta(days=offsets[i])),
+            effective_from=_add_months(first, delays[i], 1),
+            effective_to=None,
+            occupations=_occupations_from(section, u[10 + 3 * i : 13 + 3 * i]),
+            employer=employer,
+            notice_id=_injected_id(municipality, period, i),
+        )
+        for i, n in enumerate(_split(persons, shares))
+        if n > 0
+    )
+    strength = _strength(
+        world.layout, world.timeline, expected.unemployed, after.unemployed, period, (municipality,)
+    )
+    confidence = _confidence(strength)
+    return _Injection(
+        expected=after,
+        headline="unemployed",
+        event_id=f"closure-{municipality}-{period}",
+        kind="closure",
+        reference_month=period,
+        polarity="negative",
+        confidence=confidence,
+        what=(
+            f"{_CLOSURE_NOUN[section]} closure in {where}: {_notices_text(len(notices))} "
+            f"({persons} persons) announced {period}; "
+            f"unemployed up about {unemployed} ({unemployed / labour_force:.1%} of the labour "
+            f"force) for good from {effective}{_subtle(confidence)}."
+        ),
+        details=(
+            ("municipality", municipality),
+            ("labour_force", labour_force),
+            ("size", size),
+            ("section", section),
+            ("employer", employer.name),
+            ("business_id", employer.business_id),
+            ("notice_ids", ";".join(n.notice_id or "" for n in notices)),
+            ("persons", persons),
+            ("effective_month", effective),
+            ("unemployed_effect", unemployed),
+            *((f"spill_over_{code}", n) for code, n in spill),
+            ("vacancy_dip", dip),
+            ("strength", round(strength, 2)),
+        ),
+        notices=notices,
+        home=(municipality,),
+    )
+
+
+def _random_layoff_wave(world: _World, expected: _Expected, draw: _Draw) -> _Injection:
+    u, municipality, period = draw.u, draw.places[0], draw.period
+    where, labour_force, size = _place_facts(world, draw)
+    threshold = world.threshold(expected.unemployed, municipality, draw.month)
+    laid_off = round(_within(draw.target * threshold, 10, min(2_000, 0.1 * labour_force)))
+    persons = round(laid_off / (0.72 + 0.06 * float(u[0])))  # not everyone registers
+    months = 3 + int(u[1] * 6)  # at full strength, then a two-month return
+    profile = (0.3, *([1.0] * months), 0.45, 0.1)
+    after = _layoff_wave_effect(
+        world.timeline, expected, world.index[municipality], period, laid_off, profile
+    )
+    section = _pick_weighted(_WAVE_SECTIONS, float(u[2]))
+    count = 2 + int(u[3] * 3)
+    # The main employer files first; subcontractors follow within the week.
+    main = world.employers.new(municipality, section, pooled=False)
+    who = [
+        main,
+        *(world.employers.new(municipality, section, pooled=False) for _ in range(count - 1)),
+    ]
+    first_day = 1 + int(u[4] * 10)
+    notices = []
+    for i, n in enumerate(_split(persons, [1.0 / count] * count)):
+        day = _weekday_near(
+            draw.month // 12, draw.month % 12 + 1, first_day + (0 if i == 0 else int(u[5 + i] * 8))
+        )
+        start = day + timedelta(days=14 + int(u[10 + i] * 14))
+        notices.append(
+            _PlannedNotice(
+                municipality=municipality,
+                section=section,
+                kind=NoticeKind.TEMPORARY_LAYOFF,
+                persons=max(1, n),
+                announced=day,
+                effective_from=start,
+                effective_to=start + timedelta(days=30 * months + 15),
+                occupations=_occupations_from(section, u[15 + 2 * i : 17 + 2 * i]),
+                employer=who[i],
+                notice_id=_injected_id(municipality, period, i),
+            )
+        )
+    strength = _strength(
+        world.layout, world.timeline, expected.unemployed, after.unemployed, period, (municipality,)
+    )
+    confidence = _confidence(strength, transient=True)
+    return _Injection(
+        expected=after,
+        headline="unemployed",
+        event_id=f"layoff-wave-{municipality}-{period}",
+        kind="temporary_layoff_wave",
+        reference_month=period,
+        polarity="negative",
+        confidence=confidence,
+        what=(
+            f"Temporary-layoff wave in {_SECTION_NAME[section]} in {where}: "
+            f"{_notices_text(len(notices))} ({persons} persons) announced {period}; "
+            f"full-time laid off up about {laid_off} for {months} months, then back to "
+            f"normal{_subtle(confidence)}."
+        ),
+        details=(
+            ("municipality", municipality),
+            ("labour_force", labour_force),
+            ("size", size),
+            ("section", section),
+            ("employer", main.name),
+            ("business_id", main.business_id),
+            ("notice_ids", ";".join(n.notice_id or "" for n in notices)),
+            ("persons", sum(n.persons for n in notices)),
+            ("laid_off_effect", laid_off),
+            ("months", months),
+            ("strength", round(strength, 2)),
+        ),
+        notices=tuple(notices),
+        home=(municipality,),
+    )
+
+
+def _random_hiring_surge(world: _World, expected: _Expected, draw: _Draw) -> _Injection:
+    u, municipality, period = draw.u, draw.places[0], draw.period
+    where, labour_force, size = _place_facts(world, draw)
+    level = world.level(expected.vacancies, municipality, draw.month)
+    threshold = world.threshold(expected.vacancies, municipality, draw.month)
+    # A new plant, data centre or hospital: up to 1 500 more open vacancies, at most +150 %.
+    gain = round(_within(draw.target * threshold / level, 0.15, min(1.5, 1_500 / level)), 3)
+    drop = round(min(0.15, gain * (0.08 + 0.12 * float(u[0]))), 3)
+    after = _hiring_effect(world.timeline, expected, world.index[municipality], period, gain, drop)
+    strength = _strength(
+        world.layout, world.timeline, expected.vacancies, after.vacancies, period, (municipality,)
+    )
+    confidence = _confidence(strength)
+    return _Injection(
+        expected=after,
+        headline="vacancies",
+        event_id=f"hiring-surge-{municipality}-{period}",
+        kind="hiring_surge",
+        reference_month=period,
+        polarity="positive",
+        confidence=confidence,
+        what=(
+            f"Hiring surge in {where} from {period}: open and new vacancies up {gain:.0%} "
+            "for good within six months, "
+            f"unemployed down {drop:.1%} over nine months{_subtle(confidence)}."
+        ),
+        details=(
+            ("municipality", municipality),
+            ("labour_force", labour_force),
+            ("size", size),
+            ("vacancy_gain", gain),
+            ("unemployment_drop", drop),
+            ("strength", round(strength, 2)),
+        ),
+        home=(municipality,),
+    )
+
+
+def _random_sector_downturn(world: _World, expected: _Expected, draw: _Draw) -> _Injection:
+    u, region, period = draw.u, draw.home, draw.period
+    members = draw.places
+    levels = np.array([world.level(expected.unemployed, m, draw.month) for m in members])
+    # A region's sector sheds up to about 3 000 jobs (Finland's largest waves, 2008-2015).
+    wanted = min(3_000.0, draw.target * world.threshold(expected.unemployed, region, draw.month))
+    # Shared by the municipalities in proportion to their unemployed, at most 6 % of a workforce.
+    rises = [
+        (
+            m,
+            round(
+                _within(
+                    wanted * level / levels.sum(), 5, 0.06 * world.labour_force_at(m, draw.month)
+                )
+            ),
+        )
+        for m, level in zip(members, levels, strict=True)
+    ]
+    after = _sector_effect(
+        world.timeline, expected, period, [(world.index[m], float(n)) for m, n in rises]
+    )
+    section = _pick_weighted(_SECTOR_SECTIONS, float(u[0]))
+    notices: list[_PlannedNotice] = []
+    for i, (municipality, rise) in enumerate(rises):
+        # The first municipality announces in the reference month, the others within three.
+        month = draw.month + (0 if i == 0 else int(u[1 + i] * 3))
+        count = 1 + int(u[6 + i] > 0.5)
+        persons = round(rise / (0.6 + 0.2 * float(u[11 + i])))
+        for k, n in enumerate(_split(persons, [1.0 / count] * count)):
+            latest = 10 if i == k == 0 else 25  # the first one opens the reference month
+            day = _weekday_near(month // 12, month % 12 + 1, 1 + int(u[16 + 2 * i + k] * latest))
+            kind = NoticeKind.DISMISSAL if k == 0 else NoticeKind.TEMPORARY_LAYOFF
+            start = day + timedelta(days=30 + int(u[30 + i] * 30))
+            notices.append(
+                _PlannedNotice(
+                    municipality=municipality,
+                    section=section,
+                    kind=kind,
+                    persons=max(1, n),
+                    announced=day,
+                    effective_from=start,
+                    effective_to=start + timedelta(days=180)
+                    if kind is NoticeKind.TEMPORARY_LAYOFF
+                    else None,
+                    occupations=_occupations_from(section, u[36 + i : 38 + i]),
+                    employer=world.employers.new(municipality, section, pooled=False),
+                    notice_id=_injected_id(municipality, period_str(month), k),
+                )
+            )
+    strength = _strength(
+        world.layout,
+        world.timeline,
+        expected.unemployed,
+        after.unemployed,
+        period,
+        (region, *members),
+    )
+    confidence = _confidence(strength)
+    total = sum(n for _, n in rises)
+    return _Injection(
+        expected=after,
+        headline="unemployed",
+        event_id=f"sector-downturn-{region}-{section}-{period}",
+        kind="sector_downturn",
+        reference_month=period,
+        polarity="negative",
+        confidence=confidence,
+        what=(
+            f"Downturn in {_SECTION_NAME[section]} across {len(members)} municipalities of "
+            f"{world.name(region)} ({region}): {_notices_text(len(notices))} "
+            f"({sum(n.persons for n in notices)} persons) from {period}; unemployed up about "
+            f"{total} within six months, half of it lasting{_subtle(confidence)}."
+        ),
+        details=(
+            ("region", region),
+            ("municipalities", ";".join(members)),
+            ("section", section),
+            ("notice_ids", ";".join(n.notice_id or "" for n in notices)),
+            ("persons", sum(n.persons for n in notices)),
+            ("unemployed_effect", total),
+            *((f"unemployed_effect_{m}", n) for m, n in rises),
+            ("strength", round(strength, 2)),
+        ),
+        notices=tuple(notices),
+        home=(region,),
+    )
 
 
 # --- employers and notices ---------------------------------------------------------------------
@@ -1290,7 +2003,9 @@ class _Employers:
             raise ValueError(f"employer name {name!r} is already taken")
         return self._register(municipality, section, name, pooled=False)
 
-    def new(self, municipality: str, section: str) -> _Employer:
+    def new(self, municipality: str, section: str, pooled: bool = True) -> _Employer:
+        """A new employer with a generated name; ``pooled=False`` keeps it out of the background
+        (an injected event's employer)."""
         profile = self._profiles[municipality]
         seq = self._count.get(municipality, 0)
         r = random.Random(f"{self._seed}/{municipality}/{seq}/name")
@@ -1304,7 +2019,7 @@ class _Employers:
                 words.append(r.choice(_DESCRIPTORS))
             name = " ".join([*words, _choose(r, forms)])
             if name not in self._names:
-                return self._register(municipality, section, name)
+                return self._register(municipality, section, name, pooled)
         raise RuntimeError(
             f"could not find a free employer name in {municipality} section {section}"
         )
@@ -1340,13 +2055,12 @@ class _Employers:
         raise RuntimeError("could not find a free business id")
 
 
-def _surge_multiplier(timeline: _Timeline, downturn: bool) -> Floats:
-    """Notice-rate multiplier by month (before the sector weights): the downturn's surge."""
-    if not downturn:
+def _surge_multiplier(timeline: _Timeline, surge: NoticeSurge | None) -> Floats:
+    """Notice-rate multiplier by month (before the sector weights): a downturn's surge."""
+    if surge is None:
         return np.ones(timeline.months.shape)
-    return 1.0 + np.maximum(
-        _profile_by_month(_months_since(timeline, DOWNTURN_ONSET), NOTICE_SURGE) - 1.0, 0.0
-    )
+    onset, profile = surge
+    return 1.0 + np.maximum(_profile_by_month(_months_since(timeline, onset), profile) - 1.0, 0.0)
 
 
 def _section_mix(rng: np.random.Generator, profile: MunicipalityProfile) -> Floats:
@@ -1368,7 +2082,7 @@ def _background_notices(
     sensitivity: float,
     market: _Market,
     timeline: _Timeline,
-    downturn: bool,
+    surge: NoticeSurge | None,
     employers: _Employers,
 ) -> list[_PlannedNotice]:
     """A Poisson process per section: rate scaled by the labour force, the season and the cycle."""
@@ -1376,7 +2090,7 @@ def _background_notices(
     months = timeline.months[window]
     counts_rng = _rng(seed, _Stream.NOTICE_COUNTS, profile.number)
     mix = _section_mix(counts_rng, profile)
-    surge_total = _surge_multiplier(timeline, downturn)[window]
+    surge_total = _surge_multiplier(timeline, surge)[window]
     surge_weight = np.array([_SURGE_WEIGHT.get(s, 1.0) for s in _SECTIONS])
     construction = np.array([s == "F" for s in _SECTIONS])
     season = _NOTICE_SEASON[months % 12][:, None] * np.where(
@@ -1446,7 +2160,7 @@ def _notice_from_uniforms(
     )
 
 
-def _pick_weighted(weighted: Sequence[tuple[NoticeKind, float]], u: float) -> NoticeKind:
+def _pick_weighted(weighted: Sequence[tuple[_T, float]], u: float) -> _T:
     total = 0.0
     for item, weight in weighted:
         total += weight
@@ -1688,24 +2402,24 @@ def _all_series(
     return sorted(series, key=lambda s: s.key)
 
 
-def _figure_events(series: Sequence[_Series], timeline: _Timeline) -> list[Figure]:
+def _figure_events(series: Sequence[_Series], timeline: _Timeline) -> Iterator[Figure]:
     """Every figure in order of availability: by publication date, period, area, measure.
 
     A revision of month t is published with month t+1, before it (its period sorts first).
+    Figures are made one at a time: a caller that writes them out never holds them all.
     """
     periods, published, revised_on = _calendar(timeline)
     revisions: dict[int, list[tuple[_Series, int]]] = {}
     for s in series:
         for t, value in s.revised.items():
             revisions.setdefault(t, []).append((s, value))
-    events: list[Figure] = []
     for t, (period, day) in enumerate(zip(periods, published, strict=True)):
         for s, value in revisions.get(t - 1, []):
-            events.append(_copy(s.template, periods[t - 1], value, revised_on[t - 1], 1))
-        events.extend(_copy(s.template, period, s.values[t], day, 0) for s in series)
+            yield _copy(s.template, periods[t - 1], value, revised_on[t - 1], 1)
+        for s in series:
+            yield _copy(s.template, period, s.values[t], day, 0)
     for s, value in revisions.get(len(periods) - 1, []):
-        events.append(_copy(s.template, periods[-1], value, revised_on[-1], 1))
-    return events
+        yield _copy(s.template, periods[-1], value, revised_on[-1], 1)
 
 
 def _copy(template: Figure, period: str, value: int, published: date, revision: int) -> Figure:
@@ -1716,18 +2430,19 @@ def _copy(template: Figure, period: str, value: int, published: date, revision: 
 
 
 def _merge_by_availability(
-    figures: Sequence[Figure], notices: Sequence[LayoffNoticeFiled]
-) -> list[SyntheticEvent]:
+    figures: Iterable[Figure], notices: Sequence[LayoffNoticeFiled]
+) -> Iterator[SyntheticEvent]:
     """Merge two sorted streams by day; on a day, figures (scheduled releases) come first."""
-    merged: list[SyntheticEvent] = []
-    i = 0
-    for notice in notices:
-        while i < len(figures) and figures[i].published <= notice.announced:
-            merged.append(figures[i])
-            i += 1
-        merged.append(notice)
-    merged.extend(figures[i:])
-    return merged
+    pending = iter(notices)
+    notice = next(pending, None)
+    for figure in figures:
+        while notice is not None and notice.announced < figure.published:
+            yield notice
+            notice = next(pending, None)
+        yield figure
+    if notice is not None:
+        yield notice
+        yield from pending
 
 
 # --- the generator --------------------------------------------------------------------------------
@@ -1741,8 +2456,13 @@ def generate(
     occupations: int = 0,
     *,
     inject: bool = True,
+    scenario: ScenarioName = "fixed",
+    events: int | None = None,
 ) -> SyntheticDataset:
     """Simulate the labour market of ``hierarchy`` (default: the shipped demo areas) month by month.
+
+    Every event is built in memory: right for the demo (~2 * 10^5 events); for millions of
+    figures use :func:`plan` and :func:`write_plan`, which stream them to files.
 
     Args:
         seed: the only source of randomness (a non-negative integer).
@@ -1751,16 +2471,51 @@ def generate(
             under it gets the exact sums.
         occupations: if positive, also break municipal unemployed and open vacancies down by that
             many ISCO-08 codes (see :func:`occupation_codes`).
-        inject: add the four structural changes (each only when its areas exist and its
-            reference month lies in the window); ``False`` leaves seasonality, cycle and noise.
+        inject: add the scenario's structural changes; ``False`` leaves seasonality, cycle and
+            noise (the same market, month for month, up to the first change).
+        scenario: ``"fixed"``, the four demo events (each only when its areas exist and its
+            reference month lies in the window), or ``"random"``: ``events`` events (default
+            8-12, drawn from the seed) of random kinds, places, months and strengths.
+        events: with ``scenario="random"``, how many events to place.
 
     Raises:
-        ValueError: on a bad period, an empty window, a negative seed or a bad ``occupations``.
+        ValueError: on a bad period, an empty window, a negative seed, a bad ``occupations``, an
+            unknown scenario or ``events`` without the random scenario.
+    """
+    return plan(
+        seed, start, end, hierarchy, occupations, inject=inject, scenario=scenario, events=events
+    ).dataset()
+
+
+def plan(
+    seed: int = 7,
+    start: str = "2012-01",
+    end: str = "2024-12",
+    hierarchy: Hierarchy | None = None,
+    occupations: int = 0,
+    *,
+    inject: bool = True,
+    scenario: ScenarioName = "fixed",
+    events: int | None = None,
+) -> SyntheticPlan:
+    """Simulate as :func:`generate` does, but leave the figures to be built one at a time.
+
+    The plan holds the simulated values as integers, the notices and the truth; its figures are
+    made on demand (:meth:`SyntheticPlan.figure_events`), so :func:`write_plan` can stream 10^7
+    of them in little memory. Arguments and errors as for :func:`generate`.
     """
     if seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed}")
+    if scenario not in SCENARIOS:
+        raise ValueError(f"scenario must be one of {', '.join(SCENARIOS)}, got {scenario!r}")
+    if events is not None and scenario != "random":
+        raise ValueError("events (a number of events) needs the random scenario")
+    if events is not None and not 0 <= events <= MAX_RANDOM_EVENTS:
+        raise ValueError(f"events must be between 0 and {MAX_RANDOM_EVENTS}, got {events}")
     with _collector_paused():
-        return _generate(seed, _Timeline.of(start, end), hierarchy, occupations, inject)
+        return _plan(
+            seed, _Timeline.of(start, end), hierarchy, occupations, inject, scenario, events
+        )
 
 
 @contextmanager
@@ -1779,9 +2534,65 @@ def _collector_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _generate(
-    seed: int, timeline: _Timeline, hierarchy: Hierarchy | None, occupations: int, inject: bool
-) -> SyntheticDataset:
+@dataclass(frozen=True)
+class SyntheticPlan:
+    """A simulated market whose figures are built on demand, in order of availability."""
+
+    seed: int
+    start: str
+    end: str
+    occupations: int
+    inject: bool
+    scenario: ScenarioName
+    areas: tuple[str, ...]
+    notices: tuple[LayoffNoticeFiled, ...]
+    truth: tuple[TruthEvent, ...]
+    _series: tuple[_Series, ...] = field(repr=False)
+    _timeline: _Timeline = field(repr=False)
+
+    @property
+    def series(self) -> int:
+        """Figure series: areas x measures, plus municipalities x occupations x 2 measures."""
+        return len(self._series)
+
+    @property
+    def months(self) -> int:
+        return self._timeline.last - self._timeline.first + 1
+
+    def figure_events(self) -> Iterator[Figure]:
+        """Every figure (first releases and revisions), built one at a time."""
+        return _figure_events(self._series, self._timeline)
+
+    def events(self) -> Iterator[SyntheticEvent]:
+        """Figures and notices merged in order of availability."""
+        return _merge_by_availability(self.figure_events(), self.notices)
+
+    def dataset(self) -> SyntheticDataset:
+        """Build every event in memory."""
+        with _collector_paused():
+            return SyntheticDataset(
+                seed=self.seed,
+                start=self.start,
+                end=self.end,
+                occupations=self.occupations,
+                inject=self.inject,
+                areas=self.areas,
+                events=tuple(self.events()),
+                truth=self.truth,
+                scenario=self.scenario,
+                series=self.series,
+            )
+
+
+def _plan(
+    seed: int,
+    timeline: _Timeline,
+    hierarchy: Hierarchy | None,
+    occupations: int,
+    inject: bool,
+    scenario: ScenarioName,
+    events: int | None,
+) -> SyntheticPlan:
     codes = occupation_codes(occupations)
     hierarchy = hierarchy if hierarchy is not None else load_hierarchy()
     layout = _Layout.of(hierarchy)
@@ -1791,11 +2602,12 @@ def _generate(
     index = {code: j for j, code in enumerate(layout.municipalities)}
     market = _simulate_market(seed, profiles, timeline)
     employers = _Employers(seed, {p.code: p for p in profiles})
-    injections = (
-        _injections(timeline, market.expected, _Scenario.draw(seed), index, employers)
-        if inject
-        else []
-    )
+    injections: list[_Injection] = []
+    if inject and scenario == "fixed":
+        injections = _injections(timeline, market.expected, _Scenario.draw(seed), index, employers)
+    elif inject:
+        world = _World.of(timeline, layout, hierarchy, market.labour_force, employers)
+        injections = _random_injections(seed, world, market.expected, events)
     expected = injections[-1].expected if injections else market.expected
     truth = _truth(layout, timeline, market.expected, injections)
 
@@ -1827,7 +2639,7 @@ def _generate(
         codes,
     )
 
-    downturn = any(i.kind == "downturn" for i in injections)
+    surge = next((i.surge for i in injections if i.surge is not None), None)
     planned = [n for injection in injections for n in injection.notices]
     for j, p in enumerate(profiles):
         planned += _background_notices(
@@ -1837,21 +2649,21 @@ def _generate(
             float(market.sensitivity[j]),
             market,
             timeline,
-            downturn,
+            surge,
             employers,
         )
-    events = _merge_by_availability(
-        _figure_events(series, timeline), _notice_events(planned, timeline)
-    )
-    return SyntheticDataset(
+    return SyntheticPlan(
         seed=seed,
         start=period_str(timeline.first),
         end=period_str(timeline.last),
         occupations=occupations,
         inject=inject,
+        scenario=scenario,
         areas=layout.areas,
-        events=tuple(events),
+        notices=tuple(_notice_events(planned, timeline)),
         truth=tuple(truth),
+        _series=tuple(series),
+        _timeline=timeline,
     )
 
 
@@ -1862,12 +2674,14 @@ def _injections(
     index: dict[str, int],
     employers: _Employers,
 ) -> list[_Injection]:
-    """Apply the injected changes in turn, each to the expectations left by the previous one."""
+    """Apply the fixed scenario's changes in turn, each to the expectations left by the last."""
     done: list[_Injection] = []
     if timeline.contains(RAUMA_ANNOUNCED) and RAUMA in index:
         done.append(_rauma_layoffs(timeline, expected, scenario, index, employers))
     if timeline.contains(DOWNTURN_ONSET):
-        done.append(_downturn(timeline, done[-1].expected if done else expected, scenario))
+        done.append(
+            _downturn(timeline, done[-1].expected if done else expected, scenario.downturn_increase)
+        )
     if timeline.contains(VAASA_ONSET) and VAASA in index:
         done.append(
             _vaasa_surge(timeline, done[-1].expected if done else expected, scenario, index)
@@ -1884,20 +2698,22 @@ def _injections(
 def _truth(
     layout: _Layout, timeline: _Timeline, baseline: _Expected, injections: Sequence[_Injection]
 ) -> list[TruthEvent]:
+    """Each change where it stands out (against the market left by the changes before it)."""
     truth = []
     before = baseline
     for injection in injections:
-        regions = _visible_regions(
+        visible = _visible_regions(
             layout,
             timeline,
             _headline(before, injection.headline),
             _headline(injection.expected, injection.headline),
             injection.reference_month,
         )
+        shown = {*visible, *injection.home}
         truth.append(
             TruthEvent(
                 event_id=injection.event_id,
-                regions=regions,
+                regions=tuple(area for area in layout.areas if area in shown),
                 reference_month=injection.reference_month,
                 polarity=injection.polarity,
                 confidence=injection.confidence,
@@ -1908,6 +2724,69 @@ def _truth(
         )
         before = injection.expected
     return sorted(truth, key=lambda t: (t.reference_month, t.event_id))
+
+
+# --- a bigger Finland ----------------------------------------------------------------------------
+
+#: Municipality codes are three digits: at most 999 municipalities.
+MAX_MUNICIPALITIES: Final = 999
+_MUNICIPALITIES_PER_SUB_REGION: Final = 6
+
+
+def synthetic_hierarchy(municipalities: int) -> Hierarchy:
+    """The shipped areas plus invented municipalities, ``municipalities`` in all.
+
+    For scale without shared data: the new municipalities take unused codes (a fixed shuffle of
+    KU001-KU999), are dealt out to the regions in turn and grouped about six to an invented
+    sub-region (``SK`` + the region's two digits + a free third digit, as Statistics Finland
+    numbers them). Their profiles are the deterministic stand-ins of :func:`municipality_profile`.
+    The same ``municipalities`` always gives the same hierarchy.
+
+    >>> big = synthetic_hierarchy(300)
+    >>> len(big.of_level("KU")), big.ancestors("KU240")
+    (300, ('SK192', 'MK19', 'ELY15', 'SSS'))
+    """
+    shipped = shipped_areas()
+    taken = {a.code for a in shipped}
+    existing = sum(1 for a in shipped if a.code.startswith("KU"))
+    if not existing <= municipalities <= MAX_MUNICIPALITIES:
+        raise ValueError(
+            f"municipalities must be between {existing} (the shipped ones) and "
+            f"{MAX_MUNICIPALITIES}, got {municipalities}"
+        )
+    free = [c for c in (f"KU{n:03d}" for n in range(1, 1000)) if c not in taken]
+    order = np.random.default_rng(zlib.crc32(b"synthetic municipalities")).permutation(len(free))
+    regions = sorted(a.code for a in shipped if a.code.startswith("MK"))
+    dealt: dict[str, list[str]] = {region: [] for region in regions}
+    for k, i in enumerate(order[: municipalities - existing].tolist()):
+        dealt[regions[k % len(regions)]].append(free[i])
+    areas = list(shipped)
+    for region, codes in dealt.items():
+        areas += _invented_areas(region, sorted(codes), taken)
+    return Hierarchy(areas)
+
+
+def _invented_areas(region: str, codes: Sequence[str], taken: set[str]) -> list[Area]:
+    if not codes:
+        return []
+    digits = region[2:]
+    free = [f"SK{digits}{d}" for d in range(10) if f"SK{digits}{d}" not in taken]
+    used = sorted(c for c in taken if c.startswith(f"SK{digits}"))
+    wanted = math.ceil(len(codes) / _MUNICIPALITIES_PER_SUB_REGION)
+    new = free[:wanted]
+    homes = new or used  # a region out of sub-region codes fills its existing ones
+    areas = [
+        Area(sub, f"Seutukunta {sub[2:]}", f"Ekonomisk region {sub[2:]}", f"Sub-region {sub[2:]}",
+             region)
+        for sub in new
+    ]  # fmt: skip
+    for k, code in enumerate(codes):
+        number = code[2:]
+        areas.append(
+            Area(code, f"Kunta {number}", f"Kommun {number}", f"Municipality {number}",
+                 homes[k % len(homes)])
+        )  # fmt: skip
+    return areas
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -1929,7 +2808,7 @@ def write(dataset: SyntheticDataset, directory: Path) -> list[Path]:
         "vacancies.jsonl": "".join(lines["vacancies"]),
         "notices.jsonl": "".join(lines["layoff_notice"]),
         "truth.csv": _truth_csv(dataset.truth),
-        "manifest.json": json.dumps(_manifest(dataset), indent=2, ensure_ascii=False) + "\n",
+        "manifest.json": _manifest_json(dataset, dataset.counts(), dataset.revisions),
     }
     paths = []
     for name in FILES:
@@ -1937,6 +2816,35 @@ def write(dataset: SyntheticDataset, directory: Path) -> list[Path]:
         path.write_text(contents[name], encoding="utf-8", newline="\n")
         paths.append(path)
     return paths
+
+
+def write_plan(synthetic: SyntheticPlan, directory: Path) -> list[Path]:
+    """Write the same files as :func:`write`, streaming the figures: memory stays flat.
+
+    Byte for byte what ``write(synthetic.dataset(), directory)`` writes.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    counts = {"layoff_notice": len(synthetic.notices), "unemployment": 0, "vacancies": 0}
+    revisions = 0
+    with (
+        _collector_paused(),
+        (directory / "unemployment.jsonl").open("w", encoding="utf-8", newline="\n") as u_file,
+        (directory / "vacancies.jsonl").open("w", encoding="utf-8", newline="\n") as v_file,
+    ):
+        handles = {"unemployment": u_file, "vacancies": v_file}
+        for figure in synthetic.figure_events():
+            handles[figure.type].write(figure.model_dump_json() + "\n")
+            counts[figure.type] += 1
+            revisions += figure.revision > 0
+    with (directory / "notices.jsonl").open("w", encoding="utf-8", newline="\n") as n_file:
+        n_file.writelines(n.model_dump_json() + "\n" for n in synthetic.notices)
+    small = {
+        "truth.csv": _truth_csv(synthetic.truth),
+        "manifest.json": _manifest_json(synthetic, counts, revisions),
+    }
+    for name, text in small.items():
+        (directory / name).write_text(text, encoding="utf-8", newline="\n")
+    return [directory / name for name in FILES]
 
 
 def _truth_csv(truth: Iterable[TruthEvent]) -> str:
@@ -1947,19 +2855,24 @@ def _truth_csv(truth: Iterable[TruthEvent]) -> str:
     return buffer.getvalue()
 
 
-def _manifest(dataset: SyntheticDataset) -> dict[str, object]:
-    return {
+def _manifest_json(
+    synthetic: SyntheticDataset | SyntheticPlan, counts: dict[str, int], revisions: int
+) -> str:
+    manifest = {
         "generator": "tutka.synthetic",
         "format": 1,
-        "seed": dataset.seed,
-        "start": dataset.start,
-        "end": dataset.end,
-        "occupations": dataset.occupations,
-        "inject": dataset.inject,
-        "areas": len(dataset.areas),
-        "municipalities": sum(1 for a in dataset.areas if a.startswith("KU")),
-        "counts": dataset.counts(),
-        "revisions": dataset.revisions,
+        "seed": synthetic.seed,
+        "start": synthetic.start,
+        "end": synthetic.end,
+        "occupations": synthetic.occupations,
+        "inject": synthetic.inject,
+        "scenario": synthetic.scenario,
+        "areas": len(synthetic.areas),
+        "municipalities": sum(1 for a in synthetic.areas if a.startswith("KU")),
+        "series": synthetic.series,
+        "counts": counts,
+        "revisions": revisions,
         "source": SOURCE,
-        "injected": [t.to_json() for t in dataset.truth],
+        "injected": [t.to_json() for t in synthetic.truth],
     }
+    return json.dumps(manifest, indent=2, ensure_ascii=False) + "\n"

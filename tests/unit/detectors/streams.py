@@ -56,6 +56,7 @@ def _all() -> dict[str, Streams]:
     # Each detector's streams live beside its tests (streams_<name>.py); gather them here.
     from . import (
         streams_bocpd,
+        streams_context_novelty,
         streams_cusum,
         streams_divergence,
         streams_isolation_forest,
@@ -69,6 +70,7 @@ def _all() -> dict[str, Streams]:
         "notice_burst": streams_notice_burst.STREAMS,
         "divergence": streams_divergence.STREAMS,
         "isolation_forest": streams_isolation_forest.STREAMS,
+        "context_novelty": streams_context_novelty.STREAMS,
     }
 
 
