@@ -270,9 +270,16 @@ def best_threshold(candidates: Sequence[Candidate]) -> Candidate:
     return max(candidates, key=lambda c: c.score)  # max returns the first maximal element
 
 
-def score_at(candidates: Sequence[Candidate], threshold: float) -> float:
-    """The corpus score when rows scoring at least ``threshold`` are detections."""
-    ascending = [c.threshold for c in reversed(candidates)]
+def score_at(
+    candidates: Sequence[Candidate], threshold: float, ascending: Sequence[float] | None = None
+) -> float:
+    """The corpus score when rows scoring at least ``threshold`` are detections.
+
+    ``ascending`` (the candidates' thresholds, lowest first) may be passed in by callers that
+    look up many thresholds, so it is built once.
+    """
+    if ascending is None:
+        ascending = [c.threshold for c in reversed(candidates)]
     i = bisect.bisect_left(ascending, threshold)
     return candidates[len(candidates) - 1 - i].score if i < len(ascending) else candidates[0].score
 
@@ -288,10 +295,11 @@ def searched_threshold(
     30.43 where 30.65 exists), so scores meant to sit beside the published board use it.
     """
     seen: dict[float, float] = {}
+    ascending = [c.threshold for c in reversed(candidates)]
 
     def objective(x: float) -> float:
         if x not in seen:
-            seen[x] = score_at(candidates, x)
+            seen[x] = score_at(candidates, x, ascending)
         return seen[x]
 
     x, best = start, objective(start)

@@ -88,7 +88,8 @@ class NabCorpus:
         files = []
         for name in sorted(labels):
             timestamps, values = _read_series(root / "data" / name)
-            windows = [_window_rows(timestamps, start, end) for start, end in labels[name]]
+            rows = {t: i for i, t in enumerate(timestamps)}
+            windows = [_window_rows(rows, start, end) for start, end in labels[name]]
             layout = FileLayout.of(len(timestamps), windows)
             files.append(NabFile(name, timestamps, values, layout))
         if not files:
@@ -102,9 +103,8 @@ def _read_series(path: Path) -> tuple[tuple[str, ...], Floats]:
     return tuple(r["timestamp"] for r in rows), np.array([float(r["value"]) for r in rows])
 
 
-def _window_rows(timestamps: Sequence[str], start: str, end: str) -> tuple[int, int]:
+def _window_rows(index: dict[str, int], start: str, end: str) -> tuple[int, int]:
     # Labels carry microseconds ("2014-04-10 07:15:00.000000"); data rows do not.
-    index = {t: i for i, t in enumerate(timestamps)}
     try:
         return index[start.split(".")[0]], index[end.split(".")[0]]
     except KeyError as exc:
