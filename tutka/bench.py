@@ -18,6 +18,7 @@ market first (see :func:`write_market`), or takes a directory of input files.
 from __future__ import annotations
 
 import csv
+import json
 import multiprocessing
 import os
 import statistics
@@ -38,11 +39,11 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
-from config.areas import load_hierarchy, shipped_areas
+from config.areas import load_hierarchy
 from config.catalogue import Catalogue
 from config.settings import KafkaSettings
 from models.alerts import Alert
-from models.areas import Area, Hierarchy
+from models.areas import Hierarchy, level_depth
 from models.codes import period_index, period_str
 from models.events import LayoffNoticeFiled
 from streams.kafka.topics import Topics, ensure_topics
@@ -50,7 +51,7 @@ from streams.ordering import ordering_key
 from tutka.devkafka import LocalKafka
 from tutka.inputs import Event
 from tutka.replay import ReplayResult, replay
-from tutka.synthetic import generate, write
+from tutka.synthetic import generate, plan, synthetic_hierarchy, write_plan
 
 console = Console(highlight=False)
 
@@ -297,84 +298,42 @@ def bench_kafka(
 
 # -- replay ---------------------------------------------------------------------------------------
 
-#: Monthly measures every area reports (8 unemployment, 2 vacancy): series per area.
-AREA_MEASURES = 10
-#: Measures broken down by occupation, per municipality.
-OCCUPATION_MEASURES = 2
-#: Months generated per child process: a year of 100 000 series is about 1.2 million events.
-WINDOW_MONTHS = 12
 
-
-def market_areas(municipalities: int) -> list[Area]:
-    """The shipped hierarchy with synthetic municipalities added up to ``municipalities``.
-
-    New municipalities take the unused codes KU000, KU001 … in turn and are spread over the
-    shipped sub-regions; the generator gives an unknown code a profile of its own.
-    """
-    areas = shipped_areas()
-    codes = {a.code for a in areas}
-    existing = sum(1 for code in codes if code.startswith("KU"))
-    if not existing <= municipalities <= 1000:
-        raise click.BadParameter(
-            f"must be between {existing} (the shipped ones) and 1000 (KU000-KU999)",
-            param_hint="--municipalities",
-        )
-    subregions = sorted(code for code in codes if code.startswith("SK"))
-    free = (f"KU{n:03d}" for n in range(1000) if f"KU{n:03d}" not in codes)
-    for i in range(municipalities - existing):
-        code = next(free)
-        name = f"Synteettinen {code[2:]}"
-        areas.append(Area(code, name, name, name, subregions[i % len(subregions)]))
-    return areas
-
-
-def write_areas(areas: Sequence[Area], path: Path) -> None:
+def write_areas(hierarchy: Hierarchy, path: Path) -> None:
+    """The hierarchy as an areas file (``tutka --areas FILE``), broadest areas first."""
+    codes = sorted(hierarchy.areas, key=lambda code: (level_depth(code), code))
     with path.open("w", encoding="utf-8", newline="") as handle:
         out = csv.writer(handle, lineterminator="\n")
         out.writerow(["code", "name_fi", "name_sv", "name_en", "parent"])
-        for a in areas:
+        for code in codes:
+            a = hierarchy.areas[code]
             out.writerow([a.code, a.name_fi, a.name_sv, a.name_en, a.parent or ""])
 
 
-def expected_series(hierarchy: Hierarchy, occupations: int) -> int:
-    """Figure series the generator writes: every area's measures plus occupation breakdowns."""
-    municipalities = len(hierarchy.of_level("KU"))
-    covered = {a for m in hierarchy.of_level("KU") for a in (m, *hierarchy.ancestors(m))}
-    return len(covered) * AREA_MEASURES + municipalities * occupations * OCCUPATION_MEASURES
-
-
-def _write_window(
+def _write_market(
     areas_file: Path, seed: int, start: str, end: str, occupations: int, out: Path
 ) -> None:
-    """One window of the market (run in a child process, so its memory is not the replay's)."""
-    dataset = generate(seed, start, end, load_hierarchy(areas_file), occupations, inject=False)
-    write(dataset, out)
+    """Plan and write the market (in a child process, so its memory is not the replay's)."""
+    market = plan(seed, start, end, load_hierarchy(areas_file), occupations)
+    write_plan(market, out)
 
 
 def write_market(
-    directory: Path, areas: Path, seed: int, start: str, end: str, occupations: int
-) -> list[Path]:
-    """The synthetic market in directories of ``WINDOW_MONTHS`` months each; returns them.
+    directory: Path, areas_file: Path, seed: int, start: str, end: str, occupations: int
+) -> Path:
+    """The synthetic market (the demo's injected events included) in ``directory``.
 
-    The generator holds a whole data set in memory, so a large one is written a window at a
-    time, each in a child process. Every month's figures are the same in any window that holds
-    it (the generator's promise, without injected events; ``inject=False`` for that reason),
-    so the windows join into one market. Revisions and notices are drawn per window.
+    The generator streams the figures to the files (:func:`tutka.synthetic.write_plan`); it
+    runs in a child process all the same, so the replay's peak memory is the replay's own.
     """
-    first, last = period_index(start), period_index(end)
-    windows = []
-    context = multiprocessing.get_context("spawn")
-    for begin in range(first, last + 1, WINDOW_MONTHS):
-        stop = min(begin + WINDOW_MONTHS - 1, last)
-        out = directory / f"{period_str(begin)}_{period_str(stop)}"
-        args = (areas, seed, period_str(begin), period_str(stop), occupations, out)
-        child = context.Process(target=_write_window, args=args)
-        child.start()
-        child.join()
-        if child.exitcode != 0:
-            raise click.ClickException(f"writing {out} failed (exit code {child.exitcode})")
-        windows.append(out)
-    return windows
+    child = multiprocessing.get_context("spawn").Process(
+        target=_write_market, args=(areas_file, seed, start, end, occupations, directory)
+    )
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise click.ClickException(f"writing {directory} failed (exit code {child.exitcode})")
+    return directory
 
 
 @dataclass(frozen=True)
@@ -434,29 +393,32 @@ def _market(
     areas_file = areas_path
     if areas_file is None:
         areas_file = base / "areas.csv"
-        write_areas(market_areas(municipalities), areas_file)
+        try:
+            write_areas(synthetic_hierarchy(municipalities), areas_file)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--municipalities") from exc
     hierarchy = load_hierarchy(areas_file)
     start = period_str(period_index(end) - months + 1)
     console.print(
-        f"Writing {expected_series(hierarchy, occupations):,} series x {months} months "
-        f"({start}…{end}, {len(hierarchy.of_level('KU'))} municipalities, "
-        f"{occupations} occupations) to {base} …"
+        f"Writing {len(hierarchy.of_level('KU'))} municipalities' market with {occupations} "
+        f"occupations, {start}…{end} ({months} months), to {base} …"
     )
     started = time.perf_counter()
-    paths = write_market(base / "market", areas_file, seed, start, end, occupations)
-    size = sum(f.stat().st_size for p in paths for f in p.iterdir())
+    market = write_market(base / "market", areas_file, seed, start, end, occupations)
+    manifest = json.loads((market / "manifest.json").read_text(encoding="utf-8"))
+    size = sum(f.stat().st_size for f in market.iterdir())
     console.print(
-        f"  {len(paths)} windows of up to {WINDOW_MONTHS} months, {size / 2**30:.1f} GiB, "
+        f"  {sum(manifest['counts'].values()):,} events, {size / 2**30:.1f} GiB, "
         f"{time.perf_counter() - started:.0f} s"
     )
-    return hierarchy, paths
+    return hierarchy, [market]
 
 
 @bench_group.command("replay")
 @click.argument("data", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--municipalities", default=400, show_default=True,
-              help="Municipalities in the synthetic market (the shipped 39 plus synthetic ones; "
-              "at most 1000). Ignored with the global --areas.")  # fmt: skip
+              help="Municipalities in the synthetic market (the shipped 39 plus invented ones; "
+              "at most 999). Ignored with the global --areas.")  # fmt: skip
 @click.option("--occupations", default=120, show_default=True,
               help="Occupation breakdowns per municipality (two measures each).")  # fmt: skip
 @click.option("--months", default=120, show_default=True, help="Months of figures.")
@@ -478,9 +440,9 @@ def bench_replay(
     """Observations/s and peak memory of `tutka replay` on a large synthetic market.
 
     The defaults, 400 municipalities x 120 occupations x 2 measures plus 10 measures for each
-    of the 466 areas, are about 100 000 series x 120 months: 12 million observations. With DATA
+    of the 542 areas, are 101 420 series x 120 months: 12 million observations. With DATA
     (files or directories), replays those instead. The replay runs in this process; the
-    market is written by child processes first, so their memory is not counted.
+    market is written by a child process first, so its memory is not counted.
     """
     from tutka.cli import _context
 
