@@ -9,10 +9,11 @@ COPY models ./models
 COPY detectors ./detectors
 COPY streams ./streams
 COPY config ./config
+COPY evaluation ./evaluation
 COPY tutka ./tutka
 RUN pip install --no-cache-dir . && useradd --system --home /var/lib/tutka --create-home tutka
 USER tutka
 WORKDIR /var/lib/tutka
-EXPOSE 9480
+EXPOSE 9480 8080
 ENTRYPOINT ["tutka"]
 CMD ["--help"]

@@ -9,7 +9,7 @@ True
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -117,6 +117,42 @@ class AlertmanagerSettings(_Group):
         return 4 * self.resend_seconds
 
 
+class RoomUser(_Group):
+    """One member of staff: the SHA-256 of their token, never the token itself."""
+
+    name: str = Field(min_length=1, max_length=80)
+    role: Literal["viewer", "analyst", "admin"]
+    scope: str = Field(
+        default="SSS",
+        pattern=r"^(ELY(0[1-9]|1[0-9])|SSS)$",
+        description="an ELY area (sees only the alerts under it) or SSS (national)",
+    )
+    organisation: str = Field(
+        default="", description="national staff's body for subscriptions (TEM, KEHA)"
+    )
+    token_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of the token, hex")
+
+
+class RoomSettings(_Group):
+    """The situation room (``tutka room``)."""
+
+    host: str = Field(default="127.0.0.1", description="address to bind")
+    port: int = Field(default=8080, ge=1, le=65535)
+    users: list[RoomUser] = Field(
+        default_factory=list,
+        description="staff and their token hashes, as JSON (make one: tutka room token); "
+        "there is no default user: the room refuses to start without one (except with "
+        "--ephemeral-tokens, for a demo)",
+    )
+    data_dir: Path = Field(
+        default=Path(".tutka/room"),
+        description="embedded default: case notes and subscriptions as local JSON-lines files",
+    )
+    pace_seconds: float = Field(
+        default=0.0, ge=0, le=60, description="embedded replay: pause per monthly release"
+    )
+
+
 class Settings(BaseSettings):
     """Everything a runner needs that is not data."""
 
@@ -134,3 +170,4 @@ class Settings(BaseSettings):
     webhook: WebhookSettings = WebhookSettings()
     metrics: MetricsSettings = MetricsSettings()
     alertmanager: AlertmanagerSettings = AlertmanagerSettings()
+    room: RoomSettings = RoomSettings()

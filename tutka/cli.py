@@ -433,6 +433,15 @@ def _register_streaming() -> None:
 _register_streaming()
 
 
+def _register_room() -> None:
+    from tutka.room.cli import room_group
+
+    cli.add_command(room_group)
+
+
+_register_room()
+
+
 def _register_evaluation() -> None:
     from tutka.backtest import backtest_command
 

@@ -201,7 +201,11 @@ def replay(
     progress: Progress | None = None,
     keep_events: bool = False,
     observer: Observer | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    on_alert: Callable[[Alert], None] | None = None,
 ) -> ReplayResult:
+    """Run the files through a fresh engine. ``on_event`` sees every valid event before the
+    engine does, ``on_alert`` every alert version as it is produced (the situation room)."""
     started = time.perf_counter()
     now = datetime.now(UTC)
 
@@ -222,7 +226,13 @@ def replay(
             assert not isinstance(event, DeadLetter)
             if keep_events:
                 events.append(event)
+            if on_event is not None:
+                on_event(event)
+            before = len(alerts)
             _step(engine, record, alerts, failed, now, observer)
+            if on_alert is not None:
+                for alert in alerts[before:]:
+                    on_alert(alert)
             if processed % FREEZE_EVERY == 0:
                 freeze()
             if processed % REPORT_EVERY == 0:
@@ -233,6 +243,8 @@ def replay(
         for output in engine.flush():
             if isinstance(output, Alert):
                 alerts.append(output)
+                if on_alert is not None:
+                    on_alert(output)
                 if observer is not None:
                     observer.emitted(output)
                     observer.published(output)

@@ -69,6 +69,11 @@ class Topics:
         return self._name("tutka.subscriptions.v1")
 
     @property
+    def casenotes(self) -> str:
+        """Case work on alerts from the situation room (keyed by alert id)."""
+        return self._name("tutka.casenotes.v1")
+
+    @property
     def delivery_deadletter(self) -> str:
         """Subscription deliveries that failed for good, kept for replay."""
         return self._name("tutka.deliveries.deadletter.v1")
@@ -107,6 +112,7 @@ class Topics:
             TopicSpec(self.deadletter, p, keep),
             TopicSpec(self.delivery_deadletter, p, keep),
             TopicSpec(self.subscriptions, 1, compacted),
+            TopicSpec(self.casenotes, p, keep),
         ]
 
 

@@ -143,3 +143,15 @@ def test_the_readme_tells_how_to_start_the_stack_and_where_it_listens() -> None:
     for service, port in (("grafana", "3000"), ("prometheus", "9090"), ("alertmanager", "9093")):
         assert f"127.0.0.1:{port}:" in " ".join(SERVICES[service]["ports"])
         assert f"localhost:{port}" in readme, f"README should point at {service} on {port}"
+
+
+def test_the_image_holds_every_package_and_the_rooms_assets() -> None:
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = [p.rstrip("*") for p in project["tool"]["setuptools"]["packages"]["find"]["include"]]
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    for package in packages:
+        assert f"COPY {package} ./{package}" in dockerfile, package
+    assert "room/static/*" in project["tool"]["setuptools"]["package-data"]["tutka"]
+    assert "8080" in dockerfile  # the situation room

@@ -1,0 +1,334 @@
+"""The room behind the HTTP handlers: its state, where case work and subscriptions are kept, and
+the source that feeds it alerts — the in-process pipeline over files (embedded default) or the
+Kafka topics of a running worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+
+from config.catalogue import Catalogue
+from config.settings import Settings
+from models.alerts import Alert, Localized
+from models.areas import Hierarchy
+from models.casework import CaseEvent, CaseState
+from models.deadletter import DeadLetter, Origin, decode
+from models.events import Event
+from models.subscriptions import (
+    SUBSCRIPTION_CHANGE,
+    SubscriptionRemoved,
+    SubscriptionUpserted,
+)
+from streams.kafka.topics import Topics
+from tutka.room.journals import FileJournal, Journal, KafkaJournal, parse_or_dead
+from tutka.room.state import RoomState, Status
+
+log = logging.getLogger("tutka.room")
+
+
+@dataclass
+class RoomMetrics:
+    registry: CollectorRegistry = field(default_factory=CollectorRegistry)
+
+    def __post_init__(self) -> None:
+        r = self.registry
+        self.alerts = Counter("tutka_room_alert_versions", "Alert versions received", registry=r)
+        self.case_events = Counter(
+            "tutka_room_case_events", "Case events recorded by this room", ["type"], registry=r
+        )
+        self.subscription_changes = Counter(
+            "tutka_room_subscription_changes", "Subscription changes made here", ["type"],
+            registry=r,
+        )  # fmt: skip
+        self.dead_letters = Counter(
+            "tutka_room_dead_letters", "Entries the room could not read", ["source", "reason"],
+            registry=r,
+        )  # fmt: skip
+        self.denied = Counter(
+            "tutka_room_denied_requests", "Requests refused", ["status"], registry=r
+        )
+        self.streams = Gauge("tutka_room_live_streams", "Open live streams", registry=r)
+        self.open_alerts = Gauge("tutka_room_open_alerts", "Open alerts", registry=r)
+
+
+class Service:
+    """The state plus the journals it writes to; sources call the ``*_line`` and ``add_*``."""
+
+    def __init__(
+        self,
+        hierarchy: Hierarchy,
+        status: Status,
+        sectors: dict[str, Localized],
+        dead_sink: Callable[[DeadLetter], None] | None = None,
+    ) -> None:
+        self.state = RoomState(hierarchy, status)
+        self.sectors = sectors
+        self.metrics = RoomMetrics()
+        self.cases: Journal | None = None
+        self.subscriptions: Journal | None = None
+        self.dead_letters: list[DeadLetter] = []
+        self._dead_sink = dead_sink
+        self.stop = threading.Event()
+        self.threads: list[threading.Thread] = []
+        self.state.on_alert.append(lambda _alert: self.metrics.alerts.inc())
+
+    # -- writes from the page -------------------------------------------------------------------
+
+    def record_case(self, event: CaseEvent) -> CaseState:
+        assert self.cases is not None
+        self.cases.append(event.alert_id, event)
+        self.metrics.case_events.labels(event.action.type).inc()
+        return self.state.add_case_event(event)
+
+    def record_subscription(self, change: SubscriptionUpserted | SubscriptionRemoved) -> str:
+        assert self.subscriptions is not None
+        self.subscriptions.append(change.id, change)
+        self.metrics.subscription_changes.labels(change.type).inc()
+        return self.state.apply_subscription_change(change)
+
+    # -- reads from journals and topics ---------------------------------------------------------
+
+    def case_line(self, raw: str, origin: Origin) -> None:
+        event = parse_or_dead(CaseEvent.model_validate_json, raw, origin, self.dead)
+        if event is not None:
+            self.state.add_case_event(event)
+
+    def subscription_line(self, raw: str, origin: Origin) -> None:
+        change = parse_or_dead(SUBSCRIPTION_CHANGE.validate_json, raw, origin, self.dead)
+        if change is not None:
+            self.state.apply_subscription_change(change)
+
+    def alert_line(self, raw: str, origin: Origin) -> None:
+        alert = parse_or_dead(Alert.model_validate_json, raw, origin, self.dead)
+        if alert is not None:
+            self.state.add_alert(alert)
+
+    def dead(self, letter: DeadLetter) -> None:
+        self.metrics.dead_letters.labels(letter.origin.source, letter.reason).inc()
+        self.state.status.dead_letters += 1
+        log.warning("room: set aside an entry from %s: %s", letter.origin.source, letter.summary)
+        self.dead_letters.append(letter)
+        del self.dead_letters[:-1000]  # the sink keeps them all; memory keeps the latest
+        if self._dead_sink is not None:
+            self._dead_sink(letter)
+
+    def close(self) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=5)
+
+
+# -- the embedded default -------------------------------------------------------------------------
+
+
+def embedded(
+    settings: Settings,
+    hierarchy: Hierarchy,
+    catalogue: Catalogue,
+    sectors: dict[str, Localized],
+    inputs: Callable[[], Sequence[Path]],
+    source: str,
+    pace_seconds: float,
+) -> Service:
+    """Files through the in-process pipeline; case work and subscriptions in local files."""
+    data_dir = settings.room.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    dead_file = data_dir / "dead-letters.jsonl"
+
+    def keep_dead(letter: DeadLetter) -> None:
+        with open(dead_file, "a", encoding="utf-8") as handle:
+            handle.write(letter.model_dump_json() + "\n")
+
+    service = Service(hierarchy, Status(mode="embedded", source=source), sectors, keep_dead)
+    keep_journals_in(service, data_dir)
+    thread = threading.Thread(
+        target=_run_pipeline,
+        args=(service, hierarchy, catalogue, sectors, inputs, pace_seconds),
+        name="room-pipeline",
+        daemon=True,
+    )
+    thread.start()
+    service.threads.append(thread)
+    return service
+
+
+def keep_journals_in(service: Service, data_dir: Path) -> None:
+    """Case notes and subscription changes in local files, followed for other instances."""
+    service.cases = _file_journal(service, data_dir / "casenotes.jsonl", "casenotes")
+    service.subscriptions = _file_journal(
+        service, data_dir / "subscriptions.jsonl", "subscriptions"
+    )
+
+
+def _file_journal(service: Service, path: Path, name: str) -> FileJournal:
+    def on_line(raw: str) -> None:
+        line = service.case_line if name == "casenotes" else service.subscription_line
+        line(raw, journal.origin())
+
+    journal = FileJournal(path, on_line, name)
+    journal.read_new()  # what earlier sessions recorded, before the first page asks
+    service.threads.append(journal.follow(service.stop))
+    return journal
+
+
+def _run_pipeline(
+    service: Service,
+    hierarchy: Hierarchy,
+    catalogue: Catalogue,
+    sectors: dict[str, Localized],
+    inputs: Callable[[], Sequence[Path]],
+    pace_seconds: float,
+) -> None:
+    from tutka.replay import replay
+
+    state = service.state
+    try:
+        state.set_ready(False, "preparing data")
+        paths = inputs()
+        state.set_ready(False, "running the pipeline")
+        last_month: list[str] = []
+
+        def on_event(event: Event) -> None:
+            if service.stop.is_set():
+                raise _Stopped
+            month = event.available_on.isoformat()[:7]
+            if pace_seconds and last_month and month != last_month[0]:
+                time.sleep(pace_seconds)  # a release at a time, to watch it unfold
+            last_month[:] = [month]
+            state.observe(event)
+
+        result = replay(
+            paths, hierarchy, catalogue, sectors, on_event=on_event, on_alert=state.add_alert
+        )
+        for letter in result.dead_letters:
+            service.dead(letter)
+        state.set_ready(True, f"{result.records:,} records replayed in {result.seconds:.1f} s")
+    except _Stopped:
+        return
+    except Exception as exc:  # the page says what went wrong rather than spinning forever
+        log.exception("room pipeline failed")
+        state.fail(f"{type(exc).__name__}: {exc}")
+
+
+class _Stopped(Exception):
+    pass
+
+
+def demo_inputs(out_dir: Path, seed: int, hierarchy: Hierarchy) -> Callable[[], list[Path]]:
+    """The demo's synthetic market, generated when the pipeline thread starts."""
+
+    def make() -> list[Path]:
+        from tutka.synthetic import generate, write
+
+        write(generate(seed=seed, hierarchy=hierarchy), out_dir)
+        return [out_dir]
+
+    return make
+
+
+# -- Kafka ----------------------------------------------------------------------------------------
+
+
+def on_kafka(settings: Settings, hierarchy: Hierarchy, sectors: dict[str, Localized]) -> Service:
+    """Alerts, case notes, subscriptions and figures from the topics of a running worker."""
+    from kafka import KafkaProducer
+
+    from streams.kafka.topics import ensure_topics, topics_for
+
+    kafka = settings.kafka
+    names = topics_for(kafka)
+    casenotes = names.casenotes
+    ensure_topics(kafka)
+    producer = KafkaProducer(
+        bootstrap_servers=kafka.bootstrap, acks="all", client_id="tutka-room", linger_ms=0
+    )
+
+    def to_topic(letter: DeadLetter) -> None:
+        producer.send(names.deadletter, value=letter.model_dump_json().encode())
+
+    service = Service(hierarchy, Status(mode="kafka", source=kafka.bootstrap), sectors, to_topic)
+    service.cases = KafkaJournal(producer, casenotes)
+    service.subscriptions = KafkaJournal(producer, names.subscriptions)
+    thread = threading.Thread(
+        target=_consume, args=(service, settings, names, casenotes), name="room-kafka",
+        daemon=True,
+    )  # fmt: skip
+    thread.start()
+    service.threads.append(thread)
+    return service
+
+
+def _consume(service: Service, settings: Settings, names: Topics, casenotes: str) -> None:
+    from kafka import KafkaConsumer, TopicPartition
+
+    state = service.state
+    figures = {names.unemployment, names.vacancies}
+    handlers: dict[str, Callable[[str, Origin], None]] = {
+        names.alerts: service.alert_line,
+        casenotes: service.case_line,
+        names.subscriptions: service.subscription_line,
+    }
+    # No consumer group: every room instance reads every topic from the start, so each one
+    # builds the whole picture (the topics are the shared state) and none steals another's.
+    consumer: Any = None
+    try:
+        state.set_ready(False, "connecting to Kafka")
+        consumer = KafkaConsumer(
+            bootstrap_servers=settings.kafka.bootstrap, group_id=None, enable_auto_commit=False,
+            client_id="tutka-room", auto_offset_reset="earliest",
+        )  # fmt: skip
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in (*handlers, *figures)
+            for p in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        end = consumer.end_offsets(partitions)
+        state.set_ready(False, "reading the topics")
+        caught_up = False
+        while not service.stop.is_set():
+            batches = consumer.poll(timeout_ms=200, max_records=2000)
+            for records in batches.values():
+                for record in records:
+                    _route(service, handlers, figures, record)
+            if not caught_up and all(consumer.position(tp) >= end[tp] for tp in partitions):
+                caught_up = True
+                state.set_ready(True, f"following {settings.kafka.bootstrap}")
+    except Exception as exc:
+        log.exception("room: reading Kafka failed")
+        state.fail(f"{type(exc).__name__}: {exc}")
+    finally:
+        if consumer is not None:
+            consumer.close()
+
+
+def _route(
+    service: Service,
+    handlers: dict[str, Callable[[str, Origin], None]],
+    figures: set[str],
+    record: Any,
+) -> None:
+    if record.value is None:
+        return  # a tombstone on the compacted subscriptions topic
+    origin = Origin(
+        source="room", topic=record.topic, partition=record.partition, offset=record.offset,
+        key=record.key.decode(errors="replace") if record.key else None,
+    )  # fmt: skip
+    if record.topic in figures:
+        event = decode(record.value, origin, datetime.now(UTC))
+        if isinstance(event, DeadLetter):
+            return  # the worker dead-letters its own inputs; the room only reads figures
+        service.state.observe(event)
+        return
+    raw = record.value.decode("utf-8", errors="replace")
+    handlers[record.topic](raw, origin)
