@@ -434,9 +434,12 @@ _register_streaming()
 
 
 def _register_room() -> None:
+    from tutka.bench import bench_group
+    from tutka.room.bench import bench_room
     from tutka.room.cli import room_group
 
     cli.add_command(room_group)
+    bench_group.add_command(bench_room)
 
 
 _register_room()

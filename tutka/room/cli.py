@@ -114,7 +114,10 @@ def room_group(
             "  (throwaway tokens for this run only; configure TUTKA_ROOM__USERS for real use)"
         )
     try:
-        uvicorn.run(app, host=bind_host, port=bind_port, log_level="warning")
+        # Open live streams never end by themselves: a stop waits for them this long at most.
+        uvicorn.run(
+            app, host=bind_host, port=bind_port, log_level="warning", timeout_graceful_shutdown=3
+        )
     finally:
         service.close()
 

@@ -56,3 +56,14 @@ def test_bad_staff_settings_are_refused(
     monkeypatch.setenv("TUTKA_ROOM__USERS", json.dumps([entry]))
     with pytest.raises(ValueError):
         Settings()
+
+
+def test_bench_room_measures_the_api_and_the_live_streams() -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["bench", "room", "--alerts", "300", "--streams", "3", "--new", "4", "--requests", "3"],
+        terminal_width=200,
+    )
+    assert result.exit_code == 0, result.output
+    assert "GET /api/picture" in result.output and "new alert" in result.output
+    assert "12 of 12 stream messages arrived" in result.output

@@ -25,7 +25,7 @@ from tutka.room.service import Service
 @contextmanager
 def serving(service: Service) -> Iterator[str]:
     config = uvicorn.Config(create_app(service, users(), WebhookSettings()), host="127.0.0.1",
-                            port=0, log_level="warning")  # fmt: skip
+                            port=0, log_level="warning", timeout_graceful_shutdown=1)  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
