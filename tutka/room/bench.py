@@ -25,7 +25,7 @@ from rich.table import Table
 
 from config.areas import load_hierarchy
 from config.sectors import localized_sector_names
-from config.settings import WebhookSettings
+from config.settings import RoomUser, WebhookSettings
 from models.alerts import (
     Alert,
     AlertKind,
@@ -52,7 +52,7 @@ def synthetic_alert(hierarchy: Hierarchy, rng: random.Random, n: int) -> Alert:
     severity = rng.choice(list(Severity))
     group = f"{area}|{n}|-|{kind.value}"
     name = hierarchy.areas[area]
-    return Alert(
+    return Alert.model_validate(dict(
         id=alert_id(group, "2024-06"), sequence=1, group=group, kind=kind,
         polarity=rng.choice(list(Polarity)), severity=severity,
         status=rng.choice([AlertStatus.OPEN, AlertStatus.OPEN, AlertStatus.RESOLVED]),
@@ -61,17 +61,17 @@ def synthetic_alert(hierarchy: Hierarchy, rng: random.Random, n: int) -> Alert:
         available_on=date(2024, 7, 20), evidence=(),
         history=(HistoryEntry(period="2024-06", status="open", severity=severity),),
         explanation=Localized(fi="muutos", sv="förändring", en="change"),
-    )  # fmt: skip
+    ))  # fmt: skip
 
 
 @contextmanager
-def _serving(service: Service, users: list[object]) -> Iterator[str]:
+def _serving(service: Service, users: list[RoomUser]) -> Iterator[str]:
     import uvicorn
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_app(service, users, WebhookSettings())  # type: ignore[arg-type]
+    app = create_app(service, users, WebhookSettings())
     server = uvicorn.Server(
         uvicorn.Config(
             app, host="127.0.0.1", port=port, log_level="error", timeout_graceful_shutdown=1

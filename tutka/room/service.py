@@ -268,6 +268,20 @@ def on_kafka(settings: Settings, hierarchy: Hierarchy, sectors: dict[str, Locali
 
 
 def _consume(service: Service, settings: Settings, names: Topics, casenotes: str) -> None:
+    """Follow the topics; after a failure, start over (every fold ignores what it has seen)."""
+    backoff = 1.0
+    while not service.stop.is_set():
+        try:
+            _follow(service, settings, names, casenotes)
+            return
+        except Exception as exc:
+            log.exception("room: reading Kafka failed; retrying in %.0f s", backoff)
+            service.state.fail(f"{type(exc).__name__}: {exc} (retrying)")
+            service.stop.wait(backoff)
+            backoff = min(backoff * 2, 30.0)
+
+
+def _follow(service: Service, settings: Settings, names: Topics, casenotes: str) -> None:
     from kafka import KafkaConsumer, TopicPartition
 
     state = service.state
@@ -303,10 +317,8 @@ def _consume(service: Service, settings: Settings, names: Topics, casenotes: str
                     _route(service, handlers, figures, record)
             if not caught_up and all(consumer.position(tp) >= end[tp] for tp in partitions):
                 caught_up = True
+                state.status.error = None
                 state.set_ready(True, f"following {settings.kafka.bootstrap}")
-    except Exception as exc:
-        log.exception("room: reading Kafka failed")
-        state.fail(f"{type(exc).__name__}: {exc}")
     finally:
         if consumer is not None:
             consumer.close()
