@@ -219,18 +219,24 @@ def _notices_sentence(facts: AlertFacts, lang: Lang) -> str:
     month, where = month_phrase(facts.period, lang), _where(facts, lang)
     largest = max(facts.notices, key=lambda n: (n.persons, n.notice_id), default=None)
     if lang == "fi":
+        notices = "ilmoitus" if count == 1 else "ilmoitusta"
+        people = "henkilö" if facts.notice_persons == 1 else "henkilöä"
         text = (
-            f"{count} muutosneuvottelu- tai lomautusilmoitusta, yhteensä {persons} henkilöä, "
+            f"{count} muutosneuvottelu- tai lomautus{notices}, yhteensä {persons} {people}, "
             f"alueella {where} {month} — selvästi tavallista enemmän."
         )
     elif lang == "sv":
+        notices = "anmälan" if count == 1 else "anmälningar"
+        people = "person" if facts.notice_persons == 1 else "personer"
         text = (
-            f"{count} anmälningar om uppsägningar eller permitteringar som berör {persons} "
-            f"personer i {where} {month} — klart fler än vanligt."
+            f"{count} {notices} om uppsägningar eller permitteringar som berör {persons} "
+            f"{people} i {where} {month} — klart fler än vanligt."
         )
     else:
+        notices = "layoff notice" if count == 1 else "layoff notices"
+        people = "person" if facts.notice_persons == 1 else "people"
         text = (
-            f"{count} layoff notices affecting {persons} people in {where} {month} — "
+            f"{count} {notices} affecting {persons} {people} in {where} {month} — "
             "well above the usual."
         )
     if largest is not None:

@@ -21,6 +21,7 @@ from typing import Literal
 
 from models.alerts import Alert, AlertKind, AlertStatus, Polarity, Severity
 from models.areas import COUNTRY, Hierarchy, level_depth
+from models.codes import area_level
 from models.subscriptions import occupation_matches, sector_matches
 
 StatusFilter = Literal["open", "resolved", "all"]
@@ -108,7 +109,7 @@ class PlaceRow:
     """One row of the geographic table: an ELY area, or a region under it."""
 
     area: str
-    level: str
+    level: str  # as in models.codes.area_level: SSS, ELY, MK
     parent: str | None
     negative: int
     positive: int
@@ -153,8 +154,7 @@ def _row(
     positive: Counter[str],
     worst: dict[str, Severity],
 ) -> PlaceRow:
-    level = "country" if area == COUNTRY else area[:2] if area.startswith("MK") else "ELY"
-    return PlaceRow(area, level, parent, negative[area], positive[area], worst.get(area))
+    return PlaceRow(area, area_level(area), parent, negative[area], positive[area], worst.get(area))
 
 
 @dataclass(frozen=True, slots=True)

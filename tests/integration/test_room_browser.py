@@ -215,8 +215,10 @@ def test_the_room_speaks_three_languages_and_works_with_the_keyboard(
     alert = room.api("Demo admin", f"/api/alerts/{first.get_attribute('data-alert-id')}")["alert"]
     browser.find_element(By.ID, "lang-sv").click()
     wait_for(browser, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "sv")
-    button = first.find_element(By.CSS_SELECTOR, "button.open-alert")
-    button.send_keys(Keys.ENTER)  # a real button: Enter opens it
+    # The table is drawn again in Swedish: find the row anew.
+    row = f'#alerts tr[data-alert-id="{alert["id"]}"] button.open-alert'
+    wait_for(browser, lambda d: d.find_element(By.CSS_SELECTOR, row).text.strip() != "")
+    browser.find_element(By.CSS_SELECTOR, row).send_keys(Keys.ENTER)  # a real button
     wait_for(browser, lambda d: d.find_element(By.ID, "detail").is_displayed())
     wait_for(
         browser,

@@ -41,6 +41,7 @@ from models.subscriptions import (
     SubscriptionRemoved,
     SubscriptionUpserted,
     check_scope,
+    is_ely_owner,
 )
 from streams.picture import StatusFilter, View, by_place, count, matches_view, ordered
 from tutka.plot import expected_line
@@ -271,8 +272,13 @@ class SubscriptionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    owner: str | None = Field(default=None, description="default: your organisation")
-    scope: Literal["own", "national"] = "own"
+    owner: str | None = Field(
+        default=None,
+        description="default: the current owner when replacing, else your organisation",
+    )
+    scope: Literal["own", "national"] | None = Field(
+        default=None, description='default: "own" for an ELY centre, else "national"'
+    )
     filters: SubscriptionFilters = SubscriptionFilters()
     delivery: Delivery = Field(default_factory=lambda: {"type": "kafka"})  # type: ignore[assignment]
 
@@ -615,21 +621,23 @@ def create_app(service: Service, users: Sequence[RoomUser], webhook: WebhookSett
     ) -> Subscription:
         """Create or replace a subscription, within your scope."""
         require(user, "manage_subscriptions")
-        owner = request.owner or user.organisation
-        if owner != user.organisation:
-            require(user, "manage_others_subscriptions")
-            if not user.national:
-                raise deny(f"staff of {user.scope} manage only {user.scope}'s subscriptions")
-        if request.scope == "national" and not user.national:
-            raise deny("only national staff may make a national subscription")
         book = state.book()
         current = book.subscriptions.get(subscription_id)
         if current is not None and not visible_subscription(user, current):
             raise deny(f"subscription {subscription_id} belongs to {current.owner}")
+        # Replacing keeps the owner unless one is named: an edit does not move a subscription.
+        owner = request.owner or (current.owner if current else user.organisation)
+        if owner != user.organisation:
+            require(user, "manage_others_subscriptions")
+            if not user.national:
+                raise deny(f"staff of {user.scope} manage only {user.scope}'s subscriptions")
+        scope = request.scope or ("own" if is_ely_owner(owner) else "national")
+        if scope == "national" and not user.national:
+            raise deny("only national staff may make a national subscription")
         known = book.revision(subscription_id)
         try:
             subscription = Subscription(
-                id=subscription_id, owner=owner, scope=request.scope, filters=request.filters,
+                id=subscription_id, owner=owner, scope=scope, filters=request.filters,
                 delivery=request.delivery,
                 created=current.created if current else date.today(),
                 revision=0 if known is None else known + 1,

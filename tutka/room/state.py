@@ -127,6 +127,10 @@ class RoomState:
             "sequence": alert.sequence,
             "status": alert.status.value,
             "change": new[0].change if new else "updated",
+            "kind": alert.kind.value,
+            "severity": alert.severity.value,
+            "polarity": alert.polarity.value,
+            "area": alert.area,
             "emitted": time.time() * 1000,
         }
         self._publish(message, alert.area, alert.parents)

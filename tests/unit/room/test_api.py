@@ -423,3 +423,31 @@ def test_every_asset_is_served_by_the_project_no_cdn() -> None:
 def test_interactive_docs_are_off_because_they_load_a_cdn(client: TestClient) -> None:
     assert client.get("/docs").status_code == 404
     assert client.get("/redoc").status_code == 404
+
+
+def test_a_replacement_keeps_the_owner_and_a_national_body_defaults_to_national_scope(
+    client: TestClient,
+) -> None:
+    assert put_sub(client, "lappi", "lappi-kemi", {}).status_code == 200  # type: ignore[attr-defined]
+    edited = put_sub(client, "admin", "lappi-kemi", {"filters": {"sectors": ["C"]}})
+    assert edited.json()["owner"] == "ELY15" and edited.json()["revision"] == 1  # type: ignore[attr-defined]
+    tem = put_sub(client, "admin", "tem-kaikki", {})
+    assert (tem.json()["owner"], tem.json()["scope"]) == ("TEM", "national")  # type: ignore[attr-defined]
+
+
+def test_live_alert_messages_name_what_changed(client: TestClient, service: Service) -> None:
+    import asyncio
+
+    from models.access import Principal
+    from tests.factories import alert as make
+
+    async def listen_once() -> dict[str, object]:
+        listener = service.state.listen(Principal(name="x", role="viewer"))
+        service.state.add_alert(make("KU698"))
+        return await asyncio.wait_for(listener.queue.get(), 5)
+
+    message = asyncio.run(listen_once())
+    assert {k: message[k] for k in ("type", "change", "kind", "severity", "area")} == {
+        "type": "alert", "change": "opened", "kind": "unemployment", "severity": "warning",
+        "area": "KU698",
+    }  # fmt: skip
