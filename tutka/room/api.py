@@ -284,12 +284,16 @@ class SubscriptionRequest(BaseModel):
 
 
 class Problem(_Out):
-    detail: str
+    detail: str | list[dict[str, Any]] = Field(
+        description="why: a sentence, or (for a request that does not fit the schema) "
+        "pydantic's list of errors, each with loc, msg and type"
+    )
 
 
 _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     401: {"model": Problem, "description": "no token, or an unknown one"},
     403: {"model": Problem, "description": "outside your scope or role"},
+    422: {"model": Problem, "description": "bad input, with the reason"},
 }
 
 
@@ -615,7 +619,7 @@ def create_app(service: Service, users: Sequence[RoomUser], webhook: WebhookSett
     SubscriptionIdPath = Annotated[SubscriptionId, PathParam(description="a slug")]
 
     @app.put("/api/subscriptions/{subscription_id}", response_model=Subscription,
-             responses={**_ERRORS, 422: {"model": Problem}}, tags=["subscriptions"])  # fmt: skip
+             responses=_ERRORS, tags=["subscriptions"])  # fmt: skip
     def put_subscription(
         user: User, subscription_id: SubscriptionIdPath, request: SubscriptionRequest
     ) -> Subscription:
