@@ -30,6 +30,22 @@ class SeriesKey(NamedTuple):
             text += f"/isco:{self.occupation}"
         return text
 
+    @classmethod
+    def parse(cls, text: str) -> SeriesKey:
+        """The key of a series as :meth:`__str__` writes it (alerts name their series so).
+
+        >>> SeriesKey.parse("KU240/unemployed_jobseekers/tol:17")
+        SeriesKey(area='KU240', measure='unemployed_jobseekers', sector='17', occupation=None)
+        >>> str(SeriesKey.parse("MK19/open_vacancies/isco:72")) == "MK19/open_vacancies/isco:72"
+        True
+        """
+        parts = text.split("/")
+        if len(parts) < 2:
+            raise ValueError(f"not a series name: {text!r}")
+        sector = next((p[4:] for p in parts[2:] if p.startswith("tol:")), None)
+        occupation = next((p[5:] for p in parts[2:] if p.startswith("isco:")), None)
+        return cls(parts[0], parts[1], sector, occupation)
+
     def with_area(self, area: str) -> SeriesKey:
         return SeriesKey(area, self.measure, self.sector, self.occupation)
 

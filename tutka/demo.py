@@ -182,7 +182,7 @@ def _chart(
         return None, None
     alert = chosen[0]
     head = max(alert.evidence, key=lambda e: abs(e.value - e.baseline))
-    key = _series_key(head.series)
+    key = SeriesKey.parse(head.series)
     values = {
         period_index(e.period): e.value
         for e in result.events
@@ -192,13 +192,6 @@ def _chart(
     if not values:
         return None, alert
     return plot_evidence(alert, values, out_dir / f"evidence-{alert.id}.png", lang), alert
-
-
-def _series_key(text: str) -> SeriesKey:
-    parts = text.split("/")
-    sector = next((p[4:] for p in parts[2:] if p.startswith("tol:")), None)
-    occupation = next((p[5:] for p in parts[2:] if p.startswith("isco:")), None)
-    return SeriesKey(parts[0], parts[1], sector, occupation)
 
 
 def _write_alerts(path: Path, alerts: list[Alert]) -> None:

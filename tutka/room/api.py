@@ -46,6 +46,7 @@ from models.subscriptions import (
 from streams.picture import StatusFilter, View, by_place, count, matches_view, ordered
 from tutka.plot import expected_line
 from tutka.room.service import Service
+from tutka.webhooks import check_webhook_signing
 
 STATIC: Final = Path(__file__).parent / "static"
 #: Alerts in one picture: the most urgent first; the page says when there are more.
@@ -647,7 +648,7 @@ def create_app(service: Service, users: Sequence[RoomUser], webhook: WebhookSett
                 revision=0 if known is None else known + 1,
             )  # fmt: skip
             check_scope(subscription, hierarchy)
-            _check_webhook(subscription, webhook)
+            check_webhook_signing(subscription, webhook)
         except (ValueError, ScopeError) as exc:
             raise HTTPException(422, str(exc)) from exc
         service.record_subscription(SubscriptionUpserted(subscription=subscription))
@@ -707,12 +708,6 @@ def create_app(service: Service, users: Sequence[RoomUser], webhook: WebhookSett
         return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
 
     return app
-
-
-def _check_webhook(subscription: Subscription, webhook: WebhookSettings) -> None:
-    from tutka.webhooks import check_webhook_signing
-
-    check_webhook_signing(subscription, webhook)
 
 
 def _same_month_before(values: dict[str, float]) -> dict[str, float]:

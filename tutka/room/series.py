@@ -48,7 +48,10 @@ class SeriesStore:
 
     def values(self, series: str) -> dict[str, float]:
         """Values by period (``YYYY-MM``), oldest first; derived series are derived here."""
-        key = _parse(series)
+        try:
+            key: SeriesKey | None = SeriesKey.parse(series)
+        except ValueError:
+            key = None
         if key is not None and key.measure == TIGHTNESS:
             return self._tightness(key)
         with self._lock:
@@ -65,12 +68,3 @@ class SeriesStore:
             for p in sorted(vacancies)
             if unemployed.get(p, 0) > 0
         }
-
-
-def _parse(series: str) -> SeriesKey | None:
-    parts = series.split("/")
-    if len(parts) < 2:
-        return None
-    sector = next((p[4:] for p in parts[2:] if p.startswith("tol:")), None)
-    occupation = next((p[5:] for p in parts[2:] if p.startswith("isco:")), None)
-    return SeriesKey(parts[0], parts[1], sector, occupation)

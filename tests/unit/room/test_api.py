@@ -313,9 +313,8 @@ def test_a_bad_line_in_the_journal_is_set_aside_not_fatal(tmp_path: Path, alerts
         state = service.state.case(alerts.kemi.id)
         assert state is not None and state.acknowledged_by == "aino"
         assert service.state.status.dead_letters == 1
-        letters = (tmp_path / "room").glob("*")
         assert service.dead_letters[0].origin.line == 1
-        assert service.dead_letters[0].raw == "{not json" and letters
+        assert service.dead_letters[0].raw == "{not json"
     finally:
         service.close()
 
