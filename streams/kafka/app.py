@@ -49,6 +49,11 @@ from tutka.observe import Observer
 
 log = logging.getLogger("tutka.worker")
 
+# Agent names are contracts like topic names. Faust derived these from module path + function
+# when they were first deployed; spelled out, they stay the same wherever the module lives.
+AGENT_INGEST = "streams.kafka.app.ingest"  # persisted name
+AGENT_CORE = "streams.kafka.app.core"  # persisted name
+
 #: Checkpoints are stored in pieces well under Kafka's default 1 MB message limit.
 CHUNK_BYTES = 512 * 1024  # 683 KiB once in base64
 #: A control record on the ordered stream: "the stream has been quiet; flush".
@@ -150,7 +155,7 @@ def create_app(
         key_type=str,
     )
 
-    @app.agent(inputs)
+    @app.agent(inputs, name=AGENT_INGEST)
     async def ingest(stream: Any) -> None:
         async for event in stream.events():
             message = event.message
@@ -185,7 +190,7 @@ def create_app(
                 metrics.consumed(source)
             shell.done[(message.topic, message.partition)] = message.offset
 
-    @app.agent(events)
+    @app.agent(events, name=AGENT_CORE)
     async def core(stream: Any) -> None:
         async for event in stream.events():
             message = event.message

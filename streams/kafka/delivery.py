@@ -41,6 +41,10 @@ from tutka.webhooks import deliver, subscription_key
 
 log = logging.getLogger("tutka.delivery")
 
+# Faust derived this agent name from module path + function when it was first deployed; spelled
+# out, it stays the same wherever the module lives (see AGENT_INGEST in app.py).
+AGENT_DELIVER = "streams.kafka.delivery.deliver_alerts"  # persisted name
+
 
 @dataclass
 class Deliveries:
@@ -68,7 +72,7 @@ def install(
     parked = app.topic(names.delivery_deadletter, **raw)
     client = httpx.AsyncClient(follow_redirects=False)
 
-    @app.agent(alerts)
+    @app.agent(alerts, name=AGENT_DELIVER)
     async def deliver_alerts(stream: Any) -> None:
         async for event in stream.events():
             if not event.value:
