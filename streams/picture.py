@@ -1,8 +1,16 @@
 """The situation picture: which alerts a view shows, counted by polarity and by place, and what
 changed when. Pure functions over alerts; the situation room (``tutka room``) serves them.
 
->>> from tests.factories import alert
->>> a = alert("MK19", sector="17")
+>>> from datetime import date
+>>> from models.alerts import AlertKind, HistoryEntry, Localized
+>>> a = Alert(
+...     id="al-1", sequence=1, group="MK19|17|unemployment", kind=AlertKind.UNEMPLOYMENT,
+...     polarity=Polarity.NEGATIVE, severity=Severity.WARNING, status=AlertStatus.OPEN,
+...     area="MK19", area_name=Localized(fi="Lappi", sv="Lappland", en="Lapland"),
+...     parents=("ELY15", "SSS"), sector="17", period="2023-10", opened_period="2023-10",
+...     available_on=date(2023, 11, 20), evidence=(), explanation=Localized(fi="-", sv="-", en="-"),
+...     history=(HistoryEntry(period="2023-10", status="open", severity=Severity.WARNING),),
+... )
 >>> matches_view(a, View(area="ELY15"), None), matches_view(a, View(area="ELY01"), None)
 (True, False)
 >>> matches_view(a, View(sector="C"), None), matches_view(a, View(sector="16"), None)
