@@ -5,11 +5,6 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     TUTKA_KAFKA__DATA_DIR=/var/lib/tutka/worker
 WORKDIR /opt/muutostutka
 COPY pyproject.toml README.md ./
-COPY models ./models
-COPY detectors ./detectors
-COPY streams ./streams
-COPY config ./config
-COPY evaluation ./evaluation
 COPY tutka ./tutka
 RUN pip install --no-cache-dir . && useradd --system --home /var/lib/tutka --create-home tutka
 USER tutka

@@ -5,9 +5,9 @@
 
 For each seed: ``tutka simulate`` (unless OUT/seed-N/data holds it already), then ``tutka
 backtest`` against the market's own ``truth.csv``, each in its own process (so peak memory is per
-run); then one table of the headline figures and their means. ``evaluation.seeds.EVALUATION_SEEDS``
-are reserved for the final evaluation: they are refused unless ``--evaluation`` says this is it,
-so tuning never sees them.
+run); then one table of the headline figures and their means.
+``tutka.evaluation.seeds.EVALUATION_SEEDS`` are reserved for the final evaluation: they are refused
+unless ``--evaluation`` says this is it, so tuning never sees them.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from evaluation.seeds import DEVELOPMENT_SEEDS, EVALUATION_SEEDS
+from tutka.evaluation.seeds import DEVELOPMENT_SEEDS, EVALUATION_SEEDS
 
 DEFAULT_SEEDS = DEVELOPMENT_SEEDS[:5]
 TUTKA = Path(sys.executable).with_name("tutka")

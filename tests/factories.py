@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from config.areas import load_hierarchy
-from models.alerts import (
+from tutka.config.areas import load_hierarchy
+from tutka.models.alerts import (
     Alert,
     AlertKind,
     AlertStatus,

@@ -1,8 +1,8 @@
 """``tutka backtest``: replay the inputs, score the alerts and the year-on-year rule against events.
 
 The shell only: it reads the events file and the inputs, runs the replay, and hands everything to
-the pure scoring in :mod:`evaluation.backtest` and :mod:`evaluation.yoy_rule` (whose docstrings
-define every figure), then prints the scorecard and writes it as JSON.
+the pure scoring in :mod:`tutka.evaluation.backtest` and :mod:`tutka.evaluation.yoy_rule` (whose
+docstrings define every figure), then prints the scorecard and writes it as JSON.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from evaluation.backtest import (
+from tutka.evaluation.backtest import (
     DEFAULT_SHOCKS,
     BacktestRules,
     EventsFileError,
@@ -34,10 +34,10 @@ from evaluation.backtest import (
     parse_events,
     score,
 )
-from evaluation.yoy_rule import DEFAULT_THRESHOLD, UnemploymentRates, yoy_alarms
-from models.areas import Hierarchy
-from models.codes import AREA_LEVELS, period_index
+from tutka.evaluation.yoy_rule import DEFAULT_THRESHOLD, UnemploymentRates, yoy_alarms
 from tutka.inputs import InputError, input_files, read_records
+from tutka.models.areas import Hierarchy
+from tutka.models.codes import AREA_LEVELS, period_index
 from tutka.progress import with_replay_progress
 from tutka.replay import Progress as ReplayProgress
 from tutka.replay import ReplayResult, replay

@@ -39,19 +39,19 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
-from config.areas import load_hierarchy
-from config.catalogue import Catalogue
-from config.settings import KafkaSettings
-from models.alerts import Alert
-from models.areas import Hierarchy, level_depth
-from models.codes import period_index, period_str
-from models.events import LayoffNoticeFiled
-from streams.kafka.topics import Topics, ensure_topics
-from streams.ordering import ordering_key
-from tutka.devkafka import LocalKafka
+from tutka.config.areas import load_hierarchy
+from tutka.config.catalogue import Catalogue
+from tutka.config.settings import KafkaSettings
+from tutka.dev.local_kafka import LocalKafka
 from tutka.inputs import Event
+from tutka.models.alerts import Alert
+from tutka.models.areas import Hierarchy, level_depth
+from tutka.models.codes import period_index, period_str
+from tutka.models.events import LayoffNoticeFiled
 from tutka.replay import ReplayResult, replay
+from tutka.streams.ordering import ordering_key
 from tutka.synthetic import generate, plan, synthetic_hierarchy, write_plan
+from tutka.worker.topics import Topics, ensure_topics
 
 console = Console(highlight=False)
 

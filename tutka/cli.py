@@ -13,17 +13,17 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from config.areas import load_hierarchy
-from config.catalogue import Catalogue, load_catalogue
-from config.sectors import localized_sector_names
-from config.settings import AlertmanagerSettings, Settings
-from models.alerts import Alert
-from models.areas import Hierarchy
-from models.deadletter import DeadLetter
-from tutka.devkafka import kafka_group
+from tutka.config.areas import load_hierarchy
+from tutka.config.catalogue import Catalogue, load_catalogue
+from tutka.config.sectors import localized_sector_names
+from tutka.config.settings import AlertmanagerSettings, Settings
+from tutka.dev.local_kafka import kafka_group
 from tutka.inputs import InputError
+from tutka.models.alerts import Alert
+from tutka.models.areas import Hierarchy
+from tutka.models.deadletter import DeadLetter
+from tutka.monitoring.observe import Observer
 from tutka.nab import nab_command
-from tutka.observe import Observer
 from tutka.progress import with_replay_progress
 from tutka.replay import Progress as ReplayProgress
 from tutka.replay import ReplayResult, replay
@@ -62,7 +62,7 @@ class Context:
 @click.option(
     "--catalogue",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Detector catalogue TOML (default: config/detectors.toml; env TUTKA_CATALOGUE).",
+    help="Detector catalogue TOML (default: tutka/config/detectors.toml; env TUTKA_CATALOGUE).",
 )
 @click.version_option(package_name="muutostutka", prog_name="tutka")
 @click.pass_context

@@ -11,15 +11,15 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from config.catalogue import Catalogue
-from models.alerts import Alert, Localized
-from models.areas import Hierarchy
-from models.codes import period_index
-from models.events import LayoffNoticeFiled
-from streams.signals import SeriesKey
+from tutka.config.catalogue import Catalogue
+from tutka.models.alerts import Alert, Localized
+from tutka.models.areas import Hierarchy
+from tutka.models.codes import period_index
+from tutka.models.events import LayoffNoticeFiled
 from tutka.plot import plot_evidence
 from tutka.replay import ReplayResult, replay
 from tutka.report import EventMatch, KnownEvent, match_events, most_severe, unexplained
+from tutka.streams.signals import SeriesKey
 from tutka.synthetic import generate, write
 
 

@@ -13,9 +13,10 @@ Accepted, optionally gzip-compressed (``.gz``):
 A directory means every such file in it, in name order; CSV files in a directory that are not in
 the long format (such as a ground-truth ``truth.csv`` beside the data) are skipped.
 
-Order. The pipeline needs its input in availability order (:func:`streams.ordering.ordering_key`).
-:func:`scan_order` reads a file once, cheaply (JSON or CSV parsing only, no validation), and says
-how it is ordered, so that the replay can stream it instead of holding everything in memory:
+Order. The pipeline needs its input in availability order
+(:func:`tutka.streams.ordering.ordering_key`). :func:`scan_order` reads a file once, cheaply (JSON
+or CSV parsing only, no validation), and says how it is ordered, so that the replay can stream it
+instead of holding everything in memory:
 
 * ``sorted``: already in availability order (what ``tutka simulate`` writes);
 * ``by_day``: the availability days never go back, but the order within a day differs (Statistics
@@ -41,9 +42,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any, Final, Literal
 
-from models.codes import MAX_YEAR, MIN_YEAR, period_after, period_index
-from models.deadletter import DeadLetter, Origin, dead_letter, decode, validate
-from models.events import (
+from tutka.models.codes import MAX_YEAR, MIN_YEAR, period_after, period_index
+from tutka.models.deadletter import DeadLetter, Origin, dead_letter, decode, validate
+from tutka.models.events import (
     PXWEB_MEASURES,
     LayoffNoticeFiled,
     UnemploymentMeasure,
@@ -275,7 +276,7 @@ SeriesShape = tuple[object, ...]
 
 
 class Decoder:
-    """Decodes lines and payloads exactly as :func:`models.deadletter.decode`, faster for figures.
+    """Decodes lines and payloads as :func:`tutka.models.deadletter.decode`, faster for figures.
 
     The first valid figure of every series (same fields and fixed values) is validated in full
     and kept as a template. A later figure of the series is the template with its period,
@@ -285,7 +286,7 @@ class Decoder:
     fields that could are the template's, already checked. Anything the fast path does not
     recognise goes through full validation, so dead letters are exactly those of ``decode``.
 
-    >>> from models.deadletter import EPOCH
+    >>> from tutka.models.deadletter import EPOCH
     >>> line = ('{"type":"vacancies","area":"SSS","period":"2023-09",'
     ...         '"measure":"new_in_month","value":5.0,"published":"2023-10-25"}')
     >>> decoder = Decoder()
@@ -323,7 +324,7 @@ class Decoder:
     def payload(
         self, payload: Any, raw: str, file: str, number: int, now: datetime
     ) -> Event | DeadLetter:
-        """An already parsed payload, as :func:`models.deadletter.validate` would judge it."""
+        """An already parsed payload, as :func:`tutka.models.deadletter.validate` would judge it."""
         shape = _shape(payload)
         if shape is not None:
             template = self._templates.get(shape)

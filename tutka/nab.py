@@ -1,4 +1,4 @@
-"""Reading the NAB corpus and published results (the shell around ``evaluation.nab``).
+"""Reading the NAB corpus and published results (the shell around ``tutka.evaluation.nab``).
 
 Layout of a NAB checkout (``../shared/data/nab``): ``data/<category>/<file>.csv`` (timestamp,value),
 ``labels/combined_windows.json`` (file → [[start, end], ...] timestamps), ``results/<detector>/``
@@ -22,8 +22,8 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from detectors.context_novelty import ContextNovelty, Reading
-from evaluation.nab import (
+from tutka.detectors.context_novelty import ContextNovelty, Reading
+from tutka.evaluation.nab import (
     PROFILES,
     Candidate,
     CostMatrix,

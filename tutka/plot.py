@@ -12,9 +12,9 @@ matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt
 from matplotlib.dates import YearLocator
 
-from detectors.robust import median
-from models.alerts import Alert
-from models.codes import period_index, period_start, period_str
+from tutka.detectors.robust import median
+from tutka.models.alerts import Alert
+from tutka.models.codes import period_index, period_start, period_str
 
 
 def expected_line(values: Mapping[int, float], years: int = 3) -> dict[int, float]:

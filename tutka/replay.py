@@ -2,9 +2,9 @@
 
 The input is streamed, not loaded: each file is scanned once for its order
 (:func:`tutka.inputs.scan_order`) and then read lazily, and the files are merged by availability
-(:func:`heapq.merge` on :func:`streams.ordering.ordering_key`). The result is exactly the order a
-stable sort of all records would give (ties: earlier file first, then earlier line), with memory
-bounded by the engine's state instead of the input's size. A file whose lines are in
+(:func:`heapq.merge` on :func:`tutka.streams.ordering.ordering_key`). The result is exactly the
+order a stable sort of all records would give (ties: earlier file first, then earlier line), with
+memory bounded by the engine's state instead of the input's size. A file whose lines are in
 availability order (what ``tutka simulate`` writes) is streamed as it is; one whose days are in
 order but not the records within a day (Statistics Finland's tables) is sorted a day at a time;
 anything else is read whole and sorted in memory, that file alone.
@@ -25,14 +25,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Final
 
-from config.catalogue import Catalogue
-from models.alerts import Alert, Localized
-from models.areas import Hierarchy
-from models.deadletter import DeadLetter, dead_letter
-from streams.engine import Engine, Rejection
-from streams.ordering import OrderKey, ordering_key
+from tutka.config.catalogue import Catalogue
 from tutka.inputs import Decoder, Event, FileOrder, Record, input_files, read_records, scan_order
-from tutka.observe import Observer
+from tutka.models.alerts import Alert, Localized
+from tutka.models.areas import Hierarchy
+from tutka.models.deadletter import DeadLetter, dead_letter
+from tutka.monitoring.observe import Observer
+from tutka.streams.engine import Engine, Rejection
+from tutka.streams.ordering import OrderKey, ordering_key
 
 #: Events between progress reports and metric refreshes.
 REPORT_EVERY: Final = 2000

@@ -6,9 +6,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from models.alerts import Alert, AlertStatus
-from models.areas import Hierarchy
-from models.codes import period_index, period_of
+from tutka.models.alerts import Alert, AlertStatus
+from tutka.models.areas import Hierarchy
+from tutka.models.codes import period_index, period_of
 
 #: Months before and after an event's reference month in which an alert counts as finding it.
 WINDOW_BEFORE = 3

@@ -14,11 +14,12 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from config.settings import KafkaSettings, Settings
-from models.alerts import Alert, AlertKind
-from models.deadletter import DeadLetter
-from models.events import LayoffNoticeFiled
-from models.subscriptions import (
+from tutka.config.settings import KafkaSettings, Settings
+from tutka.inputs import Event, InputError
+from tutka.models.alerts import Alert, AlertKind
+from tutka.models.deadletter import DeadLetter
+from tutka.models.events import LayoffNoticeFiled
+from tutka.models.subscriptions import (
     SUBSCRIPTION_CHANGE,
     Subscription,
     SubscriptionBook,
@@ -27,10 +28,9 @@ from models.subscriptions import (
     check_scope,
     fold_changes,
 )
-from streams.kafka.topics import TopicSpec, ensure_topics, topics_for
-from tutka.inputs import Event, InputError
 from tutka.replay import load
 from tutka.webhooks import check_webhook_signing, subscription_key
+from tutka.worker.topics import TopicSpec, ensure_topics, topics_for
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -57,8 +57,8 @@ def worker_command(ctx: click.Context, loglevel: str) -> None:
     """
     import faust
 
-    from streams.kafka.app import build
     from tutka.cli import _context
+    from tutka.worker.app import build
 
     context = _context(ctx)
     try:

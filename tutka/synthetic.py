@@ -18,7 +18,7 @@ in random municipalities, months and magnitudes. Magnitudes are drawn against th
 (a quarter of the events are subtle on purpose: confidence ``low``) and capped at realistic sizes
 for the place, so a closure that shakes a village disappears in a city. Events keep apart in
 place and time (``_SAME_MUNICIPALITY_GAP``, ``_SAME_ELY_GAP``) and leave two years of history
-before them and one after. Tune on ``evaluation.seeds.DEVELOPMENT_SEEDS``; report the
+before them and one after. Tune on ``tutka.evaluation.seeds.DEVELOPMENT_SEEDS``; report the
 evaluation seeds once.
 
 Scale: a run has ``areas x 10 + municipalities x occupations x 2`` series (see
@@ -45,7 +45,7 @@ scenario places its events within the window and among the areas it is given.)
 Figures are built from one fully validated figure per series (see ``_series``): validating every
 one of ~165 000 figures through the models would take seconds. Every notice is fully validated.
 
->>> from models.areas import Area, Hierarchy
+>>> from tutka.models.areas import Area, Hierarchy
 >>> tiny = Hierarchy([
 ...     Area("SSS", "Koko maa", "Hela landet", "Finland", None),
 ...     Area("ELY15", "Lappi", "Lappland", "Lapland", "SSS"),
@@ -83,10 +83,10 @@ from typing import Final, Literal, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from config.areas import load_hierarchy, shipped_areas
-from models.areas import Area, Hierarchy, level_depth
-from models.codes import business_id_check_digit, period_after, period_index, period_str
-from models.events import (
+from tutka.config.areas import load_hierarchy, shipped_areas
+from tutka.models.areas import Area, Hierarchy, level_depth
+from tutka.models.codes import business_id_check_digit, period_after, period_index, period_str
+from tutka.models.events import (
     LayoffNoticeFiled,
     NoticeKind,
     UnemploymentMeasure,

@@ -1,4 +1,4 @@
-"""Signed webhook delivery of alerts to subscribers: the shell side of ``models/subscriptions``.
+"""Signed webhook delivery of alerts to subscribers (shell side of ``tutka.models.subscriptions``).
 
 Signing. Each subscription has its own HMAC-SHA256 key, derived from the master signing key
 (``TUTKA_WEBHOOK__SIGNING_KEY``) and the subscription id, so no secret is ever stored on a Kafka
@@ -40,8 +40,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 
-from config.settings import WebhookSettings
-from models.subscriptions import Subscription, WebhookDelivery
+from tutka.config.settings import WebhookSettings
+from tutka.models.subscriptions import Subscription, WebhookDelivery
 
 SIGNATURE_HEADER: Final = "X-Tutka-Signature"
 ALERT_ID_HEADER: Final = "X-Tutka-Alert-Id"

@@ -29,10 +29,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from config.settings import KafkaSettings, Settings
-from streams.kafka.topics import Topics, ensure_topics
 from tests.integration.workers import MASTER_KEY, Worker
-from tutka.devkafka import CACHE_ENV, KafkaError, LocalKafka, probe
+from tutka.config.settings import KafkaSettings, Settings
+from tutka.dev.local_kafka import CACHE_ENV, KafkaError, LocalKafka, probe
+from tutka.worker.topics import Topics, ensure_topics
 
 # kafka-python loads its protocol schemas at import through importlib.resources' legacy API,
 # which warns once per schema (two hundred lines per run): not ours to fix, and not informative.

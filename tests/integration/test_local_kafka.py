@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 from kafka import KafkaConsumer, KafkaProducer
 
-from tutka.devkafka import (
+from tutka.dev.local_kafka import (
     CACHE_ENV,
     HOST,
     KafkaSetupError,
@@ -90,7 +90,7 @@ def test_everything_here_is_marked_integration(request: pytest.FixtureRequest) -
 
 
 def test_topic_prefix_is_unique_and_a_valid_dataset_key(topic_prefix: str) -> None:
-    from config.settings import KafkaSettings
+    from tutka.config.settings import KafkaSettings
 
     assert KafkaSettings(dataset=topic_prefix).dataset == topic_prefix
     assert re.fullmatch(r"it-topic-prefix-is-uni-[0-9a-f]{8}", topic_prefix)
@@ -222,7 +222,7 @@ def test_a_test_broker_dies_with_the_process_that_started_it(tmp_path: Path) -> 
         f"""
         import sys
         from pathlib import Path
-        from tutka.devkafka import LocalKafka
+        from tutka.dev.local_kafka import LocalKafka
         cache = {str(cache) if cache else None!r}
         broker = LocalKafka(Path({str(home)!r}), port=0, controller_port=0,
                             cache_dir=Path(cache) if cache else None, stop_with_parent=True)

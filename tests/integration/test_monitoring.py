@@ -18,13 +18,6 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
-from config.areas import load_hierarchy
-from config.catalogue import load_catalogue
-from config.sectors import localized_sector_names
-from config.settings import AlertmanagerSettings
-from models.alerts import Alert, AlertKind, AlertStatus, Polarity, Severity
-from streams import alertmanager as am
-from streams.engine import Engine
 from tests.factories import alert
 from tests.integration.programs import (
     Program,
@@ -37,8 +30,15 @@ from tests.integration.programs import (
 from tests.integration.workers import publish_market, versions
 from tests.receiver import PostRecorder
 from tests.unit.monitoring.test_metrics import SERIES_BOUND
-from tutka.observe import Observer
+from tutka.config.areas import load_hierarchy
+from tutka.config.catalogue import load_catalogue
+from tutka.config.sectors import localized_sector_names
+from tutka.config.settings import AlertmanagerSettings
+from tutka.models.alerts import Alert, AlertKind, AlertStatus, Polarity, Severity
+from tutka.monitoring.observe import Observer
 from tutka.replay import load
+from tutka.streams import alertmanager as am
+from tutka.streams.engine import Engine
 from tutka.synthetic import generate, write
 
 pytestmark = pytest.mark.integration

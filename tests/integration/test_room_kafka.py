@@ -15,9 +15,9 @@ import httpx
 import pytest
 from selenium.webdriver.common.by import By
 
-from models.alerts import Alert
 from tests.factories import alert
 from tests.integration.room import Room, chromium, screenshot, wait_for
+from tutka.models.alerts import Alert
 
 
 @pytest.fixture

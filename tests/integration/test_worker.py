@@ -20,11 +20,6 @@ import pytest
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient
 
-from config.areas import load_hierarchy
-from config.catalogue import load_catalogue
-from config.sectors import localized_sector_names
-from models.alerts import Alert
-from models.subscriptions import Subscription, SubscriptionUpserted, matches
 from tests.integration.workers import (
     MASTER_KEY,
     assert_same_alerts,
@@ -34,6 +29,11 @@ from tests.integration.workers import (
     versions,
     wait_until,
 )
+from tutka.config.areas import load_hierarchy
+from tutka.config.catalogue import load_catalogue
+from tutka.config.sectors import localized_sector_names
+from tutka.models.alerts import Alert
+from tutka.models.subscriptions import Subscription, SubscriptionUpserted, matches
 from tutka.replay import replay
 from tutka.streaming import publish
 from tutka.synthetic import generate, write

@@ -14,8 +14,8 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
-from config.settings import KafkaSettings
-from models.alerts import Alert
+from tutka.config.settings import KafkaSettings
+from tutka.models.alerts import Alert
 from tutka.streaming import publish
 
 MASTER_KEY = "integration-test-master-key"

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from config.areas import load_hierarchy
-from evaluation.backtest import parse_events
 from tests.shared_data import SHARED_FI
 from tutka.cli import cli
+from tutka.config.areas import load_hierarchy
+from tutka.evaluation.backtest import parse_events
 
 TABLE = SHARED_FI / "tyonv_12r5_regions.csv"
 EVENTS = Path(__file__).with_name("events_12r5.csv")

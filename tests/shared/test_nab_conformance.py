@@ -1,15 +1,15 @@
 """Our NAB scorer against NAB's published results (the scorer was written without NAB's code).
 
-Feeding the published per-row anomaly scores of two detectors through ``evaluation.nab`` must give
-their published per-file scores and normalised totals, for all three application profiles.
+Feeding the published per-row anomaly scores of two detectors through ``tutka.evaluation.nab`` must
+give their published per-file scores and normalised totals, for all three application profiles.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from evaluation.nab import PROFILES
 from tests.shared_data import SHARED_NAB
+from tutka.evaluation.nab import PROFILES
 from tutka.nab import (
     NabCorpus,
     ProfileResult,

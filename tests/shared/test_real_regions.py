@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from config.areas import load_hierarchy
-from config.catalogue import load_catalogue
-from models.alerts import Alert, AlertKind, Polarity
 from tests.shared_data import SHARED_FI
+from tutka.config.areas import load_hierarchy
+from tutka.config.catalogue import load_catalogue
+from tutka.models.alerts import Alert, AlertKind, Polarity
 from tutka.replay import ReplayResult, replay
 
 TABLE = SHARED_FI / "tyonv_12r5_regions.csv"

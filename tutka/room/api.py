@@ -26,13 +26,13 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse
 
-from config.settings import RoomUser, WebhookSettings
-from models.access import Permission, Principal, Role, may
-from models.alerts import Alert, AlertKind, Localized, Polarity, Severity
-from models.areas import COUNTRY
-from models.casework import CASE_ACTION, AlertId, CaseAction, CaseEvent, CaseState
-from models.codes import AreaCode, IscoCode, TolCode, area_level, period_index, period_str
-from models.subscriptions import (
+from tutka.config.settings import RoomUser, WebhookSettings
+from tutka.models.access import Permission, Principal, Role, may
+from tutka.models.alerts import Alert, AlertKind, Localized, Polarity, Severity
+from tutka.models.areas import COUNTRY
+from tutka.models.casework import CASE_ACTION, AlertId, CaseAction, CaseEvent, CaseState
+from tutka.models.codes import AreaCode, IscoCode, TolCode, area_level, period_index, period_str
+from tutka.models.subscriptions import (
     Delivery,
     ScopeError,
     Subscription,
@@ -43,9 +43,9 @@ from models.subscriptions import (
     check_scope,
     is_ely_owner,
 )
-from streams.picture import StatusFilter, View, by_place, count, matches_view, ordered
 from tutka.plot import expected_line
 from tutka.room.service import Service
+from tutka.streams.picture import StatusFilter, View, by_place, count, matches_view, ordered
 from tutka.webhooks import check_webhook_signing
 
 STATIC: Final = Path(__file__).parent / "static"

@@ -23,10 +23,10 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from config.areas import load_hierarchy
-from config.sectors import localized_sector_names
-from config.settings import RoomUser, WebhookSettings
-from models.alerts import (
+from tutka.config.areas import load_hierarchy
+from tutka.config.sectors import localized_sector_names
+from tutka.config.settings import RoomUser, WebhookSettings
+from tutka.models.alerts import (
     Alert,
     AlertKind,
     AlertStatus,
@@ -36,7 +36,7 @@ from models.alerts import (
     Severity,
     alert_id,
 )
-from models.areas import Hierarchy
+from tutka.models.areas import Hierarchy
 from tutka.replay import peak_rss_mb
 from tutka.room.api import create_app, ephemeral_users
 from tutka.room.service import Service

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from config.settings import RoomUser
+from tutka.config.settings import RoomUser
 from tutka.room.api import create_app, ephemeral_users, token_hash
 
 console = Console(highlight=False)

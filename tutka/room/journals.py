@@ -22,7 +22,7 @@ from typing import Any, Final, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from models.deadletter import DeadLetter, Origin, dead_letter
+from tutka.models.deadletter import DeadLetter, Origin, dead_letter
 
 log = logging.getLogger("tutka.room")
 

@@ -2,7 +2,7 @@
 far from the engine, on Kafka).
 
 >>> from datetime import date
->>> from models.events import UnemploymentReported
+>>> from tutka.models.events import UnemploymentReported
 >>> store = SeriesStore(months=3)
 >>> for month, n in (("2024-01", 100), ("2024-02", 110), ("2024-03", 120), ("2024-04", 130)):
 ...     store.add(UnemploymentReported(area="MK19", period=month,
@@ -16,10 +16,10 @@ from __future__ import annotations
 import threading
 from typing import Final
 
-from models.codes import period_index, period_str
-from models.events import Figure
-from streams.engine import OPEN_VACANCIES, TIGHTNESS, UNEMPLOYED
-from streams.signals import SeriesKey
+from tutka.models.codes import period_index, period_str
+from tutka.models.events import Figure
+from tutka.streams.engine import OPEN_VACANCIES, TIGHTNESS, UNEMPLOYED
+from tutka.streams.signals import SeriesKey
 
 #: Months kept per series: four years before an alert and a year after.
 MONTHS: Final = 60

@@ -16,21 +16,21 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
-from config.catalogue import Catalogue
-from config.settings import Settings
-from models.alerts import Alert, Localized
-from models.areas import Hierarchy
-from models.casework import CaseEvent, CaseState
-from models.deadletter import DeadLetter, Origin, decode
-from models.events import Event
-from models.subscriptions import (
+from tutka.config.catalogue import Catalogue
+from tutka.config.settings import Settings
+from tutka.models.alerts import Alert, Localized
+from tutka.models.areas import Hierarchy
+from tutka.models.casework import CaseEvent, CaseState
+from tutka.models.deadletter import DeadLetter, Origin, decode
+from tutka.models.events import Event
+from tutka.models.subscriptions import (
     SUBSCRIPTION_CHANGE,
     SubscriptionRemoved,
     SubscriptionUpserted,
 )
-from streams.kafka.topics import Topics
 from tutka.room.journals import FileJournal, Journal, KafkaJournal, parse_or_dead
 from tutka.room.state import RoomState, Status
+from tutka.worker.topics import Topics
 
 log = logging.getLogger("tutka.room")
 
@@ -242,7 +242,7 @@ def on_kafka(settings: Settings, hierarchy: Hierarchy, sectors: dict[str, Locali
     """Alerts, case notes, subscriptions and figures from the topics of a running worker."""
     from kafka import KafkaProducer
 
-    from streams.kafka.topics import ensure_topics, topics_for
+    from tutka.worker.topics import ensure_topics, topics_for
 
     kafka = settings.kafka
     names = topics_for(kafka)

@@ -18,19 +18,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from models.access import Principal, in_scope
-from models.alerts import Alert
-from models.areas import Hierarchy
-from models.casework import CaseEvent, CaseState, apply_case_event
-from models.events import Event, LayoffNoticeFiled
-from models.subscriptions import (
+from tutka.models.access import Principal, in_scope
+from tutka.models.alerts import Alert
+from tutka.models.areas import Hierarchy
+from tutka.models.casework import CaseEvent, CaseState, apply_case_event
+from tutka.models.events import Event, LayoffNoticeFiled
+from tutka.models.subscriptions import (
     SubscriptionBook,
     SubscriptionRemoved,
     SubscriptionUpserted,
     apply_change,
 )
-from streams.picture import TimelineEntry, changes
 from tutka.room.series import SeriesStore
+from tutka.streams.picture import TimelineEntry, changes
 
 #: Changes kept for the timeline (the page shows the most recent ones).
 TIMELINE_LENGTH: Final = 2000

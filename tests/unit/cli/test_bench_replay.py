@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from config.areas import load_hierarchy
 from tutka.bench import write_areas
 from tutka.cli import cli
+from tutka.config.areas import load_hierarchy
 from tutka.replay import InputStream
 from tutka.synthetic import plan, synthetic_hierarchy
 

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.deadletter import DeadLetter, Origin, decode
 from tutka.inputs import Decoder, parse_json, scan_order
+from tutka.models.deadletter import DeadLetter, Origin, decode
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -230,7 +230,7 @@ def test_lines_that_can_only_be_dead_letters_take_no_place_in_the_order(tmp_path
 @settings(max_examples=100, deadline=None)
 @given(seed=st.integers(0, 10**6), swaps=st.integers(0, 3))
 def test_the_scan_never_calls_an_unsorted_file_sorted(tmp_path_factory, seed, swaps) -> None:  # type: ignore[no-untyped-def]
-    from streams.ordering import ordering_key
+    from tutka.streams.ordering import ordering_key
 
     rng = random.Random(seed)
     lines = [month(i, area, revision) for i in range(1, 5) for area in ("KU091", "KU092")

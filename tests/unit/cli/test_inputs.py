@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from models.deadletter import DeadLetter
-from models.events import UnemploymentReported, VacanciesReported
-from streams.ordering import ordering_key
 from tutka.inputs import InputError, input_files, read_records
+from tutka.models.deadletter import DeadLetter
+from tutka.models.events import UnemploymentReported, VacanciesReported
+from tutka.streams.ordering import ordering_key
 
 CSV = """month,area,measure,value
 2023-09,MK19,TYOTTOMATLOPUSSA,11000
@@ -103,10 +103,10 @@ def test_availability_order_puts_figures_of_a_release_together(tmp_path: Path) -
 def test_an_engine_failure_on_one_event_is_a_processing_dead_letter(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from config.areas import load_hierarchy
-    from config.catalogue import load_catalogue
-    from streams.engine import Engine
+    from tutka.config.areas import load_hierarchy
+    from tutka.config.catalogue import load_catalogue
     from tutka.replay import replay
+    from tutka.streams.engine import Engine
 
     path = tmp_path / "x.csv"
     path.write_text(CSV, encoding="utf-8")

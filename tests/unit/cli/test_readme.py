@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from models.deadletter import DeadLetter, Origin, decode
+from tutka.models.deadletter import DeadLetter, Origin, decode
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 

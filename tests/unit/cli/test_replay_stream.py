@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from config.areas import load_hierarchy
-from config.catalogue import load_catalogue
-from models.deadletter import DeadLetter
-from streams.ordering import ordering_key
+from tutka.config.areas import load_hierarchy
+from tutka.config.catalogue import load_catalogue
 from tutka.inputs import input_files, read_records, scan_order
+from tutka.models.deadletter import DeadLetter
 from tutka.replay import InputStream, load, replay
+from tutka.streams.ordering import ordering_key
 from tutka.synthetic import generate, write
 
 CSV = """month,area,measure,value

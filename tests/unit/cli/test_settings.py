@@ -1,4 +1,4 @@
-"""TUTKA_… settings: read from the environment only in config.settings, validated, frozen."""
+"""TUTKA_… settings: read from the environment only in tutka.config.settings, validated, frozen."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from config.settings import Settings
+from tutka.config.settings import Settings
 
 
 def test_defaults_without_environment(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,10 +23,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from config.areas import load_hierarchy
-from models.areas import Area, Hierarchy
-from models.codes import business_id_is_valid, period_after, period_index, period_str
-from models.events import (
+from tutka.config.areas import load_hierarchy
+from tutka.models.areas import Area, Hierarchy
+from tutka.models.codes import business_id_is_valid, period_after, period_index, period_str
+from tutka.models.events import (
     Event,
     LayoffNoticeFiled,
     NoticeKind,
@@ -35,7 +35,7 @@ from models.events import (
     VacanciesReported,
     VacancyMeasure,
 )
-from models.personal_data import find_personal_codes
+from tutka.models.personal_data import find_personal_codes
 from tutka.synthetic import (
     EMPLOYER_VOCABULARY,
     ISCO_08_UNIT_GROUPS,

@@ -15,12 +15,17 @@ import pytest
 from click.testing import CliRunner
 
 import tutka.synthetic
-from config.areas import load_hierarchy
-from evaluation.seeds import DEVELOPMENT_SEEDS, EVALUATION_SEEDS, seed_set
-from models.areas import Hierarchy
-from models.codes import area_level, period_index, period_str
-from models.events import LayoffNoticeFiled, NoticeKind, UnemploymentReported, VacanciesReported
 from tutka.cli import cli
+from tutka.config.areas import load_hierarchy
+from tutka.evaluation.seeds import DEVELOPMENT_SEEDS, EVALUATION_SEEDS, seed_set
+from tutka.models.areas import Hierarchy
+from tutka.models.codes import area_level, period_index, period_str
+from tutka.models.events import (
+    LayoffNoticeFiled,
+    NoticeKind,
+    UnemploymentReported,
+    VacanciesReported,
+)
 from tutka.synthetic import (
     MAX_MUNICIPALITIES,
     RANDOM_EVENTS,
@@ -391,7 +396,14 @@ def test_simulate_prints_the_series_and_writes_a_random_market(tmp_path: Path) -
     assert len(truth) == 1 + len(expected.truth) == 6
     both = CliRunner().invoke(
         cli,
-        ["--areas", "config/areas.csv", "simulate", str(tmp_path / "x"), "--municipalities", "80"],
+        [
+            "--areas",
+            "tutka/config/areas.csv",
+            "simulate",
+            str(tmp_path / "x"),
+            "--municipalities",
+            "80",
+        ],
     )
     assert both.exit_code != 0 and "either --areas or --municipalities" in both.output
 

@@ -26,9 +26,9 @@ import pytest
 from pydantic import SecretStr
 
 import tutka.webhooks
-from config.settings import WebhookSettings
-from models.alerts import Alert, AlertStatus, HistoryEntry, Localized, alert_id
-from models.subscriptions import Subscription
+from tutka.config.settings import WebhookSettings
+from tutka.models.alerts import Alert, AlertStatus, HistoryEntry, Localized, alert_id
+from tutka.models.subscriptions import Subscription
 from tutka.webhooks import (
     DeliveryResult,
     check_webhook_signing,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 
-from detectors.base import Assessment, BaseDetector
+from tutka.detectors.base import Assessment, BaseDetector
 
 Alarm = tuple[int, Assessment]
 

@@ -12,7 +12,7 @@ import random
 
 from hypothesis import strategies as st
 
-from detectors.context_novelty import Reading
+from tutka.detectors.context_novelty import Reading
 
 from .streams import Streams
 

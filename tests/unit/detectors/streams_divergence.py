@@ -7,7 +7,7 @@ import random
 
 from hypothesis import strategies as st
 
-from detectors.divergence import DivergencePoint
+from tutka.detectors.divergence import DivergencePoint
 
 from .streams import Streams
 

@@ -7,7 +7,7 @@ import random
 
 from hypothesis import strategies as st
 
-from detectors.notice_burst import NoticeTally
+from tutka.detectors.notice_burst import NoticeTally
 
 from .streams import Streams
 

@@ -9,8 +9,8 @@ import random
 import pytest
 from pydantic import ValidationError
 
-from detectors.base import json_roundtrip
-from detectors.bocpd import BOCPD, BOCPDParams
+from tutka.detectors.base import json_roundtrip
+from tutka.detectors.bocpd import BOCPD, BOCPDParams
 
 from .series_gen import Alarm, indices, poisson_counts, trending_counts
 from .series_gen import alarms as generated_alarms

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from detectors import registry
-from detectors.base import BaseDetector, json_roundtrip
+from tutka.detectors import registry
+from tutka.detectors.base import BaseDetector, json_roundtrip
 
 from .streams import STREAMS
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from detectors.context_novelty import ContextNovelty, Reading
+from tutka.detectors.context_novelty import ContextNovelty, Reading
 
 from .streams import STREAMS  # first: it gathers every detector's stream module
 from .streams_context_novelty import DAY, daily

@@ -8,9 +8,9 @@ import random
 import pytest
 from pydantic import ValidationError
 
-from detectors.base import json_roundtrip
-from detectors.cusum import CUSUM, CUSUMParams
-from detectors.deseasonalise import Deseasonaliser
+from tutka.detectors.base import json_roundtrip
+from tutka.detectors.cusum import CUSUM, CUSUMParams
+from tutka.detectors.deseasonalise import Deseasonaliser
 
 from .series_gen import Alarm, indices, poisson_counts, trending_counts
 from .series_gen import alarms as generated_alarms

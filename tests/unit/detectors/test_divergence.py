@@ -6,8 +6,12 @@ import math
 
 import pytest
 
-from detectors.base import Assessment, json_roundtrip
-from detectors.divergence import DivergencePoint, ReferenceDivergence, ReferenceDivergenceParams
+from tutka.detectors.base import Assessment, json_roundtrip
+from tutka.detectors.divergence import (
+    DivergencePoint,
+    ReferenceDivergence,
+    ReferenceDivergenceParams,
+)
 
 from . import streams  # noqa: F401  (loads the stream registry before the module below)
 from .streams_divergence import divergence_points, seasonal

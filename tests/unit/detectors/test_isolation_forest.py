@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 from sklearn.ensemble import IsolationForest
 
-from detectors.base import Assessment, json_roundtrip
-from detectors.isolation_forest import (
+from tutka.detectors.base import Assessment, json_roundtrip
+from tutka.detectors.isolation_forest import (
     NORMAL_SCORE,
     IsolationForestOutlier,
     IsolationForestParams,
@@ -355,7 +355,7 @@ def test_same_seed_same_scores_other_seed_other_scores() -> None:
 def test_tree_by_tree_scores_are_bit_for_bit_those_of_score_samples(
     n_estimators: int, max_samples: int, max_features: float, rows: int
 ) -> None:
-    from detectors.isolation_forest import _anomaly_scores_sklearn, anomaly_scores
+    from tutka.detectors.isolation_forest import _anomaly_scores_sklearn, anomaly_scores
 
     rng = np.random.default_rng(4)
     train = rng.normal(size=(rows, 4))

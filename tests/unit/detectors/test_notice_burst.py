@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from detectors.base import json_roundtrip
-from detectors.notice_burst import NoticeBurst, NoticeBurstParams, NoticeTally, nb_tail_log10
+from tutka.detectors.base import json_roundtrip
+from tutka.detectors.notice_burst import NoticeBurst, NoticeBurstParams, NoticeTally, nb_tail_log10
 
 from . import streams  # noqa: F401  (loads the stream registry before the module below)
 from .streams_notice_burst import BURST, notices

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 
-from detectors.seasonal_baseline import SeasonalBaseline, SeasonalBaselineParams
+from tutka.detectors.seasonal_baseline import SeasonalBaseline, SeasonalBaselineParams
 
 from .streams import seasonal_counts
 

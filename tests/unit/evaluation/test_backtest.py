@@ -9,7 +9,8 @@ from datetime import date
 
 import pytest
 
-from evaluation.backtest import (
+from tests.factories import alert
+from tutka.evaluation.backtest import (
     Alarm,
     BacktestRules,
     Detection,
@@ -23,10 +24,9 @@ from evaluation.backtest import (
     parse_events,
     score,
 )
-from models.alerts import AlertKind, AlertStatus, Polarity
-from models.areas import Area, Hierarchy
-from models.codes import period_index as m
-from tests.factories import alert
+from tutka.models.alerts import AlertKind, AlertStatus, Polarity
+from tutka.models.areas import Area, Hierarchy
+from tutka.models.codes import period_index as m
 
 NEG, POS = Polarity.NEGATIVE, Polarity.POSITIVE
 HEADER = "event_id,regions,reference_month,polarity,confidence,what\n"

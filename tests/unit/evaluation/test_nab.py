@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evaluation.nab import (
+from tutka.evaluation.nab import (
     OUTSIDE,
     PROBATION,
     PROFILES,

@@ -6,12 +6,12 @@ from datetime import date
 
 import pytest
 
-from evaluation.backtest import Alarm
-from evaluation.yoy_rule import UnemploymentRates, yoy_alarms
-from models.alerts import Polarity
-from models.codes import period_index as m
-from models.codes import period_str
-from models.events import UnemploymentReported, VacanciesReported
+from tutka.evaluation.backtest import Alarm
+from tutka.evaluation.yoy_rule import UnemploymentRates, yoy_alarms
+from tutka.models.alerts import Polarity
+from tutka.models.codes import period_index as m
+from tutka.models.codes import period_str
+from tutka.models.events import UnemploymentReported, VacanciesReported
 
 NEG, POS = Polarity.NEGATIVE, Polarity.POSITIVE
 UNEMPLOYED, LABOUR_FORCE = "unemployed_jobseekers", "labour_force"

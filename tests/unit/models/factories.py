@@ -2,7 +2,7 @@
 
 The payload builders return plain dicts (what arrives from Kafka after ``json.loads``); tests
 mutate them to make exactly one thing wrong. The henkilötunnus helper is written from the DVV
-specification, independently of ``models.personal_data``, so that it can catch a bug there.
+specification, independently of ``tutka.models.personal_data``, so that it can catch a bug there.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from models.deadletter import Origin
-from models.events import NoticeKind, UnemploymentMeasure, VacancyMeasure
-from models.personal_data import contains_personal_code
+from tutka.models.deadletter import Origin
+from tutka.models.events import NoticeKind, UnemploymentMeasure, VacancyMeasure
+from tutka.models.personal_data import contains_personal_code
 
 KAFKA_ORIGIN = Origin(
     source="kafka", topic="tutka.notices.v1", partition=3, offset=1042, key="n-2023-0001"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from models.access import Principal, in_scope, may
 from tests.factories import SHIPPED
+from tutka.models.access import Principal, in_scope, may
 
 
 def test_roles_are_ordered() -> None:

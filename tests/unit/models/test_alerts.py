@@ -1,4 +1,4 @@
-"""Alerts: deterministic ids, derived region/ELY, JSON round trips (models/alerts.py)."""
+"""Alerts: deterministic ids, derived region/ELY, JSON round trips (tutka/models/alerts.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from config.areas import load_hierarchy
-from models.alerts import (
+from tutka.config.areas import load_hierarchy
+from tutka.models.alerts import (
     Alert,
     AlertKind,
     AlertStatus,

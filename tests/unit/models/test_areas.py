@@ -1,4 +1,4 @@
-"""The area hierarchy (models/areas.py) and loading it (config/areas.py)."""
+"""The area hierarchy (tutka/models/areas.py) and loading it (tutka/config/areas.py)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from config.areas import load_hierarchy
-from models.areas import Area, Hierarchy, level_depth
-from models.codes import area_level
 from tests.shared_data import SHARED_FI
+from tutka.config.areas import load_hierarchy
+from tutka.models.areas import Area, Hierarchy, level_depth
+from tutka.models.codes import area_level
 
 REGIONS_2024 = SHARED_FI / "regions_2024.csv"
 REGIONS_BY_YEAR = SHARED_FI / "regions_by_year_2020_2025.csv"

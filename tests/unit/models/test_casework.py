@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from models.casework import (
+from tutka.models.casework import (
     MAX_LOG,
     Acknowledged,
     ActionLinked,

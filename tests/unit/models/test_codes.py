@@ -1,4 +1,4 @@
-"""Area codes, periods, business ids and classification codes (models/codes.py)."""
+"""Area codes, periods, business ids and classification codes (tutka/models/codes.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from models.codes import (
+from tutka.models.codes import (
     AreaCode,
     BusinessId,
     IscoCode,

@@ -8,9 +8,17 @@ from typing import Any
 
 import pytest
 
-from models.deadletter import EPOCH, DeadLetter, ErrorDetail, Origin, dead_letter, decode, validate
-from models.events import LayoffNoticeFiled, UnemploymentReported, VacanciesReported
-from models.personal_data import REDACTION
+from tutka.models.deadletter import (
+    EPOCH,
+    DeadLetter,
+    ErrorDetail,
+    Origin,
+    dead_letter,
+    decode,
+    validate,
+)
+from tutka.models.events import LayoffNoticeFiled, UnemploymentReported, VacanciesReported
+from tutka.models.personal_data import REDACTION
 
 from .factories import (
     FILE_ORIGIN,

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from models.deadletter import DeadLetter, decode
-from models.events import (
+from tutka.models.deadletter import DeadLetter, decode
+from tutka.models.events import (
     Event,
     LayoffNoticeFiled,
     NoticeKind,

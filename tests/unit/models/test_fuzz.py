@@ -15,9 +15,9 @@ from typing import Any
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from models.deadletter import DeadLetter, decode
-from models.events import LayoffNoticeFiled, UnemploymentReported, VacanciesReported
-from models.personal_data import contains_personal_code
+from tutka.models.deadletter import DeadLetter, decode
+from tutka.models.events import LayoffNoticeFiled, UnemploymentReported, VacanciesReported
+from tutka.models.personal_data import contains_personal_code
 
 from .factories import (
     KAFKA_ORIGIN,

@@ -1,4 +1,4 @@
-"""Detection and redaction of Finnish personal identity codes (models/personal_data.py)."""
+"""Detection and redaction of Finnish personal identity codes (tutka/models/personal_data.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.personal_data import (
+from tutka.models.personal_data import (
     REDACTION,
     contains_personal_code,
     find_personal_codes,

@@ -1,4 +1,4 @@
-"""Subscriptions: validation, scope, matching and folding changes (models/subscriptions.py)."""
+"""Subscriptions: validation, scope, matching, folding changes (tutka/models/subscriptions.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from config.areas import load_hierarchy
-from models.alerts import (
+from tests.factories import alert
+from tutka.config.areas import load_hierarchy
+from tutka.models.alerts import (
     AlertKind,
     Polarity,
     Severity,
 )
-from models.subscriptions import (
+from tutka.models.subscriptions import (
     SUBSCRIPTION_CHANGE,
     ScopeError,
     Subscription,
@@ -29,7 +30,6 @@ from models.subscriptions import (
     fold_changes,
     matches,
 )
-from tests.factories import alert
 
 H = load_hierarchy()
 CREATED = date(2024, 1, 15)

@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from config.settings import AlertmanagerSettings
-from models.alerts import AlertKind, AlertStatus, Localized, Severity
-from streams import alertmanager as am
-from streams.metrics import create_metrics
 from tests.factories import alert
 from tests.receiver import PostRecorder
-from tutka.pusher import AlertmanagerPusher
+from tutka.config.settings import AlertmanagerSettings
+from tutka.models.alerts import AlertKind, AlertStatus, Localized, Severity
+from tutka.monitoring.metrics import create_metrics
+from tutka.monitoring.pusher import AlertmanagerPusher
+from tutka.streams import alertmanager as am
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 

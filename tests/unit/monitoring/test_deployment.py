@@ -20,8 +20,8 @@ from compose_spec import PyCompose
 from faust.sensors.prometheus import FaustMetrics
 from prometheus_client import CollectorRegistry
 
-from config.settings import Settings
-from streams.metrics import create_metrics
+from tutka.config.settings import Settings
+from tutka.monitoring.metrics import create_metrics
 
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG = ROOT / "config"

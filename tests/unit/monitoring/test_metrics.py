@@ -8,17 +8,17 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from config.areas import load_hierarchy
-from config.catalogue import load_catalogue
-from config.sectors import localized_sector_names
-from config.settings import AlertmanagerSettings
-from models.alerts import AlertKind, AlertStatus, Polarity, Severity
-from models.areas import Area, Hierarchy
-from streams.engine import EngineStats
-from streams.metrics import BoundedLabel, create_metrics, picture
 from tests.factories import alert
-from tutka.observe import Observer
+from tutka.config.areas import load_hierarchy
+from tutka.config.catalogue import load_catalogue
+from tutka.config.sectors import localized_sector_names
+from tutka.config.settings import AlertmanagerSettings
+from tutka.models.alerts import AlertKind, AlertStatus, Polarity, Severity
+from tutka.models.areas import Area, Hierarchy
+from tutka.monitoring.metrics import BoundedLabel, create_metrics, picture
+from tutka.monitoring.observe import Observer
 from tutka.replay import replay
+from tutka.streams.engine import EngineStats
 from tutka.synthetic import generate, write
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from config.sectors import localized_sector_names
-from config.settings import RoomUser, WebhookSettings
-from models.alerts import Alert, AlertKind, AlertStatus, Polarity, Severity
 from tests.factories import SHIPPED, alert
+from tutka.config.sectors import localized_sector_names
+from tutka.config.settings import RoomUser, WebhookSettings
+from tutka.models.alerts import Alert, AlertKind, AlertStatus, Polarity, Severity
 from tutka.room.api import create_app, token_hash
 from tutka.room.service import Service, keep_journals_in
 from tutka.room.state import Status

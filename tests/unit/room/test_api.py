@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from models.alerts import Alert
-from models.events import UnemploymentReported
 from tests.unit.room.conftest import Alerts, auth, make_service
+from tutka.models.alerts import Alert
+from tutka.models.events import UnemploymentReported
 from tutka.room.api import STATIC
 from tutka.room.service import Service
 
@@ -437,8 +437,8 @@ def test_a_replacement_keeps_the_owner_and_a_national_body_defaults_to_national_
 def test_live_alert_messages_name_what_changed(client: TestClient, service: Service) -> None:
     import asyncio
 
-    from models.access import Principal
     from tests.factories import alert as make
+    from tutka.models.access import Principal
 
     async def listen_once() -> dict[str, object]:
         listener = service.state.listen(Principal(name="x", role="viewer"))

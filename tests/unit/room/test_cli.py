@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from config.settings import RoomUser, Settings
 from tutka.cli import cli
+from tutka.config.settings import RoomUser, Settings
 
 
 def test_the_room_refuses_to_start_without_staff(

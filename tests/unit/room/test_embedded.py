@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from config.catalogue import load_catalogue
-from config.sectors import localized_sector_names
-from config.settings import RoomSettings, Settings
 from tests.factories import SHIPPED
+from tutka.config.catalogue import load_catalogue
+from tutka.config.sectors import localized_sector_names
+from tutka.config.settings import RoomSettings, Settings
 from tutka.replay import replay
 from tutka.room.service import embedded
 from tutka.synthetic import generate, write

@@ -16,8 +16,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from config.settings import WebhookSettings
 from tests.unit.room.conftest import auth, make_service, sample_alerts, users
+from tutka.config.settings import WebhookSettings
 from tutka.room.api import create_app
 
 

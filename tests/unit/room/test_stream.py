@@ -14,10 +14,10 @@ import httpx
 import pytest
 import uvicorn
 
-from config.settings import WebhookSettings
-from models.alerts import Alert
 from tests.factories import alert
 from tests.unit.room.conftest import auth, users
+from tutka.config.settings import WebhookSettings
+from tutka.models.alerts import Alert
 from tutka.room.api import create_app
 from tutka.room.service import Service
 

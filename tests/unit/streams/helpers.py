@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from models.alerts import AlertKind, Polarity
-from models.areas import Area, Hierarchy
-from streams.signals import SeriesKey, Signal
+from tutka.models.alerts import AlertKind, Polarity
+from tutka.models.areas import Area, Hierarchy
+from tutka.streams.signals import SeriesKey, Signal
 
 
 def small_hierarchy() -> Hierarchy:

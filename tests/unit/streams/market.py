@@ -8,9 +8,9 @@ from datetime import date
 
 import numpy as np
 
-from models.areas import Hierarchy
-from models.codes import period_str
-from models.events import LayoffNoticeFiled, UnemploymentReported, VacanciesReported
+from tutka.models.areas import Hierarchy
+from tutka.models.codes import period_str
+from tutka.models.events import LayoffNoticeFiled, UnemploymentReported, VacanciesReported
 
 from .helpers import small_hierarchy
 

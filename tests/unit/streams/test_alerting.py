@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from config.catalogue import AlertingRules, SeverityRules
-from models.alerts import AlertKind, AlertStatus, Localized, Polarity, Severity, alert_id
-from models.codes import period_index
-from streams.alerting import (
+from tutka.config.catalogue import AlertingRules, SeverityRules
+from tutka.models.alerts import AlertKind, AlertStatus, Localized, Polarity, Severity, alert_id
+from tutka.models.codes import period_index
+from tutka.streams.alerting import (
     AlertContext,
     GroupState,
     apply_decision,
@@ -15,7 +15,7 @@ from streams.alerting import (
     severity_of,
     withdraw,
 )
-from streams.signals import Decision, Signal
+from tutka.streams.signals import Decision, Signal
 
 from .helpers import signal, small_hierarchy
 

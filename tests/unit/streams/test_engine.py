@@ -7,11 +7,11 @@ from datetime import date
 
 import pytest
 
-from config.catalogue import OutlierRules, load_catalogue
-from models.alerts import Alert, AlertKind, AlertStatus, Polarity
-from models.codes import period_index
-from streams.engine import Engine, Rejection
-from streams.ordering import ordering_key
+from tutka.config.catalogue import OutlierRules, load_catalogue
+from tutka.models.alerts import Alert, AlertKind, AlertStatus, Polarity
+from tutka.models.codes import period_index
+from tutka.streams.engine import Engine, Rejection
+from tutka.streams.ordering import ordering_key
 
 from .helpers import small_hierarchy
 from .market import START, figures, notice

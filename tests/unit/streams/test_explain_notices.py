@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from models.alerts import AlertKind, AlertStatus, Localized, Polarity
-from models.codes import period_index
-from streams.explain import AlertFacts, explain
+from tutka.models.alerts import AlertKind, AlertStatus, Localized, Polarity
+from tutka.models.codes import period_index
+from tutka.streams.explain import AlertFacts, explain
 
 
 def facts(count: int, persons: int) -> AlertFacts:

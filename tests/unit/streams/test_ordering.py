@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.ordering import OrderingBuffer, ordering_key
+from tutka.streams.ordering import OrderingBuffer, ordering_key
 
 from .market import figures, notice
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from models.alerts import Alert, AlertKind, Polarity, Severity
-from streams.picture import View, by_place, changes, count, matches_view, ordered
 from tests.factories import SHIPPED, alert
+from tutka.models.alerts import Alert, AlertKind, Polarity, Severity
+from tutka.streams.picture import View, by_place, changes, count, matches_view, ordered
 
 
 def version(a: Alert, **fields: object) -> Alert:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from models.alerts import AlertKind, Polarity
-from streams.release import decide, signal_class
+from tutka.models.alerts import AlertKind, Polarity
+from tutka.streams.release import decide, signal_class
 
 from .helpers import signal, small_hierarchy
 

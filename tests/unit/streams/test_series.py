@@ -8,11 +8,11 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from streams.engine import Engine
-from streams.ordering import ordering_key
-from streams.series import History, Point
-from streams.signals import SeriesKey
-from streams.state import snapshot
+from tutka.streams.engine import Engine
+from tutka.streams.ordering import ordering_key
+from tutka.streams.series import History, Point
+from tutka.streams.signals import SeriesKey
+from tutka.streams.state import snapshot
 
 from .market import figures
 from .test_engine import CATALOGUE, H

@@ -7,12 +7,12 @@ from datetime import date
 
 import pytest
 
-from config.areas import load_hierarchy
-from config.catalogue import load_catalogue
-from models.events import LayoffNoticeFiled
-from streams.engine import Engine
-from streams.ordering import ordering_key
-from streams.state import restore, snapshot
+from tutka.config.areas import load_hierarchy
+from tutka.config.catalogue import load_catalogue
+from tutka.models.events import LayoffNoticeFiled
+from tutka.streams.engine import Engine
+from tutka.streams.ordering import ordering_key
+from tutka.streams.state import restore, snapshot
 from tutka.synthetic import generate
 
 from .market import figures, notice

@@ -1,0 +1,1 @@
+"""Developer tooling: a real local Kafka broker for development and the integration tests."""

@@ -1,0 +1,395 @@
+"""The alerting stage: release decisions in, alert state changes out (pure, event time).
+
+Per alert group (area + sector/occupation + kind) at most one alert is open. An accepted decision
+opens an alert or merges into the open one; the open alert is re-emitted (``updated``) only when
+something material changes — it escalates, a new detector or area joins, more notices arrive — so
+a persistent condition does not repeat itself every month. An alert resolves after
+``resolve_after`` months without signals (``quiet``), when the opposite change arrives
+(``reversed``), or when revised figures withdraw all of its evidence (``withdrawn``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Final
+
+from tutka.config.catalogue import AlertingRules, SeverityRules
+from tutka.models.alerts import (
+    MAX_EVIDENCE,
+    MAX_HISTORY,
+    MAX_NOTICES,
+    Alert,
+    AlertKind,
+    AlertStatus,
+    HistoryEntry,
+    Localized,
+    NoticeEvidence,
+    Polarity,
+    Severity,
+    SignalEvidence,
+    alert_id,
+)
+from tutka.models.areas import Hierarchy
+from tutka.models.codes import period_index, period_str
+from tutka.streams.explain import AlertFacts, explain
+from tutka.streams.release import RELATIVE_DETECTORS
+from tutka.streams.signals import Decision, Signal
+
+#: Kinds whose values are ratios, not head counts: relative change counts without a floor.
+RATIO_KINDS: Final = frozenset({AlertKind.TIGHTNESS, AlertKind.OUTLIER})
+#: An open notice alert is re-announced when its headcount has grown by this factor.
+NOTICE_GROWTH: Final = 1.25
+
+
+@dataclass(frozen=True)
+class AlertContext:
+    """What the alerting stage needs besides the decisions: names and rules."""
+
+    hierarchy: Hierarchy
+    sector_names: Mapping[str, Localized]
+    severity: SeverityRules
+    rules: AlertingRules
+
+    @property
+    def resolve_after(self) -> int:
+        return self.rules.resolve_after
+
+    def area_name(self, code: str) -> Localized:
+        area = self.hierarchy.get(code)
+        if area is None:
+            return Localized(fi=code, sv=code, en=code)
+        return Localized(fi=area.name_fi, sv=area.name_sv, en=area.name_en)
+
+
+@dataclass(slots=True)
+class GroupState:
+    """An alert group's memory: its open alert (if any) and when it last had a signal."""
+
+    alert: Alert | None = None
+    last_signal: int = -1
+    #: Month-to-date notice tallies per month while a notice alert is open.
+    notice_months: dict[int, tuple[int, int]] = field(default_factory=dict)
+    #: Accepted signals of recent months that have not (yet) been corroborated into an alert.
+    candidates: dict[int, tuple[Signal, ...]] = field(default_factory=dict)
+    #: The group's most recently resolved alert, to recognise a recovery when it comes.
+    last_resolved: Alert | None = None
+    #: Notice headcount when the open alert was last emitted.
+    reported_persons: int = 0
+
+
+def apply_decision(
+    state: GroupState, decision: Decision, ctx: AlertContext
+) -> tuple[GroupState, list[Alert]]:
+    """Fold one release decision into its group; return the alert versions to emit."""
+    period = decision.period
+    current = state.alert
+    if not decision.accepted:
+        # A signal folded into a broader alert still keeps this group's own open alert alive.
+        if current is not None and current.polarity is decision.polarity:
+            state.last_signal = max(state.last_signal, period)
+        return state, []
+    if current is not None and current.polarity is not decision.polarity:
+        state.alert, state.last_signal = None, max(state.last_signal, period)
+        state.notice_months = {}
+        state.last_resolved = _resolve(current, period, "reversed", ctx)
+        return state, [state.last_resolved]
+    if current is None and _recovers(state.last_resolved, decision, ctx.rules):
+        # The opposite change brings the series back to where it was before the last alert:
+        # that alert's change has reversed; it is not a new structural change.
+        return state, _mark_reversed(state, period, ctx)
+    _track_notices(state, decision)
+    state.last_signal = max(state.last_signal, period)
+    if current is None:
+        evidence = _corroborated(state, decision, ctx.rules)
+        if evidence is None:
+            return state, []
+        state.alert = _open(replace(decision, signals=evidence), state, ctx)
+        state.candidates = {}
+        state.reported_persons = state.alert.notice_persons
+        return state, [state.alert]
+    merged, material, note = _merge(current, decision, state, ctx)
+    if material:
+        merged = _advance(merged, AlertStatus.UPDATED, period, note, ctx)
+    state.alert = merged
+    return state, [merged] if material else []
+
+
+def _recovers(previous: Alert | None, decision: Decision, rules: AlertingRules) -> bool:
+    if previous is None or previous.polarity is decision.polarity:
+        return False
+    if decision.period - period_index(previous.opened_period) > rules.recovery_window:
+        return False
+    before = [e for e in previous.evidence if e.detector not in RELATIVE_DETECTORS]
+    if not before:
+        return False
+    shift = max(before, key=lambda e: abs(e.value - e.baseline))
+    same_series = [s for s in decision.signals if s.evidence().series == shift.series]
+    if not same_series:
+        return False
+    # Back at least half way to the level from before the change.
+    return all(
+        abs(s.value - shift.baseline) <= 0.5 * abs(shift.value - shift.baseline)
+        for s in same_series
+    )
+
+
+def _mark_reversed(state: GroupState, period: int, ctx: AlertContext) -> list[Alert]:
+    previous = state.last_resolved
+    state.candidates = {}
+    if previous is None or previous.resolution == "reversed":
+        return []
+    reversed_ = replace_alert(previous, ctx, resolution="reversed")
+    entry = HistoryEntry(
+        period=period_str(period),
+        status=AlertStatus.RESOLVED,
+        severity=previous.severity,
+        note="recovered to the earlier level",
+    )
+    state.last_resolved = replace_alert(
+        reversed_,
+        ctx,
+        sequence=previous.sequence + 1,
+        history=(*previous.history, entry)[-MAX_HISTORY:],
+    )
+    return [state.last_resolved]
+
+
+def fold(state: GroupState, areas: tuple[str, ...], polarity: Polarity, ctx: AlertContext) -> None:
+    """Record, silently, that ``areas`` show the change of this group's open alert too."""
+    current = state.alert
+    if current is None or current.polarity is not polarity:
+        return
+    also_in = tuple(sorted(set(current.also_in) | set(areas)))
+    if also_in != current.also_in:
+        state.alert = replace_alert(current, ctx, also_in=also_in)
+
+
+def resolve_quiet(
+    groups: Mapping[str, GroupState], open_groups: Iterable[str], clock: int, ctx: AlertContext
+) -> list[tuple[str, Alert]]:
+    """Resolve the open alerts in ``open_groups`` that have been quiet for ``resolve_after``."""
+    resolved = []
+    for key in sorted(open_groups):
+        state = groups[key]
+        if state.alert is not None and clock - state.last_signal >= ctx.resolve_after:
+            state.last_resolved = _resolve(state.alert, clock, "quiet", ctx)
+            resolved.append((key, state.last_resolved))
+            state.alert, state.notice_months = None, {}
+    return resolved
+
+
+def withdraw(
+    state: GroupState, removed: set[tuple[str, str, str]], period: int, ctx: AlertContext
+) -> list[Alert]:
+    """Drop evidence (detector, series, period) that revised figures no longer support."""
+    current = state.alert
+    if current is None:
+        return []
+    kept = tuple(e for e in current.evidence if (e.detector, e.series, e.period) not in removed)
+    if len(kept) == len(current.evidence):
+        return []
+    if not kept:
+        state.alert, state.notice_months = None, {}
+        state.last_resolved = _resolve(current, period, "withdrawn", ctx)
+        return [state.last_resolved]
+    updated = replace_alert(current, ctx, evidence=kept)
+    state.alert = _advance(updated, AlertStatus.UPDATED, period, "revised figures", ctx)
+    return [state.alert]
+
+
+def _corroborated(
+    state: GroupState, decision: Decision, rules: AlertingRules
+) -> tuple[Signal, ...] | None:
+    """The recent signals if they are enough to open an alert, else None (kept as candidates)."""
+    period = decision.period
+    state.candidates[period] = (*state.candidates.get(period, ()), *decision.signals)
+    for old in [p for p in state.candidates if p <= period - rules.corroborate_within]:
+        del state.candidates[old]
+    recent = [s for p in sorted(state.candidates) for s in state.candidates[p]]
+    detectors = {s.detector for s in recent}
+    months_per_detector = Counter(d for d, _ in {(s.detector, s.period) for s in recent})
+    if (
+        len(detectors) >= rules.min_detectors
+        or max(months_per_detector.values()) >= rules.min_repeats
+        or any(s.score >= rules.strong_ratio * s.threshold for s in decision.signals)
+        or detectors & set(rules.standalone)
+    ):
+        return tuple(recent)
+    return None
+
+
+# -- building alerts -----------------------------------------------------------------------------
+
+
+def _track_notices(state: GroupState, decision: Decision) -> None:
+    for signal in decision.signals:
+        if signal.notice_count:
+            state.notice_months[signal.period] = (signal.notice_count, signal.notice_persons)
+
+
+def _notice_totals(state: GroupState) -> tuple[int, int]:
+    return (
+        sum(c for c, _ in state.notice_months.values()),
+        sum(p for _, p in state.notice_months.values()),
+    )
+
+
+def _open(decision: Decision, state: GroupState, ctx: AlertContext) -> Alert:
+    period = decision.period
+    evidence = _bounded_evidence(s.evidence() for s in decision.signals)
+    notices = _bounded_notices(n for s in decision.signals for n in s.notices)
+    count, persons = _notice_totals(state)
+    severity = severity_of(evidence, persons, decision.kind, ctx.severity)
+    draft = Alert(
+        id=alert_id(decision.group, period_str(period)),
+        sequence=1,
+        group=decision.group,
+        kind=decision.kind,
+        polarity=decision.polarity,
+        severity=severity,
+        status=AlertStatus.OPEN,
+        area=decision.area,
+        region=decision.area,
+        ely=ctx.hierarchy.ely_of(decision.area),
+        area_name=ctx.area_name(decision.area),
+        parents=ctx.hierarchy.ancestors(decision.area),
+        sector=decision.sector,
+        occupation=decision.occupation,
+        period=period_str(period),
+        opened_period=period_str(period),
+        available_on=decision.available_on,
+        evidence=evidence,
+        notices=notices,
+        notice_count=count,
+        notice_persons=persons,
+        also_in=decision.also_in,
+        history=(
+            HistoryEntry(period=period_str(period), status=AlertStatus.OPEN, severity=severity),
+        ),
+        explanation=Localized(fi="", sv="", en=""),
+    )
+    return replace_alert(draft, ctx)
+
+
+def _merge(
+    current: Alert, decision: Decision, state: GroupState, ctx: AlertContext
+) -> tuple[Alert, bool, str]:
+    evidence = _bounded_evidence([*current.evidence, *(s.evidence() for s in decision.signals)])
+    notices = _bounded_notices(
+        [*current.notices, *(n for s in decision.signals for n in s.notices)]
+    )
+    count, persons = _notice_totals(state)
+    also_in = tuple(sorted(set(current.also_in) | set(decision.also_in)))
+    severity = severity_of(evidence, persons, current.kind, ctx.severity)
+    if severity.rank < current.severity.rank:
+        severity = current.severity  # an open alert never de-escalates
+    new_detectors = {e.detector for e in evidence} - {e.detector for e in current.evidence}
+    notes = []
+    if severity.rank > current.severity.rank:
+        notes.append(f"escalated to {severity.value}")
+    if new_detectors:
+        notes.append("new evidence: " + ", ".join(sorted(new_detectors)))
+    if persons >= NOTICE_GROWTH * max(state.reported_persons, 1) and count > current.notice_count:
+        # Re-announce a notice alert when its headcount has grown markedly, not for every notice.
+        notes.append(f"now {count} notices, {persons} persons")
+        state.reported_persons = persons
+    latest = max(period_index(current.period), decision.period)
+    merged = replace_alert(
+        current,
+        ctx,
+        evidence=evidence,
+        notices=notices,
+        notice_count=count,
+        notice_persons=persons,
+        also_in=also_in,
+        severity=severity,
+        period=period_str(latest),
+    )
+    return merged, bool(notes), "; ".join(notes)
+
+
+def _advance(alert: Alert, status: AlertStatus, period: int, note: str, ctx: AlertContext) -> Alert:
+    entry = HistoryEntry(
+        period=period_str(period), status=status, severity=alert.severity, note=note
+    )
+    history = (*alert.history, entry)[-MAX_HISTORY:]
+    return replace_alert(alert, ctx, status=status, sequence=alert.sequence + 1, history=history)
+
+
+def _resolve(alert: Alert, period: int, resolution: str, ctx: AlertContext) -> Alert:
+    resolved = replace_alert(alert, ctx, resolved_period=period_str(period), resolution=resolution)
+    return _advance(resolved, AlertStatus.RESOLVED, period, resolution, ctx)
+
+
+def replace_alert(alert: Alert, ctx: AlertContext, **changes: object) -> Alert:
+    """A copy of ``alert`` with ``changes`` and a freshly written explanation."""
+    updated = alert.model_copy(update=changes)
+    facts = AlertFacts(
+        kind=updated.kind,
+        polarity=updated.polarity,
+        status=updated.status,
+        resolution=updated.resolution,
+        area=updated.area,
+        area_name=updated.area_name,
+        sector=updated.sector,
+        sector_name=ctx.sector_names.get(updated.sector) if updated.sector else None,
+        occupation=updated.occupation,
+        period=period_index(updated.period),
+        evidence=updated.evidence,
+        notices=updated.notices,
+        notice_count=updated.notice_count,
+        notice_persons=updated.notice_persons,
+        also_in=[ctx.area_name(code) for code in updated.also_in],
+        also_in_codes=updated.also_in,
+    )
+    # Validate once, here: model_copy does not, and every alert that leaves must be valid.
+    return Alert.model_validate(
+        {**updated.model_dump(exclude={"region", "ely"}), "explanation": explain(facts)}
+    )
+
+
+def _bounded_evidence(items: Iterable[SignalEvidence]) -> tuple[SignalEvidence, ...]:
+    latest: dict[tuple[str, str, str], SignalEvidence] = {}
+    for item in items:
+        latest[(item.period, item.detector, item.series)] = item
+    ordered = sorted(latest.values(), key=lambda e: (e.period, e.detector, e.series))
+    return tuple(ordered[-MAX_EVIDENCE:])
+
+
+def _bounded_notices(items: Iterable[NoticeEvidence]) -> tuple[NoticeEvidence, ...]:
+    by_id: dict[str, NoticeEvidence] = {}
+    for item in items:
+        by_id[item.notice_id] = item
+    largest = sorted(by_id.values(), key=lambda n: (-n.persons, n.notice_id))[:MAX_NOTICES]
+    return tuple(sorted(largest, key=lambda n: (n.announced, n.notice_id)))
+
+
+def severity_of(
+    evidence: Sequence[SignalEvidence], persons: int, kind: AlertKind, rules: SeverityRules
+) -> Severity:
+    """Corroboration (distinct detectors), size of the change and notice headcount decide."""
+    detectors = len({e.detector for e in evidence})
+    change = max(
+        (
+            abs(e.value - e.baseline) / max(abs(e.baseline), 1e-9)
+            for e in evidence
+            if e.detector not in RELATIVE_DETECTORS
+            and (kind in RATIO_KINDS or abs(e.value - e.baseline) >= rules.min_excess)
+        ),
+        default=0.0,
+    )
+    if (
+        detectors >= rules.critical_detectors
+        or change >= rules.critical_change
+        or persons >= rules.critical_persons
+    ):
+        return Severity.CRITICAL
+    if (
+        detectors >= rules.warning_detectors
+        or change >= rules.warning_change
+        or persons >= rules.warning_persons
+    ):
+        return Severity.WARNING
+    return Severity.WATCH

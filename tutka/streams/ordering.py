@@ -1,0 +1,127 @@
+"""Availability order, and a watermark buffer that restores it across Kafka partitions.
+
+The engine's decisions depend on the order of events (a monthly release is judged when the next
+one begins), so every runner must feed events in the same total order: the order in which they
+became available (:func:`ordering_key`). ``tutka replay`` sorts its input. A Kafka worker cannot:
+records of different partitions and topics interleave at random. :class:`OrderingBuffer` holds
+events back until every input partition has moved past their availability date (a per-source
+watermark, as in Flink or Beam), then releases them in ``ordering_key`` order. A source that
+never sends (an empty partition) would hold everything back, so the shell may release everything
+after a quiet period (:meth:`OrderingBuffer.release_all`).
+
+>>> from datetime import date
+>>> from tutka.models.events import VacanciesReported
+>>> def fig(area, day):
+...     return VacanciesReported(area=area, period="2023-01", measure="open_at_month_end",
+...                              value=1, published=day)
+>>> buf = OrderingBuffer(["a", "b"])
+>>> buf.add("a", fig("MK02", date(2023, 2, 24)))
+[]
+>>> [e.area for e in buf.add("b", fig("MK01", date(2023, 3, 1)))]
+[]
+>>> [e.area for e in buf.add("a", fig("MK03", date(2023, 3, 2)))]
+['MK02']
+>>> [e.area for e in buf.release_all()]
+['MK01', 'MK03']
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from tutka.models.codes import period_index
+from tutka.models.events import LayoffNoticeFiled, UnemploymentReported, VacanciesReported
+
+Event = LayoffNoticeFiled | UnemploymentReported | VacanciesReported
+OrderKey = tuple[Any, ...]
+
+
+@lru_cache(maxsize=4096)
+def month_index(period: str) -> int:
+    """:func:`tutka.models.codes.period_index`, remembered: a replay asks for the same months
+    millions of times, and there are only so many (invalid ones raise, and are not remembered)."""
+    return period_index(period)
+
+
+def ordering_key(event: Event) -> OrderKey:
+    """Availability order: what an analyst could have known, day by day.
+
+    Figures come before notices on the same day (releases are published in the morning), then
+    the rest only makes the order total and deterministic.
+    """
+    if isinstance(event, LayoffNoticeFiled):
+        return (event.announced, 1, event.notice_id, event.revision)
+    return (
+        event.published,
+        0,
+        month_index(event.period),
+        event.area,
+        event.measure.value,
+        event.sector or "",
+        event.occupation or "",
+        event.revision,
+    )
+
+
+class OrderingBuffer:
+    """Per-source watermarks; events released once no source can still send an earlier one."""
+
+    def __init__(self, sources: Iterable[str]) -> None:
+        self.sources = frozenset(sources)
+        if not self.sources:
+            raise ValueError("an ordering buffer needs at least one source")
+        self.watermarks: dict[str, date] = {}
+        self._heap: list[tuple[OrderKey, int, Event]] = []
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return len(self._heap)
+
+    @property
+    def watermark(self) -> date | None:
+        """The availability date every source has reached (None until all have sent)."""
+        if len(self.watermarks) < len(self.sources):
+            return None
+        return min(self.watermarks.values())
+
+    def add(self, source: str, event: Event) -> list[Event]:
+        """Buffer ``event`` from ``source``; return the events that are now safe, in order."""
+        if source not in self.sources:
+            raise ValueError(f"unknown source {source!r}; known: {sorted(self.sources)}")
+        available = event.available_on
+        if source not in self.watermarks or available > self.watermarks[source]:
+            self.watermarks[source] = available
+        heapq.heappush(self._heap, (ordering_key(event), self._seq, event))
+        self._seq += 1
+        return self._release(self.watermark)
+
+    def release_all(self) -> list[Event]:
+        """Everything buffered, in order (end of input, or a quiet stream)."""
+        return self._release(None, everything=True)
+
+    def _release(self, watermark: date | None, everything: bool = False) -> list[Event]:
+        # Strictly earlier than the watermark: a source at the watermark date may still send
+        # more events of that same day.
+        out = []
+        while self._heap and (
+            everything or (watermark is not None and self._heap[0][2].available_on < watermark)
+        ):
+            out.append(heapq.heappop(self._heap)[2])
+        return out
+
+    def buffered(self) -> list[Event]:
+        """The events held back, in the order they will be released."""
+        return [event for _, _, event in sorted(self._heap)]
+
+    def restore(self, watermarks: dict[str, date], events: Iterable[Event]) -> None:
+        """Reload a buffer saved as ``watermarks`` and ``buffered()``."""
+        self.watermarks = {s: d for s, d in watermarks.items() if s in self.sources}
+        self._heap = []
+        self._seq = 0
+        for event in events:
+            heapq.heappush(self._heap, (ordering_key(event), self._seq, event))
+            self._seq += 1

@@ -1,0 +1,515 @@
+"""``tutka worker``: the faust-streaming app around the pure core (the thin shell).
+
+Three agents, each short and free of business decisions:
+
+* **ingest** (every input partition, parallel across workers): raw bytes → ``decode`` → a valid
+  event goes on to the ordered stream ``tutka.events.v1`` (keyed by dataset, tagged with its
+  input partition); anything else becomes a dead letter on ``tutka.deadletter.v1`` with its
+  topic, partition, offset and reason. Nothing crashes the worker, nothing is dropped.
+* **core** (the dataset's partition of ``tutka.events.v1``, one worker at a time): the
+  :class:`~tutka.worker.core.CoreProcessor` restores availability order across the input
+  partitions, runs the engine, and its alerts go to ``tutka.alerts.v1`` keyed by alert group.
+* **deliver** (``tutka.worker.delivery``): subscriptions, fed from ``tutka.alerts.v1``.
+
+Guarantee: processing is at-least-once, and every alert version reaches ``tutka.alerts.v1``
+exactly once. The core checkpoints its whole state — engine, held-back events, the offset it has
+reached, and the end offsets of the alert and dead-letter topics — into the changelogged table
+``engine``. A worker taking over restores the checkpoint, reads the events after it again, and
+reads back what was published after it: alerts are deterministic (same input, same ids and
+sequence numbers), so versions already published are recognised and not sent twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+from kafka.partitioner.default import murmur2
+
+from tutka.config.catalogue import Catalogue
+from tutka.config.settings import Settings
+from tutka.models.alerts import Alert, Localized
+from tutka.models.areas import Hierarchy
+from tutka.models.deadletter import DeadLetter, Origin, dead_letter, decode
+from tutka.monitoring.observe import Observer
+from tutka.streams.engine import Output
+from tutka.worker.core import CoreProcessor
+from tutka.worker.delivery import install as install_delivery
+from tutka.worker.topics import Topics, ensure_topics, topics_for
+
+log = logging.getLogger("tutka.worker")
+
+# Agent names are contracts like topic names. Faust derived these from module path + function
+# when they were first deployed; spelled out, they stay the same wherever the module lives.
+AGENT_INGEST = "streams.kafka.app.ingest"  # persisted name
+AGENT_CORE = "streams.kafka.app.core"  # persisted name
+
+#: Checkpoints are stored in pieces well under Kafka's default 1 MB message limit.
+CHUNK_BYTES = 512 * 1024  # 683 KiB once in base64
+#: A control record on the ordered stream: "the stream has been quiet; flush".
+TICK = b'{"type":"tick"}'
+
+
+def broker_url(bootstrap: str) -> str:
+    return ";".join(f"kafka://{host.strip()}" for host in bootstrap.split(",") if host.strip())
+
+
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2) gives ``key``."""
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Shell:
+    """The worker's mutable plumbing, shared by the agents of one app."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        hierarchy: Hierarchy,
+        catalogue: Catalogue,
+        sectors: Mapping[str, Localized],
+        partitions: Mapping[str, int],
+    ) -> None:
+        self.kafka = settings.kafka
+        self.topics = topics_for(settings.kafka)
+        self.key = settings.kafka.dataset.encode()
+        self.events_partition = partition_of(self.key, partitions[self.topics.events])
+        sources = [f"{t}:{p}" for t in self.topics.inputs for p in range(partitions[t])]
+        self.core = CoreProcessor(hierarchy, catalogue, sectors, sources)
+        self.restored = False
+        self.owner = False
+        #: (alert id, sequence) an earlier owner published that this state has yet to produce.
+        self.published: set[tuple[str, int]] = set()
+        #: The same for the core's dead letters (keyed by the offset that caused them).
+        self.rejected: set[bytes] = set()
+        self.last_activity = time.monotonic()
+        self.last_checkpoint = time.monotonic()
+        self.generation = 0
+        self.checkpoints_written = 0
+        #: Offsets of records the core failed on: skipped whenever they are read again.
+        self.poison: set[int] = set()
+        #: The last offset each agent finished, per (topic, partition): for the lag metric.
+        self.done: dict[tuple[str, int], int] = {}
+        #: The partitions assigned to this worker.
+        self.assigned: set[tuple[str, int]] = set()
+
+
+def create_app(
+    settings: Settings,
+    hierarchy: Hierarchy,
+    catalogue: Catalogue,
+    sectors: Mapping[str, Localized],
+    partitions: Mapping[str, int],
+    observer: Observer,
+) -> faust.App:
+    k = settings.kafka
+    shell = Shell(settings, hierarchy, catalogue, sectors, partitions)
+    names = shell.topics
+    metrics = observer.metrics
+    k.data_dir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        names.app_id,
+        broker=broker_url(k.bootstrap),
+        store="memory://",
+        topic_partitions=k.partitions,
+        topic_replication_factor=k.replication,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        autodiscover=False,
+        datadir=str(k.data_dir / "{conf.name}"),
+        broker_session_timeout=k.session_timeout_seconds,
+        broker_heartbeat_interval=max(1.0, k.session_timeout_seconds / 10),
+    )
+    # Faust's own sensors, on the same (fresh) registry as ours: one /metrics for the worker.
+    app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, "tutka_faust"))
+    raw: dict[str, Any] = {
+        "key_type": bytes,
+        "value_type": bytes,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+    }
+    inputs = app.topic(*names.inputs, **raw)
+    events = app.topic(names.events, **raw)
+    alerts = app.topic(names.alerts, **raw)
+    deadletters = app.topic(names.deadletter, **raw)
+    table = app.Table(
+        "engine",
+        default=None,
+        partitions=partitions[names.events],
+        # JSON keys and values throughout (chunks as base64 text): faust decodes changelog
+        # records with the default codec when it recovers a table.
+        key_type=str,
+    )
+
+    @app.agent(inputs, name=AGENT_INGEST)
+    async def ingest(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            origin = Origin(
+                source="kafka",
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+                key=(message.key or b"").decode("utf-8", "replace") or None,
+            )
+            item = decode(event.value, origin, now())
+            if not isinstance(item, DeadLetter) and names.of_type(item.type) != message.topic:
+                belongs = names.of_type(item.type)
+                item = dead_letter(
+                    event.value, origin, now(), "validation", "wrong_topic",
+                    f"a {item.type} event belongs on {belongs}, not {message.topic}",
+                )  # fmt: skip
+            source = names.type_of(message.topic)
+            if isinstance(item, DeadLetter):
+                await deadletters.send(key=message.key, value=item.model_dump_json().encode())
+                metrics.dead_lettered(source, item.reason, item.error_type)
+            else:
+                published = message.timestamp or time.time()
+                await events.send(
+                    key=shell.key,
+                    value=item.model_dump_json().encode(),
+                    headers={
+                        "source": f"{message.topic}:{message.partition}".encode(),
+                        "published": repr(published).encode(),
+                    },
+                )
+                metrics.consumed(source)
+            shell.done[(message.topic, message.partition)] = message.offset
+
+    @app.agent(events, name=AGENT_CORE)
+    async def core(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            if message.key != shell.key:
+                continue  # another dataset's ordered stream
+            if not shell.restored:
+                await restore(message.offset)
+            shell.done[(message.topic, message.partition)] = message.offset
+            if shell.core.covered(message.offset):
+                continue
+            headers = dict(event.headers or {})
+            try:
+                await handle(message.offset, event.value, headers)
+            except Exception as exc:  # a bug met by data must not stop the stream
+                await quarantine(message.offset, event.value, exc)
+                continue
+            if "published" in headers:
+                metrics.processed(time.time() - float(headers["published"]))
+            if time.monotonic() - shell.last_checkpoint >= k.checkpoint_seconds:
+                await checkpoint()
+
+    async def quarantine(offset: int, value: bytes, exc: Exception) -> None:
+        """Dead-letter the record that made the core fail and go back to the last checkpoint.
+
+        The engine may have been half-way through the record, so its state is not trusted: the
+        next record reloads the checkpoint, and the records after it are read again — all but
+        this one.
+        """
+        log.exception("core failed on record %s of %s; quarantined", offset, names.events)
+        shell.poison.add(offset)
+        origin = Origin(source="kafka", topic=names.events, offset=offset)
+        summary = f"the engine failed on this record: {type(exc).__name__}: {exc}"
+        letter = dead_letter(value, origin, now(), "processing", type(exc).__name__, summary)
+        await send_rejection(offset, letter)
+        shell.restored = False
+        observer.release()
+
+    async def handle(offset: int, value: bytes, headers: Mapping[str, bytes]) -> None:
+        if offset in shell.poison:
+            shell.core.skip(offset)
+            return
+        if value == TICK:
+            quiet = time.monotonic() - shell.last_activity >= k.idle_seconds
+            if quiet and shell.core.dirty:
+                await publish(shell.core.flush(offset), offset, value)
+                await checkpoint()
+            else:
+                shell.core.skip(offset)
+            return
+        shell.last_activity = time.monotonic()
+        item = decode(value, Origin(source="kafka", topic=names.events, offset=offset), now())
+        source = headers.get("source", b"").decode()
+        if isinstance(item, DeadLetter) or source not in shell.core.buffer.sources:
+            # Only the ingest agent writes here; anything else is a foreign producer's record.
+            reason = item.summary if isinstance(item, DeadLetter) else f"unknown source {source!r}"
+            letter = dead_letter(
+                value, Origin(source="kafka", topic=names.events, offset=offset), now(),
+                "processing", "foreign_record", reason,
+            )  # fmt: skip
+            await send_rejection(offset, letter)
+            shell.core.skip(offset)
+            return
+        await publish(shell.core.receive(item, source, offset), offset, value)
+
+    async def publish(outputs: list[Output], offset: int, value: bytes) -> None:
+        for output in outputs:
+            if isinstance(output, Alert):
+                observer.emitted(output)  # Alertmanager posts are idempotent: always
+                if (output.id, output.sequence) in shell.published:
+                    # Published by a previous owner before it stopped: alerts are deterministic.
+                    shell.published.discard((output.id, output.sequence))
+                    continue
+                # force: send now, not when the record is acknowledged, so that a checkpoint
+                # taken after this record also covers what it produced.
+                await alerts.send(
+                    key=output.group.encode(), value=output.model_dump_json().encode(), force=True
+                )
+                observer.published(output)
+            else:
+                origin = Origin(source="kafka", topic=names.events, offset=offset)
+                letter = dead_letter(
+                    value, origin, now(), "validation", output.error_type, output.summary
+                )
+                await send_rejection(offset, letter)
+
+    async def send_rejection(offset: int, letter: DeadLetter) -> None:
+        key = b"core:" + str(offset).encode()
+        if key in shell.rejected:
+            shell.rejected.discard(key)
+        else:
+            await deadletters.send(key=key, value=letter.model_dump_json().encode(), force=True)
+            metrics.dead_lettered("unknown", letter.reason, letter.error_type)
+
+    async def restore(first_offset: int) -> None:
+        manifest = table.get(f"{k.dataset}/manifest")
+        data: dict[str, Any] | None = None
+        marks: dict[str, dict[str, int]] = {}
+        if manifest is not None:
+            head = manifest
+            prefix = f"{k.dataset}/chunk/{head['generation']}"
+            blob = b"".join(base64.b64decode(table[f"{prefix}/{i}"]) for i in range(head["chunks"]))
+            data = json.loads(gzip.decompress(blob))
+            marks = head["ends"]
+            shell.generation = head["generation"]
+        shell.core.restore(data)
+        shell.published, shell.rejected = await read_back(k.bootstrap, names, partitions, marks)
+        if manifest is not None:
+            # What an earlier owner published before that checkpoint but this state has not
+            # produced yet (carried over from owner to owner until it is produced).
+            shell.published |= {(i, s) for i, s in manifest.get("published", [])}
+            shell.rejected |= {r.encode() for r in manifest.get("rejected", [])}
+            shell.poison |= set(manifest.get("poison", []))
+        shell.restored = True
+        log.info(
+            "core restored at offset %s (checkpoint %s); %s alert versions already published",
+            shell.core.position, shell.generation, len(shell.published),
+        )  # fmt: skip
+        # Records between the checkpoint and the first one faust delivers (committed by the
+        # previous owner before it died) are read directly: nothing in between is lost.
+        missing = range(shell.core.position + 1, first_offset)
+        tp = TopicPartition(names.events, shell.events_partition)
+        async for offset, key, value, headers in read_range(k.bootstrap, tp, missing):
+            if key == shell.key:
+                await handle(offset, value, headers)
+            else:
+                shell.core.skip(offset)
+
+    async def checkpoint() -> None:
+        await app.producer.flush()
+        outputs = {name: partitions[name] for name in (names.alerts, names.deadletter)}
+        ends = await end_offsets(k.bootstrap, outputs)
+        blob = gzip.compress(json.dumps(shell.core.checkpoint()).encode(), 5)
+        generation = shell.generation + 1
+        chunks = [blob[i : i + CHUNK_BYTES] for i in range(0, len(blob), CHUNK_BYTES)]
+        for i, chunk in enumerate(chunks):
+            table[f"{k.dataset}/chunk/{generation}/{i}"] = base64.b64encode(chunk).decode("ascii")
+        previous = table.get(f"{k.dataset}/manifest")
+        head = {
+            "generation": generation,
+            "chunks": len(chunks),
+            "ends": ends,
+            "published": sorted([i, s] for i, s in shell.published),
+            "rejected": sorted(r.decode() for r in shell.rejected),
+            "poison": sorted(shell.poison),
+        }
+        table[f"{k.dataset}/manifest"] = head
+        if previous is not None:
+            for i in range(previous["chunks"]):
+                table.pop(f"{k.dataset}/chunk/{previous['generation']}/{i}", None)
+        shell.generation = generation
+        shell.last_checkpoint = time.monotonic()
+        shell.checkpoints_written += 1
+        metrics.checkpointed(len(blob))
+
+    @app.on_partitions_assigned.connect
+    async def assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
+        tps = args[0] if args else kwargs.get("assigned", set())
+        owner = any(
+            tp.topic == names.events and tp.partition == shell.events_partition for tp in tps
+        )
+        if owner and not shell.owner:
+            shell.restored = False  # (re)load the checkpoint at the first record
+        if shell.owner and not owner:
+            observer.release()
+        shell.owner = owner
+        shell.assigned = {(tp.topic, tp.partition) for tp in tps}
+
+    @app.timer(interval=1.0)
+    async def tick() -> None:
+        # The wall clock lives here, in the shell: a quiet stream gets a tick on the ordered
+        # stream itself, so the flush happens at a definite place in the log.
+        # A new owner restores at its first record: if the stream has nothing new for it (the
+        # previous owner had read everything), a tick is that first record.
+        waking = shell.owner and not shell.restored
+        quiet = time.monotonic() - shell.last_activity >= k.idle_seconds
+        if waking or (shell.owner and shell.core.dirty and quiet):
+            await events.send(key=shell.key, value=TICK, partition=shell.events_partition)
+
+    @app.timer(interval=1.0)
+    async def observe() -> None:
+        # The picture (open alerts) and Alertmanager re-posts come from the engine's own state,
+        # so they survive restarts and rebalances: only the worker holding the engine shows them.
+        if shell.owner and shell.restored:
+            observer.refresh(shell.core.engine)
+        metrics.set_lag(consumer_lag(app, shell))
+
+    app.tutka_shell = shell  # type: ignore[attr-defined]
+    app.tutka_observer = observer  # type: ignore[attr-defined]
+    app.tutka_deliveries = install_delivery(app, settings, hierarchy, metrics)  # type: ignore[attr-defined]
+    return app
+
+
+def consumer_lag(app: faust.App, shell: Shell) -> dict[str, int]:
+    """Records not yet finished in this worker's partitions of the stream topics, per topic.
+
+    The end of a partition is the high-water mark faust saw at its last fetch. What is finished is
+    what our agents completed (not merely fetched), so a stuck agent shows as growing lag; for a
+    partition our agents have not reported on, faust's read or committed offset stands in.
+    """
+    monitor = app.monitor
+    ends = getattr(monitor, "tp_end_offsets", {})
+    read = getattr(monitor, "tp_read_offsets", {})
+    committed = getattr(monitor, "tp_committed_offsets", {})
+    watched = {*shell.topics.inputs, shell.topics.events, shell.topics.alerts}
+    lag: dict[str, int] = {topic: 0 for topic, _ in shell.assigned if topic in watched}
+    for tp, end in ends.items():
+        key = (tp.topic, tp.partition)
+        if tp.topic not in watched or key not in shell.assigned:
+            continue
+        done = shell.done.get(key, read.get(tp))
+        if done is not None:
+            waiting = end - (done + 1)
+        elif tp in committed:
+            waiting = end - committed[tp]
+        else:
+            continue
+        lag[tp.topic] += max(0, waiting)
+    return lag
+
+
+async def end_offsets(bootstrap: str, partitions: Mapping[str, int]) -> dict[str, dict[str, int]]:
+    """The current end offset of every partition of the given topics."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        out: dict[str, dict[str, int]] = {}
+        for name, count in partitions.items():
+            ends = await consumer.end_offsets([TopicPartition(name, p) for p in range(count)])
+            out[name] = {str(tp.partition): offset for tp, offset in ends.items()}
+        return out
+    finally:
+        await consumer.stop()
+
+
+async def read_back(
+    bootstrap: str,
+    names: Topics,
+    partitions: Mapping[str, int],
+    marks: Mapping[str, Mapping[str, int]],
+) -> tuple[set[tuple[str, int]], set[bytes]]:
+    """Alert versions and core dead letters published after the checkpoint's end offsets."""
+    published: set[tuple[str, int]] = set()
+    rejected: set[bytes] = set()
+    for name in (names.alerts, names.deadletter):
+        async for record in read_topic(bootstrap, name, partitions[name], marks.get(name, {})):
+            if name == names.alerts and record.value:
+                alert = json.loads(record.value)
+                published.add((alert["id"], alert["sequence"]))
+            elif record.key and record.key.startswith(b"core:"):
+                rejected.add(record.key)
+    return published, rejected
+
+
+async def read_topic(
+    bootstrap: str, name: str, partitions: int, start: Mapping[str, int]
+) -> AsyncIterator[Any]:
+    """Every record of ``name`` from ``start`` (offset per partition; default 0) to its end."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(name, p) for p in range(partitions)]
+        ends = await consumer.end_offsets(tps)
+        consumer.assign(tps)
+        for tp in tps:
+            consumer.seek(tp, start.get(str(tp.partition), 0))
+        remaining = {tp for tp in tps if await consumer.position(tp) < ends[tp]}
+        while remaining:
+            batch = await consumer.getmany(*remaining, timeout_ms=1000)
+            for records in batch.values():
+                for record in records:
+                    yield record
+            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+    finally:
+        await consumer.stop()
+
+
+async def read_range(
+    bootstrap: str, tp: TopicPartition, offsets: range
+) -> AsyncIterator[tuple[int, bytes | None, bytes, dict[str, bytes]]]:
+    """Records of one partition in ``offsets``, read directly (not through the group)."""
+    if not offsets:
+        return
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        consumer.assign([tp])
+        consumer.seek(tp, offsets.start)
+        while await consumer.position(tp) < offsets.stop:
+            batch = await consumer.getmany(tp, timeout_ms=1000)
+            for record in batch.get(tp, []):
+                if record.offset >= offsets.stop:
+                    return
+                headers = {name: value for name, value in (record.headers or ())}
+                yield record.offset, record.key, record.value, headers
+    finally:
+        await consumer.stop()
+
+
+def discover_partitions(bootstrap: str, names: Topics) -> dict[str, int]:
+    """How many partitions the topics really have (they may predate our settings)."""
+    from kafka import KafkaConsumer
+
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        counts = {}
+        for name in (*names.inputs, names.events, names.alerts, names.deadletter):
+            parts = consumer.partitions_for_topic(name)
+            if not parts:
+                raise RuntimeError(f"topic {name} does not exist on {bootstrap}")
+            counts[name] = len(parts)
+        return counts
+    finally:
+        consumer.close()
+
+
+def build(settings: Settings, hierarchy: Hierarchy, catalogue: Catalogue,
+          sectors: Mapping[str, Localized]) -> faust.App:  # fmt: skip
+    """Create missing topics and the app, ready for a faust worker (metrics served)."""
+    ensure_topics(settings.kafka)
+    partitions = discover_partitions(settings.kafka.bootstrap, topics_for(settings.kafka))
+    observer = Observer.create(hierarchy, settings.metrics, settings.alertmanager)
+    return create_app(settings, hierarchy, catalogue, sectors, partitions, observer)

@@ -1,0 +1,163 @@
+"""Subscription delivery: each alert on ``tutka.alerts.v1`` to the subscriptions it matches.
+
+The set of subscriptions is the compacted topic ``tutka.subscriptions.v1`` folded into a
+:class:`~tutka.models.subscriptions.SubscriptionBook`; every worker reads all of it (a timer follows
+the topic), so any worker can deliver any alert. Delivery is at-least-once: a receiver deduplicates
+on ``X-Tutka-Alert-Id`` + ``X-Tutka-Alert-Sequence`` (a Kafka subscriber on the alert's id and
+sequence). A webhook that keeps failing does not lose the alert: it is parked, with the reason, on
+``tutka.deliveries.deadletter.v1``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import faust
+import httpx
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+from tutka.config.settings import Settings
+from tutka.models.alerts import Alert
+from tutka.models.areas import Hierarchy
+from tutka.models.subscriptions import (
+    SUBSCRIPTION_CHANGE,
+    KafkaDelivery,
+    ScopeError,
+    Subscription,
+    SubscriptionBook,
+    apply_change,
+    check_scope,
+    matches,
+)
+from tutka.monitoring.metrics import Metrics
+from tutka.webhooks import deliver, subscription_key
+from tutka.worker.topics import TopicSpec, ensure_topics, topics_for
+
+log = logging.getLogger("tutka.delivery")
+
+# Faust derived this agent name from module path + function when it was first deployed; spelled
+# out, it stays the same wherever the module lives (see AGENT_INGEST in app.py).
+AGENT_DELIVER = "streams.kafka.delivery.deliver_alerts"  # persisted name
+
+
+@dataclass
+class Deliveries:
+    """The worker's view of the subscriptions and what it has delivered."""
+
+    book: SubscriptionBook = field(default_factory=SubscriptionBook)
+    position: int = 0
+    topics_created: set[str] = field(default_factory=set)
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+
+def install(
+    app: faust.App, settings: Settings, hierarchy: Hierarchy, metrics: Metrics
+) -> Deliveries:
+    """Add the delivery agent and the subscription follower to ``app``."""
+    names = topics_for(settings.kafka)
+    state = Deliveries()
+    raw: dict[str, Any] = {
+        "key_type": bytes,
+        "value_type": bytes,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+    }
+    alerts = app.topic(names.alerts, **raw)
+    parked = app.topic(names.delivery_deadletter, **raw)
+    client = httpx.AsyncClient(follow_redirects=False)
+
+    @app.agent(alerts, name=AGENT_DELIVER)
+    async def deliver_alerts(stream: Any) -> None:
+        async for event in stream.events():
+            if not event.value:
+                continue
+            alert = Alert.model_validate_json(event.value)
+            for subscription in list(state.book.subscriptions.values()):
+                if not _allowed(subscription, hierarchy, state) or not matches(
+                    subscription, alert, hierarchy
+                ):
+                    continue
+                if isinstance(subscription.delivery, KafkaDelivery):
+                    topic = names.subscription(subscription.id)
+                    if topic not in state.topics_created:
+                        ensure_topics(
+                            settings.kafka, [TopicSpec(topic, settings.kafka.partitions, {})]
+                        )
+                        state.topics_created.add(topic)
+                    await app.topic(topic, **raw).send(key=event.key, value=event.value)
+                    state.outcomes["kafka_delivered"] += 1
+                    metrics.delivered("kafka", ok=True)
+                    continue
+                await _webhook(subscription, alert, event.value)
+
+    async def _webhook(subscription: Subscription, alert: Alert, body: bytes) -> None:
+        try:
+            key = subscription_key(settings.webhook, subscription.id)
+        except ValueError as exc:
+            result_json = json.dumps(
+                {"subscription_id": subscription.id, "alert_id": alert.id,
+                 "alert_sequence": alert.sequence, "outcome": "failed", "attempts": 0,
+                 "error": str(exc), "permanent": True}
+            )  # fmt: skip
+            await _park(subscription, body, result_json)
+            metrics.delivered("webhook", ok=False)
+            return
+        result = await deliver(client, subscription, body, key, settings.webhook, time.time)
+        state.outcomes[f"webhook_{result.outcome}"] += 1
+        metrics.delivered("webhook", ok=result.delivered, retries=max(0, result.attempts - 1))
+        if not result.delivered:
+            await _park(subscription, body, result.model_dump_json())
+
+    async def _park(subscription: Subscription, body: bytes, result_json: str) -> None:
+        state.outcomes["parked"] += 1
+        record = {"subscription": subscription.id, "result": json.loads(result_json),
+                  "alert": json.loads(body)}  # fmt: skip
+        await parked.send(key=subscription.id.encode(), value=json.dumps(record).encode())
+
+    @app.timer(interval=1.0)
+    async def follow_subscriptions() -> None:
+        await _follow(settings.kafka.bootstrap, names.subscriptions, state)
+
+    return state
+
+
+def _allowed(subscription: Subscription, hierarchy: Hierarchy, state: Deliveries) -> bool:
+    """A subscription that breaks the scope rule (written around the CLI) delivers nothing."""
+    try:
+        check_scope(subscription, hierarchy)
+    except ScopeError as exc:
+        if state.outcomes[f"refused:{subscription.id}"] == 0:
+            log.warning("subscription %s refused: %s", subscription.id, exc)
+        state.outcomes[f"refused:{subscription.id}"] += 1
+        return False
+    return True
+
+
+async def _follow(bootstrap: str, topic: str, state: Deliveries) -> None:
+    """Fold the subscription changes that arrived since the last call into the book."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, 0)
+        end = (await consumer.end_offsets([tp]))[tp]
+        if end <= state.position:
+            return
+        consumer.assign([tp])
+        consumer.seek(tp, state.position)
+        while await consumer.position(tp) < end:
+            batch = await consumer.getmany(tp, timeout_ms=1000)
+            for record in batch.get(tp, []):
+                if record.value is not None:
+                    state.book, outcome = apply_change(
+                        state.book, SUBSCRIPTION_CHANGE.validate_json(record.value)
+                    )
+                    state.outcomes[f"change_{outcome}"] += 1
+        state.position = end
+    finally:
+        await consumer.stop()

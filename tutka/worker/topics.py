@@ -1,0 +1,143 @@
+"""Topic names and settings: persisted contracts, versioned in their names (STYLE.md §4).
+
+Renaming a topic orphans its consumer groups and changelogs: bump the version instead. An
+optional namespace prefix (``TUTKA_KAFKA__NAMESPACE``, e.g. ``staging.``) lets several
+environments — or test runs — share one cluster without sharing topics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+
+from tutka.config.settings import KafkaSettings
+from tutka.models.subscriptions import subscription_topic
+
+DAY_MS: Final = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    partitions: int
+    config: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The names of every topic, for one namespace."""
+
+    namespace: str = ""
+
+    def _name(self, base: str) -> str:
+        return f"{self.namespace}{base}"
+
+    @property
+    def notices(self) -> str:
+        return self._name("tutka.notices.v1")
+
+    @property
+    def unemployment(self) -> str:
+        return self._name("tutka.unemployment.v1")
+
+    @property
+    def vacancies(self) -> str:
+        return self._name("tutka.vacancies.v1")
+
+    @property
+    def inputs(self) -> tuple[str, str, str]:
+        return (self.notices, self.unemployment, self.vacancies)
+
+    @property
+    def events(self) -> str:
+        """Validated events, one ordered stream per dataset (internal)."""
+        return self._name("tutka.events.v1")
+
+    @property
+    def alerts(self) -> str:
+        return self._name("tutka.alerts.v1")
+
+    @property
+    def deadletter(self) -> str:
+        return self._name("tutka.deadletter.v1")
+
+    @property
+    def subscriptions(self) -> str:
+        return self._name("tutka.subscriptions.v1")
+
+    @property
+    def casenotes(self) -> str:
+        """Case work on alerts from the situation room (keyed by alert id)."""
+        return self._name("tutka.casenotes.v1")
+
+    @property
+    def delivery_deadletter(self) -> str:
+        """Subscription deliveries that failed for good, kept for replay."""
+        return self._name("tutka.deliveries.deadletter.v1")
+
+    @property
+    def app_id(self) -> str:
+        """Names the consumer group and the changelog of the engine checkpoints."""
+        return self._name("tutka-worker-v1")
+
+    def subscription(self, subscription_id: str) -> str:
+        return self._name(subscription_topic(subscription_id))
+
+    def of_type(self, event_type: str) -> str:
+        """Which input topic an event type belongs on."""
+        return {
+            "layoff_notice": self.notices,
+            "unemployment": self.unemployment,
+            "vacancies": self.vacancies,
+        }[event_type]
+
+    def type_of(self, topic: str) -> str:
+        """The event type an input topic carries (``unknown`` for any other topic)."""
+        types = {self.notices: "layoff_notice", self.unemployment: "unemployment",
+                 self.vacancies: "vacancies"}  # fmt: skip
+        return types.get(topic, "unknown")
+
+    def specs(self, settings: KafkaSettings) -> list[TopicSpec]:
+        """Every topic the worker needs, with partitions and retention from settings."""
+        keep = {"retention.ms": str(settings.retention_days * DAY_MS)}
+        compacted = {"cleanup.policy": "compact"}
+        p = settings.partitions
+        return [
+            *(TopicSpec(name, p, keep) for name in self.inputs),
+            TopicSpec(self.events, p, keep),
+            TopicSpec(self.alerts, p, keep),
+            TopicSpec(self.deadletter, p, keep),
+            TopicSpec(self.delivery_deadletter, p, keep),
+            TopicSpec(self.subscriptions, 1, compacted),
+            TopicSpec(self.casenotes, p, keep),
+        ]
+
+
+def topics_for(settings: KafkaSettings) -> Topics:
+    return Topics(settings.namespace)
+
+
+def ensure_topics(settings: KafkaSettings, extra: list[TopicSpec] | None = None) -> list[str]:
+    """Create the missing topics; returns the names created. Existing topics are left alone."""
+    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap, client_id="tutka-admin")
+    try:
+        existing = set(admin.list_topics())
+        wanted = topics_for(settings).specs(settings) + list(extra or [])
+        created = []
+        for spec in wanted:
+            if spec.name in existing:
+                continue
+            new = NewTopic(
+                spec.name, spec.partitions, settings.replication, topic_configs=spec.config
+            )
+            try:
+                admin.create_topics([new])
+                created.append(spec.name)
+            except TopicAlreadyExistsError:
+                pass  # another worker created it first
+        return created
+    finally:
+        admin.close()
