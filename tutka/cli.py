@@ -237,6 +237,9 @@ def _print_summary(result: ReplayResult, quiet: bool) -> None:
         f"{len(latest):,} alerts ({len(result.alerts):,} versions) in {result.seconds:.1f} s "
         f"({rate:,.0f} observations/s, peak memory {result.peak_rss_mb:,.0f} MiB)."
     )
+    unknown = result.unknown_areas_line()
+    if unknown is not None:
+        console.print(f"[yellow]{unknown}[/yellow]")
     if quiet:
         return
     if result.dead_letters:

@@ -68,6 +68,21 @@ class ReplayResult:
     def dead_letter_reasons(self) -> Counter[str]:
         return Counter(f"{d.reason}:{d.error_type}" for d in self.dead_letters)
 
+    def unknown_areas_line(self) -> str | None:
+        """One line on records naming areas outside the hierarchy: how many, which, what to do."""
+        unknown = self.engine.stats.unknown_areas
+        if not unknown:
+            return None
+        shown = ", ".join(f"{code} ({n:,})" for code, n in unknown.most_common(8))
+        more = f" and {len(unknown) - 8:,} more" if len(unknown) > 8 else ""
+        return (
+            f"{unknown.total():,} records name {len(unknown):,} area codes outside the area "
+            f"hierarchy ({len(self.engine.hierarchy):,} areas): {shown}{more}. They are dead "
+            "letters (validation:unknown_area). For other years' municipalities pass Statistics "
+            "Finland's correspondence with --areas (e.g. regions_by_year_2020_2025.csv, "
+            "TUTKA_AREAS__YEAR for the year), or list the codes in an areas file."
+        )
+
 
 Progress = Callable[[int, int], None]
 DeadLetterSink = Callable[[DeadLetter], None]

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from tutka.detectors.registry import DETECTORS, create
 from tutka.models.alerts import AlertKind, Polarity
-from tutka.models.codes import AreaLevel
+from tutka.models.codes import AREA_LEVELS, AreaLevel, period_index
 from tutka.models.events import UnemploymentMeasure, VacancyMeasure
 
 SHIPPED = "detectors.toml"
@@ -76,6 +76,65 @@ class OutlierRules(_Strict):
     levels: tuple[AreaLevel, ...] = ("KU", "SK", "MK", "ELY")
 
 
+class CalibrationRules(_Strict):
+    """The false-alarm budget, and how calibrated detectors' thresholds follow from it.
+
+    Staff set ``budget``: how many false-alarm episodes per 100 area-years they accept (per area
+    level with ``budget_by_level``). The engine calibrates the thresholds of ``detectors`` from
+    the history, auditing its own old alarms with hindsight (``tutka.streams.calibration``).
+    """
+
+    budget: Annotated[float, Field(gt=0, le=100)] = 2.0
+    budget_by_level: dict[AreaLevel, Annotated[float, Field(gt=0, le=100)]] = Field(
+        default_factory=dict
+    )
+    detectors: tuple[str, ...] = ("relative_shift",)
+    #: Months of each series kept for the audit (counts, references, scores).
+    history_months: Annotated[int, Field(ge=60, le=600)] = 120
+    #: Recalibrate with the release of this calendar month (1 = January), once a year.
+    month: Annotated[int, Field(ge=1, le=12)] = 1
+    #: Area-years of the pooled (all levels) false-alarm curve mixed into each level's own.
+    pooling_area_years: Annotated[float, Field(ge=0)] = 120.0
+    #: Judged history needed before the budget replaces the detectors' prior thresholds.
+    min_area_years: Annotated[float, Field(ge=1)] = 50.0
+    #: Confidence that the false-alarm rate is within the budget (a short history is cautious).
+    confidence: Annotated[float, Field(ge=0.5, lt=1)] = 0.8
+    grid_start: Annotated[float, Field(gt=0)] = 3.0
+    grid_stop: Annotated[float, Field(gt=0)] = 30.0
+    grid_step: Annotated[float, Field(gt=0)] = 0.25
+    #: Nationwide shocks (YYYY-MM:YYYY-MM) when every area moves at once: not audited.
+    excluded: tuple[str, ...] = ("2020-03:2021-06",)
+
+    @model_validator(mode="after")
+    def _valid(self) -> CalibrationRules:
+        if self.grid_stop <= self.grid_start:
+            raise ValueError("grid_stop must be above grid_start")
+        if (self.grid_stop - self.grid_start) / self.grid_step > 1000:
+            raise ValueError("the threshold grid may have at most 1000 steps")
+        for name in self.detectors:
+            if name not in DETECTORS:
+                raise ValueError(f"calibration names unknown detector {name!r}")
+        for text in self.excluded:
+            start, sep, end = text.partition(":")
+            if not sep:
+                raise ValueError(f"an excluded period looks like 2020-03:2021-06, got {text!r}")
+            first, last = period_index(start.strip()), period_index(end.strip())
+            if last < first:
+                raise ValueError(f"excluded period {text!r} ends before it starts")
+        return self
+
+    def budget_for(self, level: AreaLevel) -> float:
+        return self.budget_by_level.get(level, self.budget)
+
+    def grid(self) -> tuple[float, ...]:
+        steps = int(round((self.grid_stop - self.grid_start) / self.grid_step))
+        return tuple(round(self.grid_start + i * self.grid_step, 6) for i in range(steps + 1))
+
+    def excluded_months(self) -> tuple[tuple[int, int], ...]:
+        spans = (text.partition(":") for text in self.excluded)
+        return tuple((period_index(a.strip()), period_index(b.strip())) for a, _, b in spans)
+
+
 class SeriesRule(_Strict):
     """Which detectors watch a family of measures, and what a rise means."""
 
@@ -89,6 +148,8 @@ class SeriesRule(_Strict):
     #: (national) movement is reported once, by the country's own series.
     relative_to_country: bool = True
     params: dict[str, dict[str, ParamValue]] = Field(default_factory=dict)
+    #: Where a detector watches (area levels); a detector not listed watches every level.
+    levels: dict[str, tuple[AreaLevel, ...]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _measures_or_derived(self) -> SeriesRule:
@@ -97,7 +158,16 @@ class SeriesRule(_Strict):
         for detector in list(self.detectors) + list(self.params):
             if detector not in DETECTORS:
                 raise ValueError(f"series {self.name!r} names unknown detector {detector!r}")
+        for detector in self.levels:
+            if detector not in self.detectors:
+                raise ValueError(
+                    f"series {self.name!r} sets levels for {detector!r}, which it does not use"
+                )
         return self
+
+    def detectors_at(self, level: AreaLevel) -> tuple[str, ...]:
+        """The detectors watching this rule's series at ``level``."""
+        return tuple(d for d in self.detectors if level in self.levels.get(d, AREA_LEVELS))
 
     def polarity(self, direction: int) -> Polarity:
         if direction >= 0:
@@ -111,6 +181,7 @@ class Catalogue(_Strict):
     severity: SeverityRules = SeverityRules()
     notices: NoticeRules = NoticeRules()
     outlier: OutlierRules = OutlierRules()
+    calibration: CalibrationRules = CalibrationRules()
     series: tuple[SeriesRule, ...]
     detectors: dict[str, dict[str, ParamValue]] = Field(default_factory=dict)
 

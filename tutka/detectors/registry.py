@@ -12,6 +12,7 @@ from tutka.detectors.cusum import CUSUM
 from tutka.detectors.divergence import ReferenceDivergence
 from tutka.detectors.isolation_forest import IsolationForestOutlier
 from tutka.detectors.notice_burst import NoticeBurst
+from tutka.detectors.relative_shift import RelativeShift
 from tutka.detectors.seasonal_baseline import SeasonalBaseline
 
 # Any: the registry holds detectors of different input types; callers know which they asked for.
@@ -27,6 +28,7 @@ DETECTORS: Final[dict[str, type[AnyDetector]]] = {
         ReferenceDivergence,
         IsolationForestOutlier,
         ContextNovelty,
+        RelativeShift,
     )
 }
 

@@ -227,7 +227,8 @@ YYYY-MM, got '2022-9'
             raise EventsFileError(
                 line, None, f"expected {len(header)} fields ({','.join(header)}), got {len(row)}"
             )
-        event = _event(dict(zip(header, row, strict=True)), line)
+        fields = dict(zip(header, row, strict=True))
+        event = _event({name: fields[name] for name in EVENT_COLUMNS}, line)
         if event.event_id in seen:
             raise EventsFileError(
                 line, "event_id", f"{event.event_id!r} repeats line {seen[event.event_id]}"
@@ -243,15 +244,18 @@ YYYY-MM, got '2022-9'
 
 
 def _check_header(header: list[str]) -> None:
+    """The six columns must be there, once each; other columns (e.g. ``source``) are ignored."""
     if not header:
         raise EventsFileError(1, None, f"the file is empty; expected {','.join(EVENT_COLUMNS)}")
     missing = [c for c in EVENT_COLUMNS if c not in header]
-    unknown = [c for c in header if c not in EVENT_COLUMNS]
-    if missing or unknown or len(set(header)) != len(header):
+    repeated = sorted({c for c in header if header.count(c) > 1})
+    if missing or repeated:
         problems = [f"missing {', '.join(missing)}" if missing else ""]
-        problems.append(f"unknown {', '.join(unknown)}" if unknown else "")
-        detail = "; ".join(p for p in problems if p) or "repeated columns"
-        raise EventsFileError(1, None, f"the header must be {','.join(EVENT_COLUMNS)} ({detail})")
+        problems.append(f"repeated {', '.join(repeated)}" if repeated else "")
+        detail = "; ".join(p for p in problems if p)
+        raise EventsFileError(
+            1, None, f"the header must include {','.join(EVENT_COLUMNS)} ({detail})"
+        )
 
 
 def _event(row: dict[str, str], line: int) -> LabelledEvent:

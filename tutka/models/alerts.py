@@ -86,6 +86,9 @@ class SignalEvidence(_Frozen):
     score: float
     threshold: float
     direction: Literal["up", "down"]
+    #: About how many years pass between changes at least this large in such an area (from the
+    #: engine's calibration; None before it has calibrated, or for uncalibrated detectors).
+    once_in_years: float | None = Field(default=None, ge=0)
 
 
 class NoticeEvidence(_Frozen):

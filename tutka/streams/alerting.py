@@ -41,6 +41,9 @@ from tutka.streams.signals import Decision, Signal
 RATIO_KINDS: Final = frozenset({AlertKind.TIGHTNESS, AlertKind.OUTLIER})
 #: An open notice alert is re-announced when its headcount has grown by this factor.
 NOTICE_GROWTH: Final = 1.25
+#: An open alert is re-announced when the change it reports has grown by this factor (a second
+#: step while the first is still open: a further closure, a wave that deepens).
+CHANGE_GROWTH: Final = 1.5
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class GroupState:
     last_resolved: Alert | None = None
     #: Notice headcount when the open alert was last emitted.
     reported_persons: int = 0
+    #: The relative change the open alert reported when it was last emitted.
+    reported_change: float = 0.0
 
 
 def apply_decision(
@@ -108,6 +113,7 @@ def apply_decision(
         state.alert = _open(replace(decision, signals=evidence), state, ctx)
         state.candidates = {}
         state.reported_persons = state.alert.notice_persons
+        state.reported_change = change_of(state.alert.evidence, state.alert.kind, ctx.severity)
         return state, [state.alert]
     merged, material, note = _merge(current, decision, state, ctx)
     if material:
@@ -295,6 +301,10 @@ def _merge(
         # Re-announce a notice alert when its headcount has grown markedly, not for every notice.
         notes.append(f"now {count} notices, {persons} persons")
         state.reported_persons = persons
+    change = change_of([s.evidence() for s in decision.signals], current.kind, ctx.severity)
+    if state.reported_change > 0 and change >= CHANGE_GROWTH * state.reported_change:
+        notes.append(f"the change grew to {change:+.0%}")
+        state.reported_change = change
     latest = max(period_index(current.period), decision.period)
     merged = replace_alert(
         current,
@@ -366,12 +376,9 @@ def _bounded_notices(items: Iterable[NoticeEvidence]) -> tuple[NoticeEvidence, .
     return tuple(sorted(largest, key=lambda n: (n.announced, n.notice_id)))
 
 
-def severity_of(
-    evidence: Sequence[SignalEvidence], persons: int, kind: AlertKind, rules: SeverityRules
-) -> Severity:
-    """Corroboration (distinct detectors), size of the change and notice headcount decide."""
-    detectors = len({e.detector for e in evidence})
-    change = max(
+def change_of(evidence: Sequence[SignalEvidence], kind: AlertKind, rules: SeverityRules) -> float:
+    """The largest relative change the evidence shows (material changes only; 0 if none)."""
+    return max(
         (
             abs(e.value - e.baseline) / max(abs(e.baseline), 1e-9)
             for e in evidence
@@ -380,6 +387,14 @@ def severity_of(
         ),
         default=0.0,
     )
+
+
+def severity_of(
+    evidence: Sequence[SignalEvidence], persons: int, kind: AlertKind, rules: SeverityRules
+) -> Severity:
+    """Corroboration (distinct detectors), size of the change and notice headcount decide."""
+    detectors = len({e.detector for e in evidence})
+    change = change_of(evidence, kind, rules)
     if (
         detectors >= rules.critical_detectors
         or change >= rules.critical_change

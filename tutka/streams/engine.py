@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import lru_cache, partial
-from typing import Final
+from typing import Final, cast
 
 from tutka.config.catalogue import Catalogue, SeriesRule
 from tutka.detectors.base import Assessment, DetectorParams
@@ -47,6 +47,7 @@ from tutka.models.events import (
     VacanciesReported,
     VacancyMeasure,
 )
+from tutka.streams.calibration import CalibrationState, group_of, level_of_group
 from tutka.streams.alerting import (
     AlertContext,
     GroupState,
@@ -58,6 +59,7 @@ from tutka.streams.alerting import (
 from tutka.streams.ordering import month_index
 from tutka.streams.release import SignalClass, decide, signal_class
 from tutka.streams.series import (
+    SHARE_DETECTORS,
     Finding,
     Inputs,
     Pristine,
@@ -87,6 +89,9 @@ NOTICE_MEMORY: Final = 24
 OWN_CHANGE_MIN: Final = 0.02
 #: Empty months fed to a notice-burst detector after a long silence; beyond it nothing changes.
 MAX_EMPTY_MONTHS: Final = 120
+_NO_THRESHOLDS: Final[Mapping[str, float]] = {}
+#: Distinct unknown area codes counted (beyond them only the dead letters say more).
+MAX_UNKNOWN_CODES: Final = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +116,8 @@ class EngineStats:
     signals: Counter[str] = field(default_factory=Counter)
     decisions: Counter[str] = field(default_factory=Counter)
     alerts: Counter[str] = field(default_factory=Counter)
+    #: Records per area code outside the hierarchy (at most MAX_UNKNOWN_CODES codes kept).
+    unknown_areas: Counter[str] = field(default_factory=Counter)
     releases: int = 0
 
 
@@ -168,11 +175,12 @@ class Engine:
         self.clock_figures: int | None = None
         self.clock_notices: int | None = None
         self.first_notice_month: int | None = None
+        self.calibration = CalibrationState()
         self.stats = EngineStats()
         # Validated once per rule and shared by every series' detectors (they never change).
-        self._param_cache: dict[str, dict[str, DetectorParams]] = {}
+        self._param_cache: dict[tuple[str, AreaLevel], dict[str, DetectorParams]] = {}
         self._levels: dict[AreaLevel, tuple[str, ...]] = {}
-        self._pristine: dict[str, Pristine] = {}
+        self._pristine: dict[tuple[str, AreaLevel], Pristine] = {}
         self._reference_cache: dict[str, tuple[str, ...]] = {}
 
     # -- the step ---------------------------------------------------------------------------------
@@ -243,6 +251,7 @@ class Engine:
         self.pending = None
         self.stats.releases += 1
         period = pending.period
+        self._calibrate_if_due(period)
         touched = []
         for key, fig in pending.figures.items():
             if record(self._series(key), period, fig.value, fig.revision) != "stale":
@@ -292,10 +301,13 @@ class Engine:
     def _replay(self, state: SeriesState, period: int, available_on: date) -> list[Output]:
         depth = self.catalogue.alerting.revision_depth
         before = {p: a for p, a in state.alarms.items() if p >= period}
-        replayed = reevaluate(state, period, self._inputs(state), depth)
+        inputs = self._inputs(state)
+        replayed = reevaluate(state, period, inputs, depth)
         if replayed is None:
             self.stats.figures["revision_not_replayed"] += 1
             return []
+        for findings in replayed.values():
+            self._track(state, findings, inputs)
         out: list[Output] = []
         rule = self.catalogue.rule(state.rule) if state.detectors else None
         for p, findings in sorted(replayed.items()):
@@ -330,43 +342,110 @@ class Engine:
         if state is None:
             rule = self.catalogue.rule_for(key.measure)
             name = rule.name if rule is not None else ""
-            pristine = self.pristine(name)
+            pristine = self.pristine(name, key.area)
             state = SeriesState(key, name, pristine.detectors, pristine=pristine)
             self.series[key] = state
         return state
 
-    def pristine(self, rule_name: str) -> Pristine:
-        """The detectors every series of ``rule_name`` starts with (shared until they learn)."""
-        pristine = self._pristine.get(rule_name)
+    def pristine(self, rule_name: str, area: str) -> Pristine:
+        """The detectors every series of ``rule_name`` at ``area``'s level starts with.
+
+        Shared by every such series until one learns (copy on write).
+        """
+        key = (rule_name, area_level(area))
+        pristine = self._pristine.get(key)
         if pristine is None:
-            pristine = Pristine(partial(_detectors, self._params(rule_name)))
-            self._pristine[rule_name] = pristine
+            pristine = Pristine(partial(_detectors, self._params(*key)))
+            self._pristine[key] = pristine
         return pristine
 
-    def _params(self, rule_name: str) -> dict[str, DetectorParams]:
+    def _params(self, rule_name: str, level: AreaLevel) -> dict[str, DetectorParams]:
         cache = self._param_cache
-        if rule_name not in cache:
+        key = (rule_name, level)
+        if key not in cache:
             rule = self.catalogue.rule(rule_name) if rule_name else None
-            cache[rule_name] = {
+            cache[key] = {
                 d: detector_class(d).Params.model_validate(
                     self.catalogue.detector_params(rule_name, d)
                 )
-                for d in (rule.detectors if rule else ())
+                for d in (rule.detectors_at(level) if rule else ())
             }
-        return cache[rule_name]
+        return cache[key]
 
     def _evaluate(self, state: SeriesState, period: int, available_on: date) -> list[Signal]:
+        inputs = self._inputs(state)
         findings = evaluate(
             state,
             period,
-            self._inputs(state),
+            inputs,
             self.catalogue.alerting.revision_depth,
             self.catalogue.alerting.max_gap,
-            self.pristine(state.rule),
+            self.pristine(state.rule, state.key.area),
         )
         for finding in findings:
             self.stats.evaluations[finding.detector] += 1
+        self._track(state, findings, inputs)
         return self._signals(state, [f for f in findings if f.alarm], available_on)
+
+    # -- calibration ------------------------------------------------------------------------------
+
+    def _calibration_group(self, detector: str, state: SeriesState) -> str:
+        key = state.key
+        breakdown = key.sector is not None or key.occupation is not None
+        return group_of(detector, state.rule, area_level(key.area), breakdown)
+
+    def _track(self, state: SeriesState, findings: Sequence[Finding], inputs: Inputs) -> None:
+        """Remember calibrated detectors' scores with the counts behind them, for the audit."""
+        calibrated = self.catalogue.calibration.detectors
+        for finding in findings:
+            if finding.detector not in calibrated:
+                continue
+            value = state.value(finding.period)
+            reference = inputs.reference(finding.period)
+            if value is None or reference is None:
+                continue
+            a = finding.assessment
+            signed = a.score * a.direction if finding.ready else math.nan
+            self.calibration.record(
+                self._calibration_group(finding.detector, state),
+                str(state.key),
+                finding.period,
+                value,
+                reference,
+                signed,
+                self.catalogue.calibration.history_months,
+            )
+
+    def _calibrate_if_due(self, period: int) -> None:
+        rules = self.catalogue.calibration
+        if not self.calibration.tracks or not self.calibration.due(period, rules.month):
+            return
+        budgets = {
+            group: rules.budget_for(cast(AreaLevel, level_of_group(group)))
+            for group in self.calibration.tracks
+        }
+        # Judged on what was known before this release: through the previous period.
+        self.calibration.recalibrate(
+            period - 1,
+            budgets,
+            rules.grid(),
+            rules.excluded_months(),
+            rules.pooling_area_years,
+            rules.min_area_years,
+            rules.history_months,
+            rules.confidence,
+        )
+        self.calibration.calibrated = period
+        self.stats.decisions["calibrations"] += 1
+
+    def thresholds(self, state: SeriesState) -> dict[str, float]:
+        """The calibrated thresholds of the detectors watching a series (none before)."""
+        out = {}
+        for detector in self.catalogue.calibration.detectors:
+            threshold = self.calibration.threshold(self._calibration_group(detector, state))
+            if threshold is not None:
+                out[detector] = threshold
+        return out
 
     def _signals(
         self, state: SeriesState, alarms: Sequence[Finding], available_on: date
@@ -382,6 +461,7 @@ class Engine:
             if self._only_relative(state, finding, value):
                 self.stats.decisions["relative_only"] += 1
                 continue
+            group = self._calibration_group(finding.detector, state)
             signals.append(
                 Signal(
                     series=state.key,
@@ -395,6 +475,9 @@ class Engine:
                     threshold=finding.threshold,
                     direction=finding.assessment.direction,
                     available_on=available_on,
+                    once_in_years=self.calibration.years_between(
+                        group, finding.assessment.score
+                    ),
                 )
             )
         return signals
@@ -407,9 +490,21 @@ class Engine:
         still while others move is not changing either (and a change elsewhere moves its
         reference). A relative signal is kept only when the area's own year-on-year change goes
         the same way by at least ``OWN_CHANGE_MIN``.
+
+        A share detector reports a lasting change of the area's share by design, and says so in
+        its explanation — except while the country itself has an open alert of the same kind:
+        being hit less (or more briefly) than the country in a nationwide shock is part of the
+        national story, not local structural change.
         """
         if state.key.area == COUNTRY:
             return False
+        rule = self.catalogue.rule(state.rule)
+        if finding.detector in SHARE_DETECTORS:
+            national = self.groups.get(
+                group_key(COUNTRY, state.key.sector, state.key.occupation, rule.kind)
+            )
+            if national is None or national.alert is None:
+                return False
         year_ago = state.value(finding.period - 12)
         if year_ago is None:
             return False
@@ -427,6 +522,7 @@ class Engine:
             self._reference_areas(key.area),
             key.with_area(COUNTRY) if relative else None,
             rule is not None and rule.derived is None,
+            self.thresholds(state) if self.calibration.results else _NO_THRESHOLDS,
         )
 
     def _reference_areas(self, area: str) -> tuple[str, ...]:
@@ -773,6 +869,9 @@ class Engine:
             self.stats.alerts[alert.status.value] += 1
 
     def _unknown_area(self, area: str) -> Rejection:
+        unknown = self.stats.unknown_areas
+        if area in unknown or len(unknown) < MAX_UNKNOWN_CODES:
+            unknown[area] += 1
         return Rejection(
             "unknown_area",
             f"area {area} is not in the configured area hierarchy ({len(self.hierarchy)} areas); "
@@ -797,7 +896,7 @@ class _SeriesInputs:
     (An object rather than two closures per evaluation: it is built for every figure.)
     """
 
-    __slots__ = ("_additive", "_areas", "_country", "_series", "_state")
+    __slots__ = ("_additive", "_areas", "_country", "_series", "_state", "_thresholds")
 
     def __init__(
         self,
@@ -806,12 +905,29 @@ class _SeriesInputs:
         areas: tuple[str, ...],
         country: SeriesKey | None,
         additive: bool,
+        thresholds: Mapping[str, float],
     ) -> None:
         self._series = series
         self._state = state
         self._areas = areas
         self._country = country  # None: not relative to the country (scale 1)
         self._additive = additive
+        self._thresholds = thresholds
+
+    def threshold(self, detector: str) -> float | None:
+        return self._thresholds.get(detector)
+
+    def reference(self, period: int) -> float | None:
+        """The count the series is a share of: the rest of the country (1.0 for the country)."""
+        if self._country is None:
+            return 1.0
+        country = self._series.get(self._country)
+        total = country.value(period) if country is not None else None
+        local = self._state.value(period)
+        if total is None or local is None:
+            return None
+        reference = total - local if self._additive else total
+        return reference if reference > 0 else None
 
     def references(self, period: int) -> tuple[float, ...] | None:
         """Reference values for divergence: the rest of the parent area and of the country."""

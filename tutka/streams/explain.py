@@ -180,38 +180,66 @@ def _headline_evidence(evidence: Sequence[SignalEvidence]) -> SignalEvidence:
     return max(level or current, key=lambda e: abs(e.value - e.baseline))
 
 
+#: The expectation of a share detector: the area's earlier share of the country's figure.
+_SHARE_EXPECTED: Final[dict[Lang, str]] = {
+    "fi": "kun alueen aiemman osuuden mukaan koko maan luvusta odotettu taso oli noin",
+    "sv": "mot cirka {base} om områdets andel av hela landets siffra hade hållits",
+    "en": "against about {base} had its share of the country's figure stayed as before",
+}
+
+
 def _figure_sentence(facts: AlertFacts, lang: Lang) -> str:
     measure = _MEASURES[facts.kind][_LANG_INDEX[lang]]
     head = _headline_evidence(facts.evidence)
     verb = _ROSE[lang][0 if head.direction == "up" else 1]
     value, base = fmt_number(head.value, lang), fmt_number(head.baseline, lang)
     change = (head.value - head.baseline) / max(abs(head.baseline), 1e-9)
+    pct = fmt_percent(change, lang)
     month = month_phrase(facts.period, lang)
     detectors = len({e.detector for e in facts.evidence})
     where = _where(facts, lang)
     diverges = any(e.detector == "divergence" for e in facts.evidence)
+    share = head.detector == "relative_shift"
     if lang == "fi":
+        expected = _SHARE_EXPECTED["fi"] if share else "kun odotettu taso oli noin"
         text = (
-            f"{measure} alueella {where} {verb} {month}: {value}, kun odotettu taso oli noin "
-            f"{base} ({fmt_percent(change, lang)}). Tunnistimia samaa mieltä: {detectors}."
+            f"{measure} alueella {where} {verb} {month}: {value}, {expected} "
+            f"{base} ({pct}). Tunnistimia samaa mieltä: {detectors}."
         )
         if diverges:
             text += " Kehitys poikkeaa ympäröivästä alueesta ja koko maasta."
     elif lang == "sv":
+        expected = _SHARE_EXPECTED["sv"].format(base=base) if share else f"mot väntat cirka {base}"
         text = (
-            f"{measure} i {where} {verb} {month}: {value} mot väntat cirka {base} "
-            f"({fmt_percent(change, lang)}). Detektorer som är eniga: {detectors}."
+            f"{measure} i {where} {verb} {month}: {value} {expected} "
+            f"({pct}). Detektorer som är eniga: {detectors}."
         )
         if diverges:
             text += " Utvecklingen avviker från omgivningen och hela landet."
     else:
+        expected = (
+            _SHARE_EXPECTED["en"].format(base=base) if share else f"against about {base} expected"
+        )
         text = (
-            f"{measure} in {where} {verb} {month}: {value} against about {base} expected "
-            f"({fmt_percent(change, lang)}). Detectors in agreement: {detectors}."
+            f"{measure} in {where} {verb} {month}: {value} {expected} "
+            f"({pct}). Detectors in agreement: {detectors}."
         )
         if diverges:
             text += " It diverges from the surrounding area and the country."
-    return text
+    return text + _rarity(facts.evidence, lang)
+
+
+def _rarity(evidence: Sequence[SignalEvidence], lang: Lang) -> str:
+    """How rare a change of this size is here, from the engine's calibration (when known)."""
+    years = max((e.once_in_years for e in evidence if e.once_in_years is not None), default=None)
+    if years is None or years < 1:
+        return ""
+    n = fmt_number(round(years), lang)
+    return {
+        "fi": f" Näin suuri muutos nähdään täällä keskimäärin noin kerran {n} vuodessa.",
+        "sv": f" En så stor förändring ses här i genomsnitt ungefär en gång på {n} år.",
+        "en": f" A change this large happens here about once in {n} years.",
+    }[lang]
 
 
 def _notices_sentence(facts: AlertFacts, lang: Lang) -> str:

@@ -18,12 +18,15 @@ from typing import Final, NamedTuple, Protocol
 from tutka.detectors.base import Assessment, JSONObject
 from tutka.detectors.divergence import DivergencePoint
 from tutka.detectors.registry import AnyDetector, restore
+from tutka.detectors.relative_shift import RelativePoint
 from tutka.streams.signals import SeriesKey
 
 #: Values kept per series: enough for year-on-year features and a few years of plots.
 HISTORY_MONTHS: Final = 48
 #: Detectors that judge a series against reference series rather than its own values alone.
 REFERENCE_DETECTORS: Final = frozenset({"divergence"})
+#: Detectors that follow a series' share of one reference count (the rest of the country).
+SHARE_DETECTORS: Final = frozenset({"relative_shift"})
 
 
 class Inputs(Protocol):
@@ -32,11 +35,18 @@ class Inputs(Protocol):
     ``references``: the reference values (rest of the parent area, rest of the country …) for
     the divergence detector, or None when missing. ``scale``: the factor that makes the series
     relative to the country (1.0 for the country itself), or None when it cannot be computed.
+    ``reference``: the count a share detector divides by (the rest of the country; 1.0 when the
+    series is judged on its own), or None when missing. ``threshold``: a detector's calibrated
+    threshold for this series, or None to use its own.
     """
 
     def references(self, period: int) -> tuple[float, ...] | None: ...
 
     def scale(self, period: int) -> float | None: ...
+
+    def reference(self, period: int) -> float | None: ...
+
+    def threshold(self, detector: str) -> float | None: ...
 
 
 class _Unscaled:
@@ -47,6 +57,12 @@ class _Unscaled:
 
     def scale(self, period: int) -> float | None:
         return 1.0
+
+    def reference(self, period: int) -> float | None:
+        return 1.0
+
+    def threshold(self, detector: str) -> float | None:
+        return None
 
 
 UNSCALED: Final[Inputs] = _Unscaled()
@@ -178,6 +194,8 @@ class Finding(NamedTuple):
     assessment: Assessment
     alarm: bool
     threshold: float
+    #: Whether the detector was past its warm-up (an unready detector's score means nothing).
+    ready: bool = True
 
 
 class Pristine:
@@ -347,27 +365,45 @@ def _step(state: SeriesState, period: int, value: float, inputs: Inputs) -> list
     findings = []
     refs: tuple[float, ...] | None = None
     scale: float | None = None
-    refs_loaded = scale_loaded = False
+    reference: float | None = None
+    refs_loaded = scale_loaded = reference_loaded = False
     for name, detector in state.detectors.items():
+        x: object
         if name in REFERENCE_DETECTORS:
             if not refs_loaded:
                 refs, refs_loaded = inputs.references(period), True
             if refs is None:
                 continue
-            detector = _learner(state, name)
-            assessment, alarm = detector.learn(DivergencePoint(value, refs))
+            x = DivergencePoint(value, refs)
+        elif name in SHARE_DETECTORS:
+            if not reference_loaded:
+                reference, reference_loaded = inputs.reference(period), True
+            if reference is None:
+                continue
+            x = RelativePoint(value, reference)
         else:
             if not scale_loaded:
                 scale, scale_loaded = inputs.scale(period), True
             if scale is None:
                 continue
-            detector = _learner(state, name)
-            assessment, alarm = detector.learn(value * scale)
+            x = value * scale
+        detector = _learner(state, name)
+        calibrated = inputs.threshold(name)
+        ready = detector.ready
+        if calibrated is None:
+            assessment, alarm = detector.learn(x)
+            threshold = detector.params.threshold
+        else:
+            assessment = detector.assess(x)
+            detector.update(x)
+            threshold = calibrated
+            alarm = ready and assessment.score >= threshold
+        if scale is not None and name not in REFERENCE_DETECTORS | SHARE_DETECTORS:
             # Report what was expected in the series' own units, not the relative ones.
             assessment = Assessment(
                 assessment.score, assessment.baseline / scale, assessment.direction
             )
-        findings.append(Finding(name, period, assessment, alarm, detector.params.threshold))
+        findings.append(Finding(name, period, assessment, alarm, threshold, ready))
     return findings
 
 
@@ -384,6 +420,10 @@ def _bridge(state: SeriesState, period: int, value: float, inputs: Inputs) -> No
                 refs = inputs.references(month)
                 if refs is not None:
                     _learner(state, name).update(DivergencePoint(interpolated, refs))
+            elif name in SHARE_DETECTORS:
+                reference = inputs.reference(month)
+                if reference is not None:
+                    _learner(state, name).update(RelativePoint(interpolated, reference))
             else:
                 scale = inputs.scale(month)
                 if scale is not None:

@@ -78,6 +78,8 @@ class Signal:
     notice_persons: int = 0
     #: A local change that is not part of a broader one even if a broader alert is open.
     distinct: bool = False
+    #: About how many years pass between changes this large in such an area (calibrated).
+    once_in_years: float | None = None
 
     @property
     def area(self) -> str:
@@ -104,6 +106,7 @@ class Signal:
             score=round(self.score, 4),
             threshold=self.threshold,
             direction="up" if self.direction >= 0 else "down",
+            once_in_years=None if self.once_in_years is None else _rounded_years(self.once_in_years),
         )
 
 
@@ -128,3 +131,10 @@ class Decision:
     @property
     def available_on(self) -> date:
         return max(s.available_on for s in self.signals)
+
+
+def _rounded_years(years: float) -> float:
+    """Rarity to two significant figures (1.0e9 for "never seen"): a plain-language figure."""
+    if years == float("inf") or years > 1e9:
+        return 1e9
+    return float(f"{years:.2g}")

@@ -8,8 +8,10 @@ byte for byte. Caches are rebuilt, never stored. No pickle: the snapshot must su
 
 from __future__ import annotations
 
+import math
+from array import array
 from collections import Counter, deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any, Final, cast
 
@@ -24,13 +26,23 @@ from tutka.models.alerts import Alert, AlertKind, Localized, NoticeEvidence, Pol
 from tutka.models.areas import Hierarchy
 from tutka.models.events import Event, UnemploymentReported, VacanciesReported
 from tutka.streams.alerting import GroupState
+from tutka.streams.calibration import CalibrationState, GroupCalibration, Track
 from tutka.streams.engine import BurstState, Engine, EngineStats, PendingRelease, SeenNotice
 from tutka.streams.release import SignalClass
 from tutka.streams.series import History, Point, Pristine, SeriesState
 from tutka.streams.signals import SeriesKey, Signal
 
 VERSION: Final = 1
-_COUNTERS: Final = ("events", "figures", "notices", "evaluations", "signals", "decisions", "alerts")
+_COUNTERS: Final = (
+    "events",
+    "figures",
+    "notices",
+    "evaluations",
+    "signals",
+    "decisions",
+    "alerts",
+    "unknown_areas",
+)
 _EVENT: Final[TypeAdapter[Event]] = TypeAdapter(Event)
 
 
@@ -57,18 +69,8 @@ def snapshot(engine: Engine) -> JSONObject:
         "clock_figures": engine.clock_figures,
         "clock_notices": engine.clock_notices,
         "first_notice_month": engine.first_notice_month,
-        "stats": {
-            name: dict(getattr(engine.stats, name))
-            for name in (
-                "events",
-                "figures",
-                "notices",
-                "evaluations",
-                "signals",
-                "decisions",
-                "alerts",
-            )
-        }
+        "calibration": _calibration(engine.calibration),
+        "stats": {name: dict(getattr(engine.stats, name)) for name in _COUNTERS}
         | {"releases": engine.stats.releases},
     }
     return cast(JSONObject, state)
@@ -87,7 +89,7 @@ def restore(
         )
     engine = Engine(hierarchy, catalogue, sector_names)
     for item in data["series"]:
-        state = _series_from(item, engine.pristine(item["rule"]))
+        state = _series_from(item, engine.pristine(item["rule"], item["key"][0]))
         engine.series[state.key] = state
     for key, item in data["groups"].items():
         group = _group_from(item)
@@ -113,6 +115,7 @@ def restore(
     engine.clock_figures = data["clock_figures"]
     engine.clock_notices = data["clock_notices"]
     engine.first_notice_month = data["first_notice_month"]
+    engine.calibration = _calibration_from(data["calibration"])
     stats = data["stats"]
     engine.stats = EngineStats(
         **{name: Counter(stats[name]) for name in stats if name != "releases"},
@@ -181,6 +184,7 @@ def _group(group: GroupState) -> dict[str, Any]:
         "candidates": {str(p): [_signal(s) for s in sigs] for p, sigs in group.candidates.items()},
         "last_resolved": _alert(group.last_resolved),
         "reported_persons": group.reported_persons,
+        "reported_change": group.reported_change,
     }
 
 
@@ -194,6 +198,7 @@ def _group_from(item: Mapping[str, Any]) -> GroupState:
         },
         last_resolved=_alert_from(item["last_resolved"]),
         reported_persons=item["reported_persons"],
+        reported_change=item["reported_change"],
     )
 
 
@@ -222,6 +227,7 @@ def _signal(signal: Signal) -> dict[str, Any]:
         "notice_count": signal.notice_count,
         "notice_persons": signal.notice_persons,
         "distinct": signal.distinct,
+        "once_in_years": signal.once_in_years,
     }
 
 
@@ -242,6 +248,7 @@ def _signal_from(item: Mapping[str, Any]) -> Signal:
         notice_count=item["notice_count"],
         notice_persons=item["notice_persons"],
         distinct=item["distinct"],
+        once_in_years=item["once_in_years"],
     )
 
 
@@ -306,4 +313,70 @@ def _pending_from(item: Mapping[str, Any] | None) -> PendingRelease | None:
         period=item["period"],
         available_on=date.fromisoformat(item["available_on"]),
         figures=figures,
+    )
+
+
+# -- calibration --------------------------------------------------------------------------------
+
+
+def _floats_json(values: Iterable[float]) -> list[float | None]:
+    return [None if math.isnan(v) else v for v in values]
+
+
+def _floats_from(values: Iterable[float | None]) -> array[float]:
+    return array("d", (math.nan if v is None else float(v) for v in values))
+
+
+def _calibration(state: CalibrationState) -> dict[str, Any]:
+    return {
+        "calibrated": state.calibrated,
+        "tracks": {
+            group: {
+                series: [
+                    t.first,
+                    _floats_json(t.counts),
+                    _floats_json(t.references),
+                    _floats_json(t.signed),
+                ]
+                for series, t in sorted(tracks.items())
+            }
+            for group, tracks in sorted(state.tracks.items())
+        },
+        "results": {
+            group: {
+                "threshold": r.threshold,
+                "grid": list(r.grid),
+                "alarm_episodes": list(r.alarm_episodes),
+                "basis_area_years": r.basis_area_years,
+                "false_alarms_per_100_area_years": r.false_alarms_per_100_area_years,
+                "area_years": r.area_years,
+                "calibrated_period": r.calibrated_period,
+            }
+            for group, r in sorted(state.results.items())
+        },
+    }
+
+
+def _calibration_from(item: Mapping[str, Any]) -> CalibrationState:
+    return CalibrationState(
+        tracks={
+            group: {
+                series: Track(first, _floats_from(c), _floats_from(r), _floats_from(s))
+                for series, (first, c, r, s) in tracks.items()
+            }
+            for group, tracks in item["tracks"].items()
+        },
+        results={
+            group: GroupCalibration(
+                threshold=r["threshold"],
+                grid=tuple(r["grid"]),
+                alarm_episodes=tuple(r["alarm_episodes"]),
+                basis_area_years=r["basis_area_years"],
+                false_alarms_per_100_area_years=r["false_alarms_per_100_area_years"],
+                area_years=r["area_years"],
+                calibrated_period=r["calibrated_period"],
+            )
+            for group, r in item["results"].items()
+        },
+        calibrated=item["calibrated"],
     )
