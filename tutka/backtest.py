@@ -8,8 +8,10 @@ docstrings define every figure), then prints the scorecard and writes it as JSON
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Sequence
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +22,7 @@ from rich.table import Table
 
 from tutka.evaluation.backtest import (
     DEFAULT_SHOCKS,
+    Alarm,
     BacktestRules,
     EventsFileError,
     FalseAlarmRate,
@@ -34,22 +37,35 @@ from tutka.evaluation.backtest import (
     parse_events,
     score,
 )
+from tutka.evaluation.shifts import (
+    AreaPolarity,
+    Shift,
+    ShiftScorecard,
+    alarm_months,
+    covered_months,
+    label_shifts,
+    score_shifts,
+)
 from tutka.evaluation.yoy_rule import DEFAULT_THRESHOLD, UnemploymentRates, yoy_alarms
 from tutka.inputs import InputError, input_files, read_records
-from tutka.models.areas import Hierarchy
-from tutka.models.codes import AREA_LEVELS, period_index
+from tutka.models.areas import COUNTRY, Hierarchy
+from tutka.models.codes import AREA_LEVELS, area_level, period_index
 from tutka.progress import with_replay_progress
 from tutka.replay import Progress as ReplayProgress
 from tutka.replay import ReplayResult, replay
 
 if TYPE_CHECKING:
+    from tutka import sweep as sweep_types
     from tutka.cli import Context
 
-console = Console(highlight=False)
+# Piped output gets a wide console, so tables stay whole instead of folding to 80 columns.
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 180)
 err = Console(stderr=True, highlight=False)
 
 DETECTORS = "detectors"
 BASELINE = "yoy_rule"
+#: Budgets --sweep runs by default (kept here so `--help` does not import the sweep module).
+DEFAULT_BUDGETS = (0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 12.0, 20.0)
 LEVEL_NAMES = {
     "SSS": "country",
     "ELY": "ELY area",
@@ -92,6 +108,26 @@ LEVEL_NAMES = {
     help="The baseline's threshold: percentage points by which an area's year-on-year change "
     "of the unemployment rate must exceed the country's.",
 )
+@click.option(
+    "--shifts",
+    "with_shifts",
+    is_flag=True,
+    help="Also score against lasting shifts of the municipalities' unemployment, labelled with "
+    "hindsight (tutka.evaluation.shifts).",
+)
+@click.option(
+    "--sweep",
+    "with_sweep",
+    is_flag=True,
+    help="Replay at a range of false-alarm budgets and write the recall / false-alarm curve "
+    "(table, JSON and PNG) for shifts and events, the year-on-year rule on the same axes.",
+)
+@click.option(
+    "--budgets",
+    default=",".join(f"{b:g}" for b in DEFAULT_BUDGETS),
+    show_default=True,
+    help="The budgets --sweep runs (false-alarm episodes per 100 area-years, comma-separated).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or per-event table.")
 @click.pass_context
 def backtest_command(
@@ -102,6 +138,9 @@ def backtest_command(
     shocks: tuple[str, ...],
     no_shocks: bool,
     yoy_threshold: float,
+    with_shifts: bool,
+    with_sweep: bool,
+    budgets: str,
     quiet: bool,
 ) -> None:
     """Replay PATHS (anything `tutka replay` reads) and score the alerts against labelled events.
@@ -133,18 +172,203 @@ def backtest_command(
     first, last = span
     detectors = alarms_from_alerts(result.alerts, period_index(last) + 1)
     scored = {a for a in rates.areas if a in context.hierarchy} | {a.area for a in detectors}
+    yoy = yoy_alarms(rates, yoy_threshold)
     card = score(
         events,
         context.hierarchy,
         ScoredData.of(scored, first, last),
-        {DETECTORS: detectors, BASELINE: yoy_alarms(rates, yoy_threshold)},
+        {DETECTORS: detectors, BASELINE: yoy},
         rules,
     )
-    seconds = time.perf_counter() - started
+    municipal = _municipal(rates) if with_shifts or with_sweep else None
+    shift_card = _shift_card(municipal, result, yoy) if municipal is not None else None
     _print(card, result, yoy_threshold, quiet)
+    if shift_card is not None:
+        _print_shifts(shift_card, yoy_threshold)
     target = json_path or context.settings.output_dir / "backtest" / "scorecard.json"
-    _write(target, _document(card, result, paths, events_path, yoy_threshold, seconds))
+    extra: dict[str, object] = {}
+    if shift_card is not None:
+        extra["shifts"] = shift_card.model_dump(mode="json")
+    if municipal is not None and with_sweep:
+        extra["sweep"] = _sweep(
+            context, paths, events, rates, municipal, scored, _budgets(budgets), target
+        )
+    seconds = time.perf_counter() - started
+    _write(target, _document(card, result, paths, events_path, yoy_threshold, seconds) | extra)
     console.print(f"Scorecard written to [bold]{target}[/bold] ({seconds:.1f} s in all)")
+
+
+def _budgets(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"expected numbers like 1,2,5, got {text!r}", param_hint="--budgets"
+        ) from None
+    if not values or any(not 0 < v <= 100 for v in values):
+        raise click.BadParameter("budgets must be between 0 and 100", param_hint="--budgets")
+    return tuple(sorted(set(values)))
+
+
+@dataclass(frozen=True)
+class _Municipal:
+    """The data's municipal unemployment and its lasting shifts, labelled with hindsight."""
+
+    shifts: list[Shift]
+    municipalities: list[str]
+    first: int
+    last: int
+
+
+def _municipal(rates: UnemploymentRates) -> _Municipal:
+    counts = rates.unemployed()
+    country = counts.get(COUNTRY)
+    municipalities = {a: s for a, s in counts.items() if area_level(a) == "KU"}
+    if country is None or not municipalities:
+        raise click.ClickException(
+            "--shifts and --sweep need the country's (SSS) and municipalities' (KU###) "
+            "unemployed figures"
+        )
+    months = [p for series in municipalities.values() for p in series]
+    return _Municipal(
+        label_shifts(municipalities, country), sorted(municipalities), min(months), max(months)
+    )
+
+
+def _shift_card(
+    municipal: _Municipal, result: ReplayResult, yoy: Sequence[Alarm]
+) -> ShiftScorecard:
+    """The lasting-shift yardstick over the data's municipalities (detectors and the rule)."""
+    yoy_months: dict[AreaPolarity, set[int]] = {}
+    for alarm in yoy:
+        # Every month the rule fires is a fresh statement in the monthly review.
+        yoy_months.setdefault((alarm.area, alarm.polarity), set()).update(alarm.live)
+    return score_shifts(
+        municipal.shifts,
+        {DETECTORS: alarm_months(result.alerts), BASELINE: yoy_months},
+        municipal.municipalities,
+        municipal.first,
+        municipal.last,
+        covered={DETECTORS: covered_months(result.alerts)},
+    )
+
+
+def _print_shifts(card: ShiftScorecard, threshold: float) -> None:
+    det, base = card.sources[DETECTORS], card.sources[BASELINE]
+    table = Table(
+        title=f"Lasting shifts in {card.areas} municipalities, labelled with hindsight "
+        f"(false alarms {card.scored_from}…{card.scored_to})"
+    )
+    table.add_column("")
+    table.add_column("detectors", justify="right")
+    table.add_column(f"YoY rule (±{threshold:g} pp)", justify="right")
+
+    def share(found: int, total: int) -> str:
+        return f"{found / total:.0%} ({found}/{total})" if total else "–"
+
+    table.add_row(
+        "large shifts found",
+        share(det.found_large.all, det.large.all),
+        share(base.found_large.all, base.large.all),
+    )
+    table.add_row(
+        "all shifts found",
+        share(det.found.all, det.shifts.all),
+        share(base.found.all, base.shifts.all),
+    )
+    for polarity in ("negative", "positive"):
+        table.add_row(
+            f"  {polarity}",
+            share(getattr(det.found, polarity), getattr(det.shifts, polarity)),
+            share(getattr(base.found, polarity), getattr(base.shifts, polarity)),
+        )
+    covered = det.recall_large_covered
+    table.add_row(
+        "large shifts found, incl. broader alerts",
+        "–" if covered is None else f"{covered:.0%}",
+        "–",
+    )
+    table.add_row(
+        "median delay (months), large / all",
+        f"{_delay(det.median_delay_large.all)} / {_delay(det.median_delay.all)}",
+        f"{_delay(base.median_delay_large.all)} / {_delay(base.median_delay.all)}",
+    )
+    table.add_row(
+        "false alarms / 100 municipality-years",
+        f"{det.false_alarms_per_100_area_years:.2f} ({det.false_alarm_episodes})",
+        f"{base.false_alarms_per_100_area_years:.2f} ({base.false_alarm_episodes})",
+    )
+    console.print(table)
+
+
+def _sweep(
+    context: Context,
+    paths: Sequence[Path],
+    events: Sequence[LabelledEvent],
+    rates: UnemploymentRates,
+    municipal: _Municipal,
+    scored: set[str],
+    budgets: Sequence[float],
+    target: Path,
+) -> dict[str, object]:
+    from tutka import sweep
+
+    inputs = sweep.SweepInputs(
+        paths=tuple(paths),
+        hierarchy=context.hierarchy,
+        catalogue=context.catalogue,
+        events=tuple(events),
+        shifts=tuple(municipal.shifts),
+        municipalities=tuple(municipal.municipalities),
+        first=municipal.first,
+        last=municipal.last,
+        scored_areas=tuple(sorted(scored)),
+    )
+    listed = ", ".join(f"{b:g}" for b in budgets)
+    err.print(f"[dim]sweeping {len(budgets)} budgets ({listed})…[/dim]")
+    points = sweep.sweep(inputs, rates, budgets)
+    _print_sweep(points)
+    large = sum(s.large for s in municipal.shifts)
+    title = (
+        f"{', '.join(p.name for p in paths)}: {len(municipal.municipalities)} municipalities, "
+        f"{len(municipal.shifts)} lasting shifts ({large} large), {len(events)} events"
+    )
+    png = sweep.plot(points, target.with_name("sweep.png"), title)
+    sweep.write_json(points, target.with_name("sweep.json"))
+    console.print(f"Sweep: [bold]{png}[/bold] and {target.with_name('sweep.json')}")
+    return {"png": str(png), "points": [asdict(p) for p in points]}
+
+
+def _print_sweep(points: Sequence[sweep_types.SweepPoint]) -> None:
+    table = Table(
+        title="Recall and false alarms by false-alarm budget (and by the rule's threshold)"
+    )
+    for column in (
+        "source",
+        "setting",
+        "large shifts",
+        "all shifts",
+        "delay (large)",
+        "false alarms /100 mun.-years",
+        "events",
+        "events' false alarms",
+        "alerts",
+    ):
+        table.add_column(column, justify="left" if column == "source" else "right")
+    for p in points:
+        setting = f"budget {p.setting:g}" if p.source == "detectors" else f"±{p.setting:g} pp"
+        table.add_row(
+            p.source,
+            setting,
+            f"{p.recall_large:.0%} ({p.large_found}/{p.large})",
+            f"{p.recall:.0%} ({p.found}/{p.shifts})",
+            _delay(p.median_delay_large),
+            f"{p.false_alarms:.2f} ({p.false_alarm_episodes})",
+            f"{p.events_found}/{p.events}",
+            "–" if p.event_false_alarms is None else f"{p.event_false_alarms:.2f}",
+            f"{p.alerts:,}",
+        )
+    console.print(table)
 
 
 def _shocks(texts: Sequence[str], none: bool) -> tuple[Shock, ...]:

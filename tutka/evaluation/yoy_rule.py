@@ -117,6 +117,13 @@ class UnemploymentRates:
         """Areas with unemployed figures."""
         return tuple(sorted(self._figures[UNEMPLOYED]))
 
+    def unemployed(self) -> dict[str, dict[int, float]]:
+        """First-release unemployed job-seekers per area and period."""
+        return {
+            area: {period: r.value for period, r in series.items()}
+            for area, series in self._figures[UNEMPLOYED].items()
+        }
+
     def periods(self) -> tuple[str, str] | None:
         """First and last month with an unemployed figure, or None when there is none."""
         months = [p for series in self._figures[UNEMPLOYED].values() for p in series]

@@ -61,6 +61,7 @@ def _all() -> dict[str, Streams]:
         streams_divergence,
         streams_isolation_forest,
         streams_notice_burst,
+        streams_relative_shift,
     )
 
     return {
@@ -71,6 +72,7 @@ def _all() -> dict[str, Streams]:
         "divergence": streams_divergence.STREAMS,
         "isolation_forest": streams_isolation_forest.STREAMS,
         "context_novelty": streams_context_novelty.STREAMS,
+        "relative_shift": streams_relative_shift.STREAMS,
     }
 
 

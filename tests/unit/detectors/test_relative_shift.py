@@ -1,0 +1,87 @@
+"""RelativeShift: exact alarms on seeded share series, and properties that matter on real data."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from tutka.detectors.relative_shift import RelativePoint, RelativeShift, RelativeShiftParams
+
+from .streams import STREAMS  # noqa: F401  (loads every stream module first)
+from .streams_relative_shift import share_stream
+
+
+def alarms(detector: RelativeShift, xs: list[RelativePoint]) -> list[tuple[int, int]]:
+    out = []
+    for t, x in enumerate(xs):
+        assessment, alarm = detector.learn(x)
+        if alarm:
+            out.append((t, assessment.direction))
+    return out
+
+
+def test_exact_alarms_on_a_seeded_rise_of_the_share() -> None:
+    found = alarms(RelativeShift(), share_stream(3, 180, at=120))
+    assert found[0] == (121, 1)
+    # The alarm lasts until the baseline median has moved past the shift (half of its twelve
+    # months plus the window): then the new level is the normal.
+    assert found[-1][0] == 131
+    assert all(120 <= t <= 131 for t, _ in found)
+    assert [d for _, d in found] == [1] * len(found)
+
+
+def test_a_fall_of_the_share_alarms_downwards() -> None:
+    found = alarms(RelativeShift(), share_stream(4, 180, at=120, factor=0.7))
+    assert found and found[0][0] in (120, 121, 122) and found[0][1] == -1
+
+
+def test_the_business_cycle_alone_never_alarms() -> None:
+    # The country swings ±25 %; the area follows it exactly: its share does not move.
+    for seed in range(10):
+        assert alarms(RelativeShift(), share_stream(100 + seed, 240)) == []
+
+
+def test_a_small_area_needs_a_material_change() -> None:
+    # A 60 % rise of 20 people is 12 people: below min_persons whatever its z.
+    xs = [RelativePoint(x.value / 100, x.reference) for x in share_stream(5, 180, 120, 1.6)]
+    assert alarms(RelativeShift(), xs) == []
+    lenient = RelativeShift(RelativeShiftParams(min_persons=5))
+    assert alarms(lenient, xs), "the same change alarms once the floor allows it"
+
+
+def test_not_ready_until_it_knows_the_noise() -> None:
+    det = RelativeShift()
+    xs = share_stream(6, 40)
+    ready = []
+    for x in xs:
+        det.update(x)
+        ready.append(det.ready)
+    first = ready.index(True)
+    # A seasonal factor from one year of centred medians, then twelve differences of s.
+    assert 18 + 12 <= first <= 40
+
+
+def test_expected_count_follows_the_country() -> None:
+    det = RelativeShift()
+    xs = share_stream(7, 60)
+    for x in xs:
+        det.update(x)
+    doubled = RelativePoint(xs[-12].value * 2, xs[-12].reference * 2)
+    assessment = det.assess(doubled)
+    # The share is unchanged when both double: nothing to report, and about the same count.
+    assert assessment.score < 3
+    assert assessment.baseline == pytest.approx(doubled.value, rel=0.1)
+
+
+def test_zero_or_missing_reference_is_quiet() -> None:
+    det = RelativeShift()
+    for x in share_stream(8, 60):
+        det.update(x)
+    assert det.assess(RelativePoint(100.0, 0.0)).score == 0.0
+
+
+def test_params_are_validated() -> None:
+    with pytest.raises(ValidationError, match="longest_window"):
+        RelativeShiftParams(shortest_window=6, longest_window=3)
+    with pytest.raises(ValidationError):
+        RelativeShiftParams(min_change=-0.1)

@@ -1,0 +1,123 @@
+"""Calibration to a false-alarm budget: episodes, the hindsight audit, the threshold, the state."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from tutka.streams.calibration import (
+    CalibrationState,
+    Curve,
+    Track,
+    alarm_episodes,
+    calibrate,
+    group_of,
+    judge,
+    poisson_upper,
+    threshold_for,
+)
+
+GRID = tuple(3.0 + 0.5 * i for i in range(30))
+
+
+def track(counts: list[float], scores: list[float], first: int = 0) -> Track:
+    t = Track.empty(first)
+    for i, (c, s) in enumerate(zip(counts, scores, strict=True)):
+        t.record(first + i, c, 100_000.0, s)
+    return t
+
+
+def step(months: int, at: int, before: float, after: float) -> list[float]:
+    rng = np.random.default_rng(at)
+    level = np.where(np.arange(months) < at, before, after)
+    return list(np.round(level * np.exp(rng.normal(0, 0.01, months))))
+
+
+def test_episodes_join_months_at_most_two_apart_per_direction() -> None:
+    signed = [0, 9, 0, 0, 9, 0, 0, 0, 9, -9, 0]
+    assert alarm_episodes(signed, 8.0, first=10) == [(11, 1), (18, 1), (19, -1)]
+    assert alarm_episodes(signed, 10.0, first=10) == []
+    assert alarm_episodes([math.nan, 9.0], 8.0, first=0) == [(1, 1)]
+
+
+def test_an_alarm_a_lasting_shift_explains_is_not_false() -> None:
+    months = 96
+    counts = step(months, 40, 1000, 1300)
+    scores = [0.0] * months
+    scores[41] = 12.0  # read in month 42: the shift (dated 39) explains it
+    explained = judge([track(counts, scores)], GRID, now=months - 1)
+    assert explained.alarms[GRID.index(10.0)] == 1
+    assert explained.false_alarms[GRID.index(10.0)] == 0
+    flat = step(months, 40, 1000, 1000)
+    false = judge([track(flat, scores)], GRID, now=months - 1)
+    assert false.false_alarms[GRID.index(10.0)] == 1
+    assert false.false_alarms[GRID.index(12.5)] == 0  # above the score: no alarm at all
+
+
+def test_recent_alarms_are_not_judged_yet() -> None:
+    months = 96
+    flat = step(months, 40, 1000, 1000)
+    scores = [0.0] * months
+    scores[80] = 12.0  # 15 months before the end: a lasting shift could still follow
+    curve = judge([track(flat, scores)], GRID, now=months - 1)
+    assert curve.alarms[0] == 0
+    # Judged: from month 23 (an explaining shift needs a year before it, read a month later)
+    # to month 64 (95 minus 24 months of look-ahead, 6 of excuse window and 1 of publication).
+    assert curve.area_months == 64 - 23 + 1
+
+
+def test_the_threshold_is_the_lowest_within_budget() -> None:
+    # Over 1000 area-years: 50 false alarms at 3.0, 30 at 3.5, 10 at 4.0, none from 4.5.
+    false = tuple(max(0, 50 - 20 * i) for i in range(len(GRID)))
+    curve = Curve(false, false, 12_000)
+    assert (
+        threshold_for(curve, curve, GRID, budget=5.0, pooling_area_years=0, confidence=0.5) == 3.5
+    )
+    assert (
+        threshold_for(curve, curve, GRID, budget=1.0, pooling_area_years=0, confidence=0.5) == 4.5
+    )
+    # A short history is cautious: the same rates over 10 area-years need a higher threshold.
+    short = Curve(tuple(f // 100 for f in false), false, 120)
+    assert threshold_for(short, short, GRID, 5.0, 0, confidence=0.8) > 4.0
+
+
+def test_a_level_with_little_history_borrows_from_the_pool() -> None:
+    pool = Curve(tuple(max(0, 40 - 10 * i) for i in range(len(GRID))), (0,) * len(GRID), 24_000)
+    thin = Curve((0,) * len(GRID), (0,) * len(GRID), 60)
+    alone = threshold_for(thin, Curve.zero(len(GRID)), GRID, 2.0, 0, 0.8)
+    pooled = threshold_for(thin, pool, GRID, 2.0, pooling_area_years=120, confidence=0.8)
+    assert alone == GRID[-1]  # five area-years cannot show a rate of 2 per 100 at 80 %
+    assert pooled < alone
+
+
+def test_poisson_upper_bound() -> None:
+    assert poisson_upper(0, 0.8) == pytest.approx(1.6, abs=0.02)  # exact: -ln(0.2) = 1.61
+    assert poisson_upper(100, 0.5) == pytest.approx(100.7, abs=0.3)
+    assert poisson_upper(10, 0.95) > poisson_upper(10, 0.8) > 10
+
+
+def test_calibrate_needs_enough_history_then_sets_every_group() -> None:
+    months = 120
+    tracks = [track(step(months, 40 + i, 1000, 1000), [0.0] * months) for i in range(3)]
+    assert calibrate({"g": tracks}, {"g": 2.0}, GRID, now=months - 1, min_area_years=50) == {}
+    many = [track(step(months, 40, 1000, 1000 + i), [0.0] * months) for i in range(60)]
+    result = calibrate({"g": many}, {"g": 2.0}, GRID, now=months - 1, min_area_years=50)
+    assert set(result) == {"g"}
+    assert result["g"].threshold in GRID
+    assert result["g"].years_between(100.0) == pytest.approx(result["g"].basis_area_years)
+
+
+def test_state_records_trims_and_calibrates_yearly() -> None:
+    state = CalibrationState()
+    group = group_of("relative_shift", "unemployment", "KU", False)
+    for period in range(24000, 24000 + 200):
+        state.record(group, "KU1", period, 1000.0, 1e5, 0.0, keep=120)
+    track_ = state.tracks[group]["KU1"]
+    assert len(track_.counts) <= 132 and track_.last == 24199
+    assert state.due(24000, month=1) and not state.due(24001, month=1)
+    state.recalibrate(24199, {group: 2.0}, GRID, (), 120.0, 1.0, 120)
+    assert state.calibrated == 24199 and not state.due(24000, month=1)
+    assert state.threshold(group) is not None
+    assert state.threshold("nothing") is None
