@@ -471,6 +471,9 @@ def _print(card: Scorecard, result: ReplayResult, threshold: float, quiet: bool)
         f"({rate:,.0f} observations/s, peak memory {result.peak_rss_mb:,.0f} MiB), "
         f"{len(result.dead_letters):,} dead letters."
     )
+    for line in (result.unknown_areas_line(), result.calibration_line()):
+        if line is not None:
+            console.print(line)
 
 
 def _print_levels(card: Scorecard) -> None:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from tutka.config.areas import load_hierarchy
+from tutka.config.areas import demo_hierarchy, load_hierarchy
 from tutka.config.catalogue import Catalogue, load_catalogue
 from tutka.config.sectors import localized_sector_names
 from tutka.config.settings import AlertmanagerSettings, Settings
@@ -50,14 +50,20 @@ class Context:
             raise click.ClickException(str(exc)) from exc
         self.sectors = localized_sector_names()
 
+    @property
+    def synthetic_world(self) -> Hierarchy:
+        """The hierarchy a synthetic market is made of: the demo's small world, unless an areas
+        file was given (the shipped default is the whole classification: 309 municipalities)."""
+        return self.hierarchy if self.areas_path is not None else demo_hierarchy()
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--areas",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Area hierarchy: ours (code,name_fi,name_sv,name_en,parent) or Statistics Finland's "
-    "municipality correspondence (e.g. regions_2024.csv). Default: the shipped one "
-    "(env TUTKA_AREAS__PATH).",
+    "municipality correspondence (e.g. regions_by_year_2020_2025.csv). Default: the shipped "
+    "classification, every current municipality (env TUTKA_AREAS__PATH).",
 )
 @click.option(
     "--catalogue",
@@ -240,6 +246,9 @@ def _print_summary(result: ReplayResult, quiet: bool) -> None:
     unknown = result.unknown_areas_line()
     if unknown is not None:
         console.print(f"[yellow]{unknown}[/yellow]")
+    calibration = result.calibration_line()
+    if calibration is not None:
+        console.print(calibration)
     if quiet:
         return
     if result.dead_letters:
@@ -333,7 +342,9 @@ def simulate_command(
     started = time.perf_counter()
     try:
         hierarchy = (
-            synthetic_hierarchy(municipalities) if municipalities is not None else context.hierarchy
+            synthetic_hierarchy(municipalities)
+            if municipalities is not None
+            else context.synthetic_world
         )
         synthetic = plan(
             seed=seed,

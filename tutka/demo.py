@@ -43,7 +43,7 @@ def run_demo(
     err: Console,
 ) -> None:
     started = time.perf_counter()
-    hierarchy, catalogue, sectors = context.hierarchy, context.catalogue, context.sectors
+    hierarchy, catalogue, sectors = context.synthetic_world, context.catalogue, context.sectors
     out_dir.mkdir(parents=True, exist_ok=True)
     with err.status("Generating a synthetic Finnish labour market…"):
         dataset = generate(seed=seed, start=start, end=end, hierarchy=hierarchy)

@@ -68,6 +68,28 @@ class ReplayResult:
     def dead_letter_reasons(self) -> Counter[str]:
         return Counter(f"{d.reason}:{d.error_type}" for d in self.dead_letters)
 
+    def calibration_line(self) -> str | None:
+        """The calibrated thresholds in force at the end, with the budget they meet."""
+        results = self.engine.calibration.results
+        if not results:
+            return None
+        rules = self.engine.catalogue.calibration
+        parts = []
+        for group, result in sorted(results.items()):
+            detector, rule, level, *breakdown = group.split(":")
+            budget = rules.budget_for(level)  # type: ignore[arg-type]
+            where = f"{rule} {level}" + (" breakdowns" if breakdown else "")
+            parts.append(
+                f"{where} {result.threshold:g} (budget {budget:g}, history "
+                f"{result.false_alarms_per_100_area_years:.2f} over {result.area_years:,.0f} area-years)"
+            )
+        detector = sorted(results)[0].split(":")[0]
+        return (
+            f"Calibrated thresholds ({detector}, false alarms per 100 area-years): "
+            + "; ".join(parts)
+            + "."
+        )
+
     def unknown_areas_line(self) -> str | None:
         """One line on records naming areas outside the hierarchy: how many, which, what to do."""
         unknown = self.engine.stats.unknown_areas

@@ -83,7 +83,7 @@ from typing import Final, Literal, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from tutka.config.areas import load_hierarchy, shipped_areas
+from tutka.config.areas import DEMO, demo_hierarchy, shipped_areas
 from tutka.models.areas import Area, Hierarchy, level_depth
 from tutka.models.codes import business_id_check_digit, period_after, period_index, period_str
 from tutka.models.events import (
@@ -2594,7 +2594,7 @@ def _plan(
     events: int | None,
 ) -> SyntheticPlan:
     codes = occupation_codes(occupations)
-    hierarchy = hierarchy if hierarchy is not None else load_hierarchy()
+    hierarchy = hierarchy if hierarchy is not None else demo_hierarchy()
     layout = _Layout.of(hierarchy)
     profiles = [
         municipality_profile(code, hierarchy.ely_of(code)) for code in layout.municipalities
@@ -2746,7 +2746,7 @@ def synthetic_hierarchy(municipalities: int) -> Hierarchy:
     >>> len(big.of_level("KU")), big.ancestors("KU240")
     (300, ('SK192', 'MK19', 'ELY15', 'SSS'))
     """
-    shipped = shipped_areas()
+    shipped = shipped_areas(DEMO)
     taken = {a.code for a in shipped}
     existing = sum(1 for a in shipped if a.code.startswith("KU"))
     if not existing <= municipalities <= MAX_MUNICIPALITIES:

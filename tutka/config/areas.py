@@ -18,6 +18,9 @@ from pathlib import Path
 from tutka.models.areas import Area, Hierarchy
 
 SHIPPED = "areas.csv"
+#: The synthetic world of ``tutka demo`` and ``tutka simulate``: every ELY area and region, and a
+#: subset of sub-regions and municipalities (a small, fast market).
+DEMO = "demo_areas.csv"
 _OURS = {"code", "name_fi", "name_sv", "name_en", "parent"}
 _STATFIN = {
     "municipality_code",
@@ -33,9 +36,14 @@ def _rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(lines))
 
 
-def shipped_areas() -> list[Area]:
-    text = resources.files("tutka.config").joinpath(SHIPPED).read_text(encoding="utf-8")
-    return list(_ours(_rows(text), SHIPPED))
+def shipped_areas(name: str = SHIPPED) -> list[Area]:
+    text = resources.files("tutka.config").joinpath(name).read_text(encoding="utf-8")
+    return list(_ours(_rows(text), name))
+
+
+def demo_hierarchy() -> Hierarchy:
+    """The demo's synthetic world (a subset of the classification's municipalities)."""
+    return Hierarchy(shipped_areas(DEMO))
 
 
 def load_hierarchy(path: Path | None = None, year: int | None = None) -> Hierarchy:

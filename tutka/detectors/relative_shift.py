@@ -1,7 +1,6 @@
 """RelativeShift: a lasting change of an area's share of the country's figure, caught early.
 
-Method. Each observation is a pair: the area's count and a reference count (the rest of the
-country). The detector follows ``y = log(count + 1) − log(reference)``, so the business cycle that
+Method. Each observation is a pair: the area's count and a reference count (the country's). The detector follows ``y = log(count + 1) − log(reference)``, so the business cycle that
 moves every area falls out, and removes the area's own seasonal pattern with past data only:
 for each calendar month, the median over earlier years (at most ``seasonal_years``) of ``y`` minus
 its centred 13-month median, each known six months after its centre. What is left, ``s``, moves
@@ -46,7 +45,7 @@ The detector fires within three months of the shift and is quiet before it:
 ...     if alarm:
 ...         alarms.append((t, assessment.direction))
 >>> alarms[0]
-(61, 1)
+(62, 1)
 >>> all(t >= 60 for t, _ in alarms)
 True
 
@@ -84,7 +83,7 @@ MAD_TO_SIGMA: Final = 1.4826
 
 
 class RelativePoint(NamedTuple):
-    """An area's count and its reference (the rest of the country) in the same month."""
+    """An area's count and its reference (the country's count) in the same month."""
 
     value: float
     reference: float

@@ -88,7 +88,7 @@ def room_group(
     else:
         if demo:
             data_dir = settings.output_dir / "room-data"
-            inputs = demo_inputs(data_dir, seed, context.hierarchy)
+            inputs = demo_inputs(data_dir, seed, context.synthetic_world)
             source = f"demo (seed {seed})"
         else:
 
@@ -96,9 +96,9 @@ def room_group(
                 return list(replay_paths)
 
             source = ", ".join(str(p) for p in replay_paths)
+        world = context.synthetic_world if demo else context.hierarchy
         service = embedded(
-            settings, context.hierarchy, context.catalogue, context.sectors, inputs, source,
-            pace_seconds,
+            settings, world, context.catalogue, context.sectors, inputs, source, pace_seconds,
         )  # fmt: skip
     app = create_app(service, users, settings.webhook)
     bind_host = host or settings.room.host

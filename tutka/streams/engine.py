@@ -918,16 +918,16 @@ class _SeriesInputs:
         return self._thresholds.get(detector)
 
     def reference(self, period: int) -> float | None:
-        """The count the series is a share of: the rest of the country (1.0 for the country)."""
+        """The count the series is a share of: the country's (1.0 for the country itself).
+
+        The whole country, not the rest of it: an area that is most of a small country (or a
+        large region) would otherwise see its share of "the rest" swing with any one town.
+        """
         if self._country is None:
             return 1.0
         country = self._series.get(self._country)
         total = country.value(period) if country is not None else None
-        local = self._state.value(period)
-        if total is None or local is None:
-            return None
-        reference = total - local if self._additive else total
-        return reference if reference > 0 else None
+        return total if total is not None and total > 0 else None
 
     def references(self, period: int) -> tuple[float, ...] | None:
         """Reference values for divergence: the rest of the parent area and of the country."""

@@ -35,8 +35,8 @@ class Inputs(Protocol):
     ``references``: the reference values (rest of the parent area, rest of the country …) for
     the divergence detector, or None when missing. ``scale``: the factor that makes the series
     relative to the country (1.0 for the country itself), or None when it cannot be computed.
-    ``reference``: the count a share detector divides by (the rest of the country; 1.0 when the
-    series is judged on its own), or None when missing. ``threshold``: a detector's calibrated
+    ``reference``: the count a share detector divides by (the country's; 1.0 when the series is
+    judged on its own), or None when missing. ``threshold``: a detector's calibrated
     threshold for this series, or None to use its own.
     """
 

@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 
-from tutka.config.areas import load_hierarchy
+from tutka.config.areas import demo_hierarchy
 from tutka.models.areas import Area, Hierarchy
 from tutka.models.codes import business_id_is_valid, period_after, period_index, period_str
 from tutka.models.events import (
@@ -251,7 +251,7 @@ def test_manifest_counts_match_the_files(files: dict[str, Path], dataset: Synthe
 
 
 def test_aggregates_are_exact_sums_of_their_municipalities(dataset: SyntheticDataset) -> None:
-    hierarchy = load_hierarchy()
+    hierarchy = demo_hierarchy()
     municipalities = hierarchy.of_level("KU")
     for table in (Figures(dataset.events).first, Figures(dataset.events).latest):
         sums: dict[tuple[str, str, str], float] = defaultdict(float)
@@ -267,7 +267,7 @@ def test_aggregates_are_exact_sums_of_their_municipalities(dataset: SyntheticDat
 
 
 def test_every_area_with_municipalities_is_emitted_and_no_other(dataset: SyntheticDataset) -> None:
-    hierarchy = load_hierarchy()
+    hierarchy = demo_hierarchy()
     covered = {a for code in hierarchy.of_level("KU") for a in (code, *hierarchy.ancestors(code))}
     assert set(dataset.areas) == covered
     measures = Counter(
@@ -286,7 +286,7 @@ def test_sizes_and_rates_are_plausible(figures: Figures) -> None:
     assert 145_000 < labour_force["KU049"] < 175_000
     assert 115_000 < labour_force["KU837"] < 145_000
     assert 400 < labour_force["KU742"] < 620 and 300 < labour_force["KU304"] < 500
-    for area in load_hierarchy().of_level("KU"):
+    for area in demo_hierarchy().of_level("KU"):
         rate = figures.mean(area, "unemployed_jobseekers", "2019-01", 12) / figures.value(
             area, "labour_force", "2019-01"
         )

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 import tutka.synthetic
 from tutka.cli import cli
-from tutka.config.areas import load_hierarchy
+from tutka.config.areas import demo_hierarchy
 from tutka.evaluation.seeds import DEVELOPMENT_SEEDS, EVALUATION_SEEDS, seed_set
 from tutka.models.areas import Hierarchy
 from tutka.models.codes import area_level, period_index, period_str
@@ -40,7 +40,7 @@ from tutka.synthetic import (
     write_plan,
 )
 
-SHIPPED = load_hierarchy()
+SHIPPED = demo_hierarchy()
 MEASURES = 10  # 8 unemployment measures and 2 vacancy measures per area
 LEAD_IN, TAIL = 24, 12  # months kept free of events at the start and the end of the window
 

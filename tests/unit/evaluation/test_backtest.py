@@ -341,13 +341,22 @@ def test_a_bad_row_is_named_by_line_and_field(
     [
         ("", "empty"),
         ("event_id,regions,reference_month,polarity,confidence\n", "missing what"),
-        (HEADER.replace("what", "what,notes"), "unknown notes"),
+        (HEADER.replace("what", "what,what"), "repeated what"),
     ],
 )
 def test_a_bad_header_is_line_one(text: str, fragment: str) -> None:
     with pytest.raises(EventsFileError, match=fragment) as caught:
         parse_events(text)
     assert caught.value.line == 1
+
+
+def test_extra_columns_such_as_sources_are_ignored() -> None:
+    text = (
+        "event_id,source,regions,reference_month,polarity,confidence,what\n"
+        'kemi,"https://example.org/a;https://example.org/b",KU240,2022-09,negative,high,closure\n'
+    )
+    (event,) = parse_events(text)
+    assert (event.event_id, event.regions, event.what) == ("kemi", ("KU240",), "closure")
 
 
 def test_shock_periods_and_rules_are_validated() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.shared_data import SHARED_FI
-from tutka.config.areas import load_hierarchy
+from tutka.config.areas import demo_hierarchy, load_hierarchy
 from tutka.models.areas import Area, Hierarchy, level_depth
 from tutka.models.codes import area_level
 
@@ -152,13 +152,31 @@ def test_shipped_ancestors(shipped: Hierarchy, code: str, ancestors: tuple[str, 
         ("ELY04", ("MK05", "MK07")),
         ("ELY06", ("MK08", "MK09")),
         ("ELY12", ("MK15", "MK16")),
-        ("SK192", ("KU240", "KU751", "KU851")),
-        ("SK011", ("KU049", "KU091", "KU092", "KU235")),
+        ("SK192", ("KU240", "KU241", "KU751", "KU845", "KU851")),
+        ("SK011", ("KU049", "KU091", "KU092", "KU106", "KU186", "KU224", "KU235", "KU245",
+                   "KU257", "KU444", "KU505", "KU543", "KU611", "KU753", "KU755", "KU858",
+                   "KU927")),
         ("KU091", ()),
     ],
-)
+)  # fmt: skip
 def test_shipped_children(shipped: Hierarchy, code: str, children: tuple[str, ...]) -> None:
     assert shipped.children(code) == children
+
+
+def test_the_shipped_classification_has_every_current_municipality(shipped: Hierarchy) -> None:
+    municipalities = shipped.of_level("KU")
+    assert len(municipalities) == 309 and len(shipped.of_level("SK")) == 69
+    kemi = shipped.get("KU240")
+    assert kemi is not None and (kemi.name_fi, kemi.name_sv) == ("Kemi", "Kemi")
+    pargas = shipped.get("KU445")
+    assert pargas is not None and (pargas.name_fi, pargas.name_sv) == ("Parainen", "Pargas")
+
+
+def test_the_demo_world_is_a_small_subset() -> None:
+    demo = demo_hierarchy()
+    assert len(demo.of_level("KU")) == 39
+    assert demo.children("SK192") == ("KU240", "KU751", "KU851")
+    assert set(demo.areas) <= set(load_hierarchy().areas)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from tutka.config.catalogue import OutlierRules, load_catalogue
+from tutka.config.catalogue import Catalogue, OutlierRules, load_catalogue
 from tutka.models.alerts import Alert, AlertKind, AlertStatus, Polarity
 from tutka.models.codes import period_index
 from tutka.streams.engine import Engine, Rejection
@@ -70,12 +70,26 @@ def test_a_nationwide_shock_is_reported_once_as_national() -> None:
 
 def test_a_hiring_surge_is_positive_structural_change() -> None:
     vac = lambda area, t: 1.8 if area == "KU240" and t >= SHIFT else 1.0  # noqa: E731
-    unemp = lambda area, t: 0.85 if area == "KU240" and t >= SHIFT else 1.0  # noqa: E731
+    unemp = lambda area, t: 0.8 if area == "KU240" and t >= SHIFT else 1.0  # noqa: E731
     _, outputs = run(figures(unemployment=unemp, vacancies=vac))
     kinds = {(a.kind, a.area, a.polarity) for a in alerts(outputs).values()}
-    assert (AlertKind.VACANCIES, "KU240", Polarity.POSITIVE) in kinds
     assert (AlertKind.UNEMPLOYMENT, "KU240", Polarity.POSITIVE) in kinds
     assert all(p is Polarity.POSITIVE for k, area, p in kinds if area == "KU240")
+    # Vacancy counts are watched nationally by default (README's ablation) ...
+    assert not any(k is AlertKind.VACANCIES and area == "KU240" for k, area, _ in kinds)
+
+
+def test_vacancies_can_be_watched_locally_by_the_share_detector() -> None:
+    data = CATALOGUE.model_dump()
+    rule = next(r for r in data["series"] if r["name"] == "vacancies")
+    rule["detectors"] = ["relative_shift", *rule["detectors"]]
+    rule["levels"]["relative_shift"] = ["KU"]
+    catalogue = Catalogue.model_validate(data)
+    vac = lambda area, t: 1.8 if area == "KU240" and t >= SHIFT else 1.0  # noqa: E731
+    engine = Engine(H, catalogue)
+    outputs = engine.run(sorted(figures(vacancies=vac), key=ordering_key))
+    kinds = {(a.kind, a.area, a.polarity) for a in alerts(outputs).values()}
+    assert (AlertKind.VACANCIES, "KU240", Polarity.POSITIVE) in kinds
 
 
 def test_a_temporary_wave_that_recovers_is_one_story() -> None:

@@ -87,7 +87,9 @@ def test_series_share_pristine_detectors_until_they_learn() -> None:
     assert json.dumps(pristine.snapshot) == json.dumps(fresh)
     assert {name: d.snapshot() for name, d in pristine.detectors.items()} == fresh
     assert watched.detectors is not pristine.detectors
-    assert other.pristine is None  # vacancies of a municipality are watched too
+    # Vacancies of a municipality are watched nationally only (the default catalogue): nothing
+    # to learn, so nothing of their own.
+    assert other.pristine is not None and dict(other.detectors) == {}
     json.dumps(snapshot(engine), allow_nan=False)  # and all of it is JSON
 
 
@@ -101,7 +103,7 @@ def test_a_restored_engine_shares_the_detectors_that_never_learnt() -> None:
     restored = through_json(engine)
     key = SeriesKey("KU240", "unemployed_jobseekers", None, "2221")
     breakdown, watched = restored.series[key], restored.series[key._replace(occupation=None)]
-    assert breakdown.pristine is restored.pristine(breakdown.rule)
+    assert breakdown.pristine is restored.pristine(breakdown.rule, breakdown.key.area)
     assert breakdown.detectors is breakdown.pristine.detectors
     assert all(snaps is breakdown.pristine.snapshot for _, snaps in breakdown.checkpoints)
     assert watched.pristine is None

@@ -7,8 +7,9 @@ from datetime import date
 
 import pytest
 
-from tutka.config.areas import load_hierarchy
-from tutka.config.catalogue import load_catalogue
+from tutka.config.areas import demo_hierarchy
+from tutka.config.catalogue import OutlierRules, load_catalogue
+from tutka.models.alerts import Alert
 from tutka.models.events import LayoffNoticeFiled
 from tutka.streams.engine import Engine
 from tutka.streams.ordering import ordering_key
@@ -60,11 +61,29 @@ def test_restore_anywhere_gives_the_same_alerts_and_state(split: int) -> None:
 def test_restore_with_pooled_outliers_and_notices_on_synthetic_data() -> None:
     data = generate(seed=3, start="2015-01", end="2019-12")
     events = sorted(data.events, key=ordering_key)
-    engine = Engine(load_hierarchy(), load_catalogue())
+    # The isolation forests are off by default (README's ablation): turn them on to test them.
+    catalogue = load_catalogue().model_copy(
+        update={"outlier": OutlierRules(levels=("KU", "SK", "MK", "ELY"))}
+    )
+    engine = Engine(demo_hierarchy(), catalogue)
     whole, split_out = run_split(events, engine, len(events) * 2 // 3)
     assert whole == split_out
     assert any(isinstance(e, LayoffNoticeFiled) for e in events)
     assert engine.outliers, "the isolation forests should have been part of the state"
+
+
+def test_restore_after_calibration_continues_exactly() -> None:
+    # Twelve years: the engine calibrates its thresholds to the budget (from 2017 on) and
+    # restores the tracks, thresholds and rarity curves with everything else.
+    data = generate(seed=7, start="2012-01", end="2023-12")
+    events = sorted(data.events, key=ordering_key)
+    engine = Engine(demo_hierarchy(), load_catalogue())
+    whole, split_out = run_split(events, engine, len(events) * 9 // 10)
+    assert whole == split_out
+    assert engine.calibration.results, "the engine should have calibrated by then"
+    assert any(
+        e.once_in_years is not None for a in whole if isinstance(a, Alert) for e in a.evidence
+    )
 
 
 def test_restore_with_occupation_breakdowns() -> None:
@@ -72,7 +91,7 @@ def test_restore_with_occupation_breakdowns() -> None:
     data = generate(seed=5, start="2017-01", end="2019-12", occupations=4)
     events = sorted(data.events, key=ordering_key)
     assert any(getattr(e, "occupation", None) for e in events)
-    engine = Engine(load_hierarchy(), load_catalogue())
+    engine = Engine(demo_hierarchy(), load_catalogue())
     whole, split_out = run_split(events, engine, len(events) // 2)
     assert whole == split_out
 
