@@ -1,4 +1,4 @@
-"""Build the shipped area hierarchy (tutka/config/areas.csv) from Statistics Finland's classification.
+"""Build the shipped area hierarchy (tutka/config/areas.csv) from Statistics Finland's data.
 
     python scripts/build_areas.py ../shared/data/fi/regions_2024.csv > tutka/config/areas.csv
 
@@ -46,7 +46,9 @@ def build(statfin: Path, current: Path) -> str:
         writer.writerow([code, r["name_fi"], r["name_sv"], r["name_en"], r["parent"]])
     subregions: dict[str, tuple[str, str]] = {}
     for r in rows:
-        subregions.setdefault("SK" + r["subregion_code"], (r["subregion_name"], "MK" + r["region_code"]))
+        subregions.setdefault(
+            "SK" + r["subregion_code"], (r["subregion_name"], "MK" + r["region_code"])
+        )
     for code in sorted(subregions):
         name_fi, parent = subregions[code]
         if code in known:

@@ -81,7 +81,8 @@ class ReplayResult:
             where = f"{rule} {level}" + (" breakdowns" if breakdown else "")
             parts.append(
                 f"{where} {result.threshold:g} (budget {budget:g}, history "
-                f"{result.false_alarms_per_100_area_years:.2f} over {result.area_years:,.0f} area-years)"
+                f"{result.false_alarms_per_100_area_years:.2f} over "
+                f"{result.area_years:,.0f} area-years)"
             )
         detector = sorted(results)[0].split(":")[0]
         return (

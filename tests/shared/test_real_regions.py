@@ -13,13 +13,13 @@ from collections import defaultdict
 import pytest
 
 from tests.shared_data import SHARED_FI
-from tutka.evaluation.shifts import Shift, label_shifts
-from tutka.inputs import read_records
-from tutka.models.codes import period_index
-from tutka.models.events import UnemploymentReported
 from tutka.config.areas import load_hierarchy
 from tutka.config.catalogue import load_catalogue
+from tutka.evaluation.shifts import Shift, label_shifts
+from tutka.inputs import read_records
 from tutka.models.alerts import Alert, AlertKind, Polarity
+from tutka.models.codes import period_index
+from tutka.models.events import UnemploymentReported
 from tutka.replay import ReplayResult, replay
 
 TABLE = SHARED_FI / "tyonv_12r5_regions.csv"
@@ -65,7 +65,10 @@ def _whole_table() -> tuple[dict[str, dict[int, float]], dict[int, float]]:
     figures: dict[str, dict[int, float]] = defaultdict(dict)
     for record in read_records(TABLE):
         event = record.item
-        if isinstance(event, UnemploymentReported) and event.measure.value == "unemployed_jobseekers":
+        if (
+            isinstance(event, UnemploymentReported)
+            and event.measure.value == "unemployed_jobseekers"
+        ):
             figures[event.area][period_index(event.period)] = event.value
     country = figures.pop("SSS")
     return dict(figures), country

@@ -127,7 +127,7 @@ class CalibrationRules(_Strict):
         return self.budget_by_level.get(level, self.budget)
 
     def grid(self) -> tuple[float, ...]:
-        steps = int(round((self.grid_stop - self.grid_start) / self.grid_step))
+        steps = round((self.grid_stop - self.grid_start) / self.grid_step)
         return tuple(round(self.grid_start + i * self.grid_step, 6) for i in range(steps + 1))
 
     def excluded_months(self) -> tuple[tuple[int, int], ...]:

@@ -125,7 +125,7 @@ def lasting_shifts(
     ``first_month`` is the absolute index (year × 12 + month − 1) of column 0; shift months are
     absolute too. ``excluded`` drops shifts dated in that inclusive range of absolute months.
     """
-    rows, months = counts.shape
+    months = counts.shape[1]
     if months < 2 * SPAN + LOOKAHEAD - SPAN + 1:
         return []
     with np.errstate(all="ignore"), warnings.catch_warnings():
@@ -156,8 +156,12 @@ def lasting_shifts(
         cols = np.flatnonzero(candidate[row])
         runs = _runs(
             [
-                (int(candidates_at[j]), float(d[row, j]), float(persons[row, j]),
-                 float(relative[row, j]))
+                (
+                    int(candidates_at[j]),
+                    float(d[row, j]),
+                    float(persons[row, j]),
+                    float(relative[row, j]),
+                )
                 for j in cols
             ]
         )
@@ -214,7 +218,11 @@ def _merged(shifts: list[LastingShift]) -> list[LastingShift]:
             second = merged[partner]
             keep = first if abs(first.d) >= abs(second.d) else second
             keep = LastingShift(
-                keep.row, keep.month, keep.d, keep.sigma, keep.persons,
+                keep.row,
+                keep.month,
+                keep.d,
+                keep.sigma,
+                keep.persons,
                 first.large or second.large,
             )
             merged = [s for k, s in enumerate(merged) if k not in (i, partner)] + [keep]

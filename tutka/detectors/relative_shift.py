@@ -1,10 +1,11 @@
 """RelativeShift: a lasting change of an area's share of the country's figure, caught early.
 
-Method. Each observation is a pair: the area's count and a reference count (the country's). The detector follows ``y = log(count + 1) − log(reference)``, so the business cycle that
-moves every area falls out, and removes the area's own seasonal pattern with past data only:
-for each calendar month, the median over earlier years (at most ``seasonal_years``) of ``y`` minus
-its centred 13-month median, each known six months after its centre. What is left, ``s``, moves
-when the area's share moves.
+Method. Each observation is a pair: the area's count and a reference count (the country's).
+The detector follows ``y = log(count + 1) − log(reference)``, so the business cycle that moves
+every area falls out, and removes the area's own seasonal pattern with past data only: for each
+calendar month, the median over earlier years (at most ``seasonal_years``) of ``y`` minus its
+centred 13-month median, each known six months after its centre. What is left, ``s``, moves when
+the area's share moves.
 
 The test compares the mean of the last ``k`` values of ``s`` with the median of the
 ``baseline`` months before them, for every window length ``k`` from ``shortest_window`` to

@@ -345,12 +345,18 @@ def _source_score(
 def _counts(shifts: Iterable[Shift]) -> PolarityCounts:
     polarities = [s.polarity for s in shifts]
     negative = sum(1 for p in polarities if p is Polarity.NEGATIVE)
-    return PolarityCounts(negative=negative, positive=len(polarities) - negative, all=len(polarities))
+    return PolarityCounts(
+        negative=negative, positive=len(polarities) - negative, all=len(polarities)
+    )
 
 
 def _shares(shifts: Sequence[Shift], hits: set[int]) -> PolarityFigures:
     def share(selected: list[Shift]) -> float | None:
-        return round(sum(1 for s in selected if id(s) in hits) / len(selected), 4) if selected else None
+        return (
+            round(sum(1 for s in selected if id(s) in hits) / len(selected), 4)
+            if selected
+            else None
+        )
 
     return PolarityFigures(
         negative=share([s for s in shifts if s.polarity is Polarity.NEGATIVE]),

@@ -204,9 +204,7 @@ def _judged_span(
     return frozenset(months)
 
 
-def _shift_months(
-    track: Track, excluded: Sequence[tuple[int, int]]
-) -> dict[int, list[int]]:
+def _shift_months(track: Track, excluded: Sequence[tuple[int, int]]) -> dict[int, list[int]]:
     counts = np.asarray(track.counts, dtype=np.float64)[None, :]
     references = np.asarray(track.references, dtype=np.float64)
     if np.isnan(references).any() or not np.all(references > 0):
@@ -304,9 +302,7 @@ def calibrate(
     out = {}
     for name, curve in curves.items():
         own = curve if curve.area_months else Curve.zero(len(grid))
-        threshold = threshold_for(
-            own, pooled, grid, budgets[name], pooling_area_years, confidence
-        )
+        threshold = threshold_for(own, pooled, grid, budgets[name], pooling_area_years, confidence)
         g = list(grid).index(threshold)
         basis = curve if curve.area_years >= min_area_years else pooled
         out[name] = GroupCalibration(

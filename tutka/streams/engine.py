@@ -47,7 +47,6 @@ from tutka.models.events import (
     VacanciesReported,
     VacancyMeasure,
 )
-from tutka.streams.calibration import CalibrationState, group_of, level_of_group
 from tutka.streams.alerting import (
     AlertContext,
     GroupState,
@@ -56,6 +55,7 @@ from tutka.streams.alerting import (
     resolve_quiet,
     withdraw,
 )
+from tutka.streams.calibration import CalibrationState, group_of, level_of_group
 from tutka.streams.ordering import month_index
 from tutka.streams.release import SignalClass, decide, signal_class
 from tutka.streams.series import (
@@ -475,9 +475,7 @@ class Engine:
                     threshold=finding.threshold,
                     direction=finding.assessment.direction,
                     available_on=available_on,
-                    once_in_years=self.calibration.years_between(
-                        group, finding.assessment.score
-                    ),
+                    once_in_years=self.calibration.years_between(group, finding.assessment.score),
                 )
             )
         return signals

@@ -106,7 +106,9 @@ class Signal:
             score=round(self.score, 4),
             threshold=self.threshold,
             direction="up" if self.direction >= 0 else "down",
-            once_in_years=None if self.once_in_years is None else _rounded_years(self.once_in_years),
+            once_in_years=None
+            if self.once_in_years is None
+            else _rounded_years(self.once_in_years),
         )
 
 
