@@ -43,7 +43,7 @@ from tutka.replay import Progress as ReplayProgress
 from tutka.replay import ReplayResult, replay
 
 if TYPE_CHECKING:
-    from tutka.cli import Context
+    from tutka.cli.context import Context
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -112,7 +112,7 @@ def backtest_command(
     outside event windows and shock periods — for the detectors and, side by side, for the
     analysts' year-on-year rule. Prints the scorecard and writes it as JSON.
     """
-    from tutka.cli import Context
+    from tutka.cli.context import Context
 
     started = time.perf_counter()
     areas, catalogue = ctx.obj

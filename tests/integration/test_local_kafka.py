@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 from kafka import KafkaConsumer, KafkaProducer
@@ -321,7 +322,7 @@ def test_read_topic_waits_for_a_topic_without_creating_it(
 def test_the_cli_starts_reports_stops_and_cleans(tmp_path: Path) -> None:
     from tutka.cli import cli  # here, so that the rest of this file does not depend on it
 
-    assert cli.commands["kafka"] is kafka_group
+    assert cli.get_command(click.Context(cli), "kafka") is kafka_group
     home = tmp_path / "cli"
     cache = _cache_dir()
     env = {CACHE_ENV: str(cache)} if cache else {}
