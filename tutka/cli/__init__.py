@@ -27,10 +27,6 @@ COMMANDS: dict[str, LazyCommand] = {
         "tutka.cli.demo:demo_command",
         "Generate a realistic synthetic labour market, find its structural changes, and report.",
     ),
-    "kafka": LazyCommand(
-        "tutka.dev.local_kafka:kafka_group",
-        "A local single-node Kafka broker (KRaft, 127.0.0.1 only) for development and tests.",
-    ),
     "nab": LazyCommand(
         "tutka.nab:nab_command",
         "Score our detector on the Numenta Anomaly Benchmark beside the published scoreboard.",
@@ -76,6 +72,14 @@ BENCH_COMMANDS: dict[str, LazyCommand] = {
     ),
 }
 
+#: ``tutka dev …``: tooling for a development checkout, not for production.
+DEV_COMMANDS: dict[str, LazyCommand] = {
+    "kafka": LazyCommand(
+        "tutka.dev.cli:kafka_group",
+        "A local single-node Kafka broker (KRaft, 127.0.0.1 only) for development and tests.",
+    ),
+}
+
 
 @click.group(
     cls=LazyGroup,
@@ -111,6 +115,15 @@ cli.add_command(
         "bench",
         lazy_subcommands=BENCH_COMMANDS,
         help="Measure speed (figures to report, never test assertions).",
+    )
+)
+cli.add_command(
+    LazyGroup(
+        "dev",
+        lazy_subcommands=DEV_COMMANDS,
+        help="Developer tooling for a checkout of the repository (not for production).\n\n"
+        "`tutka dev kafka` runs a local Kafka broker for the worker, `tutka bench kafka` and the "
+        "integration tests.",
     )
 )
 

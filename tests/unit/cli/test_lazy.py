@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import tutka.cli.lazy
-from tutka.cli import BENCH_COMMANDS, COMMANDS, cli
+from tutka.cli import BENCH_COMMANDS, COMMANDS, DEV_COMMANDS, cli
 from tutka.cli.lazy import LazyCommand
 
 #: Modules that only some subcommands need; ``tutka --help`` must load none of them.
@@ -57,7 +57,7 @@ def _loaded_by(*args: str) -> set[str]:
     return set(json.loads(run.stdout.splitlines()[-1]))
 
 
-@pytest.mark.parametrize("args", [["--help"], ["bench", "--help"], []])
+@pytest.mark.parametrize("args", [["--help"], ["bench", "--help"], ["dev", "--help"], []])
 def test_help_of_the_groups_imports_no_subcommand(args: list[str]) -> None:
     loaded = _loaded_by(*args)
     heavy = sorted(m for m in loaded if m.split(".")[0] in HEAVY or m.startswith(HEAVY))
@@ -67,7 +67,7 @@ def test_help_of_the_groups_imports_no_subcommand(args: list[str]) -> None:
 
 
 def _every_lazy_command() -> Iterator[tuple[str, LazyCommand]]:
-    for prefix, table in (("", COMMANDS), ("bench ", BENCH_COMMANDS)):
+    for prefix, table in (("", COMMANDS), ("bench ", BENCH_COMMANDS), ("dev ", DEV_COMMANDS)):
         for name, lazy in table.items():
             yield prefix + name, lazy
 
@@ -92,7 +92,8 @@ def _walk(group: click.Group, path: list[str]) -> Iterator[list[str]]:
 def test_every_command_has_help() -> None:
     runner = CliRunner()
     paths = list(_walk(cli, []))
-    assert ["kafka", "start"] in paths and ["bench", "room"] in paths
+    assert ["dev", "kafka", "start"] in paths and ["bench", "room"] in paths
+    assert ["kafka"] not in paths  # the local broker is under `tutka dev`
     for path in paths:
         result = runner.invoke(cli, [*path, "--help"])
         assert result.exit_code == 0, (path, result.output)
@@ -103,14 +104,15 @@ def test_the_listing_matches_what_loaded_commands_say() -> None:
     """The group's help, from the recorded lines, is what click prints for loaded commands."""
     plain = click.Group("cli", commands={name: lazy.load() for name, lazy in COMMANDS.items()})
     plain.add_command(cli.commands["bench"])
+    plain.add_command(cli.commands["dev"])
     listing = CliRunner().invoke(cli, ["--help"], terminal_width=100).output
     expected = CliRunner().invoke(plain, ["--help"], terminal_width=100).output
     assert listing.split("Commands:")[1] == expected.split("Commands:")[1]
 
 
 def test_an_unknown_command_is_refused_as_before() -> None:
-    result = CliRunner().invoke(cli, ["kafak"])
-    assert result.exit_code == 2 and "No such command 'kafak'" in result.output
+    result = CliRunner().invoke(cli, ["kafka", "start"])
+    assert result.exit_code == 2 and "No such command 'kafka'" in result.output
 
 
 def test_doctests() -> None:
