@@ -11,7 +11,8 @@ from rich.console import Console
 
 from tutka.cli.context import load_context
 from tutka.config.settings import RoomUser
-from tutka.room.api import create_app, ephemeral_users, token_hash
+from tutka.room.api import create_app
+from tutka.room.tokens import ephemeral_users, token_hash
 
 console = Console(highlight=False)
 
