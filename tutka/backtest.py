@@ -56,7 +56,7 @@ from tutka.replay import ReplayResult, replay
 
 if TYPE_CHECKING:
     from tutka import sweep as sweep_types
-    from tutka.cli import Context
+    from tutka.cli.context import Context
 
 # Piped output gets a wide console, so tables stay whole instead of folding to 80 columns.
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 180)
@@ -151,7 +151,7 @@ def backtest_command(
     outside event windows and shock periods — for the detectors and, side by side, for the
     analysts' year-on-year rule. Prints the scorecard and writes it as JSON.
     """
-    from tutka.cli import Context
+    from tutka.cli.context import Context
 
     started = time.perf_counter()
     areas, catalogue = ctx.obj

@@ -39,6 +39,7 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from rich.console import Console
 from rich.table import Table
 
+from tutka.cli.context import load_context
 from tutka.config.areas import load_hierarchy
 from tutka.config.catalogue import Catalogue
 from tutka.config.settings import KafkaSettings
@@ -241,12 +242,7 @@ def run_noop_bench(bootstrap: str, events: Sequence[Event], rate: float, workdir
                    _percentile(latencies, 50), _percentile(latencies, 99))  # fmt: skip
 
 
-@click.group("bench")
-def bench_group() -> None:
-    """Measure speed (figures to report, never test assertions)."""
-
-
-@bench_group.command("kafka")
+@click.command("kafka")
 @click.option("--occupations", default=120, show_default=True,
               help="Occupation breakdowns per municipality (120 ≈ 10 000 series).")  # fmt: skip
 @click.option("--start", default="2021-01", show_default=True)
@@ -414,7 +410,7 @@ def _market(
     return hierarchy, [market]
 
 
-@bench_group.command("replay")
+@click.command("replay")
 @click.argument("data", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--municipalities", default=400, show_default=True,
               help="Municipalities in the synthetic market (the shipped 39 plus invented ones; "
@@ -444,9 +440,7 @@ def bench_replay(
     (files or directories), replays those instead. The replay runs in this process; the
     market is written by a child process first, so its memory is not counted.
     """
-    from tutka.cli import _context
-
-    context = _context(ctx)
+    context = load_context(ctx)
     if months < 1:
         raise click.BadParameter("must be at least 1", param_hint="--months")
     with ExitStack() as stack:

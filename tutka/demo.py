@@ -24,9 +24,11 @@ from tutka.synthetic import generate, write
 
 
 class DemoContext(Protocol):
-    hierarchy: Hierarchy
     catalogue: Catalogue
     sectors: dict[str, Localized]
+
+    @property
+    def synthetic_world(self) -> Hierarchy: ...
 
 
 _SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "watch": "cyan"}

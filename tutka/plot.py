@@ -12,21 +12,9 @@ matplotlib.use("Agg")  # files only: no display on servers and CI
 import matplotlib.pyplot as plt
 from matplotlib.dates import YearLocator
 
-from tutka.detectors.robust import median
+from tutka.expected import expected_line
 from tutka.models.alerts import Alert
 from tutka.models.codes import period_index, period_start, period_str
-
-
-def expected_line(values: Mapping[int, float], years: int = 3) -> dict[int, float]:
-    """The same month in earlier years (median of up to three): the analysts' comparison."""
-    expected: dict[int, float] = {}
-    for period in sorted(values):
-        earlier = [
-            values[period - 12 * k] for k in range(1, years + 1) if period - 12 * k in values
-        ]
-        if earlier:
-            expected[period] = median(earlier)
-    return expected
 
 
 def plot_evidence(alert: Alert, values: Mapping[int, float], path: Path, lang: str = "en") -> Path:

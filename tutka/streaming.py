@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from tutka.cli.context import load_context
 from tutka.config.settings import KafkaSettings, Settings
 from tutka.inputs import Event, InputError
 from tutka.models.alerts import Alert, AlertKind
@@ -57,10 +58,9 @@ def worker_command(ctx: click.Context, loglevel: str) -> None:
     """
     import faust
 
-    from tutka.cli import _context
     from tutka.worker.app import build
 
-    context = _context(ctx)
+    context = load_context(ctx)
     try:
         app = build(context.settings, context.hierarchy, context.catalogue, context.sectors)
     except Exception as exc:  # a broker that cannot be reached is an infrastructure error
@@ -250,9 +250,7 @@ def add_subscription(ctx: click.Context, subscription_id: str, owner: str, natio
                      kinds: tuple[str, ...], polarity: str | None, min_severity: str,
                      webhook: str | None) -> None:  # fmt: skip
     """Add (or replace) a subscription; refused with a clear error if it breaks its scope."""
-    from tutka.cli import _context
-
-    context = _context(ctx)
+    context = load_context(ctx)
     settings = context.settings
     book = _book(settings.kafka)
     revision = (book.revision(subscription_id) or 0) + (

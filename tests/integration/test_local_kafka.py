@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 from click.testing import CliRunner
 from kafka import KafkaConsumer, KafkaProducer
@@ -26,7 +27,6 @@ from tutka.dev.local_kafka import (
     LocalKafka,
     free_port,
     is_listening,
-    kafka_group,
     probe,
 )
 
@@ -150,7 +150,7 @@ def test_a_second_broker_starts_idempotently_and_stops_cleanly(
     assert status["controller_port"] not in (None, port)
     assert own_broker.pid_file.read_text().strip() == str(pid)
 
-    # Idempotent, also through another object on the same home (as a second `tutka kafka start`).
+    # Idempotent, also through another object on the same home (a second `tutka dev kafka start`).
     assert own_broker.start() == address
     same_home = LocalKafka(own_broker.home, port=0, controller_port=0, cache_dir=_cache_dir())
     assert same_home.start() == address
@@ -320,13 +320,16 @@ def test_read_topic_waits_for_a_topic_without_creating_it(
 
 def test_the_cli_starts_reports_stops_and_cleans(tmp_path: Path) -> None:
     from tutka.cli import cli  # here, so that the rest of this file does not depend on it
+    from tutka.dev.cli import kafka_group
 
-    assert cli.commands["kafka"] is kafka_group
+    dev = cli.get_command(click.Context(cli), "dev")
+    assert isinstance(dev, click.Group)
+    assert dev.get_command(click.Context(dev), "kafka") is kafka_group
     home = tmp_path / "cli"
     cache = _cache_dir()
     env = {CACHE_ENV: str(cache)} if cache else {}
     runner = CliRunner()
-    start = ["kafka", "start", "--port", "0", "--controller-port", "0", "--home", str(home)]
+    start = ["dev", "kafka", "start", "--port", "0", "--controller-port", "0", "--home", str(home)]
     try:
         started = runner.invoke(cli, start, env=env)
         assert started.exit_code == 0, started.output
@@ -336,18 +339,18 @@ def test_the_cli_starts_reports_stops_and_cleans(tmp_path: Path) -> None:
         again = runner.invoke(cli, start, env=env)
         assert again.stdout.strip() == address and "already running" in again.stderr
 
-        status = runner.invoke(cli, ["kafka", "status", "--json", "--home", str(home)])
+        status = runner.invoke(cli, ["dev", "kafka", "status", "--json", "--home", str(home)])
         assert status.exit_code == 0
         report = json.loads(status.stdout)
         assert report["running"] and report["bootstrap"] == address
         assert probe(address)["brokers"][0]["port"] == _port(address)
 
-        stopped = runner.invoke(cli, ["kafka", "stop", "--home", str(home)])
+        stopped = runner.invoke(cli, ["dev", "kafka", "stop", "--home", str(home)])
         assert stopped.exit_code == 0 and "Stopped" in stopped.stderr
         assert not is_listening(_port(address))
-        assert runner.invoke(cli, ["kafka", "status", "--home", str(home)]).exit_code == 1
+        assert runner.invoke(cli, ["dev", "kafka", "status", "--home", str(home)]).exit_code == 1
 
-        cleaned = runner.invoke(cli, ["kafka", "clean", "--home", str(home)])
+        cleaned = runner.invoke(cli, ["dev", "kafka", "clean", "--home", str(home)])
         assert cleaned.exit_code == 0 and not home.exists()
     finally:
         LocalKafka(home).clean()

@@ -38,9 +38,10 @@ from tutka.models.alerts import (
 )
 from tutka.models.areas import Hierarchy
 from tutka.replay import peak_rss_mb
-from tutka.room.api import create_app, ephemeral_users
+from tutka.room.api import create_app
 from tutka.room.service import Service
 from tutka.room.state import Status
+from tutka.room.tokens import ephemeral_users
 
 console = Console(highlight=False)
 

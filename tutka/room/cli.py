@@ -9,8 +9,10 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from tutka.cli.context import load_context
 from tutka.config.settings import RoomUser
-from tutka.room.api import create_app, ephemeral_users, token_hash
+from tutka.room.api import create_app
+from tutka.room.tokens import ephemeral_users, token_hash
 
 console = Console(highlight=False)
 
@@ -64,13 +66,12 @@ def room_group(
         return
     import uvicorn
 
-    from tutka.cli import _context
     from tutka.room.service import demo_inputs, embedded, on_kafka
 
     sources = sum((demo, bool(replay_paths), kafka))
     if sources != 1:
         raise click.UsageError("choose exactly one source: --demo, --replay PATH or --kafka")
-    context = _context(ctx)
+    context = load_context(ctx)
     settings = context.settings
     users = list(settings.room.users)
     tokens: dict[str, str] = {}

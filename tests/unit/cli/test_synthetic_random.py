@@ -7,6 +7,8 @@ same seed's market without injections, which shares every random draw up to the 
 from __future__ import annotations
 
 import doctest
+import importlib
+import pkgutil
 import statistics
 from collections import Counter
 from pathlib import Path
@@ -435,7 +437,14 @@ def test_development_and_evaluation_seeds_are_apart_and_give_different_markets(
 
 
 def test_the_module_examples_hold() -> None:
-    assert doctest.testmod(tutka.synthetic).failed == 0
+    modules = [tutka.synthetic] + [
+        importlib.import_module(f"tutka.synthetic.{m.name}")
+        for m in pkgutil.iter_modules(tutka.synthetic.__path__)
+    ]
+    assert len(modules) == 16
+    results = [doctest.testmod(module) for module in modules]
+    assert sum(r.failed for r in results) == 0
+    assert sum(r.attempted for r in results) >= 10  # the package's and its modules' examples
 
 
 def test_generated_notices_stay_valid_models(plans: dict[int, SyntheticPlan]) -> None:

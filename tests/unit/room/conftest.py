@@ -13,9 +13,10 @@ from tests.factories import SHIPPED, alert
 from tutka.config.sectors import localized_sector_names
 from tutka.config.settings import RoomUser, WebhookSettings
 from tutka.models.alerts import Alert, AlertKind, AlertStatus, Polarity, Severity
-from tutka.room.api import create_app, token_hash
+from tutka.room.api import create_app
 from tutka.room.service import Service, keep_journals_in
 from tutka.room.state import Status
+from tutka.room.tokens import token_hash
 
 #: (name, role, scope) → the token is the name itself, for readable tests.
 STAFF = {

@@ -1,0 +1,213 @@
+"""``tutka replay``: the embedded pipeline over files, its alerts and a summary."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import click
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from tutka.cli.context import Context, load_context
+from tutka.config.settings import AlertmanagerSettings
+from tutka.inputs import InputError
+from tutka.monitoring.observe import Observer
+from tutka.progress import with_replay_progress
+from tutka.replay import Progress as ReplayProgress
+from tutka.replay import ReplayResult, replay
+
+console = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+@click.command("replay")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write alerts as JSON lines here (every emitted version, in order).",
+)
+@click.option(
+    "--latest", is_flag=True, help="With --out: write only the final version of each alert."
+)
+@click.option(
+    "--dead-letters",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write dead letters (rejected input with reasons) as JSON lines here.",
+)
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No progress bar or tables; just the summary line."
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve Prometheus /metrics on this port (host: TUTKA_METRICS__HOST).",
+)
+@click.option(
+    "--alertmanager",
+    "alertmanager_urls",
+    multiple=True,
+    help="Push alerts to this Alertmanager (base URL; repeatable). "
+    "Default: TUTKA_ALERTMANAGER__URLS.",
+)
+@click.option(
+    "--linger",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    help="Seconds to keep serving metrics and re-posting open alerts after the run "
+    "(Ctrl-C ends it early).",
+)
+@click.pass_context
+def replay_command(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    out: Path | None,
+    latest: bool,
+    dead_letters: Path | None,
+    quiet: bool,
+    metrics_port: int | None,
+    alertmanager_urls: tuple[str, ...],
+    linger: float,
+) -> None:
+    """Run the pipeline over files and report the alerts.
+
+    PATHS are files or directories of JSON lines (layoff_notice, unemployment and vacancies
+    events, one per line) or Statistics Finland long CSV (month,area,measure,value with PxWeb
+    measure codes such as TYOTTOMATLOPUSSA, TYOVOIMATK, AVPAIKATLOPUSSA), optionally gzipped.
+    Events are replayed in the order they became available. Bad lines become dead letters with a
+    reason; they never stop the run. Exits non-zero if an input cannot be read at all.
+    """
+    context = load_context(ctx)
+    observer = _observer(context, metrics_port, alertmanager_urls)
+    try:
+        result = _run_replay(context, list(paths), quiet, observer=observer)
+        if observer is not None:
+            _linger(observer, result, linger)
+    finally:
+        if observer is not None:
+            observer.close()
+    if out is not None:
+        alerts = list(result.latest().values()) if latest else result.alerts
+        _write_jsonl(out, (a.model_dump(mode="json") for a in alerts))
+    if dead_letters is not None:
+        _write_jsonl(dead_letters, (d.model_dump(mode="json") for d in result.dead_letters))
+    _print_summary(result, quiet)
+    if out is not None:
+        console.print(f"Alerts written to [bold]{out}[/bold]")
+    if dead_letters is not None:
+        console.print(f"Dead letters written to [bold]{dead_letters}[/bold]")
+
+
+def _observer(
+    context: Context, metrics_port: int | None, alertmanager_urls: Sequence[str]
+) -> Observer | None:
+    """Metrics endpoint and Alertmanager push for a replay, if either was asked for."""
+    settings = context.settings
+    alertmanager = settings.alertmanager
+    if alertmanager_urls:
+        try:
+            alertmanager = AlertmanagerSettings.model_validate(
+                {**alertmanager.model_dump(), "urls": list(alertmanager_urls)}
+            )
+        except ValidationError as exc:
+            raise click.BadParameter(str(exc), param_hint="--alertmanager") from exc
+    if metrics_port is None and not alertmanager.urls:
+        return None
+    metrics = settings.metrics.model_copy(update={"port": metrics_port or 0})
+    try:
+        return Observer.create(context.hierarchy, metrics, alertmanager)
+    except OSError as exc:
+        raise click.ClickException(f"cannot serve metrics on port {metrics_port}: {exc}") from exc
+
+
+def _linger(observer: Observer, result: ReplayResult, seconds: float) -> None:
+    """Keep the picture up (metrics, re-posts) for ``seconds`` after the run."""
+    if seconds <= 0:
+        observer.pusher.drain()
+        return
+    err.print(f"[dim]serving metrics and open alerts for {seconds:g} s (Ctrl-C to stop)[/dim]")
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+            observer.refresh(result.engine)
+    except KeyboardInterrupt:
+        pass
+    observer.pusher.drain()
+
+
+def _run_replay(
+    context: Context,
+    paths: Sequence[Path],
+    quiet: bool,
+    keep_events: bool = False,
+    observer: Observer | None = None,
+) -> ReplayResult:
+    def run(progress: ReplayProgress | None) -> ReplayResult:
+        return replay(
+            paths,
+            context.hierarchy,
+            context.catalogue,
+            context.sectors,
+            progress,
+            keep_events,
+            observer,
+        )
+
+    try:
+        return with_replay_progress(run, err, quiet)
+    except InputError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _print_summary(result: ReplayResult, quiet: bool) -> None:
+    latest = list(result.latest().values())
+    stats = result.engine.stats
+    rate = result.observations / result.seconds if result.seconds > 0 else 0.0
+    console.print(
+        f"Read {result.records:,} records: {sum(stats.events.values()):,} events "
+        f"({', '.join(f'{k} {v:,}' for k, v in sorted(stats.events.items()))}), "
+        f"{len(result.dead_letters):,} dead letters. "
+        f"{len(latest):,} alerts ({len(result.alerts):,} versions) in {result.seconds:.1f} s "
+        f"({rate:,.0f} observations/s, peak memory {result.peak_rss_mb:,.0f} MiB)."
+    )
+    for line in (result.unknown_areas_line(), result.calibration_line()):
+        if line is not None:
+            console.print(line)
+    if quiet:
+        return
+    if result.dead_letters:
+        table = Table(title="Dead letters by reason")
+        table.add_column("reason")
+        table.add_column("count", justify="right")
+        for reason, n in result.dead_letter_reasons().most_common():
+            table.add_row(reason, f"{n:,}")
+        console.print(table)
+    table = Table(title="Alerts by kind, polarity and severity")
+    for column in ("kind", "polarity", "watch", "warning", "critical", "total"):
+        table.add_column(column, justify="right" if column not in ("kind", "polarity") else "left")
+    rows: dict[tuple[str, str], dict[str, int]] = {}
+    for alert in latest:
+        row = rows.setdefault((alert.kind.value, alert.polarity.value), {})
+        row[alert.severity.value] = row.get(alert.severity.value, 0) + 1
+    for (kind, polarity), row in sorted(rows.items()):
+        table.add_row(
+            kind,
+            polarity,
+            *(str(row.get(s, 0)) for s in ("watch", "warning", "critical")),
+            str(sum(row.values())),
+        )
+    console.print(table)
+
+
+def _write_jsonl(path: Path, rows: Iterable[object]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            handle.write(json.dumps(row, ensure_ascii=False, separators=(",", ":")) + "\n")

@@ -1,0 +1,179 @@
+"""The order scan: how an input file is ordered, read once without validation.
+
+The pipeline needs its input in availability order (:func:`tutka.streams.ordering.ordering_key`).
+:func:`scan_order` says whether a file is ``sorted``, ``by_day`` or ``unsorted`` (see
+:mod:`tutka.inputs`), so that the replay can stream it instead of holding it all in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from tutka.inputs.decoding import CANONICAL_FIGURE, ISO_DAY, is_figure_type
+from tutka.inputs.formats import (
+    ALL,
+    DATA_COLUMNS,
+    InputError,
+    csv_published,
+    is_csv,
+    open_input,
+    own_measure,
+)
+from tutka.models.codes import period_index
+from tutka.models.events import PXWEB_MEASURES
+
+OrderMode = Literal["sorted", "by_day", "unsorted"]
+#: A raw ordering key: the availability day (ISO text) first, then as ``ordering_key``.
+RawKey = tuple[object, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FileOrder:
+    """How an input file is ordered, and how many records it holds (lines or data rows)."""
+
+    path: Path
+    mode: OrderMode
+    records: int
+
+
+class _Unknown:
+    """A line whose place in the order cannot be told without validating it."""
+
+
+_UNKNOWN: Final = _Unknown()
+
+
+def scan_order(path: Path) -> FileOrder:
+    """Read ``path`` once, without validation, and classify its order (see the module doc).
+
+    Lines that can only become dead letters (not JSON, no known type, a CSV row with a missing
+    value …) take no place in the order. A line whose place is unclear without validation
+    (an odd type in a key field) makes the file ``unsorted``: the safe, in-memory way.
+    """
+    try:
+        with open_input(path) as handle:
+            if not is_csv(path):
+                lines = (line for line in handle if line.strip())
+                return _classify(path, lines, _json_key)
+            reader = csv.reader(handle)
+            columns = [c.strip().lstrip("\ufeff") for c in next(reader, [])]
+            if not set(columns) >= DATA_COLUMNS:
+                return FileOrder(path, "unsorted", 0)  # reading it will say what is wrong
+
+            def key(row: list[str]) -> RawKey | _Unknown | None:
+                return _csv_key(columns, row)
+
+            return _classify(path, reader, key)
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+
+
+def _classify(
+    path: Path, items: Iterator[Any], key_of: Callable[[Any], RawKey | _Unknown | None]
+) -> FileOrder:
+    mode: OrderMode = "sorted"
+    count = 0
+    last: RawKey | None = None
+    for item in items:
+        count += 1
+        if mode == "unsorted":
+            continue  # only counting now
+        key = key_of(item)
+        if key is None:
+            continue
+        if isinstance(key, _Unknown):
+            mode = "unsorted"
+            continue
+        if last is not None and key < last:
+            if key[0] < last[0]:  # type: ignore[operator]
+                mode = "unsorted"  # the availability day went back
+                continue
+            mode = "by_day"
+        last = key
+    return FileOrder(path, mode, count)
+
+
+def _json_key(line: str) -> RawKey | _Unknown | None:
+    text = line.rstrip("\r\n")
+    match = CANONICAL_FIGURE.fullmatch(text)
+    if match is not None:  # the common case, without building the dict
+        area, period, sector, occupation = match.group(1, 2, 3, 4)
+        published, revision, measure = match.group(8, 9, 12)
+        if not (_PERIOD_TEXT.fullmatch(period) and ISO_DAY.fullmatch(published)):
+            return _UNKNOWN
+        index = int(period[:4]) * 12 + int(period[5:]) - 1
+        return (published, 0, index, area, measure, sector or "", occupation or "", int(revision))
+    try:
+        payload = json.loads(text)
+    except (ValueError, RecursionError):
+        return None  # not JSON: a dead letter
+    if type(payload) is not dict:
+        return None  # not an object: a dead letter
+    kind = payload.get("type")
+    if kind != "layoff_notice" and not is_figure_type(kind):
+        return None  # no event type: the discriminated union rejects it
+    revision = payload.get("revision", 0)
+    if type(revision) is not int:
+        return _UNKNOWN
+    if kind == "layoff_notice":
+        announced, notice_id = payload.get("announced"), payload.get("notice_id")
+        if _is_day(announced) and type(notice_id) is str:
+            return (announced, 1, notice_id, revision)
+        return _UNKNOWN
+    published, period = payload.get("published"), payload.get("period")
+    area, measure = payload.get("area"), payload.get("measure")
+    sector, occupation = payload.get("sector"), payload.get("occupation")
+    if not (
+        _is_day(published)
+        and type(period) is str
+        and _PERIOD_TEXT.fullmatch(period)
+        and type(area) is str
+        and type(measure) is str
+        and (sector is None or type(sector) is str)
+        and (occupation is None or type(occupation) is str)
+    ):
+        return _UNKNOWN
+    index = int(period[:4]) * 12 + int(period[5:]) - 1
+    return (published, 0, index, area, measure, sector or "", occupation or "", revision)
+
+
+_PERIOD_TEXT: Final = re.compile(r"[0-9]{4}-[0-9]{2}")
+
+
+def _is_day(value: object) -> bool:
+    return type(value) is str and ISO_DAY.fullmatch(value) is not None
+
+
+def _csv_key(columns: list[str], row: list[str]) -> RawKey | None:
+    """The ordering key of the figure a CSV row becomes (as the readers build it); None: dead."""
+    if len(row) != len(columns):
+        return None
+    fields = dict(zip(columns, row, strict=True))
+    code = fields["measure"].strip()
+    measure = PXWEB_MEASURES.get(code) or own_measure(code)
+    if measure is None or fields["value"].strip() in ("", ".", "..", "-"):
+        return None
+    month = fields["month"].strip()
+    try:
+        index = period_index(month)
+    except ValueError:
+        return None  # the period fails validation
+    occupation = fields.get("occupation", ALL).strip()
+    occupation = "" if occupation == ALL else occupation
+    return (
+        csv_published(month),
+        0,
+        index,
+        fields["area"].strip(),
+        measure.value,
+        "",
+        occupation,
+        0,
+    )

@@ -1,0 +1,189 @@
+"""Input files into records: each line an event or a dead letter, never an exception."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+from tutka.inputs.decoding import Decoder
+from tutka.inputs.formats import (
+    ALL,
+    DATA_COLUMNS,
+    SUFFIXES,
+    Event,
+    InputError,
+    csv_published,
+    file_origin,
+    is_csv,
+    open_input,
+    own_measure,
+)
+from tutka.models.deadletter import DeadLetter, Origin, dead_letter
+from tutka.models.events import PXWEB_MEASURES, UnemploymentMeasure
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One input item: the event it became (or the dead letter) and the raw text behind it."""
+
+    item: Event | DeadLetter
+    raw: str
+    file: str
+    line: int
+
+    @property
+    def origin(self) -> Origin:
+        return file_origin(self.file, self.line)
+
+
+def input_files(paths: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if _is_input(p) and _is_data(p))
+            if not found:
+                raise InputError(f"{path} contains no .jsonl or .csv input files")
+            files.extend(found)
+        elif path.is_file():
+            if not _is_input(path):
+                raise InputError(
+                    f"{path}: unknown input format (expected .jsonl or .csv, optionally .gz)"
+                )
+            files.append(path)
+        else:
+            raise InputError(f"{path}: no such file or directory")
+    return files
+
+
+def _is_data(path: Path) -> bool:
+    """JSON lines always; a CSV only if it is in Statistics Finland's long format."""
+    if not path.name.removesuffix(".gz").endswith(".csv"):
+        return True
+    try:
+        with open_input(path) as handle:
+            header = next(csv.reader(handle), [])
+    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError):
+        return True  # let reading it report the problem
+    return {c.strip().lstrip("\ufeff") for c in header} >= DATA_COLUMNS
+
+
+def _is_input(path: Path) -> bool:
+    name = path.name.removesuffix(".gz")
+    return path.is_file() and name.endswith(SUFFIXES)
+
+
+def read_records(
+    path: Path, received_at: datetime | None = None, decoder: Decoder | None = None
+) -> Iterator[Record]:
+    """Every line of ``path`` as a record; bad lines become dead letters, never exceptions."""
+    now = received_at or datetime.now(UTC)
+    decoder = decoder if decoder is not None else Decoder()
+    try:
+        with open_input(path) as handle:
+            if is_csv(path):
+                yield from _csv_records(handle, str(path), now, decoder)
+            else:
+                yield from _jsonl_records(handle, str(path), now, decoder)
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+
+
+def _jsonl_records(handle: IO[str], file: str, now: datetime, decoder: Decoder) -> Iterator[Record]:
+    for number, line in enumerate(handle, start=1):
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            continue
+        yield Record(decoder.line(text, file, number, now), text, file, number)
+
+
+def _csv_records(handle: IO[str], file: str, now: datetime, decoder: Decoder) -> Iterator[Record]:
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None:
+        return
+    columns = [c.strip().lstrip("\ufeff") for c in header]
+    if not set(columns) >= DATA_COLUMNS:
+        raise InputError(
+            f"{file}: CSV header {columns} lacks month, area, measure and value "
+            "(Statistics Finland's long format)"
+        )
+    source = Path(file).name.split(".")[0][:64] or "csv"
+    for row in reader:
+        number = reader.line_num
+        raw = ",".join(row)
+        if len(row) != len(columns):
+            yield Record(
+                _bad(
+                    raw,
+                    file_origin(file, number),
+                    now,
+                    "csv_columns",
+                    f"expected {len(columns)} columns, got {len(row)}",
+                ),
+                raw,
+                file,
+                number,
+            )
+            continue
+        event = _csv_event(
+            dict(zip(columns, row, strict=True)), raw, file, number, now, source, decoder
+        )
+        yield Record(event, raw, file, number)
+
+
+def _csv_event(
+    row: dict[str, str],
+    raw: str,
+    file: str,
+    number: int,
+    now: datetime,
+    source: str,
+    decoder: Decoder,
+) -> Event | DeadLetter:
+    code = row["measure"].strip()
+    measure = PXWEB_MEASURES.get(code) or own_measure(code)
+    if measure is None:
+        known = ", ".join(sorted(PXWEB_MEASURES))
+        return _bad(
+            raw,
+            file_origin(file, number),
+            now,
+            "unknown_measure",
+            f"measure {code!r} is not one of {known}",
+        )
+    value_text = row["value"].strip()
+    if value_text in ("", ".", "..", "-"):
+        return _bad(
+            raw,
+            file_origin(file, number),
+            now,
+            "missing_value",
+            f"no value for {row['area']} {row['month']} {code}",
+        )
+    try:
+        value: float | str = float(value_text.replace(",", "."))
+    except ValueError:
+        value = value_text  # let validation say what is wrong with it
+    month = row["month"].strip()
+    payload: dict[str, object] = {
+        "type": "unemployment" if isinstance(measure, UnemploymentMeasure) else "vacancies",
+        "area": row["area"].strip(),
+        "period": month,
+        "measure": measure.value,
+        "value": value,
+        "published": csv_published(month),
+        "source": source,
+    }
+    occupation = row.get("occupation", ALL).strip()
+    if occupation and occupation != ALL:
+        payload["occupation"] = occupation
+    return decoder.payload(payload, raw, file, number, now)
+
+
+def _bad(raw: str, origin: Origin, now: datetime, error_type: str, summary: str) -> DeadLetter:
+    return dead_letter(raw, origin, now, "validation", error_type, summary)

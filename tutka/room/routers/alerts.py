@@ -1,0 +1,67 @@
+"""Alerts and their case work: the list, the timeline, one alert with its chart, its case."""
+
+import secrets
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi import Path as PathParam
+
+from tutka.models.alerts import Alert
+from tutka.models.casework import CASE_ACTION, AlertId, CaseAction, CaseEvent
+from tutka.room.auth import Filtered, User, require, visible_alert
+from tutka.room.context import Room
+from tutka.room.responses import TIMELINE_LIMIT, case_out, chart_of, timeline_of
+from tutka.room.schemas import ALERT_ERRORS, ERRORS, AlertDetail, CaseOut, TimelineOut
+from tutka.streams.picture import matches_view, ordered
+
+router = APIRouter()
+
+AlertIdPath = Annotated[AlertId, PathParam(description="al- and 16 hex digits")]
+
+
+@router.get("/api/alerts", response_model=list[Alert], responses=ERRORS, tags=["alerts"])
+def alerts(room: Room, filtered: Filtered) -> list[Alert]:
+    """The latest version of every alert in the view, most urgent first."""
+    _, view = filtered
+    return ordered(a for a in room.state.alerts() if matches_view(a, view, room.hierarchy))
+
+
+@router.get("/api/timeline", response_model=list[TimelineOut], responses=ERRORS, tags=["alerts"])
+def timeline(
+    room: Room,
+    filtered: Filtered,
+    limit: Annotated[int, Query(ge=1, le=2000)] = TIMELINE_LIMIT,
+) -> list[TimelineOut]:
+    """Recent openings, escalations and resolutions, newest first."""
+    user, view = filtered
+    return timeline_of(room, user, view, limit)
+
+
+@router.get("/api/alerts/{alert_id}", response_model=AlertDetail, responses=ALERT_ERRORS,
+            tags=["alerts"])  # fmt: skip
+def alert_detail(room: Room, user: User, alert_id: AlertIdPath) -> AlertDetail:
+    """An alert with its case and its evidence chart."""
+    alert = visible_alert(room, user, alert_id)
+    return AlertDetail(alert=alert, case=case_out(room, alert.id), chart=chart_of(room, alert))
+
+
+@router.get("/api/alerts/{alert_id}/case", response_model=CaseOut, responses=ALERT_ERRORS,
+            tags=["cases"])  # fmt: skip
+def case(room: Room, user: User, alert_id: AlertIdPath) -> CaseOut:
+    visible_alert(room, user, alert_id)
+    return case_out(room, alert_id)
+
+
+@router.post("/api/alerts/{alert_id}/case", response_model=CaseOut, status_code=201,
+             responses=ALERT_ERRORS, tags=["cases"])  # fmt: skip
+def work_case(room: Room, user: User, alert_id: AlertIdPath, action: CaseAction) -> CaseOut:
+    """Acknowledge, assign, note, mark expected / new trend / false alarm, link an action."""
+    require(room, user, "work_cases")
+    alert = visible_alert(room, user, alert_id)
+    event = CaseEvent(
+        id=secrets.token_hex(12), alert_id=alert.id, ely=alert.ely, actor=user.name,
+        at=datetime.now(UTC), action=CASE_ACTION.validate_python(action),
+    )  # fmt: skip
+    room.service.record_case(event)
+    return case_out(room, alert.id)
