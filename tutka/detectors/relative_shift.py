@@ -130,11 +130,10 @@ class RelativeShiftParams(DetectorParams):
 
 
 class Window(NamedTuple):
-    """The best material window: its z, log change, baseline of s and the count before it."""
+    """The best material window: its z and the log change of the share it measured."""
 
     z: float
     change: float
-    base: float
 
 
 class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
@@ -170,9 +169,9 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
         sigma = self._noise()
         best = self._best_window(s, sigma) if sigma is not None and sigma > 0 else None
         if best is None:
-            return Assessment.quiet(self._expected(x, factor, None))
+            return Assessment.quiet(x.value)
         return Assessment(
-            capped(abs(best.z)), self._expected(x, factor, best.base), 1 if best.z > 0 else -1
+            capped(abs(best.z)), self._expected(x, best.change), 1 if best.z > 0 else -1
         )
 
     def update(self, x: RelativePoint) -> None:
@@ -237,14 +236,17 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
                 continue
             z = change / (sigma * math.sqrt(1 / k + MEDIAN_VARIANCE / p.baseline))
             if best is None or abs(z) > abs(best.z):
-                best = Window(z, change, base)
+                best = Window(z, change)
         return best
 
-    def _expected(self, x: RelativePoint, factor: float, base: float | None) -> float:
-        """The count the baseline share implies this month (the count itself when unknown)."""
-        if base is None or x.reference <= 0:
-            return x.value
-        return max(math.exp(base + factor) * x.reference - self.params.offset, 0.0)
+    def _expected(self, x: RelativePoint, change: float) -> float:
+        """This month's count had the share not moved by the window's change.
+
+        The window's change, not this one month's: the evidence then says "rose" exactly when
+        the share rose, by the window's robust amount, however noisy the latest month.
+        """
+        offset = self.params.offset
+        return max((x.value + offset) * math.exp(-change) - offset, 0.0)
 
     # -- state -----------------------------------------------------------------------------------
 

@@ -169,6 +169,10 @@ export const STRINGS = {
     "evidence.value": "Arvo",
     "evidence.baseline": "Perustaso",
     "evidence.score": "Poikkeamapisteet",
+    "evidence.threshold": "Kynnys",
+    "evidence.thresholdHint": "Hälytyskynnys; osuuden muutoksen kynnys on kalibroitu väärien hälytysten budjettiin",
+    "evidence.rarity": "Näin suuri muutos",
+    "evidence.rarityValue": "kerran ~{years} vuodessa",
     "evidence.none": "Ei havaintoja.",
 
     "notices.heading": "Muutosneuvottelu- ja lomautusilmoitukset",
@@ -433,6 +437,10 @@ export const STRINGS = {
     "evidence.value": "Värde",
     "evidence.baseline": "Baslinje",
     "evidence.score": "Avvikelsepoäng",
+    "evidence.threshold": "Tröskel",
+    "evidence.thresholdHint": "Larmtröskel; för andelens förändring kalibrerad till budgeten för falsklarm",
+    "evidence.rarity": "En så stor förändring",
+    "evidence.rarityValue": "en gång på ~{years} år",
     "evidence.none": "Inga observationer.",
 
     "notices.heading": "Anmälningar om uppsägningar och permitteringar",
@@ -697,6 +705,10 @@ export const STRINGS = {
     "evidence.value": "Value",
     "evidence.baseline": "Baseline",
     "evidence.score": "Score",
+    "evidence.threshold": "Threshold",
+    "evidence.thresholdHint": "Alarm threshold; for the share's change calibrated to the false-alarm budget",
+    "evidence.rarity": "A change this large",
+    "evidence.rarityValue": "once in ~{years} years",
     "evidence.none": "No evidence.",
 
     "notices.heading": "Layoff and change-negotiation notices",
@@ -857,6 +869,7 @@ export const CODES = {
     closure: { fi: "Toiminnan lopettaminen", sv: "Nedläggning", en: "Closure" },
   },
   detector: {
+    relative_shift: { fi: "Osuuden pysyvä muutos", sv: "Bestående förändring av andelen", en: "Lasting change of the share" },
     seasonal_baseline: { fi: "Kausitasovertailu", sv: "Säsongsbaslinje", en: "Seasonal baseline" },
     cusum: { fi: "CUSUM-kumulatiivinen poikkeama", sv: "CUSUM (kumulativ avvikelse)", en: "CUSUM (cumulative deviation)" },
     notice_burst: { fi: "Ilmoituspiikki", sv: "Topp i anmälningar", en: "Notice burst" },

@@ -365,6 +365,7 @@ function applyLanguage() {
   document.documentElement.lang = state.language;
   document.title = t("app.documentTitle");
   for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of document.querySelectorAll("[data-i18n-title]")) node.title = t(node.dataset.i18nTitle);
   for (const language of LANGUAGES) {
     $(`lang-${language}`).setAttribute("aria-pressed", String(language === state.language));
   }
@@ -1101,8 +1102,10 @@ function renderEvidence(evidence) {
     h("td", { className: "num", text: fmtNumber(e.value) }),
     h("td", { className: "num", text: fmtNumber(e.baseline) }),
     h("td", { className: "num", text: fmtScore(e.score) }),
+    h("td", { className: "num", text: fmtScore(e.threshold) }),
+    h("td", { className: "nowrap", text: e.once_in_years == null ? "" : t("evidence.rarityValue", { years: fmtInt(Math.round(e.once_in_years)) }) }),
   ]));
-  if (!rows.length) rows.push(h("tr", {}, [h("td", { colspan: 5, className: "empty", text: t("evidence.none") })]));
+  if (!rows.length) rows.push(h("tr", {}, [h("td", { colspan: 7, className: "empty", text: t("evidence.none") })]));
   $("detail-evidence").tBodies[0].replaceChildren(...rows);
 }
 
