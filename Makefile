@@ -27,6 +27,7 @@ unit: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python scripts/check_dependencies.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
