@@ -2,7 +2,7 @@
 
 >>> cat = load_catalogue()
 >>> cat.rule_for("unemployed_jobseekers").kind
-'unemployment'
+<AlertKind.UNEMPLOYMENT: 'unemployment'>
 >>> cat.detector_params("tightness", "cusum")["count_noise"]
 False
 """
