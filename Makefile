@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test unit lint typecheck clean
+.PHONY: demo test fast unit lint typecheck clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,7 +20,14 @@ demo: $(STAMP)
 test: lint typecheck
 	$(BIN)/python -m pytest
 
-## unit: the fast tests only (no external services)
+## fast: the inner loop, under a minute: every module's core behaviour, no slow or integration tests
+# (tests/integration holds only integration tests: not even collected. Bytecode is cached even
+# where PYTHONDONTWRITEBYTECODE is set, so pytest does not rewrite every test module each run.)
+fast: $(STAMP)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -m "not slow and not integration" \
+	  --ignore=tests/integration
+
+## unit: every test that needs no external service (slow ones included)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not integration"
 
