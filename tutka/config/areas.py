@@ -34,6 +34,7 @@ def _rows(text: str) -> list[dict[str, str]]:
 
 
 def shipped_areas() -> list[Area]:
+    """The areas of the shipped hierarchy file (``tutka/config/areas.csv``), as listed there."""
     text = resources.files("tutka.config").joinpath(SHIPPED).read_text(encoding="utf-8")
     return list(_ours(_rows(text), SHIPPED))
 
