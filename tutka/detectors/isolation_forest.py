@@ -106,6 +106,8 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 class IsolationForestParams(DetectorParams):
+    """Hyperparameters of :class:`IsolationForestOutlier` (see the module docstring)."""
+
     threshold: float = Field(
         default=0.7,
         gt=0.5,
@@ -167,6 +169,7 @@ class IsolationForestOutlier(BaseDetector[FeatureVector, IsolationForestParams])
     # -- read-only views ---------------------------------------------------------------------
     @property
     def ready(self) -> bool:
+        """Whether a forest has been fitted (after ``min_fit`` vectors)."""
         return self._forest is not None
 
     @property
@@ -191,6 +194,7 @@ class IsolationForestOutlier(BaseDetector[FeatureVector, IsolationForestParams])
 
     # -- scoring -----------------------------------------------------------------------------
     def assess(self, x: FeatureVector) -> Assessment:
+        """The anomaly score of one vector (a whole release is cheaper with :meth:`assess_many`)."""
         return self._assess(self._matrix([x], single=True))[0]
 
     def assess_many(self, xs: Sequence[FeatureVector]) -> list[Assessment]:
@@ -207,6 +211,7 @@ class IsolationForestOutlier(BaseDetector[FeatureVector, IsolationForestParams])
 
     # -- learning ----------------------------------------------------------------------------
     def update(self, x: FeatureVector) -> None:
+        """Learn one vector (a whole release is cheaper with :meth:`update_many`)."""
         self._learn(self._matrix([x], single=True))
 
     def update_many(self, xs: Sequence[FeatureVector]) -> None:
