@@ -34,9 +34,11 @@ class Inputs(Protocol):
     relative to the country (1.0 for the country itself), or None when it cannot be computed.
     """
 
-    def references(self, period: int) -> tuple[float, ...] | None: ...
+    def references(self, period: int) -> tuple[float, ...] | None:
+        """The reference values of ``period`` for the divergence detector (None when missing)."""
 
-    def scale(self, period: int) -> float | None: ...
+    def scale(self, period: int) -> float | None:
+        """The factor that makes ``period``'s value relative to the country (None when unknown)."""
 
 
 class _Unscaled:
@@ -95,6 +97,7 @@ class History:
         return len(self._revisions)
 
     def get(self, period: int) -> Point | None:
+        """The value and revision of ``period``, or None when it has none."""
         i = period - self._first
         if 0 <= i < len(self._revisions):
             revision = self._revisions[i]
@@ -103,6 +106,7 @@ class History:
         return None
 
     def value(self, period: int) -> float | None:
+        """The value of ``period``, or None when it has none."""
         i = period - self._first
         if 0 <= i < len(self._revisions) and self._revisions[i] >= 0:
             return self._values[i]
@@ -123,6 +127,7 @@ class History:
         self.put(period, *point)
 
     def put(self, period: int, value: float, revision: int) -> None:
+        """Store ``value`` as ``revision`` of ``period``, growing the arrays to reach it."""
         if revision < 0:
             raise ValueError(f"a revision cannot be negative, got {revision}")
         if not self._revisions:
@@ -206,6 +211,8 @@ class Pristine:
 
 @dataclass(slots=True)
 class SeriesState:
+    """One series in the engine: its detectors, history, checkpoints for revisions and alarms."""
+
     key: SeriesKey
     rule: str
     detectors: Mapping[str, AnyDetector]
@@ -223,6 +230,7 @@ class SeriesState:
     pristine: Pristine | None = None
 
     def value(self, period: int) -> float | None:
+        """The series' value in ``period``, or None."""
         return self.history.value(period)
 
 
