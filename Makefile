@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test fast unit lint typecheck clean
+.PHONY: demo test fast unit lint typecheck system clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,9 +16,15 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/tutka demo
 
-## test: lint, type-check the core, and run every test
-test: lint typecheck
+## test: the system programs the tests start, lint, type-check, and every test
+test: system lint typecheck
 	$(BIN)/python -m pytest
+
+## system: Prometheus, Alertmanager, Chromium and its driver, a JDK and Maven, installed if missing
+# (root or passwordless sudo; otherwise it says what to install). Silent and instant when all are
+# there. Only the integration tests need them: demo, fast and unit do not.
+system:
+	@scripts/setup-system.sh
 
 ## fast: the inner loop, under a minute: every module's core behaviour, no slow or integration tests
 # (tests/integration holds only integration tests: not even collected. Bytecode is cached even
