@@ -47,7 +47,7 @@ of 240 i.i.d. standard normal vectors in four dimensions, one a month, the large
 training-set size), ``window``, ``refit_every``, ``refit_on_novelty``, ``min_fit`` and ``seed``.
 Cost, measured on one core: a fit of 100 trees takes about 50 ms whatever the window (≤ 1 000
 vectors); scoring goes tree by tree without scikit-learn's per-call overhead (see
-:class:`ForestScorer`): 40 vectors through 50 trees in about 0.2 ms, against about 3 ms through
+:class:`ForestScorer`): 40 vectors through 50 trees in about 0.4 ms, against about 2.5 ms through
 ``score_samples``. Single calls still pay a fixed cost per tree: hence the batch methods.
 
 Example: one area's four standardised features, one vector a month; from month 60 the first two
@@ -364,7 +364,7 @@ class ForestScorer:
     ``tree_.children_right``, ``tree_.n_node_samples``) and finds the leaves with the public
     ``apply(check_input=False)`` of each tree: the same float32 input, the same per-node sums
     added in the same order, the same final division and power, so the scores are bit for bit
-    those of ``score_samples`` (a test holds them equal on every scikit-learn version we pin).
+    those of ``score_samples`` (a test holds them equal).
     What it skips is scikit-learn's per-call validation and joblib's per-tree dispatch, which
     cost several times the arithmetic for a release of a few hundred vectors.
     """
