@@ -40,9 +40,11 @@ class Inputs(Protocol):
     threshold for this series, or None to use its own.
     """
 
-    def references(self, period: int) -> tuple[float, ...] | None: ...
+    def references(self, period: int) -> tuple[float, ...] | None:
+        """The reference values of ``period`` for the divergence detector (None when missing)."""
 
-    def scale(self, period: int) -> float | None: ...
+    def scale(self, period: int) -> float | None:
+        """The factor that makes ``period``'s value relative to the country (None when unknown)."""
 
     def reference(self, period: int) -> float | None: ...
 
@@ -111,6 +113,7 @@ class History:
         return len(self._revisions)
 
     def get(self, period: int) -> Point | None:
+        """The value and revision of ``period``, or None when it has none."""
         i = period - self._first
         if 0 <= i < len(self._revisions):
             revision = self._revisions[i]
@@ -119,6 +122,7 @@ class History:
         return None
 
     def value(self, period: int) -> float | None:
+        """The value of ``period``, or None when it has none."""
         i = period - self._first
         if 0 <= i < len(self._revisions) and self._revisions[i] >= 0:
             return self._values[i]
@@ -139,6 +143,7 @@ class History:
         self.put(period, *point)
 
     def put(self, period: int, value: float, revision: int) -> None:
+        """Store ``value`` as ``revision`` of ``period``, growing the arrays to reach it."""
         if revision < 0:
             raise ValueError(f"a revision cannot be negative, got {revision}")
         if not self._revisions:
@@ -224,6 +229,8 @@ class Pristine:
 
 @dataclass(slots=True)
 class SeriesState:
+    """One series in the engine: its detectors, history, checkpoints for revisions and alarms."""
+
     key: SeriesKey
     rule: str
     detectors: Mapping[str, AnyDetector]
@@ -241,6 +248,7 @@ class SeriesState:
     pristine: Pristine | None = None
 
     def value(self, period: int) -> float | None:
+        """The series' value in ``period``, or None."""
         return self.history.value(period)
 
 
