@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "tutka"
 #: Declared dev tools that are run, not imported.
-TOOLS = {"mypy", "ruff", "pre-commit", "pytest"}
+TOOLS = {"mypy", "ruff", "import-linter", "pre-commit", "pytest"}
 
 
 def normalise(name: str) -> str:
