@@ -132,13 +132,31 @@ class CalibrationRules(_Strict):
         return self
 
     def budget_for(self, level: AreaLevel) -> float:
+        """The false-alarm budget of ``level`` (episodes per 100 area-years), or the default one.
+
+        >>> CalibrationRules(budget_by_level={"KU": 1.0}).budget_for("KU")
+        1.0
+        >>> CalibrationRules(budget_by_level={"KU": 1.0}).budget_for("MK")
+        2.0
+        """
         return self.budget_by_level.get(level, self.budget)
 
     def grid(self) -> tuple[float, ...]:
+        """The candidate thresholds, ``grid_start`` to ``grid_stop`` (inclusive) by ``grid_step``.
+
+        >>> CalibrationRules(grid_start=3.0, grid_stop=4.0, grid_step=0.25).grid()
+        (3.0, 3.25, 3.5, 3.75, 4.0)
+        """
         steps = round((self.grid_stop - self.grid_start) / self.grid_step)
         return tuple(round(self.grid_start + i * self.grid_step, 6) for i in range(steps + 1))
 
     def excluded_months(self) -> tuple[tuple[int, int], ...]:
+        """The excluded periods as inclusive (first, last) absolute month indexes.
+
+        >>> from tutka.models.codes import period_str
+        >>> [(period_str(a), period_str(b)) for a, b in CalibrationRules().excluded_months()]
+        [('2020-03', '2021-06')]
+        """
         spans = (text.partition(":") for text in self.excluded)
         return tuple((period_index(a.strip()), period_index(b.strip())) for a, _, b in spans)
 
