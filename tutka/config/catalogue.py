@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from tutka.detectors.registry import DETECTORS, create
 from tutka.models.alerts import AlertKind, Polarity
 from tutka.models.codes import AREA_LEVELS, AreaLevel, period_index
-from tutka.models.events import UnemploymentMeasure, VacancyMeasure
+from tutka.models.events import NoticeKind, UnemploymentMeasure, VacancyMeasure
 
 SHIPPED = "detectors.toml"
 DerivedSeries = Literal["tightness"]
@@ -161,6 +161,72 @@ class CalibrationRules(_Strict):
         return tuple((period_index(a.strip()), period_index(b.strip())) for a, _, b in spans)
 
 
+class EgfRules(_Strict):
+    """The EGF criteria, Regulation (EU) 2021/691 Art. 4(2)(a) and (b) (``[triggers.egf]``).
+
+    Displaced workers are counted from dismissal and closure notices by the month their
+    dismissal takes effect; the criterion is met when the count is *more than* the threshold.
+    """
+
+    enterprise_persons: Annotated[int, Field(ge=1)] = 200
+    enterprise_months: Annotated[int, Field(ge=1, le=24)] = 4
+    sector_persons: Annotated[int, Field(ge=1)] = 200
+    sector_months: Annotated[int, Field(ge=1, le=24)] = 6
+    #: Notice kinds that displace workers (temporary layoffs do not).
+    kinds: tuple[NoticeKind, ...] = (NoticeKind.DISMISSAL, NoticeKind.CLOSURE)
+    #: Regions (maakunta, MK codes) by NUTS 2 region, and the NUTS 2 regions that border.
+    nuts2: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    contiguous: tuple[tuple[str, str], ...] = ()
+
+    @model_validator(mode="after")
+    def _known_regions(self) -> EgfRules:
+        for a, b in self.contiguous:
+            for code in (a, b):
+                if code not in self.nuts2:
+                    raise ValueError(f"contiguous names {code!r}, which is not in nuts2")
+        regions = [r for rs in self.nuts2.values() for r in rs]
+        if len(regions) != len(set(regions)):
+            raise ValueError("a region may belong to one NUTS 2 region only")
+        return self
+
+
+class StructuralChangeRules(_Strict):
+    """The sudden-structural-change watch for sub-regions (``[triggers.structural]``).
+
+    Met when permanent job losses announced in notices over ``months`` reach ``min_persons``
+    *and* ``min_share`` of the sub-region's labour force.
+    """
+
+    min_persons: Annotated[int, Field(ge=1)] = 300
+    min_share: Annotated[float, Field(gt=0, lt=1)] = 0.02
+    months: Annotated[int, Field(ge=1, le=36)] = 12
+    kinds: tuple[NoticeKind, ...] = (NoticeKind.DISMISSAL, NoticeKind.CLOSURE)
+    level: Literal["KU", "SK", "MK"] = "SK"
+
+
+class SahmRules(_Strict):
+    """Sahm's rule per region (``[triggers.sahm]``).
+
+    Met when the 3-month average unemployment rate is at least ``rise_pp`` percentage points
+    above its lowest 3-month average of the previous ``low_months`` months.
+    """
+
+    rise_pp: Annotated[float, Field(gt=0)] = 0.5
+    average_months: Annotated[int, Field(ge=1, le=12)] = 3
+    low_months: Annotated[int, Field(ge=1, le=36)] = 12
+    level: Literal["SK", "MK", "ELY", "SSS"] = "MK"
+    #: Years of history for the seasonal adjustment (0: the rates are seasonally adjusted).
+    seasonal_years: Annotated[int, Field(ge=0, le=10)] = 5
+
+
+class TriggerRules(_Strict):
+    """The policy-trigger watchers (``[triggers]``); each can be turned off."""
+
+    egf: EgfRules | None = EgfRules()
+    structural: StructuralChangeRules | None = StructuralChangeRules()
+    sahm: SahmRules | None = SahmRules()
+
+
 class SeriesRule(_Strict):
     """Which detectors watch a family of measures, and what a rise means."""
 
@@ -211,6 +277,7 @@ class Catalogue(_Strict):
     notices: NoticeRules = NoticeRules()
     outlier: OutlierRules = OutlierRules()
     calibration: CalibrationRules = CalibrationRules()
+    triggers: TriggerRules = TriggerRules()
     series: tuple[SeriesRule, ...]
     detectors: dict[str, dict[str, ParamValue]] = Field(default_factory=dict)
 

@@ -66,6 +66,8 @@ class AlertKind(StrEnum):
     TIGHTNESS = "tightness"
     LAYOFF_NOTICES = "layoff_notices"
     OUTLIER = "outlier"
+    #: A numeric criterion of a policy measure is met (EGF, sudden structural change, Sahm rule).
+    POLICY_TRIGGER = "policy_trigger"
 
 
 class _Frozen(BaseModel):
@@ -112,6 +114,46 @@ class NoticeEvidence(_Frozen):
     effective_from: date
 
 
+class TriggerRule(StrEnum):
+    """The policy criteria the trigger watchers check (``tutka.streams.triggers``)."""
+
+    #: Regulation (EU) 2021/691 Art. 4(2)(a): one enterprise, four months.
+    EGF_ENTERPRISE = "egf_enterprise"
+    #: Regulation (EU) 2021/691 Art. 4(2)(b): one NACE division, one or two contiguous NUTS 2
+    #: regions, six months.
+    EGF_SECTOR = "egf_sector"
+    #: Permanent job losses in a sub-region against its labour force (a designation case).
+    SUDDEN_STRUCTURAL_CHANGE = "sudden_structural_change"
+    #: Sahm's rule on a region's unemployment rate.
+    SAHM_RULE = "sahm_rule"
+
+
+class TriggerFacts(_Frozen):
+    """Which policy criterion an alert reports, what was measured and the threshold it met."""
+
+    rule: TriggerRule
+    #: What the criterion says, in plain words (fi/sv/en).
+    criterion: Localized
+    #: The rule's source (a regulation's article, a paper).
+    source: str
+    #: Who or what the criterion is about: a business id, a NACE division, an area code.
+    subject: str
+    measured: float
+    threshold: float
+    #: ``gt``: the measure must exceed the threshold ("more than 200"); ``ge``: reach it.
+    comparison: Literal["gt", "ge"]
+    window_from: Period
+    window_to: Period
+    #: The areas the measure covers (NUTS 2 codes for the EGF sector criterion, else areas).
+    regions: tuple[str, ...] = ()
+    #: Secondary figures behind the decision (labour force, rate, low ...), by name.
+    figures: tuple[tuple[str, float], ...] = ()
+
+
+def _none(value: object) -> bool:
+    return value is None
+
+
 class HistoryEntry(_Frozen):
     """One month of an alert's history: its status and severity then, and a note."""
 
@@ -149,6 +191,9 @@ class Alert(_Frozen):
     also_in: tuple[AreaCode, ...] = ()
     history: Annotated[tuple[HistoryEntry, ...], Field(max_length=MAX_HISTORY)]
     explanation: Localized
+    #: For ``policy_trigger`` alerts: the criterion met and its figures. Omitted when None, so
+    #: other alerts serialise as before.
+    trigger: TriggerFacts | None = Field(default=None, exclude_if=_none)
 
     region: AreaCode = Field(description="the area code the alert is about (any level)")
     ely: AreaCode | None = Field(description="the ELY area it falls in; None for national alerts")

@@ -69,6 +69,7 @@ from tutka.streams.series import (
     reevaluate,
 )
 from tutka.streams.signals import Decision, SeriesKey, Signal, group_key
+from tutka.streams.triggers import TriggerState, on_notice, on_release
 
 Figure = UnemploymentReported | VacanciesReported
 Event = LayoffNoticeFiled | UnemploymentReported | VacanciesReported
@@ -184,6 +185,7 @@ class Engine:
         self.clock_notices: int | None = None
         self.first_notice_month: int | None = None
         self.calibration = CalibrationState()
+        self.triggers = TriggerState()
         self.stats = EngineStats()
         # Validated once per rule and shared by every series' detectors (they never change).
         self._param_cache: dict[tuple[str, AreaLevel], dict[str, DetectorParams]] = {}
@@ -281,7 +283,24 @@ class Engine:
             period if self.clock_figures is None else max(self.clock_figures, period)
         )
         out.extend(self._resolve_quiet(self.clock_figures, notices=False))
+        out.extend(self._triggered(self._release_triggers(pending)))
         return out
+
+    def _release_triggers(self, pending: PendingRelease) -> list[Alert]:
+        values = {key: fig.value for key, fig in pending.figures.items()}
+        return on_release(
+            self.triggers,
+            pending.period,
+            pending.available_on,
+            values,
+            self.catalogue.triggers,
+            self.ctx,
+        )
+
+    def _triggered(self, alerts: list[Alert]) -> list[Output]:
+        """Policy-trigger alerts (``tutka.streams.triggers``), counted like the others."""
+        self._count_alerts(alerts)
+        return list(alerts)
 
     def _late_first(self, key: SeriesKey, fig: Figure, period: int) -> list[Output]:
         """The first figure of a series for a period whose release was already judged."""
@@ -710,12 +729,16 @@ class Engine:
             self.stats.notices["revised"] += 1
         else:
             self.stats.notices["new"] += 1
+        # Policy triggers count every notice, a late one too (its dismissals still happen).
+        triggered = self._triggered(
+            on_notice(self.triggers, notice, self.catalogue.triggers, self.ctx)
+        )
         signals = []
         for key in keys:
             burst = self._burst(key, month)
             if month < burst.month:
                 self.stats.notices["late"] += 1
-                return out
+                return out + triggered
             if seen is not None and seen.month == month and key in seen.bursts:
                 burst.count -= 1
                 burst.persons -= seen.persons
@@ -726,6 +749,7 @@ class Engine:
             if signal is not None:
                 signals.append(signal)
         out.extend(self._judge([self._mark_distinct(s) for s in signals], month))
+        out.extend(triggered)
         return out
 
     def _mark_distinct(self, signal: Signal) -> Signal:
@@ -888,10 +912,10 @@ class Engine:
     # -- introspection for runners --------------------------------------------------------------
 
     def open_alerts(self) -> list[Alert]:
-        """The latest version of every open alert, in alert-group order."""
+        """The latest version of every open alert, in alert-group order (policy triggers last)."""
         return [
             g.alert for k in sorted(self.open_groups) if (g := self.groups[k]).alert is not None
-        ]
+        ] + [self.triggers.open[k] for k in sorted(self.triggers.open)]
 
     def history(self, key: SeriesKey) -> dict[int, float]:
         """The values recorded for one series, by month index (empty for an unknown series)."""

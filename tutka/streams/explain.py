@@ -65,6 +65,8 @@ _MEASURES: Final[dict[AlertKind, tuple[str, str, str]]] = {
         "Anmälningar om uppsägningar och permitteringar", "Layoff notices"),
     AlertKind.OUTLIER: (
         "Alueen työmarkkinatilanne", "Områdets arbetsmarknadsläge", "The area's labour market"),
+    AlertKind.POLICY_TRIGGER: (
+        "Toimenpiteen käynnistyskriteeri", "Kriterium för en åtgärd", "A policy trigger"),
 }  # fmt: skip
 
 _ROSE: Final[dict[Lang, tuple[str, str]]] = {

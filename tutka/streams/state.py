@@ -25,6 +25,7 @@ from tutka.detectors.registry import restore as restore_detector
 from tutka.models.alerts import Alert, AlertKind, Localized, NoticeEvidence, Polarity
 from tutka.models.areas import Hierarchy
 from tutka.models.events import Event, UnemploymentReported, VacanciesReported
+from tutka.streams import triggers
 from tutka.streams.alerting import GroupState
 from tutka.streams.calibration import CalibrationState, GroupCalibration, Track
 from tutka.streams.engine import BurstState, Engine, EngineStats, PendingRelease, SeenNotice
@@ -70,6 +71,7 @@ def snapshot(engine: Engine) -> JSONObject:
         "clock_notices": engine.clock_notices,
         "first_notice_month": engine.first_notice_month,
         "calibration": _calibration(engine.calibration),
+        "triggers": triggers.snapshot(engine.triggers),
         "stats": {name: dict(getattr(engine.stats, name)) for name in _COUNTERS}
         | {"releases": engine.stats.releases},
     }
@@ -116,6 +118,7 @@ def restore(
     engine.clock_notices = data["clock_notices"]
     engine.first_notice_month = data["first_notice_month"]
     engine.calibration = _calibration_from(data["calibration"])
+    engine.triggers = triggers.restore(data.get("triggers"))
     stats = data["stats"]
     engine.stats = EngineStats(
         **{name: Counter(stats[name]) for name in stats if name != "releases"},
