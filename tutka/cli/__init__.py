@@ -31,6 +31,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "tutka.nab:nab_command",
         "Score our detector on the Numenta Anomaly Benchmark beside the published scoreboard.",
     ),
+    "notices": LazyCommand(
+        "tutka.cli.notices:notices_group",
+        "Layoff notices: import the spreadsheets ELY centres keep.",
+    ),
     "publish": LazyCommand(
         "tutka.streaming:publish_command",
         "Send the files `tutka replay` reads to the input topics, in availability order.",

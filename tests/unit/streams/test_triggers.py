@@ -276,7 +276,7 @@ def test_sahm_rule_resolves_when_it_no_longer_holds() -> None:
     assert "no longer" in alerts[1].explanation.en
 
 
-# -- Through the engine, and serialisation ----------------------------------------------------------
+# -- Through the engine, and serialisation -------------------------------------------------------
 
 
 def test_engine_emits_trigger_alerts_and_other_alerts_serialise_as_before() -> None:
