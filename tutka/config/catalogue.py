@@ -227,6 +227,48 @@ class TriggerRules(_Strict):
     sahm: SahmRules | None = SahmRules()
 
 
+class KindFootprint(_Strict):
+    """How one kind of notice reaches the unemployment figures (``[footprint.kinds.<kind>]``).
+
+    ``share`` of the notice's persons enter unemployment (or full-time layoff), spread evenly
+    over ``spread`` months from ``lag`` months after the notice takes effect; each month's
+    arrivals then leave the register with a half-life of ``half_life`` months (0: they stay
+    until ``effective_to``, or ``duration`` months when it is not given).
+    """
+
+    share: Annotated[float, Field(ge=0, le=1)]
+    lag: Annotated[int, Field(ge=0, le=24)] = 0
+    spread: Annotated[int, Field(ge=1, le=24)] = 1
+    half_life: Annotated[float, Field(ge=0, le=120)] = 0.0
+    duration: Annotated[int, Field(ge=1, le=36)] = 3
+    permanent: bool = True
+
+
+def _default_kinds() -> dict[NoticeKind, KindFootprint]:
+    return {
+        NoticeKind.DISMISSAL: KindFootprint(share=0.6, lag=1, spread=3, half_life=9.0),
+        NoticeKind.CLOSURE: KindFootprint(share=0.7, lag=1, spread=2, half_life=9.0),
+        NoticeKind.TEMPORARY_LAYOFF: KindFootprint(share=0.8, duration=3, permanent=False),
+        NoticeKind.PART_TIME_LAYOFF: KindFootprint(share=0.0, permanent=False),
+    }
+
+
+class FootprintRules(_Strict):
+    """Expected inflow from notices and the verdict on it (``[footprint]``)."""
+
+    kinds: dict[NoticeKind, KindFootprint] = Field(default_factory=_default_kinds)
+    #: Months of footprint drawn and kept per notice.
+    horizon: Annotated[int, Field(ge=3, le=36)] = 18
+    #: The band around the expected count: observed below ``low`` x expected is "absorbed",
+    #: above ``high`` x expected "exceeds", within "confirmed".
+    low: Annotated[float, Field(ge=0, le=1)] = 0.5
+    high: Annotated[float, Field(ge=1)] = 1.5
+    #: A figure alert is linked to notices only when they imply at least this many people.
+    min_expected: Annotated[float, Field(ge=0)] = 20.0
+    #: Share of persons in permanent kinds above which a change is structural.
+    structural_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+
+
 class SeriesRule(_Strict):
     """Which detectors watch a family of measures, and what a rise means."""
 
@@ -278,6 +320,7 @@ class Catalogue(_Strict):
     outlier: OutlierRules = OutlierRules()
     calibration: CalibrationRules = CalibrationRules()
     triggers: TriggerRules = TriggerRules()
+    footprint: FootprintRules = FootprintRules()
     series: tuple[SeriesRule, ...]
     detectors: dict[str, dict[str, ParamValue]] = Field(default_factory=dict)
 

@@ -154,6 +154,62 @@ def _none(value: object) -> bool:
     return value is None
 
 
+class StoryStatus(StrEnum):
+    """What the figures did with the change the notices announced."""
+
+    #: The rise matches what the notices imply (within the band).
+    CONFIRMED = "confirmed"
+    #: Smaller: people found work, itself a sign of a working local market.
+    ABSORBED = "absorbed"
+    #: Larger than the notices explain: a hidden shock (subcontractors, unannounced losses).
+    EXCEEDS = "exceeds"
+    #: Too early to tell: the notices' inflow has not reached the figures yet.
+    PENDING = "pending"
+
+
+class ChangeClass(StrEnum):
+    """Whether a negative change is expected to last."""
+
+    STRUCTURAL = "structural"
+    TRANSIENT = "transient"
+    UNDETERMINED = "undetermined"
+
+
+class FootprintMonth(_Frozen):
+    """Expected extra unemployed in one month from the notices, with its band."""
+
+    period: Period
+    expected: float
+    low: float
+    high: float
+
+
+class Story(_Frozen):
+    """One story per change: the notices' expected footprint and what the figures did with it."""
+
+    #: The same for the notice alert and the figure alerts it explains.
+    id: str
+    #: None on a figure alert no notice explains.
+    status: StoryStatus | None
+    change_class: ChangeClass
+    #: Why the class was chosen (fi/sv/en).
+    class_evidence: Localized
+    #: Expected extra unemployed in the alert's month from the notices known then, and band.
+    expected: float
+    low: float
+    high: float
+    #: The figures' excess over their baseline in the alert's month (None on a notice alert).
+    observed: float | None = None
+    notice_count: int = 0
+    notice_persons: int = 0
+    #: Permanent (dismissal, closure) persons among them.
+    permanent_persons: int = 0
+    footprint: Annotated[tuple[FootprintMonth, ...], Field(max_length=MAX_HISTORY)] = ()
+    #: Ids of the notice alerts behind this story (on a figure alert).
+    linked: tuple[str, ...] = ()
+    explanation: Localized
+
+
 class HistoryEntry(_Frozen):
     """One month of an alert's history: its status and severity then, and a note."""
 
@@ -194,6 +250,8 @@ class Alert(_Frozen):
     #: For ``policy_trigger`` alerts: the criterion met and its figures. Omitted when None, so
     #: other alerts serialise as before.
     trigger: TriggerFacts | None = Field(default=None, exclude_if=_none)
+    #: The notices' expected footprint and the figures' verdict (``tutka.streams.stories``).
+    story: Story | None = Field(default=None, exclude_if=_none)
 
     region: AreaCode = Field(description="the area code the alert is about (any level)")
     ely: AreaCode | None = Field(description="the ELY area it falls in; None for national alerts")

@@ -47,6 +47,7 @@ from tutka.models.events import (
     VacanciesReported,
     VacancyMeasure,
 )
+from tutka.streams import stories
 from tutka.streams.alerting import (
     AlertContext,
     GroupState,
@@ -186,6 +187,7 @@ class Engine:
         self.first_notice_month: int | None = None
         self.calibration = CalibrationState()
         self.triggers = TriggerState()
+        self.stories = stories.StoryState()
         self.stats = EngineStats()
         # Validated once per rule and shared by every series' detectors (they never change).
         self._param_cache: dict[tuple[str, AreaLevel], dict[str, DetectorParams]] = {}
@@ -202,14 +204,24 @@ class Engine:
         if self.pending is not None and event.available_on > self.pending.available_on:
             out.extend(self._close_release())
         if isinstance(event, LayoffNoticeFiled):
+            if event.municipality in self.hierarchy:
+                stories.on_notice(self.stories, event, self.catalogue.footprint)
             out.extend(self._on_notice(event))
         else:
             out.extend(self._on_figure(event))
-        return out
+        return self._stories(out)
 
     def flush(self) -> list[Output]:
         """Judge the release still being collected (end of input, or an idle stream)."""
-        return list(self._close_release()) if self.pending is not None else []
+        return self._stories(self._close_release()) if self.pending is not None else []
+
+    def _stories(self, out: list[Output]) -> list[Output]:
+        """Each alert with its story: the notices' footprint and the figures' verdict."""
+        rules = self.catalogue.footprint
+        return [
+            stories.annotate(self.stories, o, self.hierarchy, rules) if isinstance(o, Alert) else o
+            for o in out
+        ]
 
     def run(self, events: Iterable[Event]) -> list[Output]:
         """Every event in turn, then :meth:`flush`: what ``tutka replay`` does with sorted input."""
@@ -913,8 +925,11 @@ class Engine:
 
     def open_alerts(self) -> list[Alert]:
         """The latest version of every open alert, in alert-group order (policy triggers last)."""
+        rules = self.catalogue.footprint
         return [
-            g.alert for k in sorted(self.open_groups) if (g := self.groups[k]).alert is not None
+            stories.annotate(self.stories, g.alert, self.hierarchy, rules)
+            for k in sorted(self.open_groups)
+            if (g := self.groups[k]).alert is not None
         ] + [self.triggers.open[k] for k in sorted(self.triggers.open)]
 
     def history(self, key: SeriesKey) -> dict[int, float]:

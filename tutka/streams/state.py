@@ -25,7 +25,7 @@ from tutka.detectors.registry import restore as restore_detector
 from tutka.models.alerts import Alert, AlertKind, Localized, NoticeEvidence, Polarity
 from tutka.models.areas import Hierarchy
 from tutka.models.events import Event, UnemploymentReported, VacanciesReported
-from tutka.streams import triggers
+from tutka.streams import stories, triggers
 from tutka.streams.alerting import GroupState
 from tutka.streams.calibration import CalibrationState, GroupCalibration, Track
 from tutka.streams.engine import BurstState, Engine, EngineStats, PendingRelease, SeenNotice
@@ -72,6 +72,7 @@ def snapshot(engine: Engine) -> JSONObject:
         "first_notice_month": engine.first_notice_month,
         "calibration": _calibration(engine.calibration),
         "triggers": triggers.snapshot(engine.triggers),
+        "stories": stories.snapshot(engine.stories),
         "stats": {name: dict(getattr(engine.stats, name)) for name in _COUNTERS}
         | {"releases": engine.stats.releases},
     }
@@ -119,6 +120,7 @@ def restore(
     engine.first_notice_month = data["first_notice_month"]
     engine.calibration = _calibration_from(data["calibration"])
     engine.triggers = triggers.restore(data.get("triggers"))
+    engine.stories = stories.restore(data.get("stories"))
     stats = data["stats"]
     engine.stats = EngineStats(
         **{name: Counter(stats[name]) for name in stats if name != "releases"},
