@@ -30,7 +30,8 @@ RULES = load_catalogue().footprint
 
 
 def _notice(nid: str, persons: int, kind: str = "closure", municipality: str = "KU240",
-            effective: date = date(2024, 3, 1), to: date | None = None) -> LayoffNoticeFiled:  # fmt: skip
+            effective: date = date(2024, 3, 1),
+            to: date | None = None) -> LayoffNoticeFiled:  # fmt: skip
     return LayoffNoticeFiled(
         notice_id=nid, employer="Perämeren Sellu Oy", business_id="0112038-9",
         municipality=municipality, sector="17", kind=kind, persons=persons,
