@@ -355,9 +355,8 @@ def _sahm(
         elif not met and current is not None:
             del state.open[area]
             adjusted = _adjusted(rates, period, rules)
-            out.append(
-                _resolved(current, period, _sahm_facts(adjusted, period, rise, area, rules), ctx)
-            )
+            facts = _sahm_facts(adjusted, period, rise, area, rules)
+            out.append(_resolved(current, period, available_on, facts, ctx))
     return out
 
 
@@ -472,7 +471,9 @@ def _alert(
     )
 
 
-def _resolved(alert: Alert, period: int, facts: TriggerFacts, ctx: AlertContext) -> Alert:
+def _resolved(
+    alert: Alert, period: int, available_on: date, facts: TriggerFacts, ctx: AlertContext
+) -> Alert:
     entry = HistoryEntry(
         period=period_str(period), status=AlertStatus.RESOLVED, severity=alert.severity
     )
@@ -480,6 +481,7 @@ def _resolved(alert: Alert, period: int, facts: TriggerFacts, ctx: AlertContext)
         {
             **alert.model_dump(exclude={"region", "ely"}),
             "sequence": alert.sequence + 1,
+            "available_on": available_on,
             "status": AlertStatus.RESOLVED,
             "period": period_str(period),
             "resolved_period": period_str(period),
