@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Protocol
 
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tutka.config.catalogue import Catalogue
@@ -64,6 +66,7 @@ def run_demo(
     _header(console, result, len(dataset.events), out_dir)
     _truth_table(console, matches, lang)
     _alert_table(console, latest, matches, lang)
+    _stories(console, latest)
     alerts_file = out_dir / "alerts.jsonl"
     _write_alerts(alerts_file, result.alerts)
     chart, charted = _chart(result, matches, latest, out_dir, lang)
@@ -138,7 +141,39 @@ def _line(alert: Alert, lang: str) -> str:
     span = f"{alert.opened_period}→{alert.resolved_period or 'open'}"
     return (
         f"{alert.available_on.isoformat()}  {_severity(alert, 8)} {alert.polarity.value:<8} "
-        f"{alert.kind.value:<29} {span:<16} {_place(alert, lang)}"
+        f"{alert.kind.value:<29} {span:<16} {_place(alert, lang)}{_story_tag(alert)}"
+    )
+
+
+def _story_tag(alert: Alert) -> str:
+    """`` [confirmed, structural]`` for an alert with a story, the rule for a policy trigger."""
+    if alert.trigger is not None:
+        return escape(f" [{alert.trigger.rule.value}]")
+    if alert.story is None:
+        return ""
+    status = alert.story.status.value + ", " if alert.story.status else ""
+    return escape(f" [{status}{alert.story.change_class.value}]")
+
+
+def _stories(console: Console, latest: list[Alert]) -> None:
+    """How the notices' stories ended, how changes were classed, which policy triggers fired."""
+    stories = Counter(
+        (a.story.status.value if a.story.status else "no notices", a.story.change_class.value)
+        for a in latest
+        if a.story is not None and a.kind.value != "layoff_notices"
+    )
+    notices = Counter(a.story.status.value for a in latest if a.story and a.story.status
+                      and a.kind.value == "layoff_notices")  # fmt: skip
+    triggers = Counter(a.trigger.rule.value for a in latest if a.trigger is not None)
+    console.print()
+    console.print("[bold]Notices lead, figures confirm[/bold] (latest versions):")
+    console.print("  notice alerts: " + ", ".join(f"{k} {v}" for k, v in sorted(notices.items())))
+    console.print(
+        "  negative figure alerts: "
+        + ", ".join(f"{s} / {c} {n}" for (s, c), n in sorted(stories.items()))
+    )
+    console.print(
+        "  policy triggers: " + ", ".join(f"{k} {v}" for k, v in sorted(triggers.items()))
     )
 
 
@@ -163,6 +198,10 @@ def _explain(console: Console, alert: Alert) -> None:
     )
     for lang in ("fi", "sv", "en"):
         console.print(f"  {lang}: {getattr(alert.explanation, lang)}")
+    if alert.story is not None:
+        console.print(f"  {_story_tag(alert).strip()}")
+        for lang in ("fi", "sv", "en"):
+            console.print(f"  {lang}: {getattr(alert.story.explanation, lang)}")
 
 
 def _chart(

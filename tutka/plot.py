@@ -60,6 +60,19 @@ def plot_evidence(alert: Alert, values: Mapping[int, float], path: Path, lang: s
         linewidth=1.4,
         label=f"alert opened {alert.opened_period}",
     )
+    story = alert.story
+    band = [m for m in story.footprint if period_index(m.period) in expected] if story else []
+    if story is not None and band:
+        # The notices' expected footprint over the same-month level: where the figures should be.
+        ax.fill_between(
+            [_x(period_start(m.period)) for m in band],
+            [expected[period_index(m.period)] + m.low for m in band],
+            [expected[period_index(m.period)] + m.high for m in band],
+            color="#5b8fd6",
+            alpha=0.25,
+            label=f"expected from the notices ({story.status.value if story.status else '-'}, "
+            f"{story.change_class.value})",
+        )
     evidence = [e for e in alert.evidence if e.series == alert.evidence[-1].series]
     ax.scatter(
         [_x(period_start(e.period)) for e in evidence],

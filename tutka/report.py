@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from tutka.models.alerts import Alert, AlertStatus
+from tutka.models.alerts import Alert, AlertKind, AlertStatus
 from tutka.models.areas import Hierarchy
 from tutka.models.codes import period_index, period_of
 
@@ -61,8 +61,12 @@ def related(alert: Alert, regions: Iterable[str], hierarchy: Hierarchy) -> bool:
 def match_events(
     events: Sequence[KnownEvent], alerts: Iterable[Alert], hierarchy: Hierarchy
 ) -> list[EventMatch]:
-    """For each event, the alerts that found it, earliest available first."""
-    latest = list(alerts)
+    """For each event, the alerts that found it, earliest available first.
+
+    Policy triggers (EGF, structural change, Sahm) are watches on criteria, not detections:
+    they are not matched to events.
+    """
+    latest = [a for a in alerts if a.kind is not AlertKind.POLICY_TRIGGER]
     matches = []
     for event in events:
         ref = period_index(event.reference_month)

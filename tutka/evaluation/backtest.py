@@ -103,7 +103,7 @@ from pydantic import (
     model_validator,
 )
 
-from tutka.models.alerts import Alert, AlertStatus, Polarity
+from tutka.models.alerts import Alert, AlertKind, AlertStatus, Polarity
 from tutka.models.areas import Hierarchy
 from tutka.models.codes import (
     AREA_LEVELS,
@@ -383,7 +383,9 @@ def alarms_from_alerts(alerts: Iterable[Alert], end: int) -> list[Alarm]:
     """
     versions: dict[str, list[Alert]] = defaultdict(list)
     for alert in alerts:
-        versions[alert.id].append(alert)
+        # Policy triggers (EGF, structural change, Sahm) are watches on criteria, not detections.
+        if alert.kind is not AlertKind.POLICY_TRIGGER:
+            versions[alert.id].append(alert)
     return [_alarm(group, end) for group in versions.values()]
 
 

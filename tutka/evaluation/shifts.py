@@ -57,7 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tutka.detectors.hindsight import lasting_shifts
 from tutka.evaluation.backtest import Shock, episodes
-from tutka.models.alerts import Alert, AlertStatus, Polarity
+from tutka.models.alerts import Alert, AlertKind, AlertStatus, Polarity
 from tutka.models.codes import period_index, period_of, period_str
 
 __all__ = [
@@ -171,7 +171,9 @@ def covered_months(alerts: Iterable[Alert]) -> dict[AreaPolarity, set[int]]:
 def _raised(alerts: Iterable[Alert]) -> Iterable[tuple[Alert, set[int]]]:
     versions: dict[str, list[Alert]] = defaultdict(list)
     for alert in alerts:
-        versions[alert.id].append(alert)
+        # Policy triggers (EGF, structural change, Sahm) are watches on criteria, not detections.
+        if alert.kind is not AlertKind.POLICY_TRIGGER:
+            versions[alert.id].append(alert)
     for group in versions.values():
         head = group[0]
         first = period_index(period_of(head.available_on))

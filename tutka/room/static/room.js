@@ -1044,6 +1044,7 @@ function renderDetail() {
     h("span", { className: `badge status status-${alert.status}`, text: codeName("status", alert.status) }),
   );
   renderExplanation(alert.explanation);
+  renderStory(alert);
   renderFacts(alert);
   renderChart(chart, alert);
   renderEvidence(alert.evidence);
@@ -1064,6 +1065,30 @@ function renderExplanation(explanation) {
       ])),
     ]),
   );
+}
+
+/** The notices' story (status, class, its explanation) or a policy trigger's criterion. */
+function renderStory(alert) {
+  const story = alert.story;
+  const trigger = alert.trigger;
+  const parts = [];
+  if (story) {
+    const status = story.status ? codeName("story", story.status) : "—";
+    parts.push(h("p", { className: "story-line" }, [
+      h("strong", { text: `${t("story.status")}: ` }), h("span", { className: `badge story-${story.status || "none"}`, text: status }),
+      " · ",
+      h("strong", { text: `${t("story.class")}: ` }), h("span", { className: `badge class-${story.change_class}`, text: codeName("change_class", story.change_class) }),
+      ` (${localized(story.class_evidence)})`,
+    ]));
+    parts.push(h("p", { lang: state.language, text: localized(story.explanation) }));
+  }
+  if (trigger) {
+    parts.push(h("p", { className: "story-line" }, [
+      h("strong", { text: `${t("trigger.criterion")}: ` }), localized(trigger.criterion), ` — ${trigger.source}`,
+    ]));
+  }
+  const container = $("detail-explanation");
+  for (const p of parts) container.append(p);
 }
 
 function renderFacts(alert) {
@@ -1193,8 +1218,13 @@ function renderChart(chart, alert) {
   const xMin = Math.min(...indices) - pad;
   const xMax = Math.max(...indices) + pad;
 
+  // The notices' expected footprint, as a band over the expected level (or from zero on a notice alert).
+  const footprint = footprintBand(alert, expected);
+  for (const p of footprint) indices.push(periodIndex(p.period));
+
   // Vertical extent: counts start from zero so that changes are not exaggerated.
-  const ys = [...values, ...expected].map((p) => p.value).concat(signals.flatMap((s) => [s.value, s.baseline]));
+  const ys = [...values, ...expected].map((p) => p.value).concat(signals.flatMap((s) => [s.value, s.baseline]))
+    .concat(footprint.flatMap((p) => [p.low, p.high]));
   let yMin = Math.min(0, ...ys);
   let yMax = Math.max(...ys);
   if (yMax === yMin) yMax = yMin + 1;
@@ -1250,6 +1280,14 @@ function renderChart(chart, alert) {
     );
   }
 
+  if (footprint.length) {
+    const upper = footprint.map((p) => `${x(periodIndex(p.period)).toFixed(1)},${y(p.high).toFixed(1)}`);
+    const lower = footprint.slice().reverse().map((p) => `${x(periodIndex(p.period)).toFixed(1)},${y(p.low).toFixed(1)}`);
+    root.append(svg("polygon", { class: "footprint-band", points: [...upper, ...lower].join(" ") }, [
+      svg("title", { text: t("chart.footprint") }),
+    ]));
+  }
+
   // Lines: the expected level first, the recorded series over it.
   if (expected.length) root.append(svg("path", { class: "expected-line", d: linePath(expected, x, y) }));
   if (values.length) {
@@ -1280,6 +1318,7 @@ function renderChart(chart, alert) {
     expected.length ? legendItem("swatch-expected", t("chart.expected")) : null,
     signals.length ? legendItem("swatch-baseline", t("chart.baseline")) : null,
     legendItem("swatch-band", t("chart.band")),
+    footprint.length ? legendItem("swatch-footprint", t("chart.footprint")) : null,
     legendItem("swatch-opened", t("chart.openedMarker")),
   ]);
 
@@ -1287,6 +1326,21 @@ function renderChart(chart, alert) {
   if (chart.source === "evidence") parts.push(h("p", { className: "note", text: t("chart.evidenceOnly") }));
   parts.push(chartTable(values, expected, signals));
   container.replaceChildren(...parts);
+}
+
+/** The story's footprint as chart points: on a figure alert over the expected level, else from 0. */
+function footprintBand(alert, expected) {
+  const story = alert.story;
+  if (!story || !story.footprint || !story.footprint.length) return [];
+  const base = new Map(expected.map((p) => [p.period, p.value]));
+  const onFigures = alert.kind !== "layoff_notices";
+  const out = [];
+  for (const m of story.footprint) {
+    const level = onFigures ? base.get(m.period) : 0;
+    if (level === undefined) continue;
+    out.push({ period: m.period, low: level + m.low, high: level + m.high });
+  }
+  return out;
 }
 
 /** An SVG path through the points, broken where months are missing. */
