@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from tutka.cli.context import load_context
+from tutka.config.settings import KafkaSettings
 from tutka.inputs.notice_sheet import SheetResult, parse_sheet
 from tutka.models.events import LayoffNoticeFiled
 
@@ -94,13 +95,7 @@ def import_command(ctx: click.Context, path: Path, to_kafka: bool, store: Path |
     notices = [n for _, n in result.notices]
     if not dry_run and notices:
         if to_kafka:
-            from tutka.streaming import publish
-            from tutka.worker.topics import ensure_topics, topics_for
-
-            settings = context.settings.kafka
-            ensure_topics(settings)
-            sent = sum(publish(settings, notices, 0.0, quiet=True).values())
-            where = topics_for(settings).of_type("layoff_notice")
+            sent, where = publish_notices(context.settings.kafka, notices)
             for code in langs:
                 click.echo(_PUBLISHED[code].format(n=sent, where=where))
         else:
@@ -145,6 +140,25 @@ def write_rejected(result: SheetResult, path: Path) -> None:
                     "; ".join(r.en for r in row.reasons),
                 ]
             )
+
+
+def publish_notices(settings: KafkaSettings, notices: list[LayoffNoticeFiled]) -> tuple[int, str]:
+    """Send the notices to the notices topic keyed by municipality (as ``tutka publish`` does)."""
+    from kafka import KafkaProducer
+
+    from tutka.worker.topics import ensure_topics, topics_for
+
+    ensure_topics(settings)
+    topic = topics_for(settings).of_type("layoff_notice")
+    producer = KafkaProducer(bootstrap_servers=settings.bootstrap, acks="all", linger_ms=5)
+    try:
+        for notice in notices:
+            producer.send(topic, key=notice.municipality.encode(),
+                          value=notice.model_dump_json().encode())  # fmt: skip
+        producer.flush()
+    finally:
+        producer.close()
+    return len(notices), topic
 
 
 def append_store(path: Path, notices: list[LayoffNoticeFiled]) -> None:
