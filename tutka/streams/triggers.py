@@ -50,6 +50,9 @@ from tutka.streams.trigger_texts import SOURCES, criterion, explanation
 NOTICE_MONTHS: Final = 36
 UNEMPLOYED: Final = UnemploymentMeasure.UNEMPLOYED_JOBSEEKERS.value
 LABOUR_FORCE: Final = UnemploymentMeasure.LABOUR_FORCE.value
+#: Months after an episode's window within which a window meeting the criterion again belongs
+#: to the same episode (one alert for a wave of notices, not one per reference period).
+EPISODE_GAP: Final = 6
 #: Rounding before comparing with a threshold: 0.1 + 0.4 must meet 0.5.
 _DIGITS: Final = 9
 
@@ -150,9 +153,11 @@ def _new_episode(
     if (
         previous is not None
         and previous[0] <= end
-        and start <= previous[1]
+        and start <= previous[1] + EPISODE_GAP
         and (not regions or not previous[2] or regions & previous[2])
     ):
+        # Still the same episode: windows that keep meeting the criterion extend it.
+        state.fired[key] = (previous[0], max(end, previous[1]), previous[2] | regions)
         return False
     state.fired[key] = (start, end, regions)
     return True
@@ -184,7 +189,7 @@ def _egf_enterprise(
         regions=tuple(areas),
     )
     area = _common_area(ctx.hierarchy, areas)
-    return [_alert(facts, area, None, noted.announced, day, ctx, Severity.CRITICAL)]
+    return [_alert(facts, area, None, noted.announced, day, ctx, Severity.WARNING)]
 
 
 def _egf_sector(
@@ -229,7 +234,7 @@ def _egf_sector(
         }
     )
     area = _common_area(ctx.hierarchy, regions)
-    return [_alert(facts, area, noted.division, noted.announced, day, ctx, Severity.CRITICAL)]
+    return [_alert(facts, area, noted.division, noted.announced, day, ctx, Severity.WARNING)]
 
 
 def _structural(
