@@ -306,3 +306,14 @@ def test_engine_emits_trigger_alerts_and_other_alerts_serialise_as_before() -> N
         published=date(2024, 1, 20),
     )
     assert engine.process(figure) == []
+
+
+def test_a_wave_that_keeps_meeting_the_criterion_is_one_episode() -> None:
+    state = TriggerState()
+    first = _fold([_notice("a", 201, "2024-01", firm=FIRMS[2], sector="47")], state)
+    assert _rules(first) == [TriggerRule.EGF_ENTERPRISE, TriggerRule.EGF_SECTOR]
+    # Another 201 in May (the next reference period, within six months): the same episode.
+    assert _fold([_notice("b", 201, "2024-05", firm=FIRMS[2], sector="47")], state) == []
+    # A year after the wave ended: a new one.
+    later = _fold([_notice("c", 201, "2025-06", firm=FIRMS[2], sector="47")], state)
+    assert _rules(later) == [TriggerRule.EGF_ENTERPRISE, TriggerRule.EGF_SECTOR]
