@@ -130,10 +130,22 @@ def load_table(
 
 @dataclass
 class Faults:
-    """Misbehaviour for the next requests: ``status`` answers, or a stall of ``delay`` seconds."""
+    """Misbehaviour for the next requests (of a method, or any): answers with ``status`` and
+    ``Retry-After``, or a stall of ``delay`` seconds."""
 
-    status: deque[tuple[int, float]] = field(default_factory=deque)
-    delays: deque[float] = field(default_factory=deque)
+    status: deque[tuple[int, float, str | None]] = field(default_factory=deque)
+    delays: deque[tuple[float, str | None]] = field(default_factory=deque)
+
+    def take_status(self, method: str) -> tuple[int, float] | None:
+        if self.status and self.status[0][2] in (None, method):
+            status, retry_after, _ = self.status.popleft()
+            return status, retry_after
+        return None
+
+    def take_delay(self, method: str) -> float:
+        if self.delays and self.delays[0][1] in (None, method):
+            return self.delays.popleft()[0]
+        return 0.0
 
 
 class PxWebServer:
@@ -211,13 +223,17 @@ class PxWebServer:
         t.updated = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         return old
 
-    def fail_next(self, count: int, status: int = 429, retry_after: float = 1.0) -> None:
+    def fail_next(
+        self, count: int, status: int = 429, retry_after: float = 1.0, method: str | None = None
+    ) -> None:
+        """Answer the next ``count`` requests (of ``method``, or any) with ``status``."""
         for _ in range(count):
-            self.faults.status.append((status, retry_after))
+            self.faults.status.append((status, retry_after, method))
 
-    def stall_next(self, count: int, seconds: float) -> None:
+    def stall_next(self, count: int, seconds: float, method: str | None = None) -> None:
+        """Hold the next ``count`` requests (of ``method``, or any) for ``seconds``."""
         for _ in range(count):
-            self.faults.delays.append(seconds)
+            self.faults.delays.append((seconds, method))
 
     def rename_variable(self, table: str, old: str, new: str) -> None:
         for variable in self.by_id[table].variables:
@@ -253,8 +269,8 @@ class PxWebServer:
     def _serve(self, request: BaseHTTPRequestHandler, method: str, body: bytes | None) -> None:
         path = request.path
         with self._lock:
-            delay = self.faults.delays.popleft() if self.faults.delays else 0.0
-            fault = self.faults.status.popleft() if self.faults.status else None
+            delay = self.faults.take_delay(method)
+            fault = self.faults.take_status(method)
             now = time.monotonic()
             while self._calls and now - self._calls[0] > self.time_window:
                 self._calls.popleft()

@@ -1,7 +1,7 @@
 """A PxWeb v1 client on httpx: metadata, JSON-stat2 queries, the service's limits respected.
 
-* **Rate**: every request takes a token from a :class:`~tutka.fetch.ratelimit.TokenBucket` of
-  ``max_calls`` per ``time_window_seconds`` (or the server's own, tighter, ``?config``).
+* **Rate**: at most ``max_calls`` requests in any ``time_window_seconds``
+  (:class:`~tutka.fetch.ratelimit.CallWindow`), or the server's own, tighter, ``?config``.
 * **Retries** (tenacity): a timeout, a dropped connection, 429 and 5xx are tried again up to
   ``max_attempts`` times, with exponential backoff from ``backoff_seconds``; a 429's
   ``Retry-After`` is honoured (seconds or an HTTP date) instead. Other 4xx are not retried.
@@ -31,7 +31,7 @@ from tenacity import (
 
 from tutka.config.settings import FetchSettings
 from tutka.fetch.jsonstat import Dataset, JsonStatError, decode
-from tutka.fetch.ratelimit import TokenBucket
+from tutka.fetch.ratelimit import CallWindow
 
 log = logging.getLogger("tutka.fetch")
 USER_AGENT = "muutostutka-fetch (+https://github.com/; labour-market early warning)"
@@ -84,7 +84,7 @@ class PxWebClient:
             follow_redirects=True,
         )
         self.limits = Limits(settings.max_cells, settings.max_calls, settings.time_window_seconds)
-        self._bucket = TokenBucket(self.limits.max_calls, self.limits.window, sleep=sleep)
+        self._calls = CallWindow(self.limits.max_calls, self.limits.window, sleep=sleep)
         #: Requests by outcome (ok, and each retried or failed reason): for metrics and reports.
         self.requests: Counter[str] = Counter()
 
@@ -118,7 +118,7 @@ class PxWebClient:
             )
             if limits != self.limits:
                 self.limits = limits
-                self._bucket = TokenBucket(limits.max_calls, limits.window, sleep=self._sleep)
+                self._calls.limit(limits.max_calls, limits.window)
         return self.limits
 
     def metadata(self, path: str) -> Any:
@@ -177,7 +177,7 @@ class PxWebClient:
             raise FetchError("decode", f"{what}: the answer is not JSON ({exc})") from None
 
     def _once(self, method: str, url: str, body: Any) -> httpx.Response:
-        self._bucket.acquire()
+        self._calls.acquire()
         response = self._http.request(method, url, json=body)
         status = response.status_code
         if status == 429:

@@ -44,9 +44,7 @@ from tutka.models.events import (
 )
 
 Figure = UnemploymentReported | VacanciesReported
-FIGURE: Final[TypeAdapter[Figure]] = TypeAdapter(
-    Annotated[Figure, Field(discriminator="type")]
-)
+FIGURE: Final[TypeAdapter[Figure]] = TypeAdapter(Annotated[Figure, Field(discriminator="type")])
 UNEMPLOYMENT: Final = frozenset(m.value for m in UnemploymentMeasure)
 #: The day of the following month a figure is taken as published (as the CSV reader does).
 PUBLICATION_DAY: Final = 25
@@ -183,7 +181,7 @@ class Differ:
                     # Changed; or the month's values were no longer kept (it is older than the
                     # look-back), so every cell is sent again one revision up.
                     before = old_revised.get(key)
-                    revision = (before.revision if before is not None else top) + 1
+                    revision = (before.revision if before is not None else 0) + 1
                     if stored is None:
                         revision = top + 1
                     when = max(day, before.published if before is not None else base_day)
