@@ -12,7 +12,7 @@ from tutka.models.events import VacanciesReported
 
 U = cell_key("SSS", "unemployed_jobseekers")
 V = cell_key("MK19", "open_at_month_end")
-O = cell_key("MK19", "unemployed_jobseekers", occupation="2221")
+OCC = cell_key("MK19", "unemployed_jobseekers", occupation="2221")
 DAY = date(2023, 12, 20)
 
 
@@ -28,7 +28,7 @@ def fresh() -> TableState:
 
 
 def test_a_new_month_is_new_figures_published_as_the_csv_reader_would() -> None:
-    out, state = run(fresh(), {"2023-10": {U: 10.0, V: 3.0, O: 1.0}})
+    out, state = run(fresh(), {"2023-10": {U: 10.0, V: 3.0, OCC: 1.0}})
     assert [(f.area, f.measure.value, f.revision, f.published) for f in out] == [
         ("SSS", "unemployed_jobseekers", 0, date(2023, 11, 25)),
         ("MK19", "open_at_month_end", 0, date(2023, 11, 25)),
