@@ -144,6 +144,9 @@ def resolve(
     by_role: dict[str, Variable] = {}
     for role, name in spec.roles.items():
         variable = _find(variables, name)
+        if variable is None and role == "time":
+            timed = [v for v in variables if v.time]  # PxWeb flags the time variable
+            variable = timed[0] if len(timed) == 1 else None
         if variable is None:
             have = ", ".join(f"{v.code!r}" + (f" ({v.text})" if v.text != v.code else "")
                              for v in variables)  # fmt: skip

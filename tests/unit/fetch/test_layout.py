@@ -45,6 +45,11 @@ def test_a_variable_with_a_new_code_is_still_found_by_its_label() -> None:
     assert layout.area == "alue"
 
 
+def test_the_time_variable_is_found_by_its_flag_when_renamed() -> None:
+    layout = resolve("12r5", R5, meta(Kuukausi={"code": "timeperiod_m", "text": "Month"}), KNOWN)
+    assert layout.time == "timeperiod_m" and layout.periods == ("2023-09", "2023-10")
+
+
 def test_a_renamed_variable_stops_the_fetch_and_says_what_to_change() -> None:
     with pytest.raises(LayoutError) as caught:
         resolve("12r5", R5, meta(Alue={"code": "Alueet", "text": "Alueet"}), KNOWN)
