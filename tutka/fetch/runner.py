@@ -112,6 +112,9 @@ class Fetcher:
             report.status, report.reason, report.message = "failed", "state", str(exc)
         except FetchError as exc:
             report.status, report.reason, report.message = "failed", exc.reason, str(exc)
+        except OSError as exc:  # the state directory or the output directory
+            report.status, report.reason = "failed", "state"
+            report.message = f"cannot write the fetch state or its output: {exc}"
         report.seconds = time.monotonic() - started
         report.requests = Counter(self.client.requests)
         report.requests.subtract(before)

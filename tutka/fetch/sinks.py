@@ -106,13 +106,13 @@ class KafkaSink:
         try:
             ensure_topics(self.settings)
             consumer = KafkaConsumer(bootstrap_servers=self.settings.bootstrap, group_id=None)
+            try:
+                ends = consumer.end_offsets(self._partitions(consumer))
+            finally:
+                consumer.close()
         except KafkaError as exc:
             raise FetchError("publish", f"cannot reach Kafka at {self.settings.bootstrap}: "
                              f"{exc}") from None  # fmt: skip
-        try:
-            ends = consumer.end_offsets(self._partitions(consumer))
-        finally:
-            consumer.close()
         offsets: dict[str, dict[int, int]] = {}
         for tp, offset in ends.items():
             offsets.setdefault(tp.topic, {})[tp.partition] = offset
