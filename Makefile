@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test unit lint typecheck clean
+.PHONY: demo test fast unit lint typecheck system clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,11 +16,24 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/tutka demo
 
-## test: lint, type-check the core, and run every test
-test: lint typecheck
+## test: the system programs the tests start, lint, type-check, and every test
+test: system lint typecheck
 	$(BIN)/python -m pytest
 
-## unit: the fast tests only (no external services)
+## system: Prometheus, Alertmanager, Chromium and its driver, a JDK and Maven, installed if missing
+# (root or passwordless sudo; otherwise it says what to install). Silent and instant when all are
+# there. Only the integration tests need them: demo, fast and unit do not.
+system:
+	@scripts/setup-system.sh
+
+## fast: the inner loop, under a minute: every module's core behaviour, no slow or integration tests
+# (tests/integration holds only integration tests: not even collected. Bytecode is cached even
+# where PYTHONDONTWRITEBYTECODE is set, so pytest does not rewrite every test module each run.)
+fast: $(STAMP)
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -m "not slow and not integration" \
+	  --ignore=tests/integration
+
+## unit: every test that needs no external service (slow ones included)
 unit: $(STAMP)
 	$(BIN)/python -m pytest -m "not integration"
 
@@ -28,6 +41,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-logo --no-cache
+	$(BIN)/python scripts/check_dependencies.py
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -17,6 +19,15 @@ from tutka.models.alerts import Alert
 from tutka.models.codes import period_index, period_start, period_str
 
 
+def _x(day: date) -> Any:
+    """A day as an x value of the date axis.
+
+    Matplotlib converts dates itself (its units registry sets up the date axis), but its type
+    stubs describe x values as numbers only; this is the one place that says so.
+    """
+    return day
+
+
 def plot_evidence(alert: Alert, values: Mapping[int, float], path: Path, lang: str = "en") -> Path:
     """Write a PNG (or SVG, by suffix) of the alert's headline series around its periods."""
     if not values:
@@ -28,7 +39,7 @@ def plot_evidence(alert: Alert, values: Mapping[int, float], path: Path, lang: s
     expected = {p: v for p, v in expected.items() if opened - 48 <= p <= opened + 24}
     fig, ax = plt.subplots(figsize=(10, 4.8), dpi=110)
     ax.plot(
-        [period_start(period_str(p)) for p in periods],
+        [_x(period_start(period_str(p))) for p in periods],
         [values[p] for p in periods],
         color="#1f4e79",
         linewidth=1.8,
@@ -36,7 +47,7 @@ def plot_evidence(alert: Alert, values: Mapping[int, float], path: Path, lang: s
     )
     base = sorted(expected)
     ax.plot(
-        [period_start(period_str(p)) for p in base],
+        [_x(period_start(period_str(p))) for p in base],
         [expected[p] for p in base],
         color="#8c8c8c",
         linestyle="--",
@@ -44,14 +55,14 @@ def plot_evidence(alert: Alert, values: Mapping[int, float], path: Path, lang: s
         label="same month in earlier years (median)",
     )
     ax.axvline(
-        period_start(period_str(opened)),
+        _x(period_start(period_str(opened))),
         color="#c0392b",
         linewidth=1.4,
         label=f"alert opened {alert.opened_period}",
     )
     evidence = [e for e in alert.evidence if e.series == alert.evidence[-1].series]
     ax.scatter(
-        [period_start(e.period) for e in evidence],
+        [_x(period_start(e.period)) for e in evidence],
         [e.value for e in evidence],
         color="#c0392b",
         zorder=5,
@@ -59,7 +70,7 @@ def plot_evidence(alert: Alert, values: Mapping[int, float], path: Path, lang: s
         label="signals",
     )
     ax.scatter(
-        [period_start(e.period) for e in evidence],
+        [_x(period_start(e.period)) for e in evidence],
         [e.baseline for e in evidence],
         color="#c0392b",
         marker="x",
@@ -69,7 +80,7 @@ def plot_evidence(alert: Alert, values: Mapping[int, float], path: Path, lang: s
     )
     if alert.resolved_period:
         ax.axvline(
-            period_start(alert.resolved_period),
+            _x(period_start(alert.resolved_period)),
             color="#27ae60",
             linewidth=1.2,
             linestyle=":",
@@ -82,7 +93,7 @@ def plot_evidence(alert: Alert, values: Mapping[int, float], path: Path, lang: s
         fontsize=11,
     )
     ax.set_ylabel(alert.evidence[-1].measure.replace("_", " ") if alert.evidence else "value")
-    ax.xaxis.set_major_locator(YearLocator())
+    ax.xaxis.set_major_locator(YearLocator())  # type: ignore[no-untyped-call]
     ax.grid(alpha=0.25)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     fig.autofmt_xdate()

@@ -1,7 +1,8 @@
 """Debian's Prometheus and Alertmanager, started on 127.0.0.1 for one test and stopped after it.
 
-The programs come from the packages ``prometheus`` and ``prometheus-alertmanager`` (``.ci/run``
-installs them). A missing program fails the test with the reason: these tests are never skipped.
+The programs come from the packages ``prometheus`` and ``prometheus-alertmanager``
+(``scripts/setup-system.sh`` installs them, and ``make test`` runs it). A missing program fails
+the test with the reason: these tests are never skipped.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ def program(*names: str) -> str:
             return found
     raise AssertionError(
         f"none of {names} is installed: apt-get install prometheus prometheus-alertmanager "
-        "(.ci/run does this)"
+        "(scripts/setup-system.sh does this; make test runs it)"
     )
 
 

@@ -1,7 +1,8 @@
 """Helpers for the situation-room tests: ``tutka room`` as a real process, and headless Chromium.
 
 The browser is Debian's ``chromium`` driven through Debian's ``chromium-driver`` with Selenium
-(``.ci/run`` installs both). A missing browser fails the test with the reason; it never skips.
+(``scripts/setup-system.sh`` installs both; ``make test`` runs it). A missing browser fails the
+test with the reason; it never skips.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def chromium() -> WebDriver:
     if browser is None or not Path(driver).exists():
         raise AssertionError(
             "headless Chromium is needed: apt-get install chromium chromium-driver "
-            "(.ci/run installs them)"
+            "(scripts/setup-system.sh installs them; make test runs it)"
         )
     options = webdriver.ChromeOptions()
     options.binary_location = browser

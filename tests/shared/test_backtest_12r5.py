@@ -46,6 +46,7 @@ def card(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     return json.loads(out.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
+@pytest.mark.slow
 @pytest.mark.shared_data
 @skip_without_table
 def test_every_labelled_region_is_observed_and_scored(card: dict[str, Any]) -> None:
@@ -58,6 +59,7 @@ def test_every_labelled_region_is_observed_and_scored(card: dict[str, Any]) -> N
     assert card["data"]["areas_by_level"] == {"SSS": 1, "ELY": 16, "MK": 19}
 
 
+@pytest.mark.slow
 @pytest.mark.shared_data
 @skip_without_table
 def test_the_detectors_raise_fewer_false_alarms_than_the_year_on_year_rule(

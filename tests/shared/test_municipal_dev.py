@@ -23,6 +23,7 @@ EVENTS = SHARED_FI / "events_dev.csv"
 
 pytestmark = [
     pytest.mark.shared_data,
+    pytest.mark.slow,
     pytest.mark.skipif(not TABLE.exists(), reason=f"shared data file {TABLE} is absent"),
 ]
 

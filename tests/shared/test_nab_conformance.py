@@ -48,6 +48,7 @@ def test_the_corpus_is_nab_v1_1(corpus: NabCorpus) -> None:
     assert sum(f.layout.rows for f in corpus.files) == 365_558
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("profile", list(PROFILES))
 def test_per_file_scores_match_the_published_ones(
     scored: tuple[str, dict[str, ProfileResult]], profile: str
@@ -61,6 +62,7 @@ def test_per_file_scores_match_the_published_ones(
     assert differences[worst] <= TOLERANCE, (worst, ours[worst].score, published[worst])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("profile", list(PROFILES))
 def test_normalised_totals_match_the_scoreboard(
     scored: tuple[str, dict[str, ProfileResult]], profile: str
@@ -70,6 +72,7 @@ def test_normalised_totals_match_the_scoreboard(
     assert results[profile].normalised == pytest.approx(board[detector][profile], abs=TOLERANCE)
 
 
+@pytest.mark.slow
 def test_the_global_optimum_is_never_below_nabs_climb(corpus: NabCorpus) -> None:
     scores = {f.name: published_scores(SHARED_NAB, "numenta", f.name) for f in corpus.files}
     climbed = evaluate(corpus, scores, optimiser="nab")

@@ -13,6 +13,7 @@ from tutka.cli import cli
 
 pytestmark = [
     pytest.mark.shared_data,
+    pytest.mark.slow,
     pytest.mark.skipif(not SHARED_NAB.exists(), reason=f"shared NAB data {SHARED_NAB} is absent"),
 ]
 

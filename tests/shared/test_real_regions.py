@@ -26,6 +26,7 @@ TABLE = SHARED_FI / "tyonv_12r5_regions.csv"
 
 pytestmark = [
     pytest.mark.shared_data,
+    pytest.mark.slow,
     pytest.mark.skipif(not TABLE.exists(), reason=f"shared data file {TABLE} is absent"),
 ]
 

@@ -1,4 +1,4 @@
-"""Load the area hierarchy: the shipped demo file, or a Statistics Finland correspondence file.
+"""Load the area hierarchy: the shipped classification, or a Statistics Finland correspondence file.
 
 Two formats are accepted and validated (every parent listed, levels nested, no duplicates):
 
@@ -37,6 +37,12 @@ def _rows(text: str) -> list[dict[str, str]]:
 
 
 def shipped_areas(name: str = SHIPPED) -> list[Area]:
+    """The areas of a shipped hierarchy file, as listed there.
+
+    Args:
+        name: The file under ``tutka/config``: ``areas.csv`` (the full municipal
+            classification, the default) or ``demo_areas.csv`` (the demo's small world).
+    """
     text = resources.files("tutka.config").joinpath(name).read_text(encoding="utf-8")
     return list(_ours(_rows(text), name))
 

@@ -2,7 +2,7 @@
 
 >>> cat = load_catalogue()
 >>> cat.rule_for("unemployed_jobseekers").kind
-'unemployment'
+<AlertKind.UNEMPLOYMENT: 'unemployment'>
 >>> cat.detector_params("tightness", "cusum")["count_noise"]
 False
 """
@@ -33,6 +33,8 @@ class _Strict(BaseModel):
 
 
 class AlertingRules(_Strict):
+    """How signals become alerts (``[alerting]``): corroboration, repeats, resolution, recovery."""
+
     resolve_after: Annotated[int, Field(ge=1, le=36)] = 3
     corroborate_within: Annotated[int, Field(ge=1, le=12)] = 3
     min_detectors: Annotated[int, Field(ge=1)] = 2
@@ -46,6 +48,8 @@ class AlertingRules(_Strict):
 
 
 class SeverityRules(_Strict):
+    """When an alert is a warning or critical (``[severity]``): detectors, change, persons."""
+
     warning_detectors: Annotated[int, Field(ge=1)] = 2
     critical_detectors: Annotated[int, Field(ge=1)] = 3
     warning_change: Annotated[float, Field(gt=0)] = 0.15
@@ -66,12 +70,16 @@ class SeverityRules(_Strict):
 
 
 class NoticeRules(_Strict):
+    """How layoff notices are watched (``[notices]``): area level, detector, warm-up months."""
+
     level: Literal["KU", "SK", "MK", "ELY"] = "SK"
     detector: str = "notice_burst"
     warmup: Annotated[int, Field(ge=0, le=36)] = 3
 
 
 class OutlierRules(_Strict):
+    """The pooled multivariate outlier detector (``[outlier]``) and the area levels it runs on."""
+
     detector: str = "isolation_forest"
     levels: tuple[AreaLevel, ...] = ("KU", "SK", "MK", "ELY")
 
@@ -124,13 +132,31 @@ class CalibrationRules(_Strict):
         return self
 
     def budget_for(self, level: AreaLevel) -> float:
+        """The false-alarm budget of ``level`` (episodes per 100 area-years), or the default one.
+
+        >>> CalibrationRules(budget_by_level={"KU": 1.0}).budget_for("KU")
+        1.0
+        >>> CalibrationRules(budget_by_level={"KU": 1.0}).budget_for("MK")
+        2.0
+        """
         return self.budget_by_level.get(level, self.budget)
 
     def grid(self) -> tuple[float, ...]:
+        """The candidate thresholds, ``grid_start`` to ``grid_stop`` (inclusive) by ``grid_step``.
+
+        >>> CalibrationRules(grid_start=3.0, grid_stop=4.0, grid_step=0.25).grid()
+        (3.0, 3.25, 3.5, 3.75, 4.0)
+        """
         steps = round((self.grid_stop - self.grid_start) / self.grid_step)
         return tuple(round(self.grid_start + i * self.grid_step, 6) for i in range(steps + 1))
 
     def excluded_months(self) -> tuple[tuple[int, int], ...]:
+        """The excluded periods as inclusive (first, last) absolute month indexes.
+
+        >>> from tutka.models.codes import period_str
+        >>> [(period_str(a), period_str(b)) for a, b in CalibrationRules().excluded_months()]
+        [('2020-03', '2021-06')]
+        """
         spans = (text.partition(":") for text in self.excluded)
         return tuple((period_index(a.strip()), period_index(b.strip())) for a, _, b in spans)
 
@@ -170,12 +196,15 @@ class SeriesRule(_Strict):
         return tuple(d for d in self.detectors if level in self.levels.get(d, AREA_LEVELS))
 
     def polarity(self, direction: int) -> Polarity:
+        """The polarity of a change in ``direction`` (+1 a rise, -1 a fall) of these measures."""
         if direction >= 0:
             return self.rising_is
         return Polarity.POSITIVE if self.rising_is is Polarity.NEGATIVE else Polarity.NEGATIVE
 
 
 class Catalogue(_Strict):
+    """The detector catalogue: series rules, alerting and severity rules, detector parameters."""
+
     version: Literal[1] = 1
     alerting: AlertingRules = AlertingRules()
     severity: SeverityRules = SeverityRules()
@@ -222,15 +251,18 @@ class Catalogue(_Strict):
         )
 
     def rule(self, name: str) -> SeriesRule:
+        """The series rule called ``name`` (``KeyError`` if there is none)."""
         return self._by_name[name]
 
     def detector_params(self, series: str, detector: str) -> dict[str, ParamValue]:
+        """``detector``'s parameters for ``series``: the catalogue-wide ones, then the series'."""
         merged = dict(self.detectors.get(detector, {}))
         merged.update(self._by_name[series].params.get(detector, {}))
         return merged
 
     @property
     def derived_rules(self) -> tuple[SeriesRule, ...]:
+        """The rules that watch a derived series (such as tightness) rather than measures."""
         return tuple(r for r in self.series if r.derived is not None)
 
 

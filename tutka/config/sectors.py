@@ -13,6 +13,8 @@ from tutka.models.codes import TOL_SECTIONS, TOL_UNKNOWN
 
 @dataclass(frozen=True, slots=True)
 class SectorName:
+    """A TOL 2008 section's name in Finnish, Swedish and English."""
+
     fi: str
     sv: str
     en: str
@@ -20,6 +22,7 @@ class SectorName:
 
 @cache
 def sector_names() -> dict[str, SectorName]:
+    """Every TOL 2008 section (and the unknown one) by code; ``ValueError`` if one is missing."""
     text = (
         resources.files("tutka.config").joinpath("sectors_tol2008.csv").read_text(encoding="utf-8")
     )

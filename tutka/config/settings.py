@@ -20,6 +20,8 @@ class _Group(BaseModel):
 
 
 class AreaSettings(_Group):
+    """Which area hierarchy to use (``TUTKA_AREAS__…``): the shipped one unless a file is given."""
+
     path: Path | None = Field(
         default=None,
         description="area hierarchy file (ours or Statistics Finland's); default: the shipped one",

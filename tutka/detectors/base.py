@@ -58,6 +58,7 @@ class Assessment(NamedTuple):
 
     @staticmethod
     def quiet(baseline: float) -> Assessment:
+        """A zero score at ``baseline``: what a detector says before it is ready."""
         return Assessment(0.0, baseline, 0)
 
 
@@ -67,18 +68,24 @@ class Detector(Protocol[X_contra]):
 
     name: ClassVar[str]
 
-    def assess(self, x: X_contra) -> Assessment: ...
+    def assess(self, x: X_contra) -> Assessment:
+        """Score ``x`` against what was learnt so far, without learning it."""
 
-    def score(self, x: X_contra) -> float: ...
+    def score(self, x: X_contra) -> float:
+        """The anomaly score of ``x`` (finite, non-negative); does not change state."""
 
-    def alarm(self, x: X_contra) -> bool: ...
+    def alarm(self, x: X_contra) -> bool:
+        """Whether ``x`` would raise an alarm now; does not change state."""
 
-    def update(self, x: X_contra) -> None: ...
+    def update(self, x: X_contra) -> None:
+        """Learn ``x``."""
 
     @property
-    def ready(self) -> bool: ...
+    def ready(self) -> bool:
+        """Whether enough has been learnt to score (a detector that is not ready never alarms)."""
 
-    def snapshot(self) -> JSONObject: ...
+    def snapshot(self) -> JSONObject:
+        """The state as versioned JSON, from which the detector can be restored exactly."""
 
 
 class BaseDetector(Generic[X, P]):
@@ -97,22 +104,28 @@ class BaseDetector(Generic[X, P]):
 
     # -- the protocol ------------------------------------------------------------------------
     def assess(self, x: X) -> Assessment:
+        """Score ``x`` without learning it; subclasses implement it without changing state."""
         raise NotImplementedError
 
     def update(self, x: X) -> None:
+        """Learn ``x``; subclasses implement it."""
         raise NotImplementedError
 
     @property
     def ready(self) -> bool:
+        """Whether enough has been learnt to score; subclasses implement it."""
         raise NotImplementedError
 
     def score(self, x: X) -> float:
+        """``assess(x).score``."""
         return self.assess(x).score
 
     def alarm(self, x: X) -> bool:
+        """Whether ``assess(x)`` raises an alarm (see :meth:`is_alarm`)."""
         return self.is_alarm(self.assess(x))
 
     def is_alarm(self, assessment: Assessment) -> bool:
+        """Whether an assessment is an alarm: ready, and the score reaches ``threshold``."""
         return self.ready and assessment.score >= self.params.threshold
 
     def learn(self, x: X) -> tuple[Assessment, bool]:
@@ -124,6 +137,7 @@ class BaseDetector(Generic[X, P]):
 
     # -- snapshots ---------------------------------------------------------------------------
     def snapshot(self) -> JSONObject:
+        """The detector's name, state version, hyperparameters and state, as JSON."""
         return {
             "v": self.STATE_VERSION,
             "detector": self.name,
@@ -133,12 +147,14 @@ class BaseDetector(Generic[X, P]):
 
     @classmethod
     def restore(cls, params: P, state: JSONObject) -> Self:
+        """A detector with ``params`` and the ``state`` part of a snapshot."""
         detector = cls(params)
         detector._load_state(state)
         return detector
 
     @classmethod
     def from_snapshot(cls, snapshot: JSONObject) -> Self:
+        """The detector a :meth:`snapshot` describes; ``ValueError`` for another one or version."""
         if snapshot.get("detector") != cls.name:
             raise ValueError(f"snapshot is of {snapshot.get('detector')!r}, not {cls.name!r}")
         if snapshot.get("v") != cls.STATE_VERSION:
@@ -168,8 +184,10 @@ _PARAMS_JSON_MAX = 1024
 
 
 def params_json(params: DetectorParams) -> JSONObject:
-    """``params.model_dump(mode="json")``, remembered: a pipeline snapshots detectors that share
-    a few params objects millions of times. A fresh (shallow) copy each time: params are flat.
+    """``params.model_dump(mode="json")``, remembered.
+
+    A pipeline snapshots detectors that share a few params objects millions of times. A fresh
+    (shallow) copy each time: params are flat.
     """
     cached = _PARAMS_JSON.get(id(params))
     if cached is None or cached[0] is not params:
@@ -206,12 +224,14 @@ def floats(value: JSONValue) -> list[float]:
 
 
 def number(value: JSONValue) -> float:
+    """Read a JSON number back as a float, rejecting anything else (booleans too)."""
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise ValueError(f"expected a number, got {value!r}")
     return float(value)
 
 
 def integer(value: JSONValue) -> int:
+    """Read a JSON integer back, rejecting anything else (floats and booleans too)."""
     if not isinstance(value, int) or isinstance(value, bool):
         raise ValueError(f"expected an integer, got {value!r}")
     return value

@@ -80,6 +80,8 @@ from tutka.detectors.deseasonalise import DeseasonalisedParams, Deseasonaliser
 
 
 class BOCPDParams(DeseasonalisedParams):
+    """Hyperparameters of :class:`BOCPD`: the deseasonaliser's, the prior, hazard and window."""
+
     threshold: float = Field(
         default=0.9, gt=0, le=1, description="alarm when P(change within window) reaches this"
     )
@@ -156,6 +158,8 @@ def _tables(p: BOCPDParams) -> _Tables:
 
 
 class BOCPD(BaseDetector[float, BOCPDParams]):
+    """Bayesian online change-point detection on a deseasonalised count (see the module)."""
+
     name: ClassVar[str] = "bocpd"
     Params: ClassVar[type[DetectorParams]] = BOCPDParams
 
@@ -190,6 +194,7 @@ class BOCPD(BaseDetector[float, BOCPDParams]):
 
     @property
     def ready(self) -> bool:
+        """Whether the warm-up is over (the deseasonaliser has fitted its level and offsets)."""
         return self._model.ready
 
     # -- the model ---------------------------------------------------------------------------
@@ -223,6 +228,7 @@ class BOCPD(BaseDetector[float, BOCPDParams]):
         return sum(joint[: self.params.window]) / total
 
     def assess(self, x: float) -> Assessment:
+        """P(a change point in the last ``window`` observations) given ``x``; no state changes."""
         if not self.ready:
             return Assessment.quiet(x)
         u, _, v = self._standardise(x)
@@ -235,6 +241,7 @@ class BOCPD(BaseDetector[float, BOCPDParams]):
         return Assessment(capped(score), self._model.inverse(baseline), direction)
 
     def learn(self, x: float) -> tuple[Assessment, bool]:
+        """Assess then update with one pass over the run lengths (the same result as both)."""
         # assess + update, sharing the one pass over run lengths
         if not self.ready:
             self.update(x)
@@ -247,6 +254,7 @@ class BOCPD(BaseDetector[float, BOCPDParams]):
         return assessment, alarm
 
     def update(self, x: float) -> None:
+        """Fold ``x`` into the run-length posterior (in the warm-up, into the deseasonaliser)."""
         model = self._model
         if not self.ready:
             warm = model.update(model.transform(x))

@@ -56,6 +56,8 @@ Context = tuple[int, int]  # (bins, length)
 
 
 class ContextNoveltyParams(DetectorParams):
+    """Hyperparameters of :class:`ContextNovelty`: contexts, phase, range, rest, warm-up, memory."""
+
     threshold: float = Field(default=0.85, gt=0, le=1)
     contexts: tuple[Context, ...] = Field(
         default=((4, 8), (6, 6), (8, 4), (12, 3), (16, 2)),
@@ -84,6 +86,8 @@ class ContextNoveltyParams(DetectorParams):
 
 
 class ContextNovelty(BaseDetector[Reading, ContextNoveltyParams]):
+    """How new a value is in its recent context and phase: our NAB entry (see the module)."""
+
     name: ClassVar[str] = "context_novelty"
     Params = ContextNoveltyParams
     STATE_VERSION: ClassVar[int] = 1
@@ -100,6 +104,7 @@ class ContextNovelty(BaseDetector[Reading, ContextNoveltyParams]):
 
     # -- scoring ---------------------------------------------------------------------------------
     def assess(self, x: Reading) -> Assessment:
+        """How novel ``x`` is in its contexts, or how far it breaks the range; no state changes."""
         baseline = self._baseline()
         if not self.ready:
             return Assessment.quiet(baseline)
@@ -152,6 +157,7 @@ class ContextNovelty(BaseDetector[Reading, ContextNoveltyParams]):
 
     # -- learning --------------------------------------------------------------------------------
     def update(self, x: Reading) -> None:
+        """Remember ``x``'s contexts and widen the range; a strong novelty starts a rest."""
         keys, novelty = self._novel_keys(x)
         if self.ready and self._n > self._quiet_until:
             strength = max(novelty, 1.0 if self._breaks_range(x.value) else 0.0)
@@ -170,6 +176,7 @@ class ContextNovelty(BaseDetector[Reading, ContextNoveltyParams]):
 
     @property
     def ready(self) -> bool:
+        """Whether ``warmup`` readings have been learnt."""
         return self._n >= self.params.warmup
 
     # -- snapshots -------------------------------------------------------------------------------

@@ -77,6 +77,8 @@ from tutka.detectors.deseasonalise import DeseasonalisedParams, Deseasonaliser
 
 
 class CUSUMParams(DeseasonalisedParams):
+    """Hyperparameters of :class:`CUSUM`: the deseasonaliser's, decision interval, allowance."""
+
     threshold: float = Field(
         default=7.0, gt=0, description="decision interval h: alarm when max(S+, S-) reaches it"
     )
@@ -111,6 +113,8 @@ class CUSUMParams(DeseasonalisedParams):
 
 
 class CUSUM(BaseDetector[float, CUSUMParams]):
+    """Two-sided Page CUSUM on standardised, deseasonalised residuals (see the module)."""
+
     name: ClassVar[str] = "cusum"
     Params: ClassVar[type[DetectorParams]] = CUSUMParams
 
@@ -131,6 +135,7 @@ class CUSUM(BaseDetector[float, CUSUMParams]):
 
     @property
     def ready(self) -> bool:
+        """Whether the warm-up is over (the deseasonaliser has fitted its level and offsets)."""
         return self._model.ready
 
     def _residual(self, x: float) -> tuple[float, float, float, float]:
@@ -149,6 +154,7 @@ class CUSUM(BaseDetector[float, CUSUMParams]):
         return max(0.0, self._pos + z - k), max(0.0, self._neg - z - k)
 
     def assess(self, x: float) -> Assessment:
+        """The larger Page sum after ``x``, its direction and expected value; no state changes."""
         if not self.ready:
             return Assessment.quiet(x)
         _, expected, _, z = self._residual(x)
@@ -157,6 +163,7 @@ class CUSUM(BaseDetector[float, CUSUMParams]):
         return Assessment(capped(max(pos, neg)), self._model.inverse(expected), direction)
 
     def update(self, x: float) -> None:
+        """Fold ``x`` into the sums; at an alarm, adopt the new level and start again."""
         model, p = self._model, self.params
         if not self.ready:
             if model.update(model.transform(x)):

@@ -134,6 +134,7 @@ class Deseasonaliser:
     # -- the model ---------------------------------------------------------------------------
     @property
     def ready(self) -> bool:
+        """Whether ``warmup`` values have been buffered and decomposed."""
         return self.n >= self.warmup
 
     def seasonal(self) -> float:
@@ -226,6 +227,7 @@ class Deseasonaliser:
 
     # -- snapshots ---------------------------------------------------------------------------
     def state(self) -> JSONObject:
+        """The model as JSON (part of a detector's snapshot)."""
         return {
             "n": self.n,
             "level": self.level,
@@ -235,6 +237,7 @@ class Deseasonaliser:
         }
 
     def load_state(self, state: JSONObject) -> None:
+        """Reload :meth:`state`; ``ValueError`` when it does not fit this season and warm-up."""
         offsets = floats(state["offsets"])
         warm = floats(state["warm"])
         if len(offsets) != self.season or len(warm) > self.warmup:

@@ -81,6 +81,8 @@ class DivergencePoint(NamedTuple):
 
 
 class ReferenceDivergenceParams(RobustRatioParams):
+    """Hyperparameters of :class:`ReferenceDivergence`: robust-ratio ones, alarm |z|, references."""
+
     threshold: float = Field(default=4.0, gt=0, description="alarm at this robust |z|")
     max_references: int = Field(default=4, ge=1, le=16, description="most reference series")
 
@@ -129,6 +131,7 @@ class ReferenceDivergence(BaseDetector[DivergencePoint, ReferenceDivergenceParam
 
     @property
     def ready(self) -> bool:
+        """Whether enough year-on-year changes are known to judge a departure (``min_ratios``)."""
         return self._k > 0 and len(self._d[0]) >= self.params.min_ratios
 
     def _check(self, x: DivergencePoint) -> tuple[float, tuple[float, ...]]:
@@ -180,6 +183,7 @@ class ReferenceDivergence(BaseDetector[DivergencePoint, ReferenceDivergenceParam
         return 0.0, 0
 
     def assess(self, x: DivergencePoint) -> Assessment:
+        """The smallest robust |z| of a departure from all references, one way; no state changes."""
         local, refs = self._check(x)
         return self._assessment(local, self._judge(local, refs))
 
@@ -192,12 +196,14 @@ class ReferenceDivergence(BaseDetector[DivergencePoint, ReferenceDivergenceParam
         return Assessment(capped(score), judged.baseline, direction)
 
     def update(self, x: DivergencePoint) -> None:
+        """Learn ``x``'s changes against each reference (the first point fixes how many)."""
         local, refs = self._check(x)
         if not self._k:
             self._allocate(len(refs))
         self._fold(local, refs, self._judge(local, refs))
 
     def learn(self, x: DivergencePoint) -> tuple[Assessment, bool]:
+        """Assess then update, judging the point once (the same result as both)."""
         # assess + update, judging the point once
         local, refs = self._check(x)
         if not self._k:

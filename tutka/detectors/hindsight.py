@@ -77,10 +77,12 @@ class LastingShift:
 
     @property
     def polarity(self) -> str:
+        """``"negative"`` when the share of the unemployed grew, else ``"positive"``."""
         return "negative" if self.d > 0 else "positive"
 
     @property
     def direction(self) -> int:
+        """+1 when the share grew, -1 when it fell (the sign of the detectors' direction)."""
         return 1 if self.d > 0 else -1
 
     @property
@@ -176,6 +178,7 @@ Candidate = tuple[int, float, float, float]  # column, d, persons, relative chan
 
 
 def _runs(candidates: list[Candidate]) -> list[list[Candidate]]:
+    """Group month-ordered candidates into runs of one sign with gaps of at most RUN_GAP months."""
     runs: list[list[Candidate]] = []
     for candidate in candidates:
         if (
@@ -190,6 +193,7 @@ def _runs(candidates: list[Candidate]) -> list[list[Candidate]]:
 
 
 def _shift_of(row: int, run: list[Candidate], sigma: float, first_month: int) -> LastingShift:
+    """The run as one shift, dated at its largest ``|d|`` (the earliest of equal ones)."""
     column, d, _, _ = max(run, key=lambda c: abs(c[1]))
     # The size at the dated month, and "large" when any month of the run was.
     persons = next(p for c, _, p, _ in run if c == column)

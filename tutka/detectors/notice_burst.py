@@ -81,6 +81,8 @@ class NoticeTally(NamedTuple):
 
 
 class NoticeBurstParams(DetectorParams):
+    """Hyperparameters of :class:`NoticeBurst`: threshold, headcount floor, forgetting, priors."""
+
     threshold: float = Field(
         default=3.5, gt=0, description="alarm at this -log10 p (3.5: p < 0.0003)"
     )
@@ -162,6 +164,7 @@ class NoticeBurst(BaseDetector[NoticeTally, NoticeBurstParams]):
 
     @property
     def ready(self) -> bool:
+        """Whether ``min_months`` months have been learnt."""
         return self._n >= self.params.min_months
 
     @property
@@ -179,6 +182,7 @@ class NoticeBurst(BaseDetector[NoticeTally, NoticeBurstParams]):
         return count_score, normal_sf_log10(z)
 
     def assess(self, x: NoticeTally) -> Assessment:
+        """The stronger tail score (-log10 p) of the month's notices or persons; no state change."""
         count, persons = _check(x)
         baseline = self.expected_persons
         if not self.ready:
@@ -189,6 +193,7 @@ class NoticeBurst(BaseDetector[NoticeTally, NoticeBurstParams]):
         return Assessment(capped(max(self._scores(count, persons))), baseline, direction)
 
     def update(self, x: NoticeTally) -> None:
+        """Learn a month's tally; earlier months weigh less by ``alpha`` each month."""
         count, persons = _check(x)
         keep = 1.0 - self.params.alpha
         self._counts = keep * self._counts + count

@@ -34,6 +34,7 @@ DETECTORS: Final[dict[str, type[AnyDetector]]] = {
 
 
 def detector_class(name: str) -> type[AnyDetector]:
+    """The detector class registered as ``name``; ``ValueError`` naming the known ones."""
     try:
         return DETECTORS[name]
     except KeyError:
@@ -48,6 +49,7 @@ def create(name: str, params: Mapping[str, JSONValue] | None = None) -> AnyDetec
 
 
 def restore(snapshot: JSONObject) -> AnyDetector:
+    """The detector a snapshot describes, whatever its class; ``ValueError`` if it names none."""
     name = snapshot.get("detector")
     if not isinstance(name, str):
         raise ValueError("snapshot names no detector")

@@ -91,6 +91,12 @@ class RelativePoint(NamedTuple):
 
 
 class RelativeShiftParams(DetectorParams):
+    """Hyperparameters of :class:`RelativeShift`: windows, seasonal memory, noise, materiality.
+
+    ``threshold`` is only the prior: in the pipeline the engine replaces it with the one the
+    false-alarm budget calls for (``tutka.streams.calibration``) once there is history enough.
+    """
+
     threshold: float = Field(
         default=7.0,
         gt=0,
@@ -137,6 +143,13 @@ class Window(NamedTuple):
 
 
 class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
+    """Moving-window test for a lasting change of a deseasonalised log share (see the module).
+
+    Its state is bounded: the last 13 log shares, at most ``seasonal_years`` deviations per
+    calendar month, ``baseline + longest_window`` deseasonalised values, ``longest_window + 1``
+    counts and ``scale_months`` differences.
+    """
+
     name: ClassVar[str] = "relative_shift"
     Params: ClassVar[type[DetectorParams]] = RelativeShiftParams
     STATE_VERSION: ClassVar[int] = 1
@@ -158,9 +171,16 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
 
     @property
     def ready(self) -> bool:
+        """Whether ``min_differences`` month-to-month differences give the noise its scale."""
         return len(self._diffs) >= self.params.min_differences
 
     def assess(self, x: RelativePoint) -> Assessment:
+        """The largest ``|z|`` over material windows ending at ``x``; no state changes.
+
+        Quiet (score 0) until the calendar month has a seasonal factor and the noise a scale,
+        when the reference is missing, or when no window's change is material. The expected
+        value is this month's count had the share not moved by the best window's change.
+        """
         y = self._log_share(x)
         factor = self._seasonal_factor(self._seen % self.params.season)
         if y is None or factor is None:
@@ -175,6 +195,11 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
         )
 
     def update(self, x: RelativePoint) -> None:
+        """Fold ``x`` in: its deseasonalised value and difference, and a seasonal deviation.
+
+        The deviation learnt is that of the month six months back, whose centred 13-month
+        median ``x`` completes; nothing is learnt from the future.
+        """
         p = self.params
         y = self._log_share(x)
         phase = self._seen % p.season
@@ -198,17 +223,20 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
     # -- pieces ----------------------------------------------------------------------------------
 
     def _log_share(self, x: RelativePoint) -> float | None:
+        """``log(count + offset) − log(reference)``; None without a positive reference."""
         if x.reference <= 0 or x.value < 0:
             return None
         return math.log(x.value + self.params.offset) - math.log(x.reference)
 
     def _seasonal_factor(self, phase: int) -> float | None:
+        """The calendar month's median deviation; None before ``min_seasonal_years`` of them."""
         deviations = self._deviations[phase]
         if len(deviations) < self.params.min_seasonal_years:
             return None
         return statistics.median(deviations)
 
     def _noise(self) -> float | None:
+        """σ of one month from the MAD of the kept differences (cached); None while too few."""
         if len(self._diffs) < self.params.min_differences:
             return None
         if self._sigma is None:
@@ -219,6 +247,7 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
         return self._sigma
 
     def _best_window(self, s: float, sigma: float) -> Window | None:
+        """The material window (length ``k``) with the largest ``|z|`` if ``s`` were added."""
         p = self.params
         values = [*self._s, s]  # the oldest first; the last is now
         counts = list(self._counts)
@@ -275,6 +304,7 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
 
 
 def _finite(values: Iterable[float]) -> list[float]:
+    """The values that are not NaN (months before a seasonal factor existed)."""
     return [v for v in values if not math.isnan(v)]
 
 
@@ -284,6 +314,7 @@ def _json_floats(values: Iterable[float]) -> list[JSONValue]:
 
 
 def _read_floats(value: JSONValue) -> list[float]:
+    """A state list back as floats, null as NaN; ``ValueError`` on anything else."""
     if not isinstance(value, list):
         raise ValueError(f"expected a list of numbers, got {type(value).__name__}")
     out: list[float] = []

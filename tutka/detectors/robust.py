@@ -20,6 +20,7 @@ MAD_TO_SIGMA = 1.4826
 
 
 def median(values: Sequence[float]) -> float:
+    """The median of ``values`` (``ValueError`` for none)."""
     if not values:
         raise ValueError("median of no values")
     ordered = sorted(values)

@@ -50,11 +50,15 @@ from tutka.detectors.robust import RobustRatioParams, mad_sigma, median
 
 
 class SeasonalBaselineParams(RobustRatioParams):
+    """Hyperparameters of :class:`SeasonalBaseline`: robust-ratio ones, threshold, years."""
+
     threshold: float = Field(default=4.0, gt=0)
     years: int = Field(default=3, ge=1, le=10, description="earlier cycles in the baseline")
 
 
 class SeasonalBaseline(BaseDetector[float, SeasonalBaselineParams]):
+    """Deviation from the same month in earlier years, count-aware (see the module)."""
+
     name: ClassVar[str] = "seasonal_baseline"
     Params: ClassVar[type[DetectorParams]] = SeasonalBaselineParams
 
@@ -69,6 +73,7 @@ class SeasonalBaseline(BaseDetector[float, SeasonalBaselineParams]):
 
     @property
     def ready(self) -> bool:
+        """Whether enough year-on-year ratios are known to judge a deviation (``min_ratios``)."""
         return len(self._ratios) >= self.params.min_ratios
 
     def _same_month(self) -> list[float]:
@@ -82,8 +87,7 @@ class SeasonalBaseline(BaseDetector[float, SeasonalBaselineParams]):
         return drift, mad_sigma(self._ratios, drift)
 
     def _deviation(self, x: float) -> tuple[float, float, float, float] | None:
-        """(deviation from drift, its standard error, expected value, drift) or None without
-        history."""
+        """(deviation from drift, its standard error, expected value, drift); None: no history."""
         earlier = self._same_month()
         if not earlier:
             return None
@@ -97,6 +101,7 @@ class SeasonalBaseline(BaseDetector[float, SeasonalBaselineParams]):
         return ratio - drift, scale, expected, drift
 
     def assess(self, x: float) -> Assessment:
+        """The robust z of ``x`` against the same month in earlier years; does not change state."""
         return self._assessment(x, self._deviation(x))
 
     def _assessment(self, x: float, found: tuple[float, float, float, float] | None) -> Assessment:
@@ -108,9 +113,11 @@ class SeasonalBaseline(BaseDetector[float, SeasonalBaselineParams]):
         return Assessment(capped(abs(deviation) / scale), expected, 1 if deviation > 0 else -1)
 
     def update(self, x: float) -> None:
+        """Learn ``x``: its ratio to the same month in earlier years, and the value itself."""
         self._fold(x, self._deviation(x))
 
     def learn(self, x: float) -> tuple[Assessment, bool]:
+        """Assess then update, comparing with the history once (the same result as both)."""
         # assess + update, comparing with the history once
         found = self._deviation(x)
         assessment = self._assessment(x, found)

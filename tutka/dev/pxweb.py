@@ -182,7 +182,9 @@ class PxWebServer:
         return f"http://127.0.0.1:{self.port}{API}/fi"
 
     def start(self) -> PxWebServer:
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 

@@ -184,6 +184,7 @@ class LabelledEvent(_Frozen):
 
     @property
     def reference(self) -> int:
+        """The reference month as a month index."""
         return period_index(self.reference_month)
 
 
@@ -297,6 +298,7 @@ class Shock(_Frozen):
 
     @property
     def months(self) -> range:
+        """The shock's months (indices), both ends included."""
         return range(period_index(self.start), period_index(self.end) + 1)
 
 
@@ -316,6 +318,7 @@ class BacktestRules(_Frozen):
     shocks: tuple[Shock, ...] = Field(default_factory=_default_shocks)
 
     def window(self, event: LabelledEvent) -> range:
+        """The months in which an alarm detects ``event``: ``before`` it to ``after`` it."""
         return range(event.reference - self.before, event.reference + self.after + 1)
 
 
@@ -328,6 +331,7 @@ class ScoredData(_Frozen):
 
     @classmethod
     def of(cls, areas: Iterable[str], first_period: str, last_period: str) -> ScoredData:
+        """The scored data of ``areas`` (sorted) from ``first_period`` to ``last_period``."""
         return cls(first_period=first_period, last_period=last_period, areas=tuple(sorted(areas)))
 
     @property
@@ -363,10 +367,12 @@ class Alarm:
 
     @property
     def first(self) -> int:
+        """The month the alarm was raised (its first raise)."""
         return self.raised[0]
 
     @property
     def live(self) -> range:
+        """The months the alarm was live, from its first raise through ``last``."""
         return range(self.first, self.last + 1)
 
 
@@ -419,30 +425,39 @@ def episodes(months: Iterable[int], gap: int) -> list[tuple[int, int]]:
 
 
 class PolarityCount(_Frozen):
+    """A count for negative changes, for positive ones, and for all."""
+
     negative: int
     positive: int
     all: int
 
 
 class PolarityFigure(_Frozen):
+    """A figure for negative changes, for positive ones, and for all (None: nothing to measure)."""
+
     negative: float | None
     positive: float | None
     all: float | None
 
 
 class FalseAlarmRate(_Frozen):
+    """False-alarm episodes, the exposure in area-years, and episodes per 100 area-years."""
+
     episodes: int
     area_years: float
     per_100_area_years: float | None
 
     @classmethod
     def of(cls, episodes: int, months: int) -> FalseAlarmRate:
+        """The rate of ``episodes`` over ``months`` of exposure (None when there is no exposure)."""
         years = months / 12
         rate = round(100 * episodes / years, 3) if years > 0 else None
         return cls(episodes=episodes, area_years=round(years, 3), per_100_area_years=rate)
 
 
 class FalseAlarms(FalseAlarmRate):
+    """False alarms overall, and by area level (small noisy areas are where they hurt)."""
+
     by_level: dict[AreaLevel, FalseAlarmRate]
 
 
@@ -473,10 +488,13 @@ class Detection(_Frozen):
 
     @property
     def detected(self) -> bool:
+        """Whether an alarm, at the region or above it, covered the pair within the window."""
         return self.covered_delay is not None
 
 
 class RegionRow(_Frozen):
+    """One region of an event: its level, whether the data has it, and each source's detection."""
+
     region: AreaCode
     level: AreaLevel
     #: The data has figures for this area (else only a broader alarm can cover it).
@@ -485,6 +503,8 @@ class RegionRow(_Frozen):
 
 
 class EventSummary(_Frozen):
+    """How one source did on one event: regions detected, the first and the median delay."""
+
     regions_detected: int
     regions_detected_direct: int
     first_delay: int | None
@@ -492,6 +512,8 @@ class EventSummary(_Frozen):
 
 
 class EventRow(_Frozen):
+    """One labelled event in the scorecard: what it was, a summary per source, and its regions."""
+
     event_id: str
     polarity: Polarity
     reference_month: Period
@@ -502,6 +524,8 @@ class EventRow(_Frozen):
 
 
 class DataSummary(_Frozen):
+    """The data scored: its first and last month and its areas, in all and by level."""
+
     first_period: Period
     last_period: Period
     months: int

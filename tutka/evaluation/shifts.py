@@ -94,6 +94,7 @@ class ShiftRules(_Frozen):
     )
 
     def is_excluded(self, month: int) -> bool:
+        """Whether the absolute ``month`` lies in an excluded period (a nationwide shock)."""
         return any(month in shock.months for shock in self.excluded)
 
 
@@ -110,6 +111,7 @@ class Shift:
 
     @property
     def polarity(self) -> Polarity:
+        """Negative when the area's share of the unemployed grew, positive when it fell."""
         return Polarity.NEGATIVE if self.change > 0 else Polarity.POSITIVE
 
 
@@ -214,6 +216,12 @@ class SourceScore(_Frozen):
 
 
 class ShiftScorecard(_Frozen):
+    """The shift yardstick's result: the rules, the scored span, each source, and the shifts.
+
+    Periods are ``YYYY-MM``; ``area_years`` is the exposure of the scored span (excluded months
+    left out); ``shifts`` lists every labelled shift with the month each source found it.
+    """
+
     format: int = 1
     rules: ShiftRules
     first_period: str

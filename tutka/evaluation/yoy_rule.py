@@ -65,6 +65,8 @@ LABOUR_FORCE: Final = UnemploymentMeasure.LABOUR_FORCE
 
 
 class Rate(NamedTuple):
+    """An unemployment rate in per cent, with the availability month of its figures."""
+
     percent: float
     #: Availability month (index) of the figures behind it.
     available: int
@@ -92,12 +94,14 @@ class UnemploymentRates:
 
     @classmethod
     def of(cls, events: Iterable[object]) -> UnemploymentRates:
+        """The rates of ``events`` (anything may be offered; see :meth:`add`)."""
         rates = cls()
         for event in events:
             rates.add(event)
         return rates
 
     def add(self, event: object) -> None:
+        """Keep ``event`` if it is a first release of a whole area's unemployed or labour force."""
         if not isinstance(event, UnemploymentReported):
             return
         if event.sector is not None or event.occupation is not None:
@@ -130,6 +134,7 @@ class UnemploymentRates:
         return (period_str(min(months)), period_str(max(months))) if months else None
 
     def rate(self, area: str, period: int) -> Rate | None:
+        """The rate of ``area`` in month index ``period``, or None when a figure is missing."""
         return self.rates().get(area, {}).get(period)
 
     def rates(self) -> dict[str, dict[int, Rate]]:

@@ -33,12 +33,15 @@ from tutka.models.areas import COUNTRY, Hierarchy
 
 
 class Role(StrEnum):
+    """What a member of staff may do: view, work on cases, or also administer."""
+
     VIEWER = "viewer"
     ANALYST = "analyst"
     ADMIN = "admin"
 
     @property
     def rank(self) -> int:
+        """The role's place in viewer < analyst < admin (a higher role may do all a lower may)."""
         return _ROLE_RANK[self]
 
 
@@ -84,10 +87,12 @@ class Principal(BaseModel):
 
     @property
     def national(self) -> bool:
+        """Whether this member of staff sees the whole country (scope ``SSS``)."""
         return self.scope == COUNTRY
 
 
 def may(principal: Principal, permission: Permission) -> bool:
+    """Whether ``principal``'s role grants ``permission`` (scope is checked separately)."""
     return principal.role.rank >= _NEEDS[permission].rank
 
 

@@ -23,17 +23,22 @@ MAX_HISTORY: Final = 36
 
 
 class Polarity(StrEnum):
+    """Whether a change is bad news for the area (``negative``) or good news (``positive``)."""
+
     NEGATIVE = "negative"
     POSITIVE = "positive"
 
 
 class Severity(StrEnum):
+    """How urgent an alert is: ``watch`` < ``warning`` < ``critical``."""
+
     WATCH = "watch"
     WARNING = "warning"
     CRITICAL = "critical"
 
     @property
     def rank(self) -> int:
+        """The severity's place in watch < warning < critical, for comparisons and sorting."""
         return _SEVERITY_RANK[self]
 
 
@@ -41,6 +46,8 @@ _SEVERITY_RANK: Final = {Severity.WATCH: 1, Severity.WARNING: 2, Severity.CRITIC
 
 
 class AlertStatus(StrEnum):
+    """The life of an alert group: opened, updated (a later version), resolved."""
+
     OPEN = "open"
     UPDATED = "updated"
     RESOLVED = "resolved"
@@ -106,6 +113,8 @@ class NoticeEvidence(_Frozen):
 
 
 class HistoryEntry(_Frozen):
+    """One month of an alert's history: its status and severity then, and a note."""
+
     period: Period
     status: AlertStatus
     severity: Severity

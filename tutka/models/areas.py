@@ -27,6 +27,8 @@ _LEVEL_DEPTH: Final[dict[AreaLevel, int]] = {level: i for i, level in enumerate(
 
 @dataclass(frozen=True, slots=True)
 class Area:
+    """One area of the hierarchy: its code, its names in three languages and its parent."""
+
     code: str
     name_fi: str
     name_sv: str
@@ -35,6 +37,7 @@ class Area:
 
     @property
     def level(self) -> AreaLevel:
+        """The level the code belongs to (``SSS``, ``ELY``, ``MK``, ``SK`` or ``KU``)."""
         return area_level(self.code)
 
 
@@ -73,9 +76,11 @@ class Hierarchy:
         return len(self.areas)
 
     def get(self, code: str) -> Area | None:
+        """The area with ``code``, or ``None`` when the hierarchy does not have it."""
         return self.areas.get(code)
 
     def parent(self, code: str) -> str | None:
+        """The code of the area directly above ``code`` (``None`` for the country)."""
         return self.areas[code].parent
 
     def ancestors(self, code: str) -> tuple[str, ...]:
@@ -83,6 +88,7 @@ class Hierarchy:
         return self._ancestors[code]
 
     def children(self, code: str) -> tuple[str, ...]:
+        """The codes directly under ``code``, sorted."""
         return self._children[code]
 
     def contains(self, ancestor: str, code: str) -> bool:
@@ -90,11 +96,13 @@ class Hierarchy:
         return code == ancestor or ancestor in self._ancestors.get(code, ())
 
     def ely_of(self, code: str) -> str | None:
+        """The ELY area ``code`` is, or lies in; ``None`` for the country."""
         if area_level(code) == "ELY":
             return code
         return next((a for a in self.ancestors(code) if a.startswith("ELY")), None)
 
     def of_level(self, level: AreaLevel) -> tuple[str, ...]:
+        """Every code of one level, sorted."""
         return tuple(sorted(c for c in self.areas if area_level(c) == level))
 
 

@@ -136,6 +136,8 @@ class CaseEvent(_Frozen):
 
 @dataclass(frozen=True, slots=True)
 class CaseNote:
+    """A free-text note someone added to a case, and when."""
+
     actor: str
     at: datetime
     text: str
@@ -143,6 +145,8 @@ class CaseNote:
 
 @dataclass(frozen=True, slots=True)
 class ResponseAction:
+    """A response taken on an alert (a meeting, a service, a funding decision), with a link."""
+
     actor: str
     at: datetime
     title: str
@@ -165,6 +169,7 @@ class CaseState:
 
     @property
     def updated_at(self) -> datetime | None:
+        """When the case last changed (the time of its latest event); ``None`` before any."""
         return self.log[-1].at if self.log else None
 
 

@@ -94,6 +94,7 @@ def period_of(day: date) -> str:
 
 
 def period_start(period: str) -> date:
+    """The first day of the month ``period`` (``YYYY-MM``)."""
     index = period_index(period)
     return date(index // 12, index % 12 + 1, 1)
 
@@ -113,6 +114,7 @@ Period = Annotated[str, AfterValidator(_check_period)]
 
 
 def check_plausible_date(day: date) -> date:
+    """Return ``day`` if its year is within the years the data can have; ``ValueError`` if not."""
     if not MIN_YEAR <= day.year <= MAX_YEAR:
         raise ValueError(f"date {day.isoformat()} is outside {MIN_YEAR}-{MAX_YEAR}")
     return day
@@ -138,6 +140,7 @@ def business_id_check_digit(digits: str) -> int | None:
 
 
 def business_id_is_valid(value: str) -> bool:
+    """Whether ``value`` is a Y-tunnus (``1234567-8``) whose check digit is right."""
     match = _BUSINESS_ID.fullmatch(value)
     if match is None:
         return False

@@ -48,6 +48,8 @@ class Origin(BaseModel):
 
 
 class ErrorDetail(BaseModel):
+    """One validation problem of a payload: where (``loc``), its type and the message."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     loc: str

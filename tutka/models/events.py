@@ -141,6 +141,8 @@ def _is_valid_unicode(text: str) -> bool:
 
 
 class NoticeKind(StrEnum):
+    """What a layoff notice announces: dismissals, temporary or part-time layoffs, or a closure."""
+
     DISMISSAL = "dismissal"
     TEMPORARY_LAYOFF = "temporary_layoff"
     PART_TIME_LAYOFF = "part_time_layoff"
@@ -148,6 +150,8 @@ class NoticeKind(StrEnum):
 
 
 class UnemploymentMeasure(StrEnum):
+    """The job-seeker figures we read (TEM employment service statistics): stocks and groups."""
+
     UNEMPLOYED_JOBSEEKERS = "unemployed_jobseekers"
     LABOUR_FORCE = "labour_force"
     FULL_TIME_LAID_OFF = "full_time_laid_off"
@@ -159,6 +163,8 @@ class UnemploymentMeasure(StrEnum):
 
 
 class VacancyMeasure(StrEnum):
+    """The vacancy figures we read: open at the end of the month, and new during it."""
+
     OPEN_AT_MONTH_END = "open_at_month_end"
     NEW_IN_MONTH = "new_in_month"
 
@@ -208,6 +214,7 @@ class LayoffNoticeFiled(_Boundary):
 
     @property
     def period(self) -> str:
+        """The month (``YYYY-MM``) the notice was announced in."""
         return period_of(self.announced)
 
 
@@ -247,11 +254,15 @@ class _Figure(_Boundary):
 
 
 class UnemploymentReported(_Figure):
+    """A monthly job-seeker figure for one area (and optionally one sector or occupation)."""
+
     type: Literal["unemployment"] = "unemployment"
     measure: UnemploymentMeasure
 
 
 class VacanciesReported(_Figure):
+    """A monthly vacancy figure for one area (and optionally one sector or occupation)."""
+
     type: Literal["vacancies"] = "vacancies"
     measure: VacancyMeasure
 

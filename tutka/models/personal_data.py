@@ -46,6 +46,7 @@ def find_personal_codes(text: str) -> list[str]:
 
 
 def contains_personal_code(text: str) -> bool:
+    """Whether ``text`` holds a valid Finnish personal identity code (henkilötunnus) anywhere."""
     return any(_is_personal_code(m) for m in _CANDIDATE.finditer(text))
 
 

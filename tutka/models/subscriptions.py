@@ -169,6 +169,7 @@ def subscription_topic(subscription_id: str) -> str:
 
 
 def is_ely_owner(owner: str) -> bool:
+    """Whether ``owner`` names an ELY centre (``ELY01`` … ``ELY19``), not a national body."""
     return _ELY_OWNER.fullmatch(owner) is not None
 
 
@@ -326,10 +327,12 @@ class SubscriptionUpserted(_Frozen):
 
     @property
     def id(self) -> str:
+        """The id of the subscription created or replaced."""
         return self.subscription.id
 
     @property
     def revision(self) -> int:
+        """The revision of the subscription created or replaced."""
         return self.subscription.revision
 
 

@@ -57,9 +57,11 @@ class AlertContext:
 
     @property
     def resolve_after(self) -> int:
+        """Quiet months after which an open alert is resolved."""
         return self.rules.resolve_after
 
     def area_name(self, code: str) -> Localized:
+        """The area's names in three languages (the code itself for an unknown area)."""
         area = self.hierarchy.get(code)
         if area is None:
             return Localized(fi=code, sv=code, en=code)

@@ -84,6 +84,7 @@ def summary(alert: Alert) -> str:
 
 
 def evidence_url(alert: Alert, link_base: str) -> str:
+    """Where Alertmanager's receivers find the evidence: the room's page of the alert."""
     return f"{link_base}{alert.id}"
 
 
@@ -118,4 +119,5 @@ def starts_at(alert: Alert, now: datetime) -> datetime:
 
 
 def iso(moment: datetime) -> str:
+    """``moment`` in UTC as Alertmanager wants it (RFC 3339 with ``Z``)."""
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -70,6 +70,7 @@ class Track:
 
     @classmethod
     def empty(cls, first: int, months: int = 0) -> Track:
+        """A track from month ``first`` with ``months`` months not recorded yet (all NaN)."""
         nan = [math.nan] * months
         return cls(first, array("d", nan), array("d", nan), array("d", nan))
 
@@ -101,9 +102,11 @@ class Track:
 
     @property
     def last(self) -> int:
+        """The latest month the track spans."""
         return self.first + len(self.counts) - 1
 
     def scores(self) -> list[float]:
+        """The signed scores month by month from ``first`` (NaN where not judged)."""
         return list(self.signed)
 
 
@@ -133,6 +136,7 @@ class Curve:
 
     @staticmethod
     def zero(size: int) -> Curve:
+        """No episodes and no exposure, for a grid of ``size`` thresholds."""
         return Curve((0,) * size, (0,) * size, 0)
 
     def __add__(self, other: Curve) -> Curve:
@@ -144,6 +148,7 @@ class Curve:
 
     @property
     def area_years(self) -> float:
+        """The judged exposure in area-years."""
         return self.area_months / 12
 
 
@@ -205,6 +210,10 @@ def _judged_span(
 
 
 def _shift_months(track: Track, excluded: Sequence[tuple[int, int]]) -> dict[int, list[int]]:
+    """The months of the track's lasting shifts by direction, outside excluded periods.
+
+    A missing or non-positive reference is NaN to the labels (that month takes no part).
+    """
     counts = np.asarray(track.counts, dtype=np.float64)[None, :]
     references = np.asarray(track.references, dtype=np.float64)
     if np.isnan(references).any() or not np.all(references > 0):
@@ -356,6 +365,18 @@ class CalibrationState:
         signed_score: float,
         keep: int,
     ) -> None:
+        """Keep a series' figure and signed score of ``period`` in its group's track.
+
+        Args:
+            group: The calibration group (:func:`group_of`).
+            series: The series' key.
+            period: The month (absolute index); a revised month overwrites the stored one.
+            count: The series' count.
+            reference: The count its share is taken of (the country's).
+            signed_score: The detector's score times its direction (NaN: not judged).
+            keep: Months kept per track; a month older than that is ignored, and the track
+                is trimmed in batches of a year once it is that long.
+        """
         tracks = self.tracks.setdefault(group, {})
         track = tracks.get(series)
         if track is None:
@@ -405,9 +426,14 @@ class CalibrationState:
             )
 
     def threshold(self, group: str) -> float | None:
+        """The calibrated threshold of ``group``; None before its first calibration."""
         result = self.results.get(group)
         return None if result is None else result.threshold
 
     def years_between(self, group: str, score: float) -> float | None:
+        """About how many years pass between changes scoring ``score`` in such an area.
+
+        None before ``group`` is calibrated, or when the score is below the threshold grid.
+        """
         result = self.results.get(group)
         return None if result is None else result.years_between(score)

@@ -123,6 +123,8 @@ class EngineStats:
 
 @dataclass(slots=True)
 class PendingRelease:
+    """The monthly release being collected: its month, its day and the figures so far."""
+
     period: int
     available_on: date
     figures: dict[SeriesKey, Figure]
@@ -141,6 +143,12 @@ class BurstState:
 
 @dataclass(frozen=True, slots=True)
 class SeenNotice:
+    """A notice already counted: its revision, month and persons, and the bursts it went into.
+
+    A revision of the notice takes it out of those (area, section) bursts before counting the new
+    figures in.
+    """
+
     revision: int
     month: int
     persons: int
@@ -202,6 +210,7 @@ class Engine:
         return list(self._close_release()) if self.pending is not None else []
 
     def run(self, events: Iterable[Event]) -> list[Output]:
+        """Every event in turn, then :meth:`flush`: what ``tutka replay`` does with sorted input."""
         out: list[Output] = []
         for event in events:
             out.extend(self.process(event))
@@ -879,11 +888,13 @@ class Engine:
     # -- introspection for runners --------------------------------------------------------------
 
     def open_alerts(self) -> list[Alert]:
+        """The latest version of every open alert, in alert-group order."""
         return [
             g.alert for k in sorted(self.open_groups) if (g := self.groups[k]).alert is not None
         ]
 
     def history(self, key: SeriesKey) -> dict[int, float]:
+        """The values recorded for one series, by month index (empty for an unknown series)."""
         state = self.series.get(key)
         return {} if state is None else {p: pt.value for p, pt in sorted(state.history.items())}
 

@@ -122,6 +122,7 @@ class AlertFacts:
 
 
 def fmt_number(value: float, lang: Lang) -> str:
+    """``value`` as the language writes numbers (``1,234`` in English, ``1 234`` otherwise)."""
     text = f"{value:,.0f}" if abs(value) >= 10 or value == int(value) else f"{value:,.2f}"
     if lang == "en":
         return text
@@ -129,11 +130,13 @@ def fmt_number(value: float, lang: Lang) -> str:
 
 
 def fmt_percent(change: float, lang: Lang) -> str:
+    """A relative change as a signed percentage (``+12%``; ``+12 %`` in Finnish and Swedish)."""
     pct = f"{change * 100:+.0f}"
     return f"{pct} %" if lang != "en" else f"{pct}%"
 
 
 def month_phrase(period: int, lang: Lang) -> str:
+    """The phrase "in <month> <year>" for a month index, inflected as the language needs."""
     name, year = _MONTHS[lang][period % 12], period // 12
     if lang == "fi":
         return f"{name}ssa {year}"
@@ -145,6 +148,7 @@ def _pick(localized: Localized, lang: Lang) -> str:
 
 
 def explain(facts: AlertFacts) -> Localized:
+    """The alert's one-sentence explanation in Finnish, Swedish and English."""
     texts = {lang: _sentence(facts, lang) for lang in LANGS}
     return Localized(fi=texts["fi"], sv=texts["sv"], en=texts["en"])
 

@@ -42,8 +42,11 @@ OrderKey = tuple[Any, ...]
 
 @lru_cache(maxsize=4096)
 def month_index(period: str) -> int:
-    """:func:`tutka.models.codes.period_index`, remembered: a replay asks for the same months
-    millions of times, and there are only so many (invalid ones raise, and are not remembered)."""
+    """:func:`tutka.models.codes.period_index`, remembered.
+
+    A replay asks for the same months millions of times, and there are only so many (invalid
+    ones raise, and are not remembered).
+    """
     return period_index(period)
 
 

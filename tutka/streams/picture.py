@@ -1,5 +1,6 @@
-"""The situation picture: which alerts a view shows, counted by polarity and by place, and what
-changed when. Pure functions over alerts; the situation room (``tutka room``) serves them.
+"""The situation picture: which alerts a view shows, counted by polarity and place, what changed.
+
+Pure functions over alerts; the situation room (``tutka room``) serves them.
 
 >>> from datetime import date
 >>> from tutka.models.alerts import AlertKind, HistoryEntry, Localized
@@ -57,10 +58,12 @@ def lies_under(alert: Alert, ancestor: str, hierarchy: Hierarchy | None) -> bool
 
 
 def is_open(alert: Alert) -> bool:
+    """Whether the alert is open or updated (not resolved)."""
     return alert.status is not AlertStatus.RESOLVED
 
 
 def matches_view(alert: Alert, view: View, hierarchy: Hierarchy | None) -> bool:
+    """Whether ``alert`` belongs in ``view``: its status, kind, polarity, severity and place."""
     if view.status == "open" and not is_open(alert):
         return False
     if view.status == "resolved" and is_open(alert):
@@ -94,12 +97,15 @@ def ordered(alerts: Iterable[Alert]) -> list[Alert]:
 
 @dataclass(frozen=True, slots=True)
 class Counts:
+    """Alerts counted by polarity, and by severity."""
+
     negative: int
     positive: int
     by_severity: dict[str, int]
 
 
 def count(alerts: Iterable[Alert]) -> Counts:
+    """Count ``alerts`` by polarity and by severity."""
     polarity: Counter[Polarity] = Counter()
     severity: Counter[str] = Counter()
     for alert in alerts:
@@ -125,9 +131,12 @@ class PlaceRow:
 
 
 def by_place(alerts: Iterable[Alert], hierarchy: Hierarchy) -> list[PlaceRow]:
-    """Open alerts counted per ELY area and per region (an alert counts where it lies, and in
-    the ELY area above it); every ELY area and region is listed, quiet ones too, so staff see
-    the whole country at a glance. National alerts are counted under the country row."""
+    """Open alerts counted per ELY area and per region, with the worst severity of each.
+
+    An alert counts where it lies, and in the ELY area above it; every ELY area and region is
+    listed, quiet ones too, so staff see the whole country at a glance. National alerts are
+    counted under the country row.
+    """
     negative: Counter[str] = Counter()
     positive: Counter[str] = Counter()
     worst: dict[str, Severity] = {}
@@ -181,8 +190,11 @@ class TimelineEntry:
 
 
 def changes(previous: Alert | None, alert: Alert) -> list[TimelineEntry]:
-    """What a new version of an alert changed, for the timeline (an update may change nothing
-    staff need to see: more evidence, the same severity)."""
+    """What a new version of an alert changed, for the timeline.
+
+    An update may change nothing staff need to see (more evidence, the same severity): then
+    there is no entry.
+    """
     if previous is not None and alert.sequence <= previous.sequence:
         return []  # a redelivered or older version
     if alert.status is AlertStatus.RESOLVED:

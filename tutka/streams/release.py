@@ -62,6 +62,7 @@ ACCEPTED: Final = "accepted"
 
 
 def signal_class(signal: Signal) -> SignalClass:
+    """What makes signals comparable across areas: kind, polarity, sector and occupation."""
     return (signal.kind, signal.polarity, signal.series.sector, signal.series.occupation)
 
 

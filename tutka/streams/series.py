@@ -40,13 +40,17 @@ class Inputs(Protocol):
     threshold for this series, or None to use its own.
     """
 
-    def references(self, period: int) -> tuple[float, ...] | None: ...
+    def references(self, period: int) -> tuple[float, ...] | None:
+        """The reference values of ``period`` for the divergence detector (None when missing)."""
 
-    def scale(self, period: int) -> float | None: ...
+    def scale(self, period: int) -> float | None:
+        """The factor that makes ``period``'s value relative to the country (None when unknown)."""
 
-    def reference(self, period: int) -> float | None: ...
+    def reference(self, period: int) -> float | None:
+        """The count a share detector divides ``period``'s value by (None when missing)."""
 
-    def threshold(self, detector: str) -> float | None: ...
+    def threshold(self, detector: str) -> float | None:
+        """The calibrated threshold of ``detector`` for this series (None: its own)."""
 
 
 class _Unscaled:
@@ -111,6 +115,7 @@ class History:
         return len(self._revisions)
 
     def get(self, period: int) -> Point | None:
+        """The value and revision of ``period``, or None when it has none."""
         i = period - self._first
         if 0 <= i < len(self._revisions):
             revision = self._revisions[i]
@@ -119,6 +124,7 @@ class History:
         return None
 
     def value(self, period: int) -> float | None:
+        """The value of ``period``, or None when it has none."""
         i = period - self._first
         if 0 <= i < len(self._revisions) and self._revisions[i] >= 0:
             return self._values[i]
@@ -139,6 +145,7 @@ class History:
         self.put(period, *point)
 
     def put(self, period: int, value: float, revision: int) -> None:
+        """Store ``value`` as ``revision`` of ``period``, growing the arrays to reach it."""
         if revision < 0:
             raise ValueError(f"a revision cannot be negative, got {revision}")
         if not self._revisions:
@@ -224,6 +231,8 @@ class Pristine:
 
 @dataclass(slots=True)
 class SeriesState:
+    """One series in the engine: its detectors, history, checkpoints for revisions and alarms."""
+
     key: SeriesKey
     rule: str
     detectors: Mapping[str, AnyDetector]
@@ -241,6 +250,7 @@ class SeriesState:
     pristine: Pristine | None = None
 
     def value(self, period: int) -> float | None:
+        """The series' value in ``period``, or None."""
         return self.history.value(period)
 
 
@@ -362,49 +372,94 @@ def reevaluate(
 
 
 def _step(state: SeriesState, period: int, value: float, inputs: Inputs) -> list[Finding]:
+    """Every detector of the series judges ``value`` (scored before it learns it).
+
+    A detector whose input is missing this period (no references, reference or scale) skips it.
+    """
     findings = []
-    refs: tuple[float, ...] | None = None
-    scale: float | None = None
-    reference: float | None = None
-    refs_loaded = scale_loaded = reference_loaded = False
-    for name, detector in state.detectors.items():
-        x: object
-        if name in REFERENCE_DETECTORS:
-            if not refs_loaded:
-                refs, refs_loaded = inputs.references(period), True
-            if refs is None:
-                continue
-            x = DivergencePoint(value, refs)
-        elif name in SHARE_DETECTORS:
-            if not reference_loaded:
-                reference, reference_loaded = inputs.reference(period), True
-            if reference is None:
-                continue
-            x = RelativePoint(value, reference)
-        else:
-            if not scale_loaded:
-                scale, scale_loaded = inputs.scale(period), True
-            if scale is None:
-                continue
-            x = value * scale
-        detector = _learner(state, name)
-        calibrated = inputs.threshold(name)
-        ready = detector.ready
-        if calibrated is None:
-            assessment, alarm = detector.learn(x)
-            threshold = detector.params.threshold
-        else:
-            assessment = detector.assess(x)
-            detector.update(x)
-            threshold = calibrated
-            alarm = ready and assessment.score >= threshold
+    outside = _PeriodInputs(inputs, period)
+    for name in state.detectors:
+        x = outside.point(name, value)
+        if x is None:
+            continue
+        finding = _judge(_learner(state, name), name, period, x, inputs.threshold(name))
+        scale = outside.scale
         if scale is not None and name not in REFERENCE_DETECTORS | SHARE_DETECTORS:
             # Report what was expected in the series' own units, not the relative ones.
-            assessment = Assessment(
-                assessment.score, assessment.baseline / scale, assessment.direction
+            a = finding.assessment
+            finding = finding._replace(
+                assessment=Assessment(a.score, a.baseline / scale, a.direction)
             )
-        findings.append(Finding(name, period, assessment, alarm, threshold, ready))
+        findings.append(finding)
     return findings
+
+
+class _PeriodInputs:
+    """A period's outside inputs, each asked of ``Inputs`` once, and only if a detector needs it."""
+
+    __slots__ = ("_inputs", "_period", "_reference", "_references", "_scale")
+
+    def __init__(self, inputs: Inputs, period: int) -> None:
+        self._inputs = inputs
+        self._period = period
+        self._references: tuple[float, ...] | _Unasked | None = _UNASKED
+        self._reference: float | _Unasked | None = _UNASKED
+        self._scale: float | _Unasked | None = _UNASKED
+
+    @property
+    def scale(self) -> float | None:
+        """The series' scale this period if a detector has asked for it, else None."""
+        return None if isinstance(self._scale, _Unasked) else self._scale
+
+    def point(self, name: str, value: float) -> object | None:
+        """What detector ``name`` takes for ``value`` this period; None when an input is missing.
+
+        The divergence detector takes the value with its references, a share detector the value
+        with its reference count, any other the value made relative to the country.
+        """
+        if name in REFERENCE_DETECTORS:
+            if isinstance(self._references, _Unasked):
+                self._references = self._inputs.references(self._period)
+            refs = self._references
+            return None if refs is None else DivergencePoint(value, refs)
+        if name in SHARE_DETECTORS:
+            if isinstance(self._reference, _Unasked):
+                self._reference = self._inputs.reference(self._period)
+            reference = self._reference
+            return None if reference is None else RelativePoint(value, reference)
+        if isinstance(self._scale, _Unasked):
+            self._scale = self._inputs.scale(self._period)
+        scale = self._scale
+        return None if scale is None else value * scale
+
+
+class _Unasked:
+    """The marker of an input not asked for yet (None is an answer: the input is missing)."""
+
+    __slots__ = ()
+
+
+_UNASKED: Final = _Unasked()
+
+
+def _judge(
+    detector: AnyDetector, name: str, period: int, x: object, calibrated: float | None
+) -> Finding:
+    """Assess ``x``, then learn it; alarm on the calibrated threshold when there is one.
+
+    Without a calibrated threshold the detector decides itself (its ``learn``, its own
+    threshold); with one, the alarm is the calibrated threshold reached by a ready detector.
+    """
+    ready = detector.ready
+    if calibrated is None:
+        assessment, alarm = detector.learn(x)
+        threshold = detector.params.threshold
+    else:
+        assessment = detector.assess(x)
+        detector.update(x)
+        threshold = calibrated
+        alarm = ready and assessment.score >= threshold
+    return Finding(name, period, assessment, alarm, threshold, ready)
 
 
 def _bridge(state: SeriesState, period: int, value: float, inputs: Inputs) -> None:

@@ -47,9 +47,11 @@ class SeriesKey(NamedTuple):
         return cls(parts[0], parts[1], sector, occupation)
 
     def with_area(self, area: str) -> SeriesKey:
+        """The same series for another area."""
         return SeriesKey(area, self.measure, self.sector, self.occupation)
 
     def with_measure(self, measure: str) -> SeriesKey:
+        """The same series for another measure."""
         return SeriesKey(self.area, measure, self.sector, self.occupation)
 
 
@@ -83,10 +85,12 @@ class Signal:
 
     @property
     def area(self) -> str:
+        """The area of the series that signalled."""
         return self.series.area
 
     @property
     def group(self) -> str:
+        """The alert group this signal belongs to (area, sector/occupation and kind)."""
         return group_key(self.series.area, self.series.sector, self.series.occupation, self.kind)
 
     @property
@@ -95,6 +99,7 @@ class Signal:
         return abs(self.value - self.baseline)
 
     def evidence(self) -> SignalEvidence:
+        """The signal as an alert's evidence entry (rounded, with the period as text)."""
         return SignalEvidence(
             detector=self.detector,
             series=str(self.series),
@@ -132,6 +137,7 @@ class Decision:
 
     @property
     def available_on(self) -> date:
+        """The day the last of the decision's signals became available."""
         return max(s.available_on for s in self.signals)
 
 

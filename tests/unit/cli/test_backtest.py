@@ -70,6 +70,7 @@ def truth(simulated: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+@pytest.mark.slow
 def test_the_scorecard_has_the_documented_keys(card: dict[str, Any]) -> None:
     assert set(card) == {
         "inputs",
@@ -100,12 +101,14 @@ def test_the_scorecard_has_the_documented_keys(card: dict[str, Any]) -> None:
     assert (card["data"]["first_period"], card["data"]["last_period"]) == ("2015-01", "2023-06")
 
 
+@pytest.mark.slow
 def test_the_options_reach_the_scorecard(card: dict[str, Any]) -> None:
     assert card["rules"]["shocks"] == [{"start": "2020-03", "end": "2021-06"}]
     assert card["baselines"] == {"yoy_rule": {"threshold_pp": 1.5}}
     assert (card["rules"]["before"], card["rules"]["after"]) == (3, 12)
 
 
+@pytest.mark.slow
 def test_every_labelled_event_and_region_is_scored(card: dict[str, Any], simulated: Path) -> None:
     expected = [(row["event_id"], row["regions"].split(";")) for row in truth(simulated)]
     assert expected, "the synthetic market should inject events in this window"
@@ -116,6 +119,7 @@ def test_every_labelled_event_and_region_is_scored(card: dict[str, Any], simulat
     assert card["summary"]["detectors"]["pairs"]["all"] == pairs
 
 
+@pytest.mark.slow
 def test_the_detectors_find_the_injected_events(card: dict[str, Any]) -> None:
     detectors = card["summary"]["detectors"]
     assert detectors["event_recall"]["all"] >= 0.75
@@ -129,6 +133,7 @@ def test_the_detectors_find_the_injected_events(card: dict[str, Any]) -> None:
     assert delays and all(-3 <= d <= 12 for d in delays)
 
 
+@pytest.mark.slow
 def test_the_table_shows_detectors_beside_the_baseline(run: tuple[Result, Path]) -> None:
     result, path = run
     for text in ("detectors", "YoY rule (±1.5 pp)", "recall, negative", "false alarms / 100"):
@@ -137,20 +142,29 @@ def test_the_table_shows_detectors_beside_the_baseline(run: tuple[Result, Path])
     assert str(path) in result.output.replace("\n", "")
 
 
-def test_a_bad_events_file_is_a_clear_error(simulated: Path, tmp_path: Path) -> None:
+@pytest.fixture
+def unread(tmp_path: Path) -> Path:
+    """An empty data folder: enough for what is refused before the replay reads anything."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "truth.csv").write_text(HEADER, encoding="utf-8")
+    return folder
+
+
+def test_a_bad_events_file_is_a_clear_error(unread: Path, tmp_path: Path) -> None:
     events = tmp_path / "events.csv"
     events.write_text(HEADER + "kemi,KU240,2022-9,negative,high,closure\n", encoding="utf-8")
-    result = CliRunner().invoke(cli, ["backtest", str(simulated), "--events", str(events)])
+    result = CliRunner().invoke(cli, ["backtest", str(unread), "--events", str(events)])
     assert result.exit_code == 2
     assert "--events" in result.output
     assert "line 2, field reference_month" in result.output
     assert "YYYY-MM" in result.output
 
 
-def test_an_unknown_area_in_the_events_file_is_named(simulated: Path, tmp_path: Path) -> None:
+def test_an_unknown_area_in_the_events_file_is_named(unread: Path, tmp_path: Path) -> None:
     events = tmp_path / "events.csv"
     events.write_text(HEADER + "x,KU999,2022-09,negative,high,\n", encoding="utf-8")
-    result = CliRunner().invoke(cli, ["backtest", str(simulated), "--events", str(events)])
+    result = CliRunner().invoke(cli, ["backtest", str(unread), "--events", str(events)])
     assert result.exit_code == 2
     assert "KU999 not in the area hierarchy" in result.output
 
@@ -165,10 +179,10 @@ def test_an_unknown_area_in_the_events_file_is_named(simulated: Path, tmp_path: 
     ],
 )
 def test_bad_options_are_refused_before_the_replay(
-    simulated: Path, options: list[str], fragment: str
+    unread: Path, options: list[str], fragment: str
 ) -> None:
     result = CliRunner().invoke(
-        cli, ["backtest", str(simulated), "--events", str(simulated / "truth.csv"), *options]
+        cli, ["backtest", str(unread), "--events", str(unread / "truth.csv"), *options]
     )
     assert result.exit_code == 2
     assert fragment in result.output

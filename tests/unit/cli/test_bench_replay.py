@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from tutka.bench import write_areas
@@ -22,6 +23,7 @@ def test_the_market_areas_file_is_the_synthetic_hierarchy(tmp_path: Path) -> Non
     assert len(again.of_level("KU")) == 120
 
 
+@pytest.mark.slow
 def test_a_small_market_is_written_and_replayed(tmp_path: Path) -> None:
     result = CliRunner().invoke(
         cli,

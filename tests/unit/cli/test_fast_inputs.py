@@ -130,6 +130,7 @@ def test_a_template_learnt_from_one_series_is_not_used_for_another() -> None:
     assert (other.area, other.value, decoder.fast) == ("KU092", 3.0, 0)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(
     value=st.one_of(

@@ -62,6 +62,7 @@ def sorted_in_memory(paths: list[Path]) -> tuple[list[object], list[DeadLetter]]
     return sorted(events, key=ordering_key), dead  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 def test_the_merged_stream_is_the_stable_sort_of_all_records(market: Path, tmp_path: Path) -> None:
     paths = mixed_inputs(market, tmp_path)
     assert [scan_order(p).mode for p in paths] == [
@@ -83,6 +84,7 @@ def test_the_merged_stream_is_the_stable_sort_of_all_records(market: Path, tmp_p
     assert [r.item for r in records] == expected and len(letters) == 3
 
 
+@pytest.mark.slow
 def test_a_replay_of_the_mixed_files_equals_one_of_the_sorted_market(
     market: Path, tmp_path: Path
 ) -> None:
@@ -106,6 +108,7 @@ def test_a_file_that_changes_after_its_scan_stops_the_replay(tmp_path: Path, mar
         list(stream)
 
 
+@pytest.mark.slow
 def test_the_collector_is_left_as_it_was_and_the_engine_makes_no_cycles(market: Path) -> None:
     before = (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled())
     gc.collect()

@@ -134,6 +134,7 @@ def truth_of(dataset: SyntheticDataset, kind: str) -> TruthEvent:
 # --- determinism ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_same_seed_writes_identical_files(files: dict[str, Path], tmp_path: Path) -> None:
     again = write(generate(), tmp_path)
     assert [p.name for p in again] == list(files)
@@ -141,6 +142,7 @@ def test_the_same_seed_writes_identical_files(files: dict[str, Path], tmp_path: 
         assert path.read_bytes() == files[path.name].read_bytes(), path.name
 
 
+@pytest.mark.slow
 def test_another_seed_gives_other_data(tmp_path: Path) -> None:
     one = write(generate(seed=7, start="2019-01", end="2019-12"), tmp_path / "seven")
     two = write(generate(seed=8, start="2019-01", end="2019-12"), tmp_path / "eight")
@@ -149,6 +151,7 @@ def test_another_seed_gives_other_data(tmp_path: Path) -> None:
             assert a.read_bytes() != b.read_bytes(), a.name
 
 
+@pytest.mark.slow
 def test_a_shorter_window_holds_the_same_figures(figures: Figures) -> None:
     # 2013-2017 holds no injected event, so the market is the same month for month.
     short = Figures(generate(start="2013-01", end="2017-12").events)
@@ -159,6 +162,7 @@ def test_a_shorter_window_holds_the_same_figures(figures: Figures) -> None:
 # --- validity and format -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_every_line_is_a_valid_event_of_its_file(files: dict[str, Path]) -> None:
     expected = {"unemployment.jsonl": "unemployment", "vacancies.jsonl": "vacancies",
                 "notices.jsonl": "layoff_notice"}  # fmt: skip
@@ -172,6 +176,7 @@ def test_every_line_is_a_valid_event_of_its_file(files: dict[str, Path]) -> None
             assert event.source == "synthetic"
 
 
+@pytest.mark.slow
 def test_files_are_ordered_by_availability(files: dict[str, Path]) -> None:
     for name in ("unemployment.jsonl", "vacancies.jsonl"):
         rows = [json.loads(line) for line in files[name].read_text(encoding="utf-8").splitlines()]
@@ -184,11 +189,13 @@ def test_files_are_ordered_by_availability(files: dict[str, Path]) -> None:
     assert len({r["notice_id"] for r in rows}) == len(rows)
 
 
+@pytest.mark.slow
 def test_dataset_events_are_ordered_by_availability(dataset: SyntheticDataset) -> None:
     days = [e.available_on for e in dataset.events]
     assert days == sorted(days)
 
 
+@pytest.mark.slow
 def test_truth_csv_has_the_scorecard_columns(
     files: dict[str, Path], dataset: SyntheticDataset
 ) -> None:
@@ -216,6 +223,7 @@ def test_truth_csv_has_the_scorecard_columns(
                         "vaasa": "positive"}  # fmt: skip
 
 
+@pytest.mark.slow
 def test_truth_regions_are_where_the_change_shows(dataset: SyntheticDataset) -> None:
     regions = {t.kind: t.regions for t in dataset.truth}
     assert regions["closure"][-1] == "KU240" and "SK192" in regions["closure"]
@@ -226,6 +234,7 @@ def test_truth_regions_are_where_the_change_shows(dataset: SyntheticDataset) -> 
     assert {"ELY01", "KU091", "KU240"} <= set(regions["downturn"])
 
 
+@pytest.mark.slow
 def test_manifest_counts_match_the_files(files: dict[str, Path], dataset: SyntheticDataset) -> None:
     manifest = json.loads(files["manifest.json"].read_text(encoding="utf-8"))
     assert (manifest["seed"], manifest["start"], manifest["end"]) == (7, "2012-01", "2024-12")
@@ -250,6 +259,7 @@ def test_manifest_counts_match_the_files(files: dict[str, Path], dataset: Synthe
 # --- the market ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_aggregates_are_exact_sums_of_their_municipalities(dataset: SyntheticDataset) -> None:
     hierarchy = demo_hierarchy()
     municipalities = hierarchy.of_level("KU")
@@ -266,6 +276,7 @@ def test_aggregates_are_exact_sums_of_their_municipalities(dataset: SyntheticDat
     assert len(municipalities) == 39 and set(municipalities) <= set(dataset.areas)
 
 
+@pytest.mark.slow
 def test_every_area_with_municipalities_is_emitted_and_no_other(dataset: SyntheticDataset) -> None:
     hierarchy = demo_hierarchy()
     covered = {a for code in hierarchy.of_level("KU") for a in (code, *hierarchy.ancestors(code))}
@@ -279,6 +290,7 @@ def test_every_area_with_municipalities_is_emitted_and_no_other(dataset: Synthet
     assert set(measures.values()) == {156}  # every measure every month, for every area
 
 
+@pytest.mark.slow
 def test_sizes_and_rates_are_plausible(figures: Figures) -> None:
     labour_force = {code: figures.value(code, "labour_force", "2019-06")
                     for code in ("KU091", "KU049", "KU837", "KU742", "KU304")}  # fmt: skip
@@ -297,6 +309,7 @@ def test_sizes_and_rates_are_plausible(figures: Figures) -> None:
     assert 0.07 < national < 0.14
 
 
+@pytest.mark.slow
 def test_labour_force_is_an_annual_figure_that_drifts(figures: Figures) -> None:
     for area in ("KU091", "KU240", "SSS"):
         for year in range(2012, 2025):
@@ -307,6 +320,7 @@ def test_labour_force_is_an_annual_figure_that_drifts(figures: Figures) -> None:
         )
 
 
+@pytest.mark.slow
 def test_unemployment_peaks_in_july_and_is_low_in_may(figures: Figures) -> None:
     july = [figures.value("SSS", "unemployed_jobseekers", f"{y}-07") for y in range(2012, 2025)]
     may = [figures.value("SSS", "unemployed_jobseekers", f"{y}-05") for y in range(2012, 2025)]
@@ -317,12 +331,14 @@ def test_unemployment_peaks_in_july_and_is_low_in_may(figures: Figures) -> None:
     assert sum(j > o for j, o in zip(january, october, strict=True)) >= 11
 
 
+@pytest.mark.slow
 def test_vacancies_peak_in_spring(figures: Figures) -> None:
     february = [figures.value("SSS", "open_at_month_end", f"{y}-02") for y in range(2012, 2025)]
     november = [figures.value("SSS", "open_at_month_end", f"{y}-11") for y in range(2012, 2025)]
     assert all(f > n for f, n in zip(february, november, strict=True))
 
 
+@pytest.mark.slow
 def test_small_areas_are_noisier_than_large_ones(counterfactual: SyntheticDataset) -> None:
     figures = Figures(counterfactual.events)
 
@@ -335,6 +351,7 @@ def test_small_areas_are_noisier_than_large_ones(counterfactual: SyntheticDatase
     assert roughness("KU091") > roughness("SSS")
 
 
+@pytest.mark.slow
 def test_groups_of_the_unemployed_are_consistent(dataset: SyntheticDataset) -> None:
     table = Figures(dataset.events).first
     for area in dataset.areas:
@@ -354,6 +371,7 @@ def test_groups_of_the_unemployed_are_consistent(dataset: SyntheticDataset) -> N
                 assert total < get("labour_force")
 
 
+@pytest.mark.slow
 def test_shares_of_groups_are_plausible_and_move(figures: Figures) -> None:
     def share(measure: str, area: str, year: int) -> float:
         return figures.mean(area, measure, f"{year}-01", 12) / figures.mean(
@@ -377,6 +395,7 @@ def test_shares_of_groups_are_plausible_and_move(figures: Figures) -> None:
     assert july > 1.2 * may
 
 
+@pytest.mark.slow
 def test_tightness_moves_against_unemployment(counterfactual: SyntheticDataset) -> None:
     figures = Figures(counterfactual.events)
     years = range(2012, 2025)
@@ -388,6 +407,7 @@ def test_tightness_moves_against_unemployment(counterfactual: SyntheticDataset) 
 # --- publication and revisions -------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_figures_are_published_after_their_month(dataset: SyntheticDataset) -> None:
     first: dict[tuple[str, str, str], date] = {}
     revised = 0
@@ -409,6 +429,7 @@ def test_figures_are_published_after_their_month(dataset: SyntheticDataset) -> N
     assert 0.005 < revised / len(first) < 0.02
 
 
+@pytest.mark.slow
 def test_revisions_are_small_corrections(dataset: SyntheticDataset) -> None:
     figures = Figures(dataset.events)
     changes = [(figures.latest[k], v) for k, v in figures.first.items() if figures.latest[k] != v]
@@ -429,6 +450,7 @@ def test_publication_date_moves_weekends_to_monday() -> None:
 # --- layoff notices ------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_notices_have_valid_business_ids_and_no_personal_data(
     notices: list[LayoffNoticeFiled], files: dict[str, Path]
 ) -> None:
@@ -449,6 +471,7 @@ def test_notices_have_valid_business_ids_and_no_personal_data(
     assert len(ids_of) < len(notices)  # employers come back with later notices
 
 
+@pytest.mark.slow
 def test_notices_look_like_real_ones(
     notices: list[LayoffNoticeFiled], dataset: SyntheticDataset
 ) -> None:
@@ -490,6 +513,7 @@ def test_occupation_codes_of_notices_are_isco_08() -> None:
 # --- injected events -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_history_before_the_first_injection_equals_the_counterfactual(
     figures: Figures, without: Figures
 ) -> None:
@@ -499,6 +523,7 @@ def test_history_before_the_first_injection_equals_the_counterfactual(
     assert any(figures.first[k] != v for k, v in without.first.items() if k[2] >= "2019-02")
 
 
+@pytest.mark.slow
 def test_downturn_raises_unemployment_everywhere_and_recovers(
     figures: Figures, without: Figures, notices: list[LayoffNoticeFiled]
 ) -> None:
@@ -522,6 +547,7 @@ def test_downturn_raises_unemployment_everywhere_and_recovers(
     assert len({n.municipality for n in surge}) > 25
 
 
+@pytest.mark.slow
 def test_kemi_mill_closure_is_announced_then_shows_for_good(
     dataset: SyntheticDataset, figures: Figures, without: Figures, notices: list[LayoffNoticeFiled]
 ) -> None:
@@ -580,6 +606,7 @@ def test_kemi_mill_closure_is_announced_then_shows_for_good(
     assert long_term_gap(0) < 45 < 75 < long_term_gap(14)
 
 
+@pytest.mark.slow
 def test_rauma_layoff_wave_peaks_then_returns(
     dataset: SyntheticDataset, figures: Figures, without: Figures, notices: list[LayoffNoticeFiled]
 ) -> None:
@@ -610,6 +637,7 @@ def test_rauma_layoff_wave_peaks_then_returns(
     assert abs(gap("unemployed_jobseekers", "2019-12", 3)) < 0.15 * effect
 
 
+@pytest.mark.slow
 def test_vaasa_hiring_surge_lifts_vacancies_and_lowers_unemployment(
     dataset: SyntheticDataset, figures: Figures, without: Figures
 ) -> None:
@@ -664,6 +692,7 @@ def test_other_hierarchies_get_only_the_events_whose_areas_exist() -> None:
     assert {n.municipality for n in data.of_type(LayoffNoticeFiled)} <= {"KU240", "KU851", "KU976"}
 
 
+@pytest.mark.slow
 def test_a_window_without_the_events_has_no_truth() -> None:
     data = generate(start="2013-01", end="2016-12")
     assert data.truth == ()
@@ -683,6 +712,7 @@ def test_unknown_municipalities_get_a_deterministic_plausible_profile() -> None:
     assert municipality_profile("KU304").labour_force == 400
 
 
+@pytest.mark.slow
 def test_occupation_breakdown_is_consistent_with_the_totals() -> None:
     data = generate(start="2019-01", end="2019-12", occupations=5)
     codes = occupation_codes(5)
@@ -726,6 +756,7 @@ def test_bad_arguments_are_refused(kwargs: dict[str, object], message: str) -> N
         generate(**kwargs)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32 - 1),

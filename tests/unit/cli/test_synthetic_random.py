@@ -96,6 +96,7 @@ def places_of(event: TruthEvent) -> set[str]:
 # --- the truth ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_each_seed_draws_its_number_of_events_in_the_window(
     plans: dict[int, SyntheticPlan],
 ) -> None:
@@ -108,6 +109,7 @@ def test_each_seed_draws_its_number_of_events_in_the_window(
     assert len({tuple(t.event_id for t in p.truth) for p in plans.values()}) == len(plans)
 
 
+@pytest.mark.slow
 def test_events_mix_kinds_polarities_confidences_and_sizes(truths: list[TruthEvent]) -> None:
     kinds = Counter(t.kind for t in truths)
     assert set(kinds) == {
@@ -126,6 +128,7 @@ def test_events_mix_kinds_polarities_confidences_and_sizes(truths: list[TruthEve
     assert {t.confidence for t in truths if t.kind == "temporary_layoff_wave"} <= {"low", "medium"}
 
 
+@pytest.mark.slow
 def test_confidence_follows_the_strength_where_it_happens(truths: list[TruthEvent]) -> None:
     for event in truths:
         strength = float(detail(event, "strength")) if event.kind != "downturn" else 9.0
@@ -138,6 +141,7 @@ def test_confidence_follows_the_strength_where_it_happens(truths: list[TruthEven
             assert strength >= 2.5
 
 
+@pytest.mark.slow
 def test_regions_hold_the_place_and_only_areas_above_it_or_beside_it(
     truths: list[TruthEvent],
 ) -> None:
@@ -163,6 +167,7 @@ def _broadest_first(code: str) -> tuple[int, str]:
     return (("SSS", "ELY", "MK", "SK", "KU").index(area_level(code)), code)
 
 
+@pytest.mark.slow
 def test_events_keep_apart_in_place_and_time(plans: dict[int, SyntheticPlan]) -> None:
     for p in plans.values():
         events = list(p.truth)
@@ -178,6 +183,7 @@ def test_events_keep_apart_in_place_and_time(plans: dict[int, SyntheticPlan]) ->
                     assert gap >= 18, (a.event_id, b.event_id)
 
 
+@pytest.mark.slow
 def test_notices_announce_the_event_in_its_reference_month(plans: dict[int, SyntheticPlan]) -> None:
     checked = 0
     for p in plans.values():
@@ -208,6 +214,7 @@ def test_notices_announce_the_event_in_its_reference_month(plans: dict[int, Synt
     assert checked > 50
 
 
+@pytest.mark.slow
 def test_magnitudes_are_realistic_for_the_place(truths: list[TruthEvent]) -> None:
     for event in truths:
         details = dict(event.details)
@@ -228,6 +235,7 @@ def test_magnitudes_are_realistic_for_the_place(truths: list[TruthEvent]) -> Non
             assert 0.15 <= float(details["unemployed_increase"]) <= 0.45
 
 
+@pytest.mark.slow
 def test_the_data_show_each_visible_event_where_the_truth_says(
     pair: tuple[SyntheticDataset, SyntheticDataset],
 ) -> None:
@@ -276,6 +284,7 @@ def _peak_window(event: TruthEvent) -> tuple[str, str, str, int]:
 # --- determinism, options, errors ----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_same_seed_writes_the_same_random_market(tmp_path: Path) -> None:
     def short(seed: int) -> SyntheticPlan:
         return plan(seed=seed, start="2016-01", end="2020-12", scenario="random", events=6)
@@ -287,6 +296,7 @@ def test_the_same_seed_writes_the_same_random_market(tmp_path: Path) -> None:
     assert short(11).truth and short(11).truth != short(12).truth
 
 
+@pytest.mark.slow
 def test_the_fixed_scenario_stays_the_default() -> None:
     default = plan(seed=7, start="2018-06", end="2022-12")
     assert default.scenario == "fixed"
@@ -300,6 +310,7 @@ def test_the_fixed_scenario_stays_the_default() -> None:
     assert default.truth == plan(seed=7, start="2018-06", end="2022-12", scenario="fixed").truth
 
 
+@pytest.mark.slow
 def test_a_number_of_events_is_honoured_where_there_is_room() -> None:
     assert len(plan(seed=4, scenario="random", events=10).truth) == 10
     assert plan(seed=4, scenario="random", events=0).truth == ()
@@ -327,6 +338,7 @@ def test_bad_scenario_arguments_are_refused(kwargs: dict[str, object], message: 
 # --- streaming ------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "options",
     [
@@ -379,6 +391,7 @@ def test_a_synthetic_hierarchy_adds_municipalities_with_plausible_codes() -> Non
             synthetic_hierarchy(bad)
 
 
+@pytest.mark.slow
 def test_simulate_prints_the_series_and_writes_a_random_market(tmp_path: Path) -> None:
     out = tmp_path / "random"
     result = CliRunner().invoke(
@@ -410,6 +423,7 @@ def test_simulate_prints_the_series_and_writes_a_random_market(tmp_path: Path) -
     assert both.exit_code != 0 and "either --areas or --municipalities" in both.output
 
 
+@pytest.mark.slow
 def test_occupations_scale_the_series_without_changing_the_totals() -> None:
     small = plan(seed=9, start="2020-01", end="2020-06", hierarchy=synthetic_hierarchy(120))
     broken = plan(
@@ -424,6 +438,7 @@ def test_occupations_scale_the_series_without_changing_the_totals() -> None:
 # --- seeds ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_development_and_evaluation_seeds_are_apart_and_give_different_markets(
     plans: dict[int, SyntheticPlan],
 ) -> None:
@@ -447,6 +462,7 @@ def test_the_module_examples_hold() -> None:
     assert sum(r.attempted for r in results) >= 10  # the package's and its modules' examples
 
 
+@pytest.mark.slow
 def test_generated_notices_stay_valid_models(plans: dict[int, SyntheticPlan]) -> None:
     for p in plans.values():
         assert all(isinstance(n, LayoffNoticeFiled) for n in p.notices)

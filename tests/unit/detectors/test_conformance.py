@@ -15,6 +15,12 @@ from tutka.detectors.base import BaseDetector, json_roundtrip
 from .streams import STREAMS
 
 NAMES = sorted(registry.DETECTORS)
+#: Detectors whose conformance runs cost seconds each (a forest of 100 trees refitted on a
+#: schedule): the full suite runs them; ``make fast`` keeps their cheap checks and their own
+#: module's fast tests.
+COSTLY = {"isolation_forest"}
+#: Every registered detector, the costly ones marked slow (the test ids are the same).
+RUNS = [pytest.param(n, marks=pytest.mark.slow) if n in COSTLY else n for n in NAMES]
 
 
 def fresh(name: str) -> BaseDetector:  # type: ignore[type-arg]
@@ -41,7 +47,7 @@ def test_params_reject_bad_values_at_start_up(name: str) -> None:
         registry.create(name, {"no_such_parameter": 1})
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", RUNS)
 def test_assess_and_score_do_not_change_state(name: str) -> None:
     s = STREAMS[name]
     xs = s.stationary(1, s.length)
@@ -55,14 +61,14 @@ def test_assess_and_score_do_not_change_state(name: str) -> None:
     assert det.snapshot() == before
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", RUNS)
 def test_seeded_runs_are_deterministic(name: str) -> None:
     s = STREAMS[name]
     xs = s.shifted(3, s.length, s.shift_at)
     assert run(fresh(name), xs) == run(fresh(name), xs)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", RUNS)
 @pytest.mark.parametrize("seed", range(5))
 def test_no_alarm_on_a_long_stationary_series(name: str, seed: int) -> None:
     s = STREAMS[name]
@@ -70,7 +76,7 @@ def test_no_alarm_on_a_long_stationary_series(name: str, seed: int) -> None:
     assert alarms == []
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", RUNS)
 @pytest.mark.parametrize("seed", range(5))
 def test_alarm_soon_after_an_injected_change(name: str, seed: int) -> None:
     s = STREAMS[name]
@@ -80,7 +86,7 @@ def test_alarm_soon_after_an_injected_change(name: str, seed: int) -> None:
     assert s.shift_at <= alarms[0] <= s.shift_at + s.within
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", RUNS)
 def test_state_is_bounded(name: str) -> None:
     s = STREAMS[name]
     det = fresh(name)
@@ -104,7 +110,7 @@ def test_snapshot_is_versioned_json(name: str) -> None:
         registry.restore(wrong)
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", RUNS)
 def test_snapshot_restore_gives_the_same_later_scores(name: str) -> None:
     s = STREAMS[name]
 
@@ -121,7 +127,7 @@ def test_snapshot_restore_gives_the_same_later_scores(name: str) -> None:
     check()
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", RUNS)
 @settings(max_examples=30, deadline=None)
 @given(data=st.data())
 def test_scores_are_finite_and_non_negative(name: str, data: st.DataObject) -> None:
@@ -134,7 +140,7 @@ def test_scores_are_finite_and_non_negative(name: str, data: st.DataObject) -> N
         assert a.baseline == a.baseline and abs(a.baseline) != float("inf")
 
 
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", RUNS)
 def test_learn_is_exactly_assess_then_update(name: str) -> None:
     # Detectors may fuse the two for speed (judging a point once); nothing else may change.
     s = STREAMS[name]

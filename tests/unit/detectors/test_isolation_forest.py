@@ -66,6 +66,7 @@ GOLDEN_SINGLE = [121, 122]
 GOLDEN_POOLED = [(25, 7), (26, 7), (27, 7), (30, 7)]
 
 
+@pytest.mark.slow
 def test_golden_alarms_on_a_single_seeded_stream() -> None:
     xs = feature_vectors(11, 240, at=120)
     det = IsolationForestOutlier()
@@ -76,6 +77,7 @@ def test_golden_alarms_on_a_single_seeded_stream() -> None:
     assert results[120][0].score < 0.7 <= results[121][0].score
 
 
+@pytest.mark.slow
 def test_golden_alarms_on_pooled_monthly_releases() -> None:
     # Twelve areas a month, refit once a release: the pipeline's way of using the detector.
     det = IsolationForestOutlier(
@@ -145,6 +147,7 @@ def test_scores_rise_towards_the_corners_and_saturate_beyond_the_training_range(
 
 
 # -- batch = single ------------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("chunks", [[1, 7, 30, 2, 11, 60, 3, 26], [13] * 12, [150, 6]])
 def test_batch_methods_agree_exactly_with_single_ones(chunks: list[int]) -> None:
     # The pipeline's monthly step: assess a whole release with the forest as it stands, then
@@ -213,6 +216,7 @@ def test_a_vector_outside_the_training_range_triggers_a_refit_without_moving_the
 
 
 # -- snapshots -----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_restore_after_json_reproduces_later_scores_at_every_phase() -> None:
     xs = feature_vectors(7, 100, at=50, shift=10.0)
     capacity = SMALL.window + SMALL.refit_every
@@ -265,6 +269,7 @@ def test_restore_rejects_inconsistent_states() -> None:
         IsolationForestOutlier.restore(SMALL, dict(state, vectors=[[1.0, 2.0, 3.0], *vectors[1:]]))
 
 
+@pytest.mark.slow
 def test_state_is_bounded_by_window_plus_refit_every() -> None:
     det = small()
     sizes = []
@@ -339,6 +344,7 @@ def scores_with(seed: int) -> list[float]:
     return [a.score for a, _ in learn_all(det, feature_vectors(13, 60, at=40))]
 
 
+@pytest.mark.slow
 def test_same_seed_same_scores_other_seed_other_scores() -> None:
     first, again, other = scores_with(3), scores_with(3), scores_with(4)
     assert first == again

@@ -2,8 +2,7 @@
 
 The shared 12r5 regional file is served as Statistics Finland serves the table; fetching it and
 replaying what was fetched gives the very alerts that replaying the downloaded CSV gives, byte
-for byte. (About 10 s: long for a unit test, but it is the issue's definition of done; a `slow`
-marker would suit it once the suite has one.)
+for byte. (About 10 s each: those tests are `slow`, left out of `make fast`.)
 """
 
 from __future__ import annotations
@@ -43,6 +42,7 @@ def shared_px() -> Iterator[PxWebServer]:
     px.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.shared_data
 def test_fetch_then_replay_gives_the_csv_alerts_byte_for_byte(
     shared_px: PxWebServer, tmp_path: Path
@@ -58,6 +58,7 @@ def test_fetch_then_replay_gives_the_csv_alerts_byte_for_byte(
     assert fetched and fetched == (tmp_path / "csv.jsonl").read_bytes()
 
 
+@pytest.mark.slow
 @pytest.mark.shared_data
 def test_a_served_revision_is_one_revision_event_and_rejudges_its_month(
     tmp_path: Path,

@@ -128,6 +128,7 @@ def test_429_is_retried_after_the_servers_retry_after(run: Run, px: PxWebServer)
     assert run.sleeps.count(0.7) == 2
 
 
+@pytest.mark.slow
 def test_a_stalled_answer_is_retried_then_given_up_with_a_reason(run: Run, px: PxWebServer
                                                                  ) -> None:  # fmt: skip
     px.stall_next(1, 1.5, method="POST")
@@ -151,6 +152,7 @@ def test_queries_stay_under_the_servers_cell_limit(tmp_path: Path) -> None:
         px.stop()
 
 
+@pytest.mark.slow
 def test_the_request_rate_stays_under_the_servers_limit(tmp_path: Path) -> None:
     px = server({"12r5": small_table()}, max_values=40, max_calls=3, time_window=1.0)
     try:

@@ -42,6 +42,7 @@ def scrape(port: int) -> str:
         return ""
 
 
+@pytest.mark.slow
 def test_every_fetches_each_release_serves_metrics_and_stops_on_sigterm(tmp_path: Path) -> None:
     px = server({"12r5": small_table()})
     px.hide_after("12r5", "2023-08")

@@ -12,6 +12,7 @@ import json
 import math
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -75,6 +76,7 @@ def dead(raw: bytes | str) -> DeadLetter:
     return result
 
 
+@pytest.mark.slow
 @given(st.binary(max_size=300))
 @settings(max_examples=EXAMPLES["bytes"], **FAST)
 def test_arbitrary_bytes(raw: bytes) -> None:
@@ -86,12 +88,14 @@ def test_arbitrary_bytes(raw: bytes) -> None:
         assert kept == raw
 
 
+@pytest.mark.slow
 @given(st.text(max_size=300))
 @settings(max_examples=EXAMPLES["text"], **FAST)
 def test_arbitrary_text(raw: str) -> None:
     outcome(raw)
 
 
+@pytest.mark.slow
 @given(json_values)
 @settings(max_examples=EXAMPLES["json_values"], **FAST)
 def test_arbitrary_json_values(value: Any) -> None:
@@ -100,6 +104,7 @@ def test_arbitrary_json_values(value: Any) -> None:
         assert result.error_type == "not_an_object"
 
 
+@pytest.mark.slow
 @given(valid_payloads, st.data())
 @settings(max_examples=EXAMPLES["mutated"], **FAST)
 def test_one_field_set_to_an_arbitrary_json_value(
@@ -110,6 +115,7 @@ def test_one_field_set_to_an_arbitrary_json_value(
     outcome(json.dumps(payload))
 
 
+@pytest.mark.slow
 @given(valid_payloads, st.data())
 @settings(max_examples=EXAMPLES["removed"], **FAST)
 def test_one_field_removed(payload: dict[str, Any], data: st.DataObject) -> None:
@@ -126,6 +132,7 @@ def test_one_field_removed(payload: dict[str, Any], data: st.DataObject) -> None
         assert not isinstance(result, DeadLetter), result.summary
 
 
+@pytest.mark.slow
 @given(valid_payloads, st.text(min_size=1, max_size=20), json_values)
 @settings(max_examples=EXAMPLES["extra"], **FAST)
 def test_one_extra_field(payload: dict[str, Any], name: str, value: Any) -> None:
@@ -137,6 +144,7 @@ def test_one_extra_field(payload: dict[str, Any], name: str, value: Any) -> None
     assert [(e.loc, e.type) for e in result.errors] == [(f"{kind}.{name}", "extra_forbidden")]
 
 
+@pytest.mark.slow
 @given(
     valid_payloads,
     st.data(),
@@ -165,6 +173,7 @@ def test_numeric_field_non_finite_or_negative(
 separators = st.sampled_from([" ", ":", "/", ".", ",", "(", "_", "; "])
 
 
+@pytest.mark.slow
 @given(
     valid_payloads,
     st.data(),
@@ -198,6 +207,7 @@ def test_embedded_personal_code(
     assert not contains_personal_code(result.raw)
 
 
+@pytest.mark.slow
 @given(notice_payloads())
 @settings(max_examples=EXAMPLES["round_trip"] // 3, **FAST)
 def test_valid_notices_round_trip(payload: dict[str, Any]) -> None:
@@ -207,6 +217,7 @@ def test_valid_notices_round_trip(payload: dict[str, Any]) -> None:
     assert event.model_dump(mode="json") == payload | {"schema_version": 1}
 
 
+@pytest.mark.slow
 @given(figure_payloads("unemployment"))
 @settings(max_examples=EXAMPLES["round_trip"] // 3, **FAST)
 def test_valid_unemployment_round_trip(payload: dict[str, Any]) -> None:
@@ -215,6 +226,7 @@ def test_valid_unemployment_round_trip(payload: dict[str, Any]) -> None:
     assert event.model_dump(mode="json") == payload | {"schema_version": 1}
 
 
+@pytest.mark.slow
 @given(figure_payloads("vacancies"))
 @settings(max_examples=EXAMPLES["round_trip"] // 3, **FAST)
 def test_valid_vacancies_round_trip(payload: dict[str, Any]) -> None:

@@ -135,6 +135,7 @@ separators = st.sampled_from([" ", "\n", ", ", ":", "(", ")", "/", '"', "'", ";"
 surrounding = st.text(st.characters(categories=["L", "N", "P", "Zs"]), max_size=30)
 
 
+@pytest.mark.slow
 @given(hetus, surrounding, separators, separators, surrounding)
 @settings(max_examples=500)
 def test_generated_codes_are_always_found_and_removed(

@@ -148,6 +148,7 @@ def bigger(hierarchy: Hierarchy, extra_per_subregion: int) -> Hierarchy:
 SERIES_BOUND = 600
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extra", [0, 4])
 def test_the_metrics_stay_under_a_fixed_number_of_series_whatever_the_number_of_areas(
     extra: int, tmp_path: Path

@@ -58,6 +58,7 @@ def test_bad_staff_settings_are_refused(
         Settings()
 
 
+@pytest.mark.slow
 def test_bench_room_measures_the_api_and_the_live_streams() -> None:
     result = CliRunner().invoke(
         cli,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.factories import SHIPPED
 from tutka.config.catalogue import load_catalogue
 from tutka.config.sectors import localized_sector_names
@@ -14,6 +16,7 @@ from tutka.room.service import embedded
 from tutka.synthetic import generate, write
 
 
+@pytest.mark.slow
 def test_the_embedded_room_holds_what_a_replay_finds(tmp_path: Path) -> None:
     data = tmp_path / "data"
     write(generate(seed=3, start="2016-01", end="2020-12", hierarchy=SHIPPED), data)

@@ -39,6 +39,7 @@ OPERATIONS = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("who", ["admin", "lappi"])
 @pytest.mark.parametrize(("path", "method"), OPERATIONS)
 def test_generated_requests_get_documented_answers(path: str, method: str, who: str) -> None:

@@ -104,6 +104,7 @@ def test_a_temporary_wave_that_recovers_is_one_story() -> None:
     assert local[0].status is AlertStatus.RESOLVED
 
 
+@pytest.mark.slow
 def test_same_input_same_alerts_and_exact_duplicates_change_nothing() -> None:
     jump = lambda area, t: 1.4 if area == "KU240" and t >= SHIFT else 1.0  # noqa: E731
     events = figures(unemployment=jump)

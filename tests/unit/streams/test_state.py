@@ -44,7 +44,9 @@ def _finished(h, catalogue, events) -> Engine:  # type: ignore[no-untyped-def]
     return engine
 
 
-@pytest.mark.parametrize("split", [1, 300, 1100, 2000])
+@pytest.mark.parametrize(
+    "split", [1, *(pytest.param(n, marks=pytest.mark.slow) for n in (300, 1100, 2000))]
+)
 def test_restore_anywhere_gives_the_same_alerts_and_state(split: int) -> None:
     jump = lambda area, t: 1.4 if area == "KU240" and t >= SHIFT else 1.0  # noqa: E731
     burst = [notice(f"mill-{i}", date(2018, 1, 3 + i), 200) for i in range(3)]
@@ -58,6 +60,7 @@ def test_restore_anywhere_gives_the_same_alerts_and_state(split: int) -> None:
     assert any(getattr(o, "kind", None) for o in whole), "the scenario should raise alerts"
 
 
+@pytest.mark.slow
 def test_restore_with_pooled_outliers_and_notices_on_synthetic_data() -> None:
     data = generate(seed=3, start="2015-01", end="2019-12")
     events = sorted(data.events, key=ordering_key)
@@ -72,6 +75,7 @@ def test_restore_with_pooled_outliers_and_notices_on_synthetic_data() -> None:
     assert engine.outliers, "the isolation forests should have been part of the state"
 
 
+@pytest.mark.slow
 def test_restore_after_calibration_continues_exactly() -> None:
     # Twelve years: the engine calibrates its thresholds to the budget (from 2017 on) and
     # restores the tracks, thresholds and rarity curves with everything else.
@@ -86,6 +90,7 @@ def test_restore_after_calibration_continues_exactly() -> None:
     )
 
 
+@pytest.mark.slow
 def test_restore_with_occupation_breakdowns() -> None:
     # Series with and without an occupation meet in one release (and in its decisions).
     data = generate(seed=5, start="2017-01", end="2019-12", occupations=4)

@@ -1,0 +1,392 @@
+"""The faust agents without a broker (faust's ``agent.test_context()``): what goes where.
+
+Every topic's ``send`` is replaced by a recorder, and the few direct reads of Kafka the core agent
+makes when it takes over (what was published after its checkpoint, the records between the
+checkpoint and the first one faust delivers, end offsets) by stand-ins over what the test put on
+the ordered stream. What the agents decide — forward or dead-letter, publish or skip as already
+published, checkpoint, quarantine — is then visible without a broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gzip
+import json
+from collections.abc import AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faust.topics
+import pytest
+from prometheus_client import CollectorRegistry
+from pydantic import SecretStr
+
+from tests.receiver import PostRecorder
+from tutka.config.settings import AlertmanagerSettings, KafkaSettings, Settings, WebhookSettings
+from tutka.models.alerts import Alert
+from tutka.models.deadletter import DeadLetter
+from tutka.models.subscriptions import (
+    Subscription,
+    SubscriptionUpserted,
+    WebhookDelivery,
+    apply_change,
+)
+from tutka.monitoring.observe import Observer
+from tutka.worker import app as worker_app
+from tutka.worker.core import CoreProcessor
+from tutka.worker.delivery import AGENT_DELIVER
+from tutka.worker.topics import Topics, topics_for
+
+from .market import CATALOGUE, SOURCES, Event, H, Run
+
+DATASET = b"tyonv"
+
+
+@dataclass(frozen=True)
+class Sent:
+    """One record an agent produced."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes]
+
+
+@dataclass
+class Worker:
+    """The app of one worker, what it sent, and the Kafka it would have read directly."""
+
+    app: faust.App
+    names: Topics
+    registry: CollectorRegistry
+    sent: list[Sent] = field(default_factory=list)
+    #: The ordered stream as put so far: offset → (key, value, headers), for read_range.
+    log: dict[int, tuple[bytes, bytes, dict[str, bytes]]] = field(default_factory=dict)
+    #: What read_back finds published after a checkpoint (alert versions, core dead letters).
+    published_after: set[tuple[str, int]] = field(default_factory=set)
+
+    @property
+    def shell(self) -> worker_app.Shell:
+        return self.app.tutka_shell  # type: ignore[no-any-return]
+
+    def on(self, topic: str) -> list[Sent]:
+        return [s for s in self.sent if s.topic == topic]
+
+    def alerts(self) -> list[Alert]:
+        return [Alert.model_validate_json(s.value) for s in self.on(self.names.alerts)]
+
+    def letters(self) -> list[tuple[bytes | None, DeadLetter]]:
+        out = self.on(self.names.deadletter)
+        return [(s.key, DeadLetter.model_validate_json(s.value)) for s in out]
+
+    def counted(self, name: str, **labels: str) -> float:
+        return self.registry.get_sample_value(name, labels) or 0.0
+
+    def table(self) -> Any:
+        return self.app.tables["engine"]
+
+    def subscribe(self, subscription_id: str, owner: str, url: str) -> None:
+        """A webhook subscription, as if the follower had read it from the subscriptions topic."""
+        deliveries = self.app.tutka_deliveries  # type: ignore[attr-defined]
+        subscription = Subscription(
+            id=subscription_id, owner=owner, delivery=WebhookDelivery(url=url),  # type: ignore[arg-type]
+            created="2024-01-01",  # type: ignore[arg-type]
+        )  # fmt: skip
+        deliveries.book, outcome = apply_change(
+            deliveries.book, SubscriptionUpserted(subscription=subscription)
+        )
+        assert outcome == "added"
+
+
+@pytest.fixture
+def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        kafka=KafkaSettings(data_dir=tmp_path / "worker", partitions=1, dataset=DATASET.decode()),
+        webhook=WebhookSettings(signing_key=SecretStr("unit-test-master-key"), max_attempts=1),
+    )
+    names = topics_for(settings.kafka)
+    partitions = {t: 1 for t in (*names.inputs, names.events, names.alerts, names.deadletter)}
+    partitions[names.vacancies] = 2  # as in SOURCES
+    registry = CollectorRegistry()
+    observer = Observer.create(H, None, AlertmanagerSettings(), registry=registry)
+    app = worker_app.create_app(settings, H, CATALOGUE, {}, partitions, observer)
+    w = Worker(app, names, registry)
+
+    async def send(topic: Any, *, key: Any = None, value: Any = None, **kwargs: Any) -> None:
+        w.sent.append(Sent(topic.get_topic_name(), key, value, dict(kwargs.get("headers") or {})))
+
+    async def read_back(*args: Any) -> tuple[set[tuple[str, int]], set[bytes]]:
+        return set(w.published_after), set()
+
+    async def read_range(
+        bootstrap: str, tp: Any, offsets: range
+    ) -> AsyncIterator[tuple[int, bytes, bytes, dict[str, bytes]]]:
+        for offset in offsets:
+            yield (offset, *w.log[offset])
+
+    async def end_offsets(bootstrap: str, counts: Mapping[str, int]) -> dict[str, dict[str, int]]:
+        return {name: {"0": len(w.on(name))} for name in counts}
+
+    async def flush() -> None:
+        pass
+
+    monkeypatch.setattr(faust.topics.Topic, "send", send)
+    monkeypatch.setattr(worker_app, "read_back", read_back)
+    monkeypatch.setattr(worker_app, "read_range", read_range)
+    monkeypatch.setattr(worker_app, "end_offsets", end_offsets)
+    monkeypatch.setattr(app.producer, "flush", flush)
+    app.finalize()
+    yield w
+    observer.pusher.stop()
+
+
+async def put_on(agent: Any, topic: str, value: bytes, key: bytes | None = None) -> None:
+    """``agent.put`` of a record of ``topic``: the test wrapper names a record's topic only for
+    agents that read one topic, and ingest reads three."""
+    to_message = agent.to_message
+
+    def on_topic(*args: Any, **kwargs: Any) -> Any:
+        message = to_message(*args, **kwargs)
+        message.topic = topic
+        return message
+
+    agent.to_message = on_topic
+    try:
+        await agent.put(value, key=key)
+    finally:
+        del agent.to_message
+
+
+async def put_events(w: Worker, agent: Any, records: list[tuple[str, Event]]) -> None:
+    """Records on the ordered stream as ingest writes them: keyed by dataset, tagged by source.
+
+    ``put`` returns when the agent takes the next record from its stream; as the stand-ins never
+    wait, the core agent has then handled the record completely.
+    """
+    for source, event in records:
+        await put_record(w, agent, event.model_dump_json().encode(), {"source": source.encode()})
+
+
+async def put_record(
+    w: Worker, agent: Any, value: bytes, headers: dict[str, bytes], key: bytes = DATASET
+) -> None:
+    w.log[agent.sent_offset] = (key, value, headers)
+    await agent.put(value, key=key, headers=headers)
+
+
+def stream_is_quiet(w: Worker) -> None:
+    """As if nothing had arrived for longer than ``idle_seconds``: the next tick flushes."""
+    w.shell.last_activity = float("-inf")
+
+
+def checkpoint_is_due(w: Worker) -> None:
+    """As if ``checkpoint_seconds`` had passed: the next record handled is followed by one."""
+    w.shell.last_checkpoint = float("-inf")
+
+
+def stored_checkpoint(w: Worker) -> dict[str, Any]:
+    """The engine checkpoint as the table holds it: a manifest and gzipped, base64 chunks."""
+    table = w.table()
+    head = table[f"{DATASET.decode()}/manifest"]
+    prefix = f"{DATASET.decode()}/chunk/{head['generation']}"
+    blob = b"".join(base64.b64decode(table[f"{prefix}/{i}"]) for i in range(head["chunks"]))
+    return json.loads(gzip.decompress(blob))  # type: ignore[no-any-return]
+
+
+# -- ingest ---------------------------------------------------------------------------------------
+
+
+def test_ingest_forwards_valid_events_and_dead_letters_the_rest(worker: Worker, run: Run) -> None:
+    names = worker.names
+    figure = run.events[0]
+
+    async def scenario() -> None:
+        async with worker.app.agents[worker_app.AGENT_INGEST].test_context() as ingest:
+            await put_on(ingest, names.unemployment, figure.model_dump_json().encode(), key=b"k")
+            await put_on(ingest, names.unemployment, b"{not json", key=b"bad")
+            await put_on(ingest, names.vacancies, figure.model_dump_json().encode(), key=b"wrong")
+
+    asyncio.run(scenario())
+    (forwarded,) = worker.on(names.events)
+    assert (forwarded.key, forwarded.headers["source"]) == (DATASET, b"tutka.unemployment.v1:0")
+    assert float(forwarded.headers["published"]) > 0
+    assert forwarded.value == figure.model_dump_json().encode()
+
+    letters = worker.letters()
+    assert [(key, d.reason, d.error_type) for key, d in letters] == [
+        (b"bad", "decode", "json_invalid"),
+        (b"wrong", "validation", "wrong_topic"),
+    ]
+    assert [(d.origin.topic, d.origin.offset, d.origin.key) for _, d in letters] == [
+        (names.unemployment, 1, "bad"),
+        (names.vacancies, 2, "wrong"),
+    ]
+    assert "belongs on tutka.unemployment.v1" in letters[1][1].summary
+    consumed = "tutka_events_consumed_total"
+    assert worker.counted(consumed, source="unemployment", outcome="valid") == 1
+    assert worker.counted(consumed, source="unemployment", outcome="dead_letter") == 1
+    assert worker.counted(consumed, source="vacancies", outcome="dead_letter") == 1
+
+
+# -- core -----------------------------------------------------------------------------------------
+
+
+def test_the_core_publishes_exactly_the_replays_alerts_and_checkpoints_when_quiet(
+    worker: Worker, run: Run
+) -> None:
+    records = run.records
+
+    async def scenario() -> None:
+        async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
+            await put_events(worker, core, records)
+            stream_is_quiet(worker)
+            await put_record(worker, core, worker_app.TICK, {})
+
+    asyncio.run(scenario())
+    expected = [o for o in run.outputs if isinstance(o, Alert)]
+    assert worker.alerts() == expected
+    assert [s.key for s in worker.on(worker.names.alerts)] == [a.group.encode() for a in expected]
+    assert worker.letters() == []
+    # The tick flushed what waited for quiet partitions, then checkpointed everything.
+    assert worker.shell.checkpoints_written == 1 and worker.shell.core.position == len(records)
+    checkpoint = stored_checkpoint(worker)
+    assert checkpoint == json.loads(json.dumps(worker.shell.core.checkpoint()))
+    restored = CoreProcessor(H, CATALOGUE, {}, SOURCES)
+    restored.restore(checkpoint)
+    assert restored.position == len(records) and not restored.dirty
+    labels = {"kind": "unemployment", "polarity": "negative", "severity": expected[0].severity}
+    assert worker.counted("tutka_alerts_total", status="open", **labels) == 1
+
+
+def test_a_worker_taking_over_sends_no_alert_version_twice(worker: Worker, run: Run) -> None:
+    records = run.records
+    split = 1200
+
+    async def scenario() -> None:
+        async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
+            await put_events(worker, core, records[:split])
+            checkpoint_is_due(worker)
+            await put_events(worker, core, records[split : split + 1])  # checkpointed after it
+            assert worker.shell.checkpoints_written == 1
+            await put_events(worker, core, records[split + 1 :])
+            before = worker.alerts()
+            after_checkpoint = {
+                (a.id, a.sequence) for a in before[len(before) - _sent_since_checkpoint(worker) :]
+            }
+            assert after_checkpoint, "the scenario should publish after the checkpoint"
+            # A rebalance: this worker (or another) reloads the checkpoint at its next record and
+            # reads back what was published since, while Kafka redelivers everything after it.
+            worker.shell.restored = False
+            worker.published_after = after_checkpoint
+            await put_record(worker, core, worker_app.TICK, {})
+            assert worker.shell.core.position == len(records)
+            assert worker.alerts() == before, "alert versions published before were sent again"
+            assert worker.shell.published == set()  # every one was produced again, and recognised
+            stream_is_quiet(worker)
+            await put_record(worker, core, worker_app.TICK, {})
+
+    asyncio.run(scenario())
+    expected = [o for o in run.outputs if isinstance(o, Alert)]
+    assert worker.alerts() == expected
+    assert len({(a.id, a.sequence) for a in worker.alerts()}) == len(expected)
+
+
+def _sent_since_checkpoint(w: Worker) -> int:
+    """Alert versions sent after the last checkpoint (its manifest records the end offsets)."""
+    head = w.table()[f"{DATASET.decode()}/manifest"]
+    return len(w.on(w.names.alerts)) - int(head["ends"][w.names.alerts]["0"])
+
+
+def test_foreign_records_are_dead_lettered_and_other_datasets_ignored(
+    worker: Worker, run: Run
+) -> None:
+    good = run.events[0].model_dump_json().encode()
+
+    async def scenario() -> None:
+        async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
+            await put_record(worker, core, good, {"source": b"someone.elses.topic:0"})
+            await put_record(worker, core, b"[1, 2]", {"source": SOURCES[1].encode()})
+            await put_record(worker, core, good, {"source": SOURCES[1].encode()}, key=b"other")
+            await put_record(worker, core, good, {"source": SOURCES[1].encode()})
+
+    asyncio.run(scenario())
+    letters = worker.letters()
+    assert [(key, d.reason, d.error_type, d.origin.offset) for key, d in letters] == [
+        (b"core:0", "processing", "foreign_record", 0),
+        (b"core:1", "processing", "foreign_record", 1),
+    ]
+    assert "unknown source 'someone.elses.topic:0'" in letters[0][1].summary
+    assert worker.shell.core.position == 3  # the other dataset's record is not ours to count
+    assert len(worker.shell.core.buffer) == 1 and worker.alerts() == []
+
+
+def test_a_record_the_core_fails_on_is_quarantined_and_the_stream_goes_on(
+    worker: Worker, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = run.records[:40]
+    receive = CoreProcessor.receive
+
+    def fail_at_offset_5(self: CoreProcessor, event: Event, source: str, offset: int) -> Any:
+        if offset == 5:
+            raise ZeroDivisionError("a bug met by data")
+        return receive(self, event, source, offset)
+
+    monkeypatch.setattr(CoreProcessor, "receive", fail_at_offset_5)
+
+    async def scenario() -> None:
+        async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
+            await put_events(worker, core, records)
+
+    asyncio.run(scenario())
+    ((key, letter),) = worker.letters()
+    assert (key, letter.reason, letter.error_type) == (b"core:5", "processing", "ZeroDivisionError")
+    assert "a bug met by data" in letter.summary
+    assert letter.raw == records[5][1].model_dump_json()
+    assert worker.shell.poison == {5}
+    # The state was reloaded (from no checkpoint: the beginning) and the records read again,
+    # all but the poisoned one.
+    assert worker.shell.restored and worker.shell.core.position == len(records) - 1
+    expected = CoreProcessor(H, CATALOGUE, {}, SOURCES)
+    for offset, (source, event) in enumerate(records):
+        if offset != 5:
+            expected.receive(event, source, offset)
+    assert worker.shell.core.checkpoint() == expected.checkpoint()
+
+
+# -- delivery -------------------------------------------------------------------------------------
+
+
+def test_an_alert_is_posted_to_the_webhooks_it_matches_and_a_failed_one_parked(
+    worker: Worker, run: Run
+) -> None:
+    alert = next(o for o in run.outputs if isinstance(o, Alert))  # KU240, under ELY15
+    receiver, closed = PostRecorder(), PostRecorder()
+    closed.close()  # nothing listens there any more
+    worker.subscribe("lappi", "ELY15", f"{receiver.url}/hook")
+    worker.subscribe("uusimaa", "ELY01", f"{receiver.url}/other")
+    worker.subscribe("lappi-down", "ELY15", f"{closed.url}/hook")
+
+    async def scenario() -> None:
+        async with worker.app.agents[AGENT_DELIVER].test_context() as deliver:
+            await deliver.put(alert.model_dump_json().encode(), key=alert.group.encode())
+            # The agent awaits the posts; it takes the next record (an empty one, skipped) only
+            # once it is done with this one.
+            await deliver.put(b"", key=b"")
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        receiver.close()
+    assert [(path, body["id"], body["sequence"]) for path, body in receiver.posts] == [
+        ("/hook", alert.id, alert.sequence)
+    ]
+    (parked,) = worker.on(worker.names.delivery_deadletter)
+    record = json.loads(parked.value)
+    assert parked.key == b"lappi-down" and record["subscription"] == "lappi-down"
+    assert record["result"]["outcome"] == "failed" and record["alert"]["id"] == alert.id
+    deliveries = "tutka_subscription_deliveries_total"
+    assert worker.counted(deliveries, channel="webhook", outcome="delivered") == 1
+    assert worker.counted(deliveries, channel="webhook", outcome="failed") == 1
