@@ -82,7 +82,7 @@ _UNITS: Final[dict[TriggerRule, tuple[str, str, str]]] = {
 }
 
 
-def explanation(facts: TriggerFacts, where: Localized, met: bool) -> Localized:
+def explanation(facts: TriggerFacts, where: Localized, area: str, met: bool) -> Localized:
     """One sentence: the criterion, whether it is met, and the measured figure."""
     texts = {}
     for i, lang in enumerate(LANGS):
@@ -95,7 +95,7 @@ def explanation(facts: TriggerFacts, where: Localized, met: bool) -> Localized:
         span = f"{facts.window_from}…{facts.window_to}"
         lead = (_MET if met else _NOT_MET)[lang]
         texts[lang] = (
-            f"{lead} ({getattr(where, lang)}, {span}): {value} {unit}. "
+            f"{lead} ({getattr(where, lang)} ({area}), {span}): {value} {unit}. "
             f"{getattr(facts.criterion, lang)}."
         )
     return Localized(fi=texts["fi"], sv=texts["sv"], en=texts["en"])

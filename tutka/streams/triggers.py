@@ -81,6 +81,8 @@ class TriggerState:
     labour_force: dict[str, float] = field(default_factory=dict)
     #: Unemployment rate (%) per region and month, bounded.
     rates: dict[str, dict[int, float]] = field(default_factory=dict)
+    #: Labour force per region over the last 12 months (the rate's smoothed denominator).
+    forces: dict[str, dict[int, float]] = field(default_factory=dict)
     #: Fired episodes: (rule, subject) -> (window start, window end, regions).
     fired: dict[tuple[TriggerRule, str], tuple[int, int, frozenset[str]]] = field(
         default_factory=dict
@@ -340,9 +342,16 @@ def _sahm(
     for (area, measure), unemployed in sorted(totals.items()):
         if measure != UNEMPLOYED or area_level(area) != rules.level:
             continue
-        labour_force = totals.get((area, LABOUR_FORCE)) or state.labour_force.get(area)
-        if not labour_force:
+        reported = totals.get((area, LABOUR_FORCE)) or state.labour_force.get(area)
+        if not reported:
             continue
+        # Labour force is counted once a year (12r5 steps every January): a step would look
+        # like a change of the rate, so the denominator is the mean of the last 12 months.
+        forces = state.forces.setdefault(area, {})
+        forces[period] = reported
+        for old in [p for p in forces if p <= period - 12]:
+            del forces[old]
+        labour_force = sum(forces.values()) / len(forces)
         rates = state.rates.setdefault(area, {})
         rates[period] = 100.0 * unemployed / labour_force
         for old in [p for p in rates if p <= period - keep]:
@@ -471,7 +480,7 @@ def _alert(
         available_on=available_on,
         evidence=(),
         history=(HistoryEntry(period=opened, status=AlertStatus.OPEN, severity=severity),),
-        explanation=explanation(facts, where, met=True),
+        explanation=explanation(facts, where, area, met=True),
         trigger=facts,
     )
 
@@ -493,7 +502,7 @@ def _resolved(
             "resolution": "quiet",
             "history": (*alert.history, entry)[-36:],
             "trigger": facts,
-            "explanation": explanation(facts, alert.area_name, met=False),
+            "explanation": explanation(facts, alert.area_name, alert.area, met=False),
         }
     )
 
@@ -505,6 +514,10 @@ def snapshot(state: TriggerState) -> dict[str, Any]:
         "notices": {nid: list(astuple(n)) for nid, n in state.notices.items()},
         "clock": state.clock,
         "labour_force": dict(state.labour_force),
+        "forces": {
+            area: [[p, v] for p, v in sorted(values.items())]
+            for area, values in state.forces.items()
+        },
         "rates": {
             area: [[p, r] for p, r in sorted(rates.items())] for area, rates in state.rates.items()
         },
@@ -527,6 +540,10 @@ def restore(data: Mapping[str, Any] | None) -> TriggerState:
         clock=data["clock"],
         labour_force={k: float(v) for k, v in data["labour_force"].items()},
         rates={area: {int(p): float(r) for p, r in rows} for area, rows in data["rates"].items()},
+        forces={
+            area: {int(p): float(v) for p, v in rows}
+            for area, rows in data.get("forces", {}).items()
+        },
         fired={
             (TriggerRule(rule), subject): (start, end, frozenset(regions))
             for rule, subject, start, end, regions in data["fired"]
