@@ -458,7 +458,11 @@ def _alert(
     severity: Severity,
 ) -> Alert:
     kind = AlertKind.POLICY_TRIGGER
-    group = f"{area}|{sector or '-'}|{facts.rule.value}:{facts.subject}|{kind.value}"
+    subject = facts.subject
+    if facts.rule is TriggerRule.EGF_SECTOR:
+        # One division can meet the criterion in two units (regions) in the same month.
+        subject += ":" + "+".join(facts.regions)
+    group = f"{area}|{sector or '-'}|{facts.rule.value}:{subject}|{kind.value}"
     opened = period_str(period)
     where = ctx.area_name(area)
     return Alert(

@@ -10,7 +10,15 @@ import pytest
 from tutka.config.areas import load_hierarchy
 from tutka.config.catalogue import TriggerRules, load_catalogue
 from tutka.config.sectors import localized_sector_names
-from tutka.models.alerts import Alert, AlertKind, AlertStatus, TriggerRule
+from tutka.models.alerts import (
+    Alert,
+    AlertKind,
+    AlertStatus,
+    Localized,
+    Severity,
+    TriggerFacts,
+    TriggerRule,
+)
 from tutka.models.codes import period_index, period_str
 from tutka.models.events import LayoffNoticeFiled, UnemploymentReported
 from tutka.streams.alerting import AlertContext
@@ -18,6 +26,7 @@ from tutka.streams.engine import Engine
 from tutka.streams.signals import SeriesKey
 from tutka.streams.state import restore, snapshot
 from tutka.streams.triggers import TriggerState, on_notice, on_release
+from tutka.streams.triggers import _alert as _trigger_alert
 
 HIERARCHY = load_hierarchy()
 CATALOGUE = load_catalogue()
@@ -317,3 +326,30 @@ def test_a_wave_that_keeps_meeting_the_criterion_is_one_episode() -> None:
     # A year after the wave ended: a new one.
     later = _fold([_notice("c", 201, "2025-06", firm=FIRMS[2], sector="47")], state)
     assert _rules(later) == [TriggerRule.EGF_ENTERPRISE, TriggerRule.EGF_SECTOR]
+
+
+def test_two_units_meeting_the_sector_criterion_at_once_are_two_alerts() -> None:
+    # One division in two units (regions) the same month, both reported on the country: two
+    # alerts with two ids (a repeated id would be taken for a repeated version and dropped).
+    facts = [
+        TriggerFacts(
+            rule=TriggerRule.EGF_SECTOR,
+            criterion=Localized(fi="k", sv="k", en="k"),
+            source="s",
+            subject="16",
+            measured=201,
+            threshold=200,
+            comparison="gt",
+            window_from="2024-01",
+            window_to="2024-06",
+            regions=regions,
+        )
+        for regions in (("FI1B", "FI1C"), ("FI19", "FI1D"))
+    ]
+    ids = {
+        _trigger_alert(
+            f, "SSS", "16", period_index("2024-03"), date(2024, 3, 5), CTX, Severity.WARNING
+        ).id
+        for f in facts
+    }
+    assert len(ids) == 2
