@@ -927,7 +927,7 @@ class Engine:
         """The latest version of every open alert, in alert-group order (policy triggers last)."""
         rules = self.catalogue.footprint
         return [
-            stories.annotate(self.stories, g.alert, self.hierarchy, rules)
+            stories.annotate(self.stories, g.alert, self.hierarchy, rules, link=False)
             for k in sorted(self.open_groups)
             if (g := self.groups[k]).alert is not None
         ] + [self.triggers.open[k] for k in sorted(self.triggers.open)]

@@ -131,8 +131,18 @@ def on_notice(state: StoryState, notice: LayoffNoticeFiled, rules: FootprintRule
     )
 
 
-def annotate(state: StoryState, alert: Alert, hierarchy: Hierarchy, rules: FootprintRules) -> Alert:
-    """The alert with its story (unchanged if it has none: positive, triggers, outliers)."""
+def annotate(
+    state: StoryState,
+    alert: Alert,
+    hierarchy: Hierarchy,
+    rules: FootprintRules,
+    link: bool = True,
+) -> Alert:
+    """The alert with its story (unchanged if it has none: positive, triggers, outliers).
+
+    ``link``: remember which notice alert each notice went into (as alerts are emitted); False
+    for a read-only look (introspection must not change what later alerts say).
+    """
     if alert.polarity is not Polarity.NEGATIVE or alert.kind is AlertKind.POLICY_TRIGGER:
         return alert
     month = period_index(alert.period)
@@ -145,7 +155,7 @@ def annotate(state: StoryState, alert: Alert, hierarchy: Hierarchy, rules: Footp
         ]
         if not prints:
             return alert
-        for p in prints:
+        for p in prints if link else ():
             state.story_of.setdefault(p.notice_id, alert.id)
         story = _notice_story(alert, prints, rules)
         return alert.model_copy(update={"story": story})
