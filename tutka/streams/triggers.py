@@ -83,8 +83,8 @@ class TriggerState:
     rates: dict[str, dict[int, float]] = field(default_factory=dict)
     #: Labour force per region over the last 12 months (the rate's smoothed denominator).
     forces: dict[str, dict[int, float]] = field(default_factory=dict)
-    #: Fired episodes: (rule, subject) -> (window start, window end, regions).
-    fired: dict[tuple[TriggerRule, str], tuple[int, int, frozenset[str]]] = field(
+    #: Fired episodes: (rule, subject) -> [(window start, window end, regions)], recent ones.
+    fired: dict[tuple[TriggerRule, str], list[tuple[int, int, frozenset[str]]]] = field(
         default_factory=dict
     )
     #: Open Sahm alerts by region.
@@ -151,17 +151,19 @@ def _best_window(months: Iterable[tuple[int, int]], pivot: int, width: int) -> t
 def _new_episode(
     state: TriggerState, key: tuple[TriggerRule, str], start: int, end: int, regions: frozenset[str]
 ) -> bool:
-    previous = state.fired.get(key)
-    if (
-        previous is not None
-        and previous[0] <= end
-        and start <= previous[1] + EPISODE_GAP
-        and (not regions or not previous[2] or regions & previous[2])
-    ):
-        # Still the same episode: windows that keep meeting the criterion extend it.
-        state.fired[key] = (previous[0], max(end, previous[1]), previous[2] | regions)
-        return False
-    state.fired[key] = (start, end, regions)
+    episodes = state.fired.setdefault(key, [])
+    # Episodes long over are forgotten (bounded state).
+    episodes[:] = [e for e in episodes if e[1] + EPISODE_GAP >= start - NOTICE_MONTHS]
+    for i, (first, last, where) in enumerate(episodes):
+        if (
+            first <= end
+            and start <= last + EPISODE_GAP
+            and (not regions or not where or regions & where)
+        ):
+            # Still the same episode: windows that keep meeting the criterion extend it.
+            episodes[i] = (first, max(end, last), where | regions)
+            return False
+    episodes.append((start, end, regions))
     return True
 
 
@@ -526,8 +528,8 @@ def snapshot(state: TriggerState) -> dict[str, Any]:
             area: [[p, r] for p, r in sorted(rates.items())] for area, rates in state.rates.items()
         },
         "fired": [
-            [rule.value, subject, start, end, sorted(regions)]
-            for (rule, subject), (start, end, regions) in state.fired.items()
+            [rule.value, subject, [[start, end, sorted(regions)] for start, end, regions in spans]]
+            for (rule, subject), spans in state.fired.items()
         ],
         "open": {area: alert.model_dump(mode="json") for area, alert in state.open.items()},
     }
@@ -549,8 +551,8 @@ def restore(data: Mapping[str, Any] | None) -> TriggerState:
             for area, rows in data.get("forces", {}).items()
         },
         fired={
-            (TriggerRule(rule), subject): (start, end, frozenset(regions))
-            for rule, subject, start, end, regions in data["fired"]
+            (TriggerRule(rule), subject): [(a, b, frozenset(r)) for a, b, r in spans]
+            for rule, subject, spans in data["fired"]
         },
         open={area: Alert.model_validate(item) for area, item in data["open"].items()},
     )

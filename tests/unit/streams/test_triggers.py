@@ -353,3 +353,18 @@ def test_two_units_meeting_the_sector_criterion_at_once_are_two_alerts() -> None
         for f in facts
     }
     assert len(ids) == 2
+
+
+def test_an_episode_in_one_unit_is_remembered_while_another_unit_fires() -> None:
+    # Division 16: Tampere + Oulu (FI19 + FI1D), then Helsinki + Turku (FI1B + FI1C), then
+    # Oulu again: still the first episode, not a third alert (nor a repeated id).
+    notices = [
+        _notice("a", 150, firm=FIRMS[0], municipality="KU837", sector="16"),
+        _notice("b", 51, firm=FIRMS[1], municipality="KU564", sector="16"),
+        _notice("c", 150, firm=FIRMS[2], municipality="KU091", sector="16"),
+        _notice("d", 51, firm=FIRMS[0], municipality="KU853", sector="16"),
+        _notice("e", 10, firm=FIRMS[1], municipality="KU564", sector="16"),
+    ]
+    sector = [a for a in _fold(notices) if a.trigger and a.trigger.rule is TriggerRule.EGF_SECTOR]
+    assert [a.trigger.regions for a in sector if a.trigger] == [("FI19", "FI1D"), ("FI1B", "FI1C")]
+    assert len({a.id for a in sector}) == 2
