@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +109,24 @@ def test_a_snapshot_of_another_version_is_refused() -> None:
     data["v"] = 99
     with pytest.raises(ValueError, match="version 99"):
         restore(data, H, CATALOGUE)
+
+
+#: A snapshot written by the engine before it was split into stages (format version 1), taken
+#: mid-release in May 2018 of the scenario below: alert groups, notice bursts, a pending release.
+V1_SNAPSHOT = Path(__file__).parent / "data" / "engine-snapshot-v1.json.gz"
+
+
+def test_a_snapshot_written_by_an_earlier_build_restores_and_continues_exactly() -> None:
+    jump = lambda area, t: 1.4 if area == "KU240" and t >= SHIFT else 1.0  # noqa: E731
+    burst = [notice(f"mill-{i}", date(2018, 1, 3 + i), 200) for i in range(3)]
+    events = sorted([*figures(unemployment=jump), *burst], key=ordering_key)
+    split = next(i for i, e in enumerate(events) if str(e.period) >= "2018-05") + 5
+    data = json.loads(gzip.decompress(V1_SNAPSHOT.read_bytes()))
+    engine = restore(data, H, CATALOGUE)
+    assert engine.state.pending is not None and engine.state.bursts and engine.state.groups
+    resumed = [o for e in events[split:] for o in engine.process(e)] + engine.flush()
+    whole = Engine(H, CATALOGUE).run(events)
+    first = Engine(H, CATALOGUE)
+    before = [o for e in events[:split] for o in first.process(e)]
+    assert before + resumed == whole
+    assert any(isinstance(o, Alert) for o in resumed)
