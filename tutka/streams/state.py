@@ -27,10 +27,11 @@ from tutka.models.areas import Hierarchy
 from tutka.models.events import Event, UnemploymentReported, VacanciesReported
 from tutka.streams.alerting import GroupState
 from tutka.streams.calibration import CalibrationState, GroupCalibration, Track
-from tutka.streams.engine import BurstState, Engine, EngineStats, PendingRelease, SeenNotice
+from tutka.streams.engine import Engine
 from tutka.streams.release import SignalClass
 from tutka.streams.series import History, Point, Pristine, SeriesState
 from tutka.streams.signals import SeriesKey, Signal
+from tutka.streams.stages.state import BurstState, EngineStats, PendingRelease, SeenNotice
 
 VERSION: Final = 1
 _COUNTERS: Final = (
@@ -50,28 +51,28 @@ def snapshot(engine: Engine) -> JSONObject:
     """The engine's state as JSON-safe data (``json.dumps`` it as it is)."""
     state: dict[str, Any] = {
         "v": VERSION,
-        "series": [_series(s) for s in engine.series.values()],
-        "groups": {key: _group(g) for key, g in engine.groups.items()},
-        "bursts": [_burst(key, b) for key, b in engine.bursts.items()],
+        "series": [_series(s) for s in engine.state.series.values()],
+        "groups": {key: _group(g) for key, g in engine.state.groups.items()},
+        "bursts": [_burst(key, b) for key, b in engine.state.bursts.items()],
         "seen_notices": {
             nid: [s.revision, s.month, s.persons, [list(b) for b in s.bursts]]
-            for nid, s in engine.seen_notices.items()
+            for nid, s in engine.state.seen_notices.items()
         },
-        "outliers": {level: d.snapshot() for level, d in engine.outliers.items()},
-        "pending": _pending(engine.pending),
+        "outliers": {level: d.snapshot() for level, d in engine.state.outliers.items()},
+        "pending": _pending(engine.state.pending),
         "accepted": {
             str(period): sorted(
                 ([area, *_class(cls)] for area, cls in pairs),
                 key=lambda row: [part or "" for part in row],
             )
-            for period, pairs in engine.accepted.items()
+            for period, pairs in engine.state.accepted.items()
         },
-        "clock_figures": engine.clock_figures,
-        "clock_notices": engine.clock_notices,
-        "first_notice_month": engine.first_notice_month,
-        "calibration": _calibration(engine.calibration),
-        "stats": {name: dict(getattr(engine.stats, name)) for name in _COUNTERS}
-        | {"releases": engine.stats.releases},
+        "clock_figures": engine.state.clock_figures,
+        "clock_notices": engine.state.clock_notices,
+        "first_notice_month": engine.state.first_notice_month,
+        "calibration": _calibration(engine.state.calibration),
+        "stats": {name: dict(getattr(engine.state.stats, name)) for name in _COUNTERS}
+        | {"releases": engine.state.stats.releases},
     }
     return cast(JSONObject, state)
 
@@ -90,34 +91,34 @@ def restore(
     engine = Engine(hierarchy, catalogue, sector_names)
     for item in data["series"]:
         state = _series_from(item, engine.pristine(item["rule"], item["key"][0]))
-        engine.series[state.key] = state
+        engine.state.series[state.key] = state
     for key, item in data["groups"].items():
         group = _group_from(item)
-        engine.groups[key] = group
+        engine.state.groups[key] = group
         if group.alert is not None:
-            engine.open_groups.add(key)
+            engine.state.open_groups.add(key)
     for item in data["bursts"]:
         key, burst = _burst_from(item)
-        engine.bursts[key] = burst
-    engine.seen_notices = {
+        engine.state.bursts[key] = burst
+    engine.state.seen_notices = {
         nid: SeenNotice(rev, month, persons, tuple((a, s) for a, s in bursts))
         for nid, (rev, month, persons, bursts) in data["seen_notices"].items()
     }
     for level, snap in data["outliers"].items():
         detector = restore_detector(snap)
         assert isinstance(detector, IsolationForestOutlier)
-        engine.outliers[level] = detector
-    engine.pending = _pending_from(data["pending"])
-    engine.accepted = {
+        engine.state.outliers[level] = detector
+    engine.state.pending = _pending_from(data["pending"])
+    engine.state.accepted = {
         int(period): {(row[0], _class_from(row[1:])) for row in rows}
         for period, rows in data["accepted"].items()
     }
-    engine.clock_figures = data["clock_figures"]
-    engine.clock_notices = data["clock_notices"]
-    engine.first_notice_month = data["first_notice_month"]
-    engine.calibration = _calibration_from(data["calibration"])
+    engine.state.clock_figures = data["clock_figures"]
+    engine.state.clock_notices = data["clock_notices"]
+    engine.state.first_notice_month = data["first_notice_month"]
+    engine.state.calibration = _calibration_from(data["calibration"])
     stats = data["stats"]
-    engine.stats = EngineStats(
+    engine.state.stats = EngineStats(
         **{name: Counter(stats[name]) for name in stats if name != "releases"},
         releases=stats["releases"],
     )

@@ -74,7 +74,7 @@ def test_restore_with_pooled_outliers_and_notices_on_synthetic_data() -> None:
     whole, split_out = run_split(events, engine, len(events) * 2 // 3)
     assert whole == split_out
     assert any(isinstance(e, LayoffNoticeFiled) for e in events)
-    assert engine.outliers, "the isolation forests should have been part of the state"
+    assert engine.state.outliers, "the isolation forests should have been part of the state"
 
 
 @pytest.mark.slow
