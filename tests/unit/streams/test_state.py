@@ -15,7 +15,7 @@ from tutka.models.alerts import Alert
 from tutka.models.events import LayoffNoticeFiled
 from tutka.streams.engine import Engine
 from tutka.streams.ordering import ordering_key
-from tutka.streams.state import restore, snapshot
+from tutka.streams.state import VERSION, SnapshotError, restore, schema, snapshot
 from tutka.synthetic import generate
 
 from .market import figures, notice
@@ -130,3 +130,45 @@ def test_a_snapshot_written_by_an_earlier_build_restores_and_continues_exactly()
     before = [o for e in events[:split] for o in first.process(e)]
     assert before + resumed == whole
     assert any(isinstance(o, Alert) for o in resumed)
+
+
+def test_a_version_1_snapshot_is_written_back_exactly_as_it_was_read() -> None:
+    data = json.loads(gzip.decompress(V1_SNAPSHOT.read_bytes()))
+    again = json.loads(json.dumps(snapshot(restore(data, H, CATALOGUE)), allow_nan=False))
+    assert again == data
+
+
+def test_an_older_snapshot_is_refused_with_both_versions_named() -> None:
+    data = dict(snapshot(Engine(H, CATALOGUE)))
+    data["v"] = 0
+    with pytest.raises(SnapshotError, match=r"version 0; this build reads version 1 .*older"):
+        restore(data, H, CATALOGUE)
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda d: d.pop("groups"), "at groups: Field required"),
+        (lambda d: d["series"][0].update(last="soon"), "at series.0.last"),
+        (
+            lambda d: d["pending"]["figures"][0][1].update(type="notice"),
+            "invalid record.*tag 'notice'",
+        ),
+        (lambda d: d["bursts"][0]["detector"].update(detector="cusum"), "cannot judge notice"),
+    ],
+)
+def test_a_snapshot_off_the_schema_is_refused_saying_where(change, where: str) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(gzip.decompress(V1_SNAPSHOT.read_bytes()))
+    change(data)
+    with pytest.raises(ValueError, match=where):
+        restore(data, H, CATALOGUE)
+
+
+#: The layout's JSON schema as committed: a change to the layout shows here and needs a new
+#: ``VERSION`` (and a reader of the old one, or a note that old checkpoints are dropped).
+SCHEMA = Path(__file__).parents[3] / "docs" / "engine-snapshot.schema.json"
+
+
+def test_the_committed_schema_is_the_layout_this_build_writes() -> None:
+    assert json.loads(SCHEMA.read_text(encoding="utf-8")) == schema()
+    assert schema()["properties"]["v"] == {"const": VERSION, "title": "V", "type": "integer"}
