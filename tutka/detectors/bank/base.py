@@ -111,3 +111,16 @@ class Resizable(Protocol):
 
     def reset(self, row: int) -> None:
         """Start ``row`` afresh."""
+
+
+def state_of(snapshot: JSONObject, name: str, version: int) -> JSONObject:
+    """The ``state`` of a snapshot of detector ``name``; ``ValueError`` for any other."""
+    if snapshot.get("detector") != name or snapshot.get("v") != version:
+        raise ValueError(
+            f"not a {name} snapshot of version {version}: "
+            f"{snapshot.get('detector')!r} v{snapshot.get('v')!r}"
+        )
+    state = snapshot["state"]
+    if not isinstance(state, dict):
+        raise ValueError(f"{name} snapshot state must be an object")
+    return state

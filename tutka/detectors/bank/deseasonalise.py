@@ -6,8 +6,10 @@ The arithmetic is the reference's, operation for operation, on the rows of a rel
 a level and ``season`` offsets per row, learnt by EWMA after a warm-up that decomposes the
 first ``warmup`` values classically.
 
-State per row: the count of observations ``n`` (int32), the level and the scale, and ``season``
-offsets, in the bank's float type. The warm-up values are kept in a pool of their own (float64),
+State per row: the count of observations ``n`` (int32), the level (float64 always: it carries
+the magnitude, and at log(100 000) = 11.5 float32 resolves only 1e-6, a fifth of the smallest
+noise scale's per mille, which moved a CUSUM score by 0.01), and the scale and ``season``
+offsets (small numbers about zero) in the bank's float type. The warm-up values are kept in a pool of their own (float64),
 a slot per series still warming up, returned when the warm-up ends: a bank of settled series
 holds no warm-up buffers.
 
@@ -51,7 +53,7 @@ class DeseasonaliserBank:
         log: work on ``log(y + offset)`` rather than on ``y``.
         alpha_level: EWMA weight of a new deseasonalised value in the level.
         alpha_season: EWMA weight of a new value's deviation from the level in its offset.
-        dtype: the float type of the stored level, scale and offsets (float64 or float32).
+        dtype: the float type of the stored scale and offsets (float64 or float32).
     """
 
     def __init__(
@@ -73,7 +75,7 @@ class DeseasonaliserBank:
         self.alpha_season = alpha_season
         self.columns = Columns()
         self.columns.add("n", np.int32, 0)
-        self.columns.add("level", dtype, 0.0)
+        self.columns.add("level", np.float64, 0.0)
         self.columns.add("scale", dtype, 0.0)
         self.columns.add("offsets", dtype, 0.0, (season,))
         self.columns.add("warm_slot", np.int32, -1)
@@ -134,6 +136,10 @@ class DeseasonaliserBank:
     def seasonal(self, rows: IntArray, positions: IntArray) -> FloatArray:
         """The rows' offsets at ``positions``, as float64."""
         return self.columns["offsets"][rows, positions].astype(np.float64)
+
+    def expected(self, rows: IntArray) -> FloatArray:
+        """The transformed value each row expects next: level + that position's offset."""
+        return self.level(rows) + self.seasonal(rows, self.positions(rows))
 
     def reset_level(self, rows: IntArray, levels: FloatArray) -> None:
         """Replace the rows' levels."""
