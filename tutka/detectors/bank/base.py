@@ -39,7 +39,9 @@ class BankAssessment(NamedTuple):
 class Bank(Protocol):
     """A detector over many series: rows in, arrays out (see the module)."""
 
-    def learn(self, rows: IntArray, x: FloatArray, threshold: FloatArray | None = None) -> BankAssessment:
+    def learn(
+        self, rows: IntArray, x: FloatArray, threshold: FloatArray | None = None
+    ) -> BankAssessment:
         """Assess then learn ``x[i]`` for ``rows[i]`` (each row at most once).
 
         ``threshold`` (per row) decides the alarms instead of the detector's own threshold, as

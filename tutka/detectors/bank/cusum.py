@@ -46,7 +46,7 @@ import numpy.typing as npt
 from tutka.detectors.bank.base import BankAssessment, alarms, capped, float_type, state_of
 from tutka.detectors.bank.deseasonalise import DeseasonaliserBank
 from tutka.detectors.bank.rows import Columns, FloatArray, IntArray
-from tutka.detectors.base import JSONObject, floats, integer, number, params_json
+from tutka.detectors.base import JSONObject, JSONValue, floats, integer, number, params_json
 from tutka.detectors.cusum import CUSUM, CUSUMParams
 
 
@@ -60,7 +60,9 @@ class CUSUMBank:
 
     name: ClassVar[str] = CUSUM.name
 
-    def __init__(self, params: CUSUMParams | None = None, dtype: npt.DTypeLike = np.float64) -> None:
+    def __init__(
+        self, params: CUSUMParams | None = None, dtype: npt.DTypeLike = np.float64
+    ) -> None:
         p = params if params is not None else CUSUMParams()
         self.params = p
         self.dtype = float_type(dtype)
@@ -136,8 +138,8 @@ class CUSUMBank:
         sigma = np.sqrt(np.maximum(noise, p.min_scale * p.min_scale))
         s = u - offsets
         z = (u - expected) / sigma
-        pos = np.maximum(0.0, cols["pos"][rows] + z - p.drift)
-        neg = np.maximum(0.0, cols["neg"][rows] - z - p.drift)
+        pos = np.maximum(0.0, cols["pos"][rows].astype(np.float64) + z - p.drift)
+        neg = np.maximum(0.0, cols["neg"][rows].astype(np.float64) - z - p.drift)
         up = (pos > neg) | ((pos == neg) & (z >= 0))
         direction = np.where(up, 1, -1).astype(np.int8)
         score = capped(np.maximum(pos, neg))
@@ -250,7 +252,9 @@ class CUSUMBank:
         cols, window = self.columns, self.params.adopt_window
         seen = int(self.model.columns["n"][row]) - self.params.warmup
         kept = max(min(seen, window), 0)
-        recent = [float(cols["recent"][row, (seen - 1 - a) % window]) for a in range(kept)][::-1]
+        recent: list[JSONValue] = [
+            float(cols["recent"][row, (seen - 1 - a) % window]) for a in reversed(range(kept))
+        ]
         return {
             "v": CUSUM.STATE_VERSION,
             "detector": self.name,
@@ -285,4 +289,3 @@ class CUSUMBank:
         seen = int(self.model.columns["n"][row]) - self.params.warmup
         for a, value in enumerate(reversed(recent[-window:])):
             cols["recent"][row, (seen - 1 - a) % window] = value
-

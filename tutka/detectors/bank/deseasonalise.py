@@ -9,7 +9,8 @@ first ``warmup`` values classically.
 State per row: the count of observations ``n`` (int32), the level (float64 always: it carries
 the magnitude, and at log(100 000) = 11.5 float32 resolves only 1e-6, a fifth of the smallest
 noise scale's per mille, which moved a CUSUM score by 0.01), and the scale and ``season``
-offsets (small numbers about zero) in the bank's float type. The warm-up values are kept in a pool of their own (float64),
+offsets (small numbers about zero) in the bank's float type. The warm-up values are kept in
+a pool of their own (float64),
 a slot per series still warming up, returned when the warm-up ends: a bank of settled series
 holds no warm-up buffers.
 
@@ -36,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tutka.detectors.bank.rows import BoolArray, Columns, FloatArray, IntArray
-from tutka.detectors.base import JSONObject, floats, integer, number
+from tutka.detectors.base import JSONObject, JSONValue, floats, integer, number
 from tutka.detectors.deseasonalise import check_warmup
 
 #: exp() of anything larger overflows a float (as in the reference).
@@ -121,7 +122,7 @@ class DeseasonaliserBank:
     # -- the model -------------------------------------------------------------------------------
     def ready(self, rows: IntArray) -> BoolArray:
         """Whether each row has finished its warm-up."""
-        ready: BoolArray = self.columns["n"][rows] >= self.warmup
+        ready: BoolArray = self.columns["n"][rows].astype(np.int64) >= self.warmup
         return ready
 
     def positions(self, rows: IntArray) -> IntArray:
@@ -174,7 +175,7 @@ class DeseasonaliserBank:
             learnt = np.where(freeze_season, offsets, learnt)
         cols["level"][rows] = moved
         cols["offsets"][rows, positions] = learnt
-        cols["n"][rows] += 1
+        cols["n"][rows] = cols["n"][rows].astype(np.int64) + 1
 
     def catch_up(self, rows: IntArray, values: FloatArray, counts: IntArray) -> None:
         """Replay the last ``counts[i]`` observations of each row, skipped while frozen.
@@ -247,12 +248,14 @@ class DeseasonaliserBank:
         cols = self.columns
         n = int(cols["n"][row])
         slot = int(cols["warm_slot"][row])
-        warm = [float(v) for v in self.pool["values"][slot, :n]] if slot >= 0 and n else []
+        warm: list[JSONValue] = (
+            [float(v) for v in self.pool["values"][slot, :n]] if slot >= 0 and n else []
+        )
         return {
             "n": n,
             "level": float(cols["level"][row]),
             "scale": float(cols["scale"][row]),
-            "offsets": [float(v) for v in cols["offsets"][row]],
+            "offsets": _json_floats(cols["offsets"][row]),
             "warm": warm if n < self.warmup else [],
         }
 
@@ -271,3 +274,8 @@ class DeseasonaliserBank:
             slot = int(self._take_slots(1)[0])
             cols["warm_slot"][row] = slot
             self.pool["values"][slot, : len(warm)] = warm
+
+
+def _json_floats(values: npt.NDArray[np.generic]) -> list[JSONValue]:
+    """A row of a column as a JSON list of floats."""
+    return [float(v) for v in values]

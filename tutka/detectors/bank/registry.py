@@ -27,11 +27,15 @@ class Banked(NamedTuple):
 
 BANKS: Final[dict[str, Banked]] = {
     CUSUMBank.name: Banked(CUSUMBank, CUSUM, CUSUMParams),
-    SeasonalBaselineBank.name: Banked(SeasonalBaselineBank, SeasonalBaseline, SeasonalBaselineParams),
+    SeasonalBaselineBank.name: Banked(
+        SeasonalBaselineBank, SeasonalBaseline, SeasonalBaselineParams
+    ),
 }
 
 
-def create(name: str, params: DetectorParams | None = None, dtype: npt.DTypeLike = np.float64) -> AnyBank:
+def create(
+    name: str, params: DetectorParams | None = None, dtype: npt.DTypeLike = np.float64
+) -> AnyBank:
     """A bank for detector ``name``; ``ValueError`` naming the banked ones for any other."""
     if name == CUSUMBank.name:
         return CUSUMBank(_params(params, CUSUMParams), dtype)

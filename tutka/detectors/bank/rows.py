@@ -127,7 +127,9 @@ class Columns:
 
     def bytes_per_row(self) -> int:
         """Bytes of state one series holds in these columns."""
-        return sum(a.itemsize * int(np.prod(a.shape[1:], dtype=np.int64)) for a in self.arrays.values())
+        return sum(
+            a.itemsize * int(np.prod(a.shape[1:], dtype=np.int64)) for a in self.arrays.values()
+        )
 
     def __getitem__(self, name: str) -> Column:
         return self.arrays[name]

@@ -40,7 +40,7 @@ import numpy.typing as npt
 
 from tutka.detectors.bank.base import BankAssessment, alarms, capped, float_type, state_of
 from tutka.detectors.bank.rows import BoolArray, Columns, FloatArray, IntArray
-from tutka.detectors.base import JSONObject, floats, integer, params_json
+from tutka.detectors.base import JSONObject, JSONValue, floats, integer, params_json
 from tutka.detectors.robust import MAD_TO_SIGMA
 from tutka.detectors.seasonal_baseline import SeasonalBaseline, SeasonalBaselineParams
 
@@ -131,7 +131,9 @@ class SeasonalBaselineBank:
             self._fold(sub, n[known], deviation, drift, sign, judged & (z >= p.threshold))
         self._append_values(rows, n, np.maximum(x, 0.0))
         limit = None if threshold is None else np.asarray(threshold, dtype=np.float64)
-        return BankAssessment(score, baseline, direction, ready, alarms(ready, score, p.threshold, limit))
+        return BankAssessment(
+            score, baseline, direction, ready, alarms(ready, score, p.threshold, limit)
+        )
 
     def _deviation(
         self, rows: IntArray, x: FloatArray, n: IntArray, earlier: IntArray, ready: BoolArray
@@ -216,7 +218,7 @@ class SeasonalBaselineBank:
         n, ratio_count = int(cols["n"][row]), int(cols["ratio_count"][row])
         values = _ring(cols["values"][row], n)
         ratios = _ring(cols["ratios"][row], ratio_count)
-        run = [float(v) for v in cols["run"][row] if not np.isnan(v)]
+        run: list[JSONValue] = [float(v) for v in cols["run"][row] if not np.isnan(v)]
         return {
             "v": SeasonalBaseline.STATE_VERSION,
             "detector": self.name,
@@ -239,7 +241,11 @@ class SeasonalBaselineBank:
         state = state_of(snapshot, self.name, SeasonalBaseline.STATE_VERSION)
         values, ratios, run = floats(state["values"]), floats(state["ratios"]), floats(state["run"])
         n = integer(state["n"])
-        if len(values) != min(n, self.width) or len(ratios) > p.spread_window or len(run) > p.adopt_after:
+        if (
+            len(values) != min(n, self.width)
+            or len(ratios) > p.spread_window
+            or len(run) > p.adopt_after
+        ):
             raise ValueError("seasonal_baseline state does not match its parameters")
         self.reset(row)
         cols["n"][row] = n
@@ -251,7 +257,7 @@ class SeasonalBaselineBank:
         cols["run_direction"][row] = integer(state["run_direction"])
 
 
-def _ring(ring: npt.NDArray[np.generic], count: int) -> list[float]:
+def _ring(ring: npt.NDArray[np.generic], count: int) -> list[JSONValue]:
     """A ring's values, oldest first, after ``count`` appends."""
     width = len(ring)
     kept = min(count, width)

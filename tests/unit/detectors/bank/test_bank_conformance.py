@@ -182,7 +182,7 @@ def test_12r5_series(name: str, params: DetectorParams) -> None:
     assert_conform(want, banked(name, params, series, np.float32), float32=True)
 
 
-# -- random streams ---------------------------------------------------------------------------------
+# -- random streams -------------------------------------------------------------------------------
 
 
 @st.composite
