@@ -44,10 +44,17 @@ import numpy as np
 import numpy.typing as npt
 
 from tutka.detectors.bank.base import BankAssessment, alarms, capped, float_type, state_of
-from tutka.detectors.bank.deseasonalise import DeseasonaliserBank
+from tutka.detectors.bank.deseasonalise import DeseasonaliserBank, prefixes
 from tutka.detectors.bank.rows import Columns, FloatArray, IntArray
 from tutka.detectors.base import JSONObject, JSONValue, floats, integer, number, params_json
 from tutka.detectors.cusum import CUSUM, CUSUMParams
+
+#: The float state per row, in the column ``sums``: the noise variance and the two Page sums.
+SUMS = ("var", "pos", "neg")
+VAR, POS, NEG = range(3)
+#: The counters per row, in the column ``counts`` (int16: none exceeds ``adopt_window``).
+COUNTS = ("pos_run", "neg_run", "frozen", "settling")
+POS_RUN, NEG_RUN, FROZEN, SETTLING = range(4)
 
 
 class CUSUMBank:
@@ -69,11 +76,10 @@ class CUSUMBank:
         self.model = DeseasonaliserBank(
             p.season, p.warmup, p.offset, p.log, p.alpha_level, p.alpha_season, self.dtype
         )
+        # Columns read and written together are stored together: one gather and one scatter.
         self.columns = Columns()
-        for name in ("var", "pos", "neg"):
-            self.columns.add(name, self.dtype, 0.0)
-        for name in ("pos_run", "neg_run", "frozen", "settling"):
-            self.columns.add(name, np.int16, 0)
+        self.columns.add("sums", self.dtype, 0.0, (len(SUMS),))
+        self.columns.add("counts", np.int16, 0, (len(COUNTS),))
         self.columns.add("recent", self.dtype, 0.0, (p.adopt_window,))
 
     # -- rows ------------------------------------------------------------------------------------
@@ -123,7 +129,7 @@ class CUSUMBank:
             # The warm-up residuals miss the error of the fitted offsets and level (reference).
             scale = self.model.columns["scale"][rows[done]].astype(np.float64)
             widen = 1.0 + p.season / p.warmup + 1.0 / p.season
-            self.columns["var"][rows[done]] = scale**2 * widen
+            self.columns["sums"][rows[done], VAR] = scale**2 * widen
 
     def _step(
         self, rows: IntArray, u: FloatArray
@@ -133,13 +139,14 @@ class CUSUMBank:
         positions = model.positions(rows)
         offsets = model.seasonal(rows, positions)
         expected = model.level(rows) + offsets
-        var = cols["var"][rows].astype(np.float64)
+        sums = cols["sums"][rows].astype(np.float64)
+        var = sums[:, VAR]
         noise = np.maximum(var, model.count_variance(expected, u)) if p.count_noise else var
         sigma = np.sqrt(np.maximum(noise, p.min_scale * p.min_scale))
         s = u - offsets
         z = (u - expected) / sigma
-        pos = np.maximum(0.0, cols["pos"][rows].astype(np.float64) + z - p.drift)
-        neg = np.maximum(0.0, cols["neg"][rows].astype(np.float64) - z - p.drift)
+        pos = np.maximum(0.0, sums[:, POS] + z - p.drift)
+        neg = np.maximum(0.0, sums[:, NEG] - z - p.drift)
         up = (pos > neg) | ((pos == neg) & (z >= 0))
         direction = np.where(up, 1, -1).astype(np.int8)
         score = capped(np.maximum(pos, neg))
@@ -162,27 +169,26 @@ class CUSUMBank:
         window = p.adopt_window
         newest = self.model.columns["n"][rows].astype(np.int64) - p.warmup
         cols["recent"][rows, newest % window] = s
-        pos_run = np.where(pos > 0, cols["pos_run"][rows] + 1, 0)
-        neg_run = np.where(neg > 0, cols["neg_run"][rows] + 1, 0)
+        counts = cols["counts"][rows].astype(np.int64)
+        pos_run = np.where(pos > 0, counts[:, POS_RUN] + 1, 0)
+        neg_run = np.where(neg > 0, counts[:, NEG_RUN] + 1, 0)
+        frozen, settling = counts[:, FROZEN], counts[:, SETTLING]
         adopt = np.maximum(pos, neg) >= p.threshold
-        settling = cols["settling"][rows].astype(np.int64)
-        frozen = cols["frozen"][rows].astype(np.int64)
         settle = ~adopt & (settling > 0)
         freeze = ~adopt & ~settle & ((pos > 0) | (neg > 0)) & (frozen < window - 1)
         catch = ~adopt & ~settle & ~freeze
         residual = u - expected
-        alpha = p.alpha_scale
-        # learn: replay the skipped values, then this one's residual
-        if catch.any():
-            var[catch] = self._catch_up(rows[catch], newest[catch], frozen[catch], var[catch])
-            var[catch] += alpha * (residual[catch] * residual[catch] - var[catch])
-            frozen[catch] = 0
+        # learn: replay the skipped values, then learn this one's residual (as when settling)
+        replay = catch & (frozen > 0)
+        if replay.any():
+            var[replay] = self._catch_up(rows[replay], newest[replay], frozen[replay], var[replay])
+            frozen = np.where(replay, 0, frozen)
+        var = np.where(catch | settle, var + p.alpha_scale * (residual * residual - var), var)
         # settling: a running mean of the new regime
-        settling[settle] += 1
-        var[settle] += alpha * (residual[settle] * residual[settle] - var[settle])
+        settling = np.where(settle, settling + 1, settling)
         gain = np.where(settle, 1.0 / np.maximum(settling, 1), np.nan)
-        settling[settle & (settling >= window)] = 0
-        frozen[freeze] += 1
+        settling = np.where(settle & (settling >= window), 0, settling)
+        frozen = np.where(freeze, frozen + 1, frozen)
         # adopt: the level becomes the mean since the run began, and the sums start again
         if adopt.any():
             runs = np.where(pos >= neg, pos_run, neg_run)
@@ -191,7 +197,7 @@ class CUSUMBank:
             neg = np.where(adopt, 0.0, neg)
             pos_run = np.where(adopt, 0, pos_run)
             neg_run = np.where(adopt, 0, neg_run)
-            frozen[adopt] = 0
+            frozen = np.where(adopt, 0, frozen)
         self.model.update(
             rows,
             u,
@@ -199,13 +205,8 @@ class CUSUMBank:
             freeze_season=(adopt & p.protect) | freeze,
             gain=gain,
         )
-        cols["var"][rows] = var
-        cols["pos"][rows] = pos
-        cols["neg"][rows] = neg
-        cols["pos_run"][rows] = pos_run
-        cols["neg_run"][rows] = neg_run
-        cols["frozen"][rows] = frozen
-        cols["settling"][rows] = settling
+        cols["sums"][rows] = np.column_stack((var, pos, neg))
+        cols["counts"][rows] = np.column_stack((pos_run, neg_run, frozen, settling))
 
     def _recent(self, rows: IntArray, newest: IntArray, ages: IntArray) -> FloatArray:
         """The deseasonalised value ``ages[i, j]`` observations before row ``i``'s newest."""
@@ -217,20 +218,21 @@ class CUSUMBank:
         self, rows: IntArray, newest: IntArray, frozen: IntArray, var: FloatArray
     ) -> FloatArray:
         """Replay the ``frozen`` skipped values into the noise and the model; returns the noise."""
-        longest = int(frozen.max(initial=0))
-        if longest == 0:
-            return var
+        order = np.argsort(-frozen, kind="stable")
+        rows, newest, frozen, var = rows[order], newest[order], frozen[order], var[order]
+        steps = prefixes(frozen)
         # column j: the j-th skipped value, oldest first (ages frozen, frozen - 1, ..., 1)
-        ages = frozen[:, None] - np.arange(longest)[None, :]
+        ages = frozen[:, None] - np.arange(len(steps))[None, :]
         skipped = self._recent(rows, newest, np.maximum(ages, 0))
         level = self.model.level(rows)  # frozen since the run began
         alpha = self.params.alpha_scale
-        for j in range(longest):
-            active = frozen > j
-            r = skipped[active, j] - level[active]
-            var[active] += alpha * (r * r - var[active])
+        for j, k in enumerate(steps):
+            r = skipped[:k, j] - level[:k]
+            var[:k] += alpha * (r * r - var[:k])
         self.model.catch_up(rows, skipped, frozen)
-        return var
+        out = np.empty_like(var)
+        out[order] = var
+        return out
 
     def _adopt(self, rows: IntArray, newest: IntArray, runs: IntArray) -> IntArray:
         """Reset the level to the mean since each run began; returns the new settling counts."""
@@ -261,13 +263,8 @@ class CUSUMBank:
             "params": params_json(self.params),
             "state": {
                 "model": self.model.export(row),
-                "var": float(cols["var"][row]),
-                "pos": float(cols["pos"][row]),
-                "neg": float(cols["neg"][row]),
-                "pos_run": int(cols["pos_run"][row]),
-                "neg_run": int(cols["neg_run"][row]),
-                "frozen": int(cols["frozen"][row]),
-                "settling": int(cols["settling"][row]),
+                **{name: float(cols["sums"][row, i]) for i, name in enumerate(SUMS)},
+                **{name: int(cols["counts"][row, i]) for i, name in enumerate(COUNTS)},
                 "recent": recent,
             },
         }
@@ -281,10 +278,8 @@ class CUSUMBank:
         self.reset(row)
         self.model.load(row, model)
         cols, window = self.columns, self.params.adopt_window
-        for name in ("var", "pos", "neg"):
-            cols[name][row] = number(state[name])
-        for name in ("pos_run", "neg_run", "frozen", "settling"):
-            cols[name][row] = integer(state[name])
+        cols["sums"][row] = [number(state[name]) for name in SUMS]
+        cols["counts"][row] = [integer(state[name]) for name in COUNTS]
         recent = floats(state["recent"])
         seen = int(self.model.columns["n"][row]) - self.params.warmup
         for a, value in enumerate(reversed(recent[-window:])):

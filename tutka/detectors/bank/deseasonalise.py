@@ -80,8 +80,7 @@ class DeseasonaliserBank:
         self.columns.add("scale", dtype, 0.0)
         self.columns.add("offsets", dtype, 0.0, (season,))
         self.columns.add("warm_slot", np.int32, -1)
-        self.pool = Columns(0)
-        self.pool.add("values", np.float64, 0.0, (warmup,))
+        self.pool = self._empty_pool()
         self._free_slots: list[int] = []
 
     # -- rows ------------------------------------------------------------------------------------
@@ -93,7 +92,7 @@ class DeseasonaliserBank:
         """Start ``row`` afresh (returning its warm-up slot, if it held one)."""
         slot = int(self.columns["warm_slot"][row])
         if slot >= 0:
-            self._free_slots.append(slot)
+            self._release([slot])
         self.columns.reset(row)
 
     def bytes_per_row(self) -> int:
@@ -180,20 +179,24 @@ class DeseasonaliserBank:
     def catch_up(self, rows: IntArray, values: FloatArray, counts: IntArray) -> None:
         """Replay the last ``counts[i]`` observations of each row, skipped while frozen.
 
-        ``values[i, :counts[i]]`` are row ``i``'s deseasonalised values, oldest first.
+        ``values[i, :counts[i]]`` are row ``i``'s deseasonalised values, oldest first. The rows
+        are taken longest replay first, so that step ``j`` works on a prefix of them.
         """
+        order = np.argsort(-counts, kind="stable")
+        rows, values, counts = rows[order], values[order], counts[order]
         cols = self.columns
         level = self.level(rows)
+        offsets = cols["offsets"][rows].astype(np.float64)
         start = cols["n"][rows].astype(np.int64) - counts
-        for j in range(int(counts.max(initial=0))):
-            active = counts > j
-            sub, s = rows[active], values[active, j]
-            positions = (start[active] + j) % self.season
-            moved = level[active] + self.alpha_level * (s - level[active])
-            level[active] = moved
-            offsets = cols["offsets"][sub, positions].astype(np.float64)
-            cols["offsets"][sub, positions] = offsets + self.alpha_season * (s - moved)
+        at = np.arange(len(rows))
+        for j, k in enumerate(prefixes(counts)):
+            s = values[:k, j]
+            moved = level[:k] + self.alpha_level * (s - level[:k])
+            level[:k] = moved
+            positions = (start[:k] + j) % self.season
+            offsets[at[:k], positions] += self.alpha_season * (s - moved)
         cols["level"][rows] = level
+        cols["offsets"][rows] = offsets
 
     def warm_up(self, rows: IntArray, u: FloatArray) -> BoolArray:
         """Buffer ``u`` for rows still warming up; decompose the rows whose warm-up it completes.
@@ -240,7 +243,19 @@ class DeseasonaliserBank:
         cols["level"][rows] = means[:, -1]
         cols["scale"][rows] = np.sqrt(squares / ((cycles - 1) * (season - 1)))
         cols["warm_slot"][rows] = -1
-        self._free_slots.extend(int(s) for s in slots)
+        self._release(slots.tolist())
+
+    def _release(self, slots: list[int]) -> None:
+        self._free_slots.extend(slots)
+        if len(self._free_slots) == self.pool.capacity:
+            # Every series has warmed up: give the buffers back until a new series comes.
+            self.pool = self._empty_pool()
+            self._free_slots = []
+
+    def _empty_pool(self) -> Columns:
+        pool = Columns(0)
+        pool.add("values", np.float64, 0.0, (self.warmup,))
+        return pool
 
     # -- snapshots (the reference's JSON) --------------------------------------------------------
     def export(self, row: int) -> JSONObject:
@@ -279,3 +294,14 @@ class DeseasonaliserBank:
 def _json_floats(values: npt.NDArray[np.generic]) -> list[JSONValue]:
     """A row of a column as a JSON list of floats."""
     return [float(v) for v in values]
+
+
+def prefixes(counts: IntArray) -> list[int]:
+    """For counts in descending order: how many exceed 0, 1, 2, … up to the largest.
+
+    >>> prefixes(np.array([3, 1, 1, 0]))
+    [3, 1, 1]
+    """
+    largest = int(counts.max(initial=0))
+    found: list[int] = np.searchsorted(-counts, -np.arange(largest), side="left").tolist()
+    return found
