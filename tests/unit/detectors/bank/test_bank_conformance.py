@@ -280,3 +280,22 @@ def test_a_bank_stores_only_float64_or_float32() -> None:
         create("cusum", dtype=np.float16)
     with pytest.raises(ValueError, match="no bank for detector 'bocpd'"):
         create("bocpd")
+
+
+def test_warm_up_buffers_are_pooled_and_given_back() -> None:
+    """A series holds a warm-up buffer only while warming up; a removed one gives it back."""
+    keyed: Keyed[str] = Keyed(create("cusum"))
+    model = keyed.bank.model  # type: ignore[union-attr]
+    rows = np.array([keyed.add(k) for k in "abc"])
+    for t in range(10):
+        keyed.bank.learn(rows, np.full(3, 100.0 + t))
+    assert model.pool.capacity >= 3 and (model.columns["warm_slot"][rows] >= 0).all()
+    keyed.remove("c")
+    keyed.add("d")  # takes c's row, afresh: c's buffer is free again
+    assert model.columns["warm_slot"][rows[2]] == -1
+    for t in range(13):
+        keyed.bank.learn(rows[:2], np.full(2, 100.0 + t % 12))
+    assert model.pool.capacity > 0  # a and b have 23 of their 24 warm-up values
+    keyed.bank.learn(rows[:2], np.full(2, 100.0))
+    assert model.pool.capacity == 0  # a and b are done; d has not started
+    assert keyed.bank.model.ready(rows[:2]).all()  # type: ignore[union-attr]
