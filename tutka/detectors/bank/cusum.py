@@ -124,7 +124,7 @@ class CUSUMBank:
 
     def _warm_up(self, rows: IntArray, u: FloatArray) -> None:
         p = self.params
-        done = self.model.warm_up(rows, u)
+        done = self.model.warm_up(rows, u).done
         if done.any():
             # The warm-up residuals miss the error of the fitted offsets and level (reference).
             scale = self.model.columns["scale"][rows[done]].astype(np.float64)

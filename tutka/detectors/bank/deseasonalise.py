@@ -22,7 +22,7 @@ Example: the reference's doctest, for two series at once (the second twice the f
 >>> rows = np.array([0, 1])
 >>> for t in range(8):
 ...     done = d.warm_up(rows, np.array([1.0, 2.0]) * (100.0 + [10.0, 0.0, -10.0, 0.0][t % 4]))
->>> done.tolist(), d.columns["level"].tolist()[:2], d.columns["offsets"][1].tolist()
+>>> done.done.tolist(), d.columns["level"].tolist()[:2], d.columns["offsets"][1].tolist()
 ([True, True], [100.0, 200.0], [20.0, 0.0, -20.0, 0.0])
 >>> d.expected(rows).tolist()
 [110.0, 220.0]
@@ -33,6 +33,8 @@ Example: the reference's doctest, for two series at once (the second twice the f
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import numpy.typing as npt
 
@@ -42,6 +44,13 @@ from tutka.detectors.deseasonalise import check_warmup
 
 #: exp() of anything larger overflows a float (as in the reference).
 _MAX_EXP = 700.0
+
+
+class WarmUp(NamedTuple):
+    """Which rows an observation completed the warm-up of, and their deseasonalised values."""
+
+    done: BoolArray
+    deseasonalised: FloatArray
 
 
 class DeseasonaliserBank:
@@ -129,6 +138,10 @@ class DeseasonaliserBank:
         n: IntArray = self.columns["n"][rows].astype(np.int64)
         return n % self.season
 
+    def seasonal_now(self, rows: IntArray) -> FloatArray:
+        """Each row's offset at the position of its next observation."""
+        return self.seasonal(rows, self.positions(rows))
+
     def level(self, rows: IntArray) -> FloatArray:
         """The rows' levels, as float64."""
         return self.columns["level"][rows].astype(np.float64)
@@ -198,10 +211,11 @@ class DeseasonaliserBank:
         cols["level"][rows] = level
         cols["offsets"][rows] = offsets
 
-    def warm_up(self, rows: IntArray, u: FloatArray) -> BoolArray:
+    def warm_up(self, rows: IntArray, u: FloatArray) -> WarmUp:
         """Buffer ``u`` for rows still warming up; decompose the rows whose warm-up it completes.
 
-        Returns, per row, whether this observation completed its warm-up.
+        Returns, per row, whether this observation completed its warm-up, and the deseasonalised
+        warm-up values of the rows it completed (the reference's ``update`` returns them).
         """
         cols = self.columns
         slots = cols["warm_slot"][rows].astype(np.int64)
@@ -213,9 +227,9 @@ class DeseasonaliserBank:
         self.pool["values"][slots, n] = u
         cols["n"][rows] = n + 1
         done: BoolArray = n + 1 == self.warmup
-        if done.any():
-            self._initialise(rows[done], slots[done])
-        return done
+        if not done.any():
+            return WarmUp(done, np.empty((0, self.warmup)))
+        return WarmUp(done, self._initialise(rows[done], slots[done]))
 
     def _take_slots(self, count: int) -> IntArray:
         taken = [self._free_slots.pop() for _ in range(min(count, len(self._free_slots)))]
@@ -227,8 +241,11 @@ class DeseasonaliserBank:
             taken.extend(range(first, first + fresh))
         return np.array(taken, dtype=np.int64)
 
-    def _initialise(self, rows: IntArray, slots: IntArray) -> None:
-        """The classical decomposition of the last whole cycles of each row's warm-up."""
+    def _initialise(self, rows: IntArray, slots: IntArray) -> FloatArray:
+        """The classical decomposition of the last whole cycles of each row's warm-up.
+
+        Returns the rows' warm-up values with their seasonal offsets removed.
+        """
         season, warm = self.season, self.pool["values"][slots]
         cycles = self.warmup // season
         start = self.warmup - cycles * season
@@ -244,6 +261,8 @@ class DeseasonaliserBank:
         cols["scale"][rows] = np.sqrt(squares / ((cycles - 1) * (season - 1)))
         cols["warm_slot"][rows] = -1
         self._release(slots.tolist())
+        deseasonalised: FloatArray = warm - offsets[:, np.arange(self.warmup) % season]
+        return deseasonalised
 
     def _release(self, slots: list[int]) -> None:
         self._free_slots.extend(slots)

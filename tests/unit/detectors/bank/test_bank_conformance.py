@@ -8,9 +8,10 @@ reference runs each series on its own. The stated tolerance:
   (relative) + ``ABS`` (absolute) — the difference is the order of floating-point sums and
   numpy's own ``log``/``exp``; directions identical where the score is above ``ABS`` (at a
   zero score the direction is the sign of a residual that is zero up to rounding);
-* float32 banks: alarms and readiness identical on the demo's and 12r5's series; directions
-  identical where the score is above ``ABS32`` (a zero deviation has no sign in float32);
-  scores within ``SCORE32`` and baselines within ``BASELINE32`` (relative).
+* float32 banks: alarms and readiness identical on the demo's and 12r5's series; scores within
+  ``SCORE32`` and baselines within ``BASELINE32`` (relative); directions identical except where
+  the score is below ``ABS32`` or the value equals the baseline to ``BASELINE32`` (a zero
+  deviation has no sign in float32).
 
 On the demo, 12r5 and random streams (hypothesis), for every banked detector.
 """
@@ -33,6 +34,7 @@ from tests.shared_data import SHARED_FI
 from tutka.detectors.bank.base import Keyed
 from tutka.detectors.bank.registry import BANKS, create
 from tutka.detectors.base import DetectorParams, json_roundtrip
+from tutka.detectors.bocpd import BOCPDParams
 from tutka.detectors.cusum import CUSUMParams
 from tutka.detectors.seasonal_baseline import SeasonalBaselineParams
 from tutka.models.codes import period_index
@@ -45,6 +47,7 @@ TABLE_12R5 = SHARED_FI / "tyonv_12r5_regions.csv"
 #: Every banked detector with the hyperparameters the catalogue runs it with (its thresholds;
 #: CUSUM on a ratio too, as for tightness).
 PARAMS: dict[str, list[DetectorParams]] = {
+    "bocpd": [BOCPDParams()],
     "cusum": [
         CUSUMParams(threshold=6.0),
         CUSUMParams(threshold=6.0, count_noise=False, offset=0.001),
@@ -61,6 +64,7 @@ Series = Mapping[Hashable, Mapping[int, float]]
 
 
 class Out(NamedTuple):
+    value: float
     score: float
     baseline: float
     direction: int
@@ -80,7 +84,7 @@ def reference(name: str, params: DetectorParams, series: Series) -> dict[object,
         for period in sorted(values):
             ready = det.ready
             a, alarm = det.learn(values[period])
-            found.append(Out(a.score, a.baseline, a.direction, ready, alarm))
+            found.append(Out(values[period], a.score, a.baseline, a.direction, ready, alarm))
         out[key] = found
     return out
 
@@ -103,8 +107,8 @@ def banked(
         a = keyed.bank.learn(rows, x)  # type: ignore[attr-defined]
         for i, key in enumerate(keys):
             out[key].append(
-                Out(float(a.score[i]), float(a.baseline[i]), int(a.direction[i]),
-                    bool(a.ready[i]), bool(a.alarm[i]))
+                Out(series[key][period], float(a.score[i]), float(a.baseline[i]),
+                    int(a.direction[i]), bool(a.ready[i]), bool(a.alarm[i]))
             )  # fmt: skip
             if last[key] == period:
                 keyed.remove(key)
@@ -124,7 +128,8 @@ def assert_conform(
             if float32:
                 assert abs(g.score - w.score) <= SCORE32, where
                 assert math.isclose(g.baseline, w.baseline, rel_tol=BASELINE32, abs_tol=1e-3), where
-                assert g.direction == w.direction or w.score <= ABS32, where
+                tie = math.isclose(w.value, w.baseline, rel_tol=BASELINE32, abs_tol=1e-3)
+                assert g.direction == w.direction or w.score <= ABS32 or tie, where
             else:
                 assert math.isclose(g.score, w.score, rel_tol=REL, abs_tol=ABS), where
                 assert math.isclose(g.baseline, w.baseline, rel_tol=REL, abs_tol=ABS), where
@@ -268,6 +273,8 @@ def test_state_bytes_per_series() -> None:
         for dtype in (np.float64, np.float32)
     }
     assert sizes == {
+        ("bocpd", "float64"): 1040,
+        ("bocpd", "float32"): 536,
         ("cusum", "float64"): 248,
         ("cusum", "float32"): 136,
         ("seasonal_baseline", "float64"): 617,
@@ -278,8 +285,8 @@ def test_state_bytes_per_series() -> None:
 def test_a_bank_stores_only_float64_or_float32() -> None:
     with pytest.raises(ValueError, match="float64 or float32"):
         create("cusum", dtype=np.float16)
-    with pytest.raises(ValueError, match="no bank for detector 'bocpd'"):
-        create("bocpd")
+    with pytest.raises(ValueError, match="no bank for detector 'relative_shift'"):
+        create("relative_shift")
 
 
 def test_warm_up_buffers_are_pooled_and_given_back() -> None:
