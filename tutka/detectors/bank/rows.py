@@ -17,6 +17,7 @@ the arrays of one bank, their initial values and their byte count per row.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Hashable, Iterable, Iterator
 from typing import Generic, TypeAlias, TypeVar
 
@@ -71,8 +72,7 @@ class Rows(Generic[K]):
         if row is not None:
             return row
         if self._free:
-            row = min(self._free)
-            self._free.remove(row)
+            row = heapq.heappop(self._free)
         else:
             row = len(self._rows)
         self._rows[key] = row
@@ -83,7 +83,7 @@ class Rows(Generic[K]):
     def remove(self, key: K) -> int:
         """Forget ``key``; returns its row, which a later series may reuse."""
         row = self._rows.pop(key)
-        self._free.append(row)
+        heapq.heappush(self._free, row)
         return row
 
 
