@@ -71,10 +71,8 @@ class Rows(Generic[K]):
         row = self._rows.get(key)
         if row is not None:
             return row
-        if self._free:
-            row = heapq.heappop(self._free)
-        else:
-            row = len(self._rows)
+        # The lowest freed row first, so the columns stay as dense as they can.
+        row = heapq.heappop(self._free) if self._free else len(self._rows)
         self._rows[key] = row
         while row >= self.capacity:
             self.capacity *= 2
