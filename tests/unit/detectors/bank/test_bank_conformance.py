@@ -329,3 +329,14 @@ def test_warm_up_buffers_are_pooled_and_given_back() -> None:
     keyed.bank.learn(rows[:2], np.full(2, 100.0))
     assert model.pool.capacity == 0  # a and b are done; d has not started
     assert keyed.bank.model.ready(rows[:2]).all()  # type: ignore[union-attr]
+
+
+def test_bocpd_takes_a_wide_release_in_chunks_with_the_same_result(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rng = np.random.default_rng(3)
+    values = rng.poisson(np.linspace(5, 5000, 7)[None, :], size=(60, 7)).astype(float)
+    series = {i: dict(enumerate(values[:, i].tolist())) for i in range(7)}
+    whole = banked("bocpd", BOCPDParams(), series)
+    monkeypatch.setattr("tutka.detectors.bank.bocpd.CHUNK", 3)
+    assert banked("bocpd", BOCPDParams(), series) == whole
