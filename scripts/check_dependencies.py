@@ -1,7 +1,9 @@
 """Every third-party import is declared in pyproject.toml, and every declaration is imported.
 
 Run by ``make lint``: ``python scripts/check_dependencies.py``. The package (``tutka/``) may import
-only the runtime ``dependencies``; the tests and scripts may also import the ``dev`` extra. An
+only the runtime ``dependencies``; the tests and scripts may also import the ``dev`` extra. The
+benchmarks (``tutka/bench*.py``) may import the ``bench`` extra too, which need not be installed
+(they say so when it is not). An
 import name is mapped to its distribution with the installed metadata
 (:func:`importlib.metadata.packages_distributions`), so run it in the project's virtualenv. Imports
 are found statically (``ast``), including those inside functions; imports guarded by
@@ -66,6 +68,7 @@ def check() -> list[str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     runtime = {requirement_name(r) for r in project["dependencies"]}
     dev = {requirement_name(r) for r in project["optional-dependencies"]["dev"]}
+    bench = {requirement_name(r) for r in project["optional-dependencies"]["bench"]}
     distributions = {
         name: {normalise(d) for d in dists} for name, dists in packages_distributions().items()
     }
@@ -73,15 +76,21 @@ def check() -> list[str]:
     stdlib = set(sys.stdlib_module_names)
     problems: list[str] = []
     used: set[str] = set()
-    for folders, allowed, what in (
-        ((PACKAGE,), runtime, "project.dependencies"),
-        (("tests", "scripts"), runtime | dev, "project.dependencies or the dev extra"),
+    benchmarks = sorted((ROOT / PACKAGE).glob("bench*.py"))
+    package = [p for p in python_files(PACKAGE) if p not in benchmarks]
+    for paths, allowed, what in (
+        (package, runtime, "project.dependencies"),
+        (benchmarks, runtime | bench, "project.dependencies or the bench extra"),
+        (python_files("tests", "scripts"), runtime | dev, "project.dependencies or the dev extra"),
     ):
-        for module, files in sorted(imports(python_files(*folders)).items()):
+        for module, files in sorted(imports(paths).items()):
             if module in stdlib or module in local or module == "__future__":
                 continue
             dists = distributions.get(module)
             where = ", ".join(str(f.relative_to(ROOT)) for f in sorted(files)[:3])
+            if not dists and module in bench:
+                used.add(module)  # an optional benchmark dependency, not installed here
+                continue
             if not dists:
                 problems.append(f"{module}: imported ({where}) but not installed")
                 continue
@@ -91,7 +100,7 @@ def check() -> list[str]:
                     f"{module}: imported ({where}) but its distribution "
                     f"({', '.join(sorted(dists))}) is not in {what}"
                 )
-    for name in sorted((runtime | dev) - used - TOOLS):
+    for name in sorted((runtime | dev | bench) - used - TOOLS):
         problems.append(f"{name}: declared in pyproject.toml but imported nowhere")
     return problems
 

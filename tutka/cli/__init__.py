@@ -66,6 +66,10 @@ COMMANDS: dict[str, LazyCommand] = {
 
 #: ``tutka bench …``: speed figures.
 BENCH_COMMANDS: dict[str, LazyCommand] = {
+    "detectors": LazyCommand(
+        "tutka.bench_detectors:bench_detectors",
+        "Observations/s and state per series: reference detectors, banks and river, side by side.",
+    ),
     "kafka": LazyCommand(
         "tutka.bench:bench_kafka",
         "Events/s and publish→alert latency through Kafka, beside a no-op faust agent.",

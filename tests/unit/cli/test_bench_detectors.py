@@ -1,0 +1,52 @@
+"""``tutka bench detectors``: every row in one table (figures printed, not judged)."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from tutka.bench_detectors import RIVER_ABSENT, demo_matrix, river_installed
+from tutka.cli import cli
+
+
+def test_the_demo_matrix_is_widened_by_scaled_copies() -> None:
+    matrix, demo = demo_matrix(7, 3, "2024-01", "2024-12")
+    assert matrix.shape == (12, 3 * demo)
+    assert np.array_equal(matrix[:, demo : 2 * demo], np.round(matrix[:, :demo] * (1 + 1 / 3)))
+
+
+@pytest.mark.slow
+def test_reference_banks_and_river_side_by_side() -> None:
+    result = CliRunner().invoke(
+        cli, ["bench", "detectors", "--start", "2021-01", "--end", "2024-12", "--repeat", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = {
+        m.group(1).strip(): [int(v.replace(",", "")) for v in m.groups()[1:]]
+        for m in re.finditer(
+            r"│ ([\w ]+?)\s*│\s*([\d,]+) │\s*([\d,]+) │\s*([\d,]+) │\s*([\d,]+) │", result.output
+        )
+    }
+    for name in ("cusum", "seasonal_baseline"):
+        reference = rows[f"{name} reference"]
+        # the banks raise the reference's alarms, and hold less per series
+        assert rows[f"{name} bank f64"][2] == rows[f"{name} bank f32"][2] == reference[2] > 0
+        assert rows[f"{name} bank f32"][3] < rows[f"{name} bank f64"][3] < reference[3]
+    assert ("river PageHinkley" in rows and "river ADWIN" in rows) == river_installed()
+    assert (
+        " ".join(RIVER_ABSENT.split()[:4]) in " ".join(result.output.split())
+    ) != river_installed()
+
+
+@pytest.mark.slow
+def test_without_river_the_bench_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tutka.bench_detectors.river_installed", lambda: False)
+    result = CliRunner().invoke(
+        cli, ["bench", "detectors", "--start", "2024-01", "--end", "2024-06", "--repeat", "1"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "river is not installed" in result.output and "muutostutka[bench]" in result.output
+    assert "cusum bank f32" in result.output and "river PageHinkley" not in result.output
