@@ -153,6 +153,17 @@ class RoomSettings(_Group):
     pace_seconds: float = Field(
         default=0.0, ge=0, le=60, description="embedded replay: pause per monthly release"
     )
+    max_body_bytes: int = Field(
+        default=65_536,
+        ge=1024,
+        description="largest request body (bytes): a larger one is refused with 413 before "
+        "authentication or parsing",
+    )
+    auth_failures_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="failed sign-ins a client address may make per minute; then 429",
+    )
 
 
 class Settings(BaseSettings):
