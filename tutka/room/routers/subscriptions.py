@@ -19,7 +19,7 @@ from tutka.models.subscriptions import (
 from tutka.room.auth import User, deny, require
 from tutka.room.context import Room
 from tutka.room.schemas import ERRORS, Problem, SubscriptionRequest
-from tutka.webhooks import check_webhook_signing
+from tutka.webhooks import check_webhook
 
 router = APIRouter()
 
@@ -72,7 +72,7 @@ def put_subscription(
             revision=0 if known is None else known + 1,
         )  # fmt: skip
         check_scope(subscription, room.hierarchy)
-        check_webhook_signing(subscription, room.webhook)
+        check_webhook(subscription, room.webhook)
     except (ValueError, ScopeError) as exc:
         raise HTTPException(422, str(exc)) from exc
     room.service.record_subscription(SubscriptionUpserted(subscription=subscription))
