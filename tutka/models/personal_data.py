@@ -58,8 +58,10 @@ def _plain_codes(text: str) -> list[str]:
     return [m.group(0) for m in _CANDIDATE.finditer(text) if _is_personal_code(m)]
 
 
-#: ASCII characters a reader does not see (controls): removed before the check.
-_ASCII_INVISIBLE: Final = re.compile(r"[\x00-\x1f\x7f]")
+#: ASCII characters a reader does not see (controls but whitespace): removed before the check.
+_ASCII_INVISIBLE: Final = re.compile(r"[\x00-\x08\x0e-\x1b\x7f]")
+#: ASCII whitespace controls: each a space in the reading form (it separates, as a space does).
+_ASCII_SPACES: Final = re.compile(r"[\t\n\x0b\x0c\r\x1c-\x1f]")
 _JSON_ESCAPE: Final = re.compile(r"\\u([0-9a-fA-F]{4})|\\([\\/\"bfnrt])")
 _SHORT_ESCAPES: Final = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 #: Rounds of unescaping and redaction before a text is given up as uncheckable.
@@ -81,7 +83,9 @@ def _reading_table() -> dict[int, str | None]:
         for point in points:
             char = chr(point)
             category = unicodedata.category(char)
-            if category in ("Cc", "Cf", "Mn", "Me", "Zl", "Zp"):
+            if char.isspace():
+                table[point] = " "  # a separator stays one: it must not join two numbers
+            elif category in ("Cc", "Cf", "Mn", "Me"):
                 table[point] = None
             elif category == "Pd":
                 table[point] = "-"
@@ -116,7 +120,7 @@ def reading_form(text: str, json_escapes: bool = False) -> str:
     if json_escapes and "\\" in text:
         text = _unescape_json(text)
     if text.isascii():
-        return _ASCII_INVISIBLE.sub("", text)
+        return _ASCII_SPACES.sub(" ", _ASCII_INVISIBLE.sub("", text))
     # Lone surrogates (text read with ``surrogateescape``) are invisible to a reader too.
     text = text.encode("utf-8", errors="ignore").decode("utf-8")
     return unicodedata.normalize("NFKC", text).translate(_reading_table())
@@ -125,7 +129,7 @@ def reading_form(text: str, json_escapes: bool = False) -> str:
 def _needs_reading(text: str, json_escapes: bool) -> bool:
     return (
         not text.isascii()
-        or _ASCII_INVISIBLE.search(text) is not None
+        or _ASCII_INVISIBLE.search(text) is not None  # (whitespace changes no match)
         or (json_escapes and "\\" in text)
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Final
 
 from tutka.models.personal_data import contains_personal_code
@@ -26,8 +27,14 @@ JSON_ESCAPED: Final = {
 ALL_SPELLINGS: Final = {**LOOK_ALIKES, **JSON_ESCAPED, "plain": CODE}
 
 
+#: Each spelling as it counts as a code: not part of a longer run of digits (the definition
+#: :mod:`tutka.models.personal_data` documents: digits on either side rule a match out).
+_BOUNDED: Final = [
+    re.compile(r"(?<![0-9\uff10-\uff19])" + re.escape(s) + r"(?![0-9\uff10-\uff19])")
+    for s in ALL_SPELLINGS.values()
+]
+
+
 def leaks(text: str) -> bool:
     """Whether ``text`` holds the code in any spelling above, or any code a reader would see."""
-    return any(spelling in text for spelling in ALL_SPELLINGS.values()) or contains_personal_code(
-        text, json_escapes=True
-    )
+    return any(p.search(text) for p in _BOUNDED) or contains_personal_code(text, json_escapes=True)

@@ -106,3 +106,11 @@ def test_case_note_with_a_code_is_refused(action: dict[str, str]) -> None:
 def test_case_note_without_a_code_is_accepted() -> None:
     note = CASE_ACTION.validate_python({"type": "note", "text": "Y-tunnus 0112038-9, soitettu"})
     assert note.type == "note"
+
+
+def test_code_followed_by_a_tab_and_digits_is_still_found() -> None:
+    # Found by the file fuzz: removing the tab as invisible joined the code to the next number,
+    # and a code within a longer number is no code. A separator stays a separator.
+    letter = dead("2023-9,KU240,TYOVOIMATK,131052\u2212308T\t2023-09,KU999")
+    assert letter.redacted
+    assert not leaks(kept(letter))
