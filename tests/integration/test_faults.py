@@ -71,6 +71,7 @@ def test_broker_stopped_and_restarted_mid_stream_loses_and_repeats_no_alert(
            "TUTKA_KAFKA__BOOTSTRAP": bootstrap, "TUTKA_KAFKA__NAMESPACE": settings.namespace,
            "TUTKA_KAFKA__PARTITIONS": "3", "TUTKA_KAFKA__IDLE_SECONDS": "4",
            "TUTKA_KAFKA__CHECKPOINT_SECONDS": "2", "TUTKA_KAFKA__SESSION_TIMEOUT_SECONDS": "8",
+           "TUTKA_KAFKA__STALL_SECONDS": "30",
            "TUTKA_WEBHOOK__SIGNING_KEY": MASTER_KEY}  # fmt: skip
     ensure_topics(settings)
     publish_market(settings, directory)
@@ -83,14 +84,20 @@ def test_broker_stopped_and_restarted_mid_stream_loses_and_repeats_no_alert(
         assert own_broker.start(timeout=120) == bootstrap
         before = len(versions(bootstrap, names.alerts))
         assert before < len(expected), "the broker was not stopped mid-stream"
-        # A worker that gave up while the broker was away is replaced, as its supervisor would.
-        if workers[-1].process.poll() is not None:
-            workers.append(Worker(env, tmp_path / f"worker-{len(workers)}.log"))
-        got = settle(bootstrap, names.alerts, len(expected), timeout=300)
+        # A worker that exits (it gave up, or its watchdog found it hung) is replaced at once,
+        # as its supervisor would (compose: restart: unless-stopped).
+        deadline = time.monotonic() + 300
+        while len(versions(bootstrap, names.alerts)) < len(expected):
+            assert time.monotonic() < deadline, f"timed out after 300 s waiting for {len(expected)}"
+            if workers[-1].process.poll() is not None:
+                workers.append(Worker(env, tmp_path / f"worker-{len(workers)}.log"))
+            time.sleep(1)
+        got = settle(bootstrap, names.alerts, len(expected), timeout=60)
         assert_same_alerts(got, expected)  # every version exactly once: 0 lost, 0 duplicated
         print(
             f"broker fault: {len(expected)} alert versions, {before} before the restart, "
-            f"{len(workers)} worker process(es), 0 lost, 0 duplicated"
+            f"{len(workers)} worker process(es), exits "
+            f"{[w.process.poll() for w in workers[:-1]]}, 0 lost, 0 duplicated"
         )
     except AssertionError as exc:
         logs = "\n".join(f"--- {w.log.name}\n{w.text()[-3000:]}" for w in workers)

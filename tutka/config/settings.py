@@ -59,6 +59,13 @@ class KafkaSettings(_Group):
         le=300,
         description="a worker silent this long is presumed dead and its partitions move on",
     )
+    stall_seconds: float = Field(
+        default=300.0,
+        ge=10,
+        description="a worker with records waiting that finishes none for this long (or whose "
+        "event loop stops) exits with status 70, for its supervisor to restart it: faust can "
+        "hang for good after the broker comes back",
+    )
     data_dir: Path = Field(
         default=Path(".tutka/worker"),
         description="local directory of the faust worker (its tables live on Kafka changelogs)",
