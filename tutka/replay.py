@@ -315,8 +315,7 @@ def replay(
     processed = 0
     with _long_lived_state_frozen() as freeze:
         for processed, record in enumerate(stream, start=1):
-            event = record.item
-            assert not isinstance(event, DeadLetter)
+            event = _event_of(record)
             if keep_events:
                 events.append(event)
             if on_event is not None:
@@ -383,6 +382,14 @@ class _Failed:
             self.kept.append(letter)
 
 
+def _event_of(record: Record) -> Event:
+    """The event of a record of the (dead-letter-free) event stream."""
+    event = record.item
+    if isinstance(event, DeadLetter):
+        raise TypeError(f"a dead letter in the event stream: {event.reason}")
+    return event
+
+
 def _step(
     engine: Engine,
     record: Record,
@@ -393,8 +400,7 @@ def _step(
 ) -> bool:
     """One event through the engine; a failure becomes a processing dead letter, a rejection
     (an area outside the hierarchy …) a validation one. True: the event was taken in."""
-    event = record.item
-    assert not isinstance(event, DeadLetter)
+    event = _event_of(record)
     step_started = time.perf_counter() if observer is not None else 0.0
     try:
         outputs = engine.process(event)
