@@ -107,23 +107,37 @@ def _unescape_json(text: str) -> str:
 
 
 def reading_form(text: str, json_escapes: bool = False) -> str:
-    """``text`` as a reader sees it: the form in which personal codes are looked for.
+    """``text`` as a reader sees it: a form in which personal codes are looked for.
 
     NFKC (full-width digits and signs become ASCII), invisible characters (format, control and
     combining characters: zero-width space, soft hyphen …) removed, every dash a hyphen, every
     decimal digit ASCII. With ``json_escapes``, JSON escapes are read first (``\\u002d`` is a
-    hyphen): for raw payloads that may not parse.
+    hyphen): for raw payloads that may not parse. (The checks also look at the text without
+    NFKC and without the escapes read: see :func:`_reading_forms`.)
 
     >>> reading_form("13\u200b1052\u00ad-308T")
     '131052-308T'
     """
+    return _reading_forms(text, json_escapes)[-1]
+
+
+def _reading_forms(text: str, json_escapes: bool) -> list[str]:
+    """Every form a reader may see: the escapes read or not (a reader may take ``\\u1310`` for
+    text), compatibility characters expanded (NFKC) or not (NFKC makes ``¼`` ``1⁄4``: a digit that
+    would hide a code after it)."""
+    bases = [text]
     if json_escapes and "\\" in text:
-        text = _unescape_json(text)
-    if text.isascii():
-        return _ASCII_SPACES.sub(" ", _ASCII_INVISIBLE.sub("", text))
-    # Lone surrogates (text read with ``surrogateescape``) are invisible to a reader too.
-    text = text.encode("utf-8", errors="ignore").decode("utf-8")
-    return unicodedata.normalize("NFKC", text).translate(_reading_table())
+        bases.append(_unescape_json(text))
+    forms: list[str] = []
+    for base in bases:
+        if base.isascii():
+            forms.append(_ASCII_SPACES.sub(" ", _ASCII_INVISIBLE.sub("", base)))
+            continue
+        # Lone surrogates (text read with ``surrogateescape``) are invisible to a reader too.
+        base = base.encode("utf-8", errors="ignore").decode("utf-8")
+        forms.append(base.translate(_reading_table()))
+        forms.append(unicodedata.normalize("NFKC", base).translate(_reading_table()))
+    return forms
 
 
 def _needs_reading(text: str, json_escapes: bool) -> bool:
@@ -139,7 +153,11 @@ def find_personal_codes(text: str, json_escapes: bool = False) -> list[str]:
     found = _plain_codes(text)
     if found or not _needs_reading(text, json_escapes):
         return found
-    return _plain_codes(reading_form(text, json_escapes))
+    for form in _reading_forms(text, json_escapes):
+        found = _plain_codes(form)
+        if found:
+            return found
+    return []
 
 
 def contains_personal_code(text: str, json_escapes: bool = False) -> bool:
@@ -151,7 +169,17 @@ def contains_personal_code(text: str, json_escapes: bool = False) -> bool:
         return True
     if not _needs_reading(text, json_escapes):
         return False
-    return any(_is_personal_code(m) for m in _CANDIDATE.finditer(reading_form(text, json_escapes)))
+    return any(
+        _is_personal_code(m)
+        for form in _reading_forms(text, json_escapes)
+        for m in _CANDIDATE.finditer(form)
+    )
+
+
+def _form_with_code(text: str, json_escapes: bool) -> str:
+    """The first reading form of ``text`` that shows a code (the last one if none does)."""
+    forms = _reading_forms(text, json_escapes)
+    return next((f for f in forms if _plain_codes(f)), forms[-1])
 
 
 _CANDIDATE_BYTES: Final = re.compile(_CANDIDATE.pattern.encode("ascii"), re.IGNORECASE)
@@ -182,5 +210,5 @@ def redact_personal_codes(text: str, json_escapes: bool = False) -> str:
     for _ in range(_MAX_ROUNDS):
         if not contains_personal_code(redacted, json_escapes):
             return redacted
-        redacted = _redact_plain(reading_form(redacted, json_escapes))
+        redacted = _redact_plain(_form_with_code(redacted, json_escapes))
     return redacted if not contains_personal_code(redacted, json_escapes) else UNCHECKABLE

@@ -114,3 +114,19 @@ def test_code_followed_by_a_tab_and_digits_is_still_found() -> None:
     letter = dead("2023-9,KU240,TYOVOIMATK,131052\u2212308T\t2023-09,KU999")
     assert letter.redacted
     assert not leaks(kept(letter))
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "\u00bc\uff11\uff13\uff11\uff10\uff15\uff12-\uff13\uff10\uff18T",  # NFKC makes ¼ "1⁄4"
+        '{"\\u131052\u2013308Tda": 1',  # \u1310 an escape to a parser, text to a reader
+    ],
+    ids=["fraction_before_full_width_code", "escape_swallowing_digits"],
+)
+def test_code_hidden_by_one_reading_is_found_by_another(raw: str) -> None:
+    # Found by the file fuzz: one reading form (NFKC, or JSON escapes read) hid the code that
+    # another shows; every form a reader may see is checked.
+    letter = dead(raw)
+    assert letter.redacted
+    assert not leaks(kept(letter))
