@@ -122,9 +122,11 @@ def reading_form(text: str, json_escapes: bool = False) -> str:
 
 
 def _reading_forms(text: str, json_escapes: bool) -> list[str]:
-    """Every form a reader may see: the escapes read or not (a reader may take ``\\u1310`` for
-    text), compatibility characters expanded (NFKC) or not (NFKC makes ``¼`` ``1⁄4``: a digit that
-    would hide a code after it)."""
+    """Every form a reader may see, each checked for codes.
+
+    The escapes read or not (a reader may take ``\\u1310`` for text), compatibility characters
+    expanded (NFKC) or not (NFKC makes ``¼`` ``1⁄4``: a digit that would hide a code after it).
+    """
     bases = [text]
     if json_escapes and "\\" in text:
         bases.append(_unescape_json(text))
