@@ -469,7 +469,7 @@ def _print(card: Scorecard, result: ReplayResult, threshold: float, quiet: bool)
         f"Data {card.data.first_period}…{card.data.last_period}, {card.data.areas} areas; "
         f"replayed {result.observations:,} observations in {result.seconds:.1f} s "
         f"({rate:,.0f} observations/s, peak memory {result.peak_rss_mb:,.0f} MiB), "
-        f"{len(result.dead_letters):,} dead letters."
+        f"{result.dead_letter_total:,} dead letters."
     )
     for line in (result.unknown_areas_line(), result.calibration_line()):
         if line is not None:
@@ -557,7 +557,7 @@ def _document(
         "replay": {
             "records": result.records,
             "observations": result.observations,
-            "dead_letters": len(result.dead_letters),
+            "dead_letters": result.dead_letter_total,
             "alerts": len(result.latest()),
             "alert_versions": len(result.alerts),
             "seconds": round(result.seconds, 3),

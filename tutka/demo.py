@@ -96,7 +96,7 @@ def _header(console: Console, result: ReplayResult, n_events: int, out_dir: Path
         f"{n_events:,} events ({', '.join(f'{k} {v:,}' for k, v in sorted(stats.events.items()))}) "
         f"replayed in {result.seconds:.1f} s; {stats.releases} monthly releases, "
         f"{len(result.engine.series):,} series watched, {sum(stats.signals.values()):,} detector "
-        f"signals, {len(result.latest())} alerts, {len(result.dead_letters)} dead letters."
+        f"signals, {len(result.latest())} alerts, {result.dead_letter_total} dead letters."
     )
 
 
@@ -244,7 +244,7 @@ def _summary(result: ReplayResult, matches: list[EventMatch], seconds: float) ->
     return {
         "seconds": round(seconds, 2),
         "events": dict(result.engine.stats.events),
-        "dead_letters": len(result.dead_letters),
+        "dead_letters": result.dead_letter_total,
         "alerts": len(latest),
         "alert_versions": len(result.alerts),
         "truth": [

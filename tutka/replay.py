@@ -27,6 +27,7 @@ from typing import Final
 
 from tutka.config.catalogue import Catalogue
 from tutka.inputs import Decoder, Event, FileOrder, Record, input_files, read_records, scan_order
+from tutka.inputs.formats import LineCounts
 from tutka.models.alerts import Alert, Localized
 from tutka.models.areas import Hierarchy
 from tutka.models.deadletter import DeadLetter, dead_letter
@@ -42,8 +43,37 @@ FREEZE_EVERY: Final = 2_000
 YOUNG_THRESHOLD: Final = 10_000
 
 
+#: Dead letters a replay keeps in memory (the first ones); all are counted by reason and handed
+#: to ``on_dead_letter`` (``tutka replay --dead-letters`` streams them to a file).
+KEEP_DEAD_LETTERS: Final = 1000
+
+
+@dataclass
+class DeadLetterTally:
+    """Every dead letter counted by reason, the first :data:`KEEP_DEAD_LETTERS` kept."""
+
+    keep: int = KEEP_DEAD_LETTERS
+    reasons: Counter[str] = field(default_factory=Counter)
+    kept: list[DeadLetter] = field(default_factory=list)
+
+    def add(self, letter: DeadLetter) -> None:
+        self.reasons[f"{letter.reason}:{letter.error_type}"] += 1
+        if len(self.kept) < self.keep:
+            self.kept.append(letter)
+
+    @property
+    def total(self) -> int:
+        return self.reasons.total()
+
+
 @dataclass
 class ReplayResult:
+    """What a replay did: ``records`` = ``accepted`` events + ``dead_letter_total``.
+
+    Blank lines are counted apart (``blank_lines``). ``dead_letters`` holds the first
+    :data:`KEEP_DEAD_LETTERS` only; ``reasons`` counts them all.
+    """
+
     alerts: list[Alert]
     dead_letters: list[DeadLetter]
     engine: Engine
@@ -51,6 +81,11 @@ class ReplayResult:
     events: list[Event] = field(default_factory=list)
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
+    accepted: int = 0
+    accepted_by_type: Counter[str] = field(default_factory=Counter)
+    dead_letter_total: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+    blank_lines: int = 0
 
     def latest(self) -> dict[str, Alert]:
         """The last version of every alert, by id."""
@@ -66,7 +101,13 @@ class ReplayResult:
         return sum(n for kind, n in events.items() if kind != "layoff_notice")
 
     def dead_letter_reasons(self) -> Counter[str]:
-        return Counter(f"{d.reason}:{d.error_type}" for d in self.dead_letters)
+        """Every dead letter's ``reason:error_type``, counted (kept in memory or not)."""
+        return Counter(self.reasons)
+
+    @property
+    def all_rejected(self) -> bool:
+        """Records were read and not one became an event (the input is probably wrong)."""
+        return self.records > 0 and self.accepted == 0
 
     def calibration_line(self) -> str | None:
         """The calibrated thresholds in force at the end, with the budget they meet."""
@@ -114,8 +155,9 @@ DeadLetterSink = Callable[[DeadLetter], None]
 class InputStream:
     """The records of many files, merged in availability order; dead letters set aside.
 
-    Iterating yields the valid events' records. ``dead`` holds the dead letters read so far,
-    file by file in file order (as :func:`load` has always returned them).
+    Iterating yields the valid events' records. ``dead`` holds the dead letters read so far
+    (the first ``keep_dead`` of them), file by file in file order (as :func:`load` has always
+    returned them); ``on_dead`` sees every one; ``counts`` counts the blank lines.
     """
 
     def __init__(
@@ -123,12 +165,15 @@ class InputStream:
         paths: Sequence[Path],
         received_at: datetime | None = None,
         on_dead: DeadLetterSink | None = None,
+        keep_dead: int | None = None,
     ) -> None:
         self.files: list[FileOrder] = [scan_order(p) for p in input_files(list(paths))]
         self.received_at = received_at or datetime.now(UTC)
         self.decoder = Decoder()
+        self.counts = LineCounts()
         self._dead: list[list[DeadLetter]] = [[] for _ in self.files]
         self._on_dead = on_dead
+        self._keep_dead = keep_dead
         self.dead_read = 0
 
     @property
@@ -145,7 +190,8 @@ class InputStream:
         return heapq.merge(*streams, key=_key)
 
     def _ordered(self, index: int, order: FileOrder) -> Iterator[Record]:
-        events = self._events(index, read_records(order.path, self.received_at, self.decoder))
+        records = read_records(order.path, self.received_at, self.decoder, self.counts)
+        events = self._events(index, records)
         if order.mode == "sorted":
             return _checked(events, order.path)
         if order.mode == "by_day":
@@ -156,7 +202,8 @@ class InputStream:
         dead = self._dead[index]
         for record in records:
             if isinstance(record.item, DeadLetter):
-                dead.append(record.item)
+                if self._keep_dead is None or self.dead_read < self._keep_dead:
+                    dead.append(record.item)
                 self.dead_read += 1
                 if self._on_dead is not None:
                     self._on_dead(record.item)
@@ -241,20 +288,28 @@ def replay(
     observer: Observer | None = None,
     on_event: Callable[[Event], None] | None = None,
     on_alert: Callable[[Alert], None] | None = None,
+    on_dead_letter: DeadLetterSink | None = None,
 ) -> ReplayResult:
     """Run the files through a fresh engine. ``on_event`` sees every valid event before the
-    engine does, ``on_alert`` every alert version as it is produced (the situation room)."""
+    engine does, ``on_alert`` every alert version as it is produced (the situation room),
+    ``on_dead_letter`` every dead letter (memory keeps only the first
+    :data:`KEEP_DEAD_LETTERS`)."""
     started = time.perf_counter()
     now = datetime.now(UTC)
+    tally = DeadLetterTally()
 
     def read_dead(letter: DeadLetter) -> None:
+        tally.add(letter)
+        if on_dead_letter is not None:
+            on_dead_letter(letter)
         if observer is not None:
             observer.metrics.dead_lettered("unknown", letter.reason, letter.error_type)
 
-    stream = InputStream(paths, now, read_dead)
+    stream = InputStream(paths, now, read_dead, KEEP_DEAD_LETTERS)
     engine = Engine(hierarchy, catalogue, sector_names)
     alerts: list[Alert] = []
-    failed: list[DeadLetter] = []  # dead letters of the run itself, after those read
+    failed = _Failed(tally, on_dead_letter)  # dead letters of the run itself, after those read
+    accepted: Counter[str] = Counter()  # events by type that neither failed nor were rejected
     events: list[Event] = []
     total = stream.records
     processed = 0
@@ -266,7 +321,8 @@ def replay(
             if on_event is not None:
                 on_event(event)
             before = len(alerts)
-            _step(engine, record, alerts, failed, now, observer)
+            if _step(engine, record, alerts, failed, now, observer):
+                accepted[event.type] += 1
             if on_alert is not None:
                 for alert in alerts[before:]:
                     on_alert(alert)
@@ -290,15 +346,40 @@ def replay(
         progress(read, read)
     if observer is not None:
         observer.refresh(engine, force_sync=True)
+    kept = stream.dead
     return ReplayResult(
         alerts=alerts,
-        dead_letters=stream.dead + failed,
+        dead_letters=kept + failed.kept[: max(0, KEEP_DEAD_LETTERS - len(kept))],
         engine=engine,
         records=read,
         events=events,
         seconds=time.perf_counter() - started,
         peak_rss_mb=peak_rss_mb(),
+        accepted=accepted.total(),
+        accepted_by_type=accepted,
+        dead_letter_total=tally.total,
+        reasons=tally.reasons,
+        blank_lines=stream.counts.blank,
     )
+
+
+class _Failed:
+    """The run's own dead letters (processing failures, rejections): tallied, streamed, the
+    first ones kept. Behaves as the list ``_step`` appends to."""
+
+    def __init__(self, tally: DeadLetterTally, sink: DeadLetterSink | None) -> None:
+        self.tally = tally
+        self.sink = sink
+        self.kept: list[DeadLetter] = []
+        self.count = 0
+
+    def append(self, letter: DeadLetter) -> None:
+        self.count += 1
+        self.tally.add(letter)
+        if self.sink is not None:
+            self.sink(letter)
+        if len(self.kept) < KEEP_DEAD_LETTERS:
+            self.kept.append(letter)
 
 
 def _event_of(record: Record) -> Event:
@@ -313,11 +394,12 @@ def _step(
     engine: Engine,
     record: Record,
     alerts: list[Alert],
-    dead: list[DeadLetter],
+    dead: _Failed,
     now: datetime,
     observer: Observer | None,
-) -> None:
-    """One event through the engine; a failure becomes a processing dead letter."""
+) -> bool:
+    """One event through the engine; a failure becomes a processing dead letter, a rejection
+    (an area outside the hierarchy …) a validation one. True: the event was taken in."""
     event = _event_of(record)
     step_started = time.perf_counter() if observer is not None else 0.0
     try:
@@ -330,20 +412,22 @@ def _step(
         dead.append(letter)
         if observer is not None:
             observer.metrics.dead_lettered(event.type, letter.reason, letter.error_type)
-        return
+        return False
     for output in outputs:
         _collect(output, record, alerts, dead, now, observer)
+    taken = not any(isinstance(o, Rejection) for o in outputs)
     if observer is not None:
-        if not any(isinstance(o, Rejection) for o in outputs):
+        if taken:
             observer.metrics.consumed(event.type)
         observer.metrics.processed(time.perf_counter() - step_started)
+    return taken
 
 
 def _collect(
     output: Alert | Rejection,
     record: Record,
     alerts: list[Alert],
-    dead: list[DeadLetter],
+    dead: _Failed,
     now: datetime,
     observer: Observer | None,
 ) -> None:

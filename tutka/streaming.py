@@ -30,7 +30,7 @@ from tutka.models.subscriptions import (
     fold_changes,
 )
 from tutka.replay import load
-from tutka.webhooks import check_webhook_signing, subscription_key
+from tutka.webhooks import check_webhook, subscription_key
 from tutka.worker.topics import TopicSpec, ensure_topics, topics_for
 
 console = Console(highlight=False)
@@ -266,7 +266,7 @@ def add_subscription(ctx: click.Context, subscription_id: str, owner: str, natio
         })  # fmt: skip
         check_scope(subscription, context.hierarchy)
         if webhook:
-            check_webhook_signing(subscription, settings.webhook)
+            check_webhook(subscription, settings.webhook)
     except (ValueError, ValidationError) as exc:
         raise click.ClickException(f"subscription refused: {exc}") from exc
     names = topics_for(settings.kafka)

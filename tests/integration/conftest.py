@@ -252,6 +252,9 @@ def cluster(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> Iterator
         "TUTKA_KAFKA__SESSION_TIMEOUT_SECONDS": "8",
         "TUTKA_WEBHOOK__SIGNING_KEY": MASTER_KEY,
         "TUTKA_WEBHOOK__BACKOFF_SECONDS": "0.05",
+        # The receivers are on 127.0.0.1 over http; a receiver down parks after one round.
+        "TUTKA_WEBHOOK__ALLOW_PRIVATE_TARGETS": "true",
+        "TUTKA_WEBHOOK__PATIENCE_SECONDS": "1",
     })  # fmt: skip
     ensure_topics(settings)
     workers: list[Worker] = []

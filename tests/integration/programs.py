@@ -124,20 +124,23 @@ def alertmanager_config(receiver_url: str) -> dict[str, Any]:
     return config
 
 
-def start_alertmanager(config: dict[str, Any], workdir: Path) -> Program:
+def start_alertmanager(config: dict[str, Any], workdir: Path, port: int | None = None) -> Program:
     return _start(config, workdir, "alertmanager", [
         program("prometheus-alertmanager", "alertmanager"),
         f"--storage.path={workdir / 'data'}",
         "--cluster.listen-address=",  # a single instance: no gossip port on 0.0.0.0
-    ])  # fmt: skip
+    ], port)  # fmt: skip
 
 
-def _start(config: dict[str, Any], workdir: Path, name: str, args: list[str]) -> Program:
-    """Write ``config`` to ``workdir`` and start the program on a free 127.0.0.1 port."""
+def _start(
+    config: dict[str, Any], workdir: Path, name: str, args: list[str], port: int | None = None
+) -> Program:
+    """Write ``config`` to ``workdir`` and start the program on ``port`` (default: a free one)
+    of 127.0.0.1."""
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / f"{name}.yml"
     path.write_text(yaml.safe_dump(config))
-    port = free_port()
+    port = port if port is not None else free_port()
     args = [*args, f"--config.file={path}", f"--web.listen-address=127.0.0.1:{port}"]
     return Program(args, f"http://127.0.0.1:{port}", workdir / f"{name}.log")
 

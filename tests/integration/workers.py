@@ -18,7 +18,7 @@ from tutka.config.settings import KafkaSettings
 from tutka.models.alerts import Alert
 from tutka.streaming import publish
 
-MASTER_KEY = "integration-test-master-key"
+MASTER_KEY = "integration-test-master-key-of-32-bytes+"
 
 
 def free_port() -> int:

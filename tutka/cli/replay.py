@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Final
 
 import click
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from tutka.cli.context import Context, load_context
 from tutka.config.settings import AlertmanagerSettings
 from tutka.inputs import InputError
+from tutka.models.deadletter import DeadLetter
 from tutka.monitoring.observe import Observer
 from tutka.progress import with_replay_progress
 from tutka.replay import Progress as ReplayProgress
 from tutka.replay import ReplayResult, replay
+
+#: Exit status of a replay in which every record was rejected (1: an input could not be read).
+ALL_REJECTED: Final = 3
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
@@ -81,27 +87,37 @@ def replay_command(
     events, one per line) or Statistics Finland long CSV (month,area,measure,value with PxWeb
     measure codes such as TYOTTOMATLOPUSSA, TYOVOIMATK, AVPAIKATLOPUSSA), optionally gzipped.
     Events are replayed in the order they became available. Bad lines become dead letters with a
-    reason; they never stop the run. Exits non-zero if an input cannot be read at all.
+    reason; they never stop the run. Exits 1 if an input cannot be read at all, 3 if every
+    record was rejected (no events).
     """
     context = load_context(ctx)
     observer = _observer(context, metrics_port, alertmanager_urls)
-    try:
-        result = _run_replay(context, list(paths), quiet, observer=observer)
-        if observer is not None:
-            _linger(observer, result, linger)
-    finally:
-        if observer is not None:
-            observer.close()
+    with ExitStack() as stack:
+        sink = None if dead_letters is None else stack.enter_context(_JsonLines(dead_letters))
+        try:
+            result = _run_replay(
+                context, list(paths), quiet, observer=observer,
+                on_dead_letter=None if sink is None else sink.write,
+            )  # fmt: skip
+            if observer is not None:
+                _linger(observer, result, linger)
+        finally:
+            if observer is not None:
+                observer.close()
     if out is not None:
         alerts = list(result.latest().values()) if latest else result.alerts
         _write_jsonl(out, (a.model_dump(mode="json") for a in alerts))
-    if dead_letters is not None:
-        _write_jsonl(dead_letters, (d.model_dump(mode="json") for d in result.dead_letters))
     _print_summary(result, quiet)
     if out is not None:
         console.print(f"Alerts written to [bold]{out}[/bold]")
     if dead_letters is not None:
         console.print(f"Dead letters written to [bold]{dead_letters}[/bold]")
+    if result.all_rejected:
+        err.print(
+            f"[red]Every one of the {result.records:,} records was rejected: no events. "
+            "Is this the right file and format?[/red]"
+        )
+        ctx.exit(ALL_REJECTED)
 
 
 def _observer(
@@ -148,6 +164,7 @@ def _run_replay(
     quiet: bool,
     keep_events: bool = False,
     observer: Observer | None = None,
+    on_dead_letter: Callable[[DeadLetter], None] | None = None,
 ) -> ReplayResult:
     def run(progress: ReplayProgress | None) -> ReplayResult:
         return replay(
@@ -158,6 +175,7 @@ def _run_replay(
             progress,
             keep_events,
             observer,
+            on_dead_letter=on_dead_letter,
         )
 
     try:
@@ -168,12 +186,13 @@ def _run_replay(
 
 def _print_summary(result: ReplayResult, quiet: bool) -> None:
     latest = list(result.latest().values())
-    stats = result.engine.stats
     rate = result.observations / result.seconds if result.seconds > 0 else 0.0
+    accepted = result.accepted_by_type
+    blank = f", {result.blank_lines:,} blank lines skipped" if result.blank_lines else ""
     console.print(
-        f"Read {result.records:,} records: {sum(stats.events.values()):,} events "
-        f"({', '.join(f'{k} {v:,}' for k, v in sorted(stats.events.items()))}), "
-        f"{len(result.dead_letters):,} dead letters. "
+        f"Read {result.records:,} records: {result.accepted:,} events "
+        f"({', '.join(f'{k} {v:,}' for k, v in sorted(accepted.items()))}), "
+        f"{result.dead_letter_total:,} dead letters{blank}. "
         f"{len(latest):,} alerts ({len(result.alerts):,} versions) in {result.seconds:.1f} s "
         f"({rate:,.0f} observations/s, peak memory {result.peak_rss_mb:,.0f} MiB)."
     )
@@ -182,7 +201,7 @@ def _print_summary(result: ReplayResult, quiet: bool) -> None:
             console.print(line)
     if quiet:
         return
-    if result.dead_letters:
+    if result.dead_letter_total:
         table = Table(title="Dead letters by reason")
         table.add_column("reason")
         table.add_column("count", justify="right")
@@ -204,6 +223,23 @@ def _print_summary(result: ReplayResult, quiet: bool) -> None:
             str(sum(row.values())),
         )
     console.print(table)
+
+
+class _JsonLines:
+    """A JSON-lines file written one model at a time (dead letters, as they come)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = path.open("w", encoding="utf-8")
+
+    def write(self, model: BaseModel) -> None:
+        self.handle.write(model.model_dump_json() + "\n")
+
+    def __enter__(self) -> _JsonLines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.handle.close()
 
 
 def _write_jsonl(path: Path, rows: Iterable[object]) -> None:

@@ -14,6 +14,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+#: The shortest webhook master key accepted: HMAC-SHA256 keys are as strong as 32 bytes.
+MIN_SIGNING_KEY_BYTES = 32
+
 
 class _Group(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -56,6 +59,13 @@ class KafkaSettings(_Group):
         le=300,
         description="a worker silent this long is presumed dead and its partitions move on",
     )
+    stall_seconds: float = Field(
+        default=300.0,
+        ge=10,
+        description="a worker with records waiting that finishes none for this long (or whose "
+        "event loop stops) exits with status 70, for its supervisor to restart it: faust can "
+        "hang for good after the broker comes back",
+    )
     data_dir: Path = Field(
         default=Path(".tutka/worker"),
         description="local directory of the faust worker (its tables live on Kafka changelogs)",
@@ -67,13 +77,49 @@ class WebhookSettings(_Group):
 
     signing_key: SecretStr | None = Field(
         default=None,
-        description="master key: each subscription's HMAC-SHA256 key is derived from it; "
-        "webhook delivery is refused without one (there is no default)",
+        description="master key, at least 32 bytes: each subscription's HMAC-SHA256 key is "
+        "derived from it; webhook delivery is refused without one (there is no default)",
     )
     timeout_seconds: float = Field(default=5.0, gt=0)
     max_attempts: int = Field(default=5, ge=1, le=20)
     backoff_seconds: float = Field(default=0.5, gt=0, description="first retry delay; doubles")
     backoff_max_seconds: float = Field(default=30.0, gt=0)
+    allow_private_targets: bool = Field(
+        default=False,
+        description="tests and closed labs only: accept http:// and private, loopback and "
+        "link-local receivers (refused by default, when a subscription is saved and again "
+        "when a delivery connects)",
+    )
+    backlog: int = Field(
+        default=1000,
+        ge=1,
+        description="alerts waiting per webhook subscription while its receiver is slow or "
+        "down; past it an alert is parked on the delivery dead-letter topic",
+    )
+    patience_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="how long an alert waits for a receiver that keeps failing before it is "
+        "parked on the delivery dead-letter topic",
+    )
+
+    @field_validator("signing_key", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, key: object) -> object:
+        # ``TUTKA_WEBHOOK__SIGNING_KEY=`` (compose's default) means none: webhooks refused.
+        if key == "" or (isinstance(key, SecretStr) and not key.get_secret_value()):
+            return None
+        return key
+
+    @field_validator("signing_key")
+    @classmethod
+    def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value().encode()) < MIN_SIGNING_KEY_BYTES:
+            raise ValueError(
+                f"signing_key must be at least {MIN_SIGNING_KEY_BYTES} bytes "
+                "(e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))')"
+            )
+        return key
 
 
 class MetricsSettings(_Group):
@@ -152,6 +198,17 @@ class RoomSettings(_Group):
     )
     pace_seconds: float = Field(
         default=0.0, ge=0, le=60, description="embedded replay: pause per monthly release"
+    )
+    max_body_bytes: int = Field(
+        default=65_536,
+        ge=1024,
+        description="largest request body (bytes): a larger one is refused with 413 before "
+        "authentication or parsing",
+    )
+    auth_failures_per_minute: int = Field(
+        default=30,
+        ge=1,
+        description="failed sign-ins a client address may make per minute; then 429",
     )
 
 

@@ -8,7 +8,6 @@ The pipeline needs its input in availability order (:func:`tutka.streams.orderin
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -19,9 +18,14 @@ from typing import Any, Final, Literal
 from tutka.inputs.decoding import CANONICAL_FIGURE, ISO_DAY, is_figure_type
 from tutka.inputs.formats import (
     ALL,
+    CORRUPT,
     DATA_COLUMNS,
+    CappedLines,
     InputError,
+    Unreadable,
     csv_published,
+    csv_rows,
+    is_blank_row,
     is_csv,
     open_input,
     own_measure,
@@ -59,24 +63,43 @@ def scan_order(path: Path) -> FileOrder:
     """
     try:
         with open_input(path) as handle:
+            lines = CappedLines(handle)
             if not is_csv(path):
-                lines = (line for line in handle if line.strip())
-                return _classify(path, lines, _json_key)
-            reader = csv.reader(handle)
-            columns = [c.strip().lstrip("\ufeff") for c in next(reader, [])]
+                return _classify(path, _json_lines(lines), _json_key, lines)
+            reader = csv.reader(lines)
+            columns = [c.strip() for c in next(reader, [])]
             if not set(columns) >= DATA_COLUMNS:
                 return FileOrder(path, "unsorted", 0)  # reading it will say what is wrong
 
-            def key(row: list[str]) -> RawKey | _Unknown | None:
-                return _csv_key(columns, row)
+            def key(row: list[str] | Unreadable) -> RawKey | _Unknown | None:
+                return None if isinstance(row, Unreadable) else _csv_key(columns, row)
 
-            return _classify(path, reader, key)
-    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError) as exc:
+            rows = (row for row in csv_rows(reader, lines) if not _blank(row))
+            return _classify(path, rows, key, lines)
+    except (csv.Error, *CORRUPT):  # the header: reading it will make the dead letter
+        return FileOrder(path, "unsorted", 1)
+    except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
 
 
+def _json_lines(lines: CappedLines) -> Iterator[str]:
+    """The lines that are records: not blank; a line too long to read stands as an empty one."""
+    for line in lines:
+        if lines.problems.pop(lines.number, None) is not None:
+            yield ""  # (not JSON: a dead letter, with no place in the order)
+        elif line.strip():
+            yield line
+
+
+def _blank(row: list[str] | Unreadable) -> bool:
+    return not isinstance(row, Unreadable) and is_blank_row(row)
+
+
 def _classify(
-    path: Path, items: Iterator[Any], key_of: Callable[[Any], RawKey | _Unknown | None]
+    path: Path,
+    items: Iterator[Any],
+    key_of: Callable[[Any], RawKey | _Unknown | None],
+    lines: CappedLines,
 ) -> FileOrder:
     mode: OrderMode = "sorted"
     count = 0
@@ -97,6 +120,8 @@ def _classify(
                 continue
             mode = "by_day"
         last = key
+    if lines.end is not None:
+        count += 1  # the rest of the file, one dead letter
     return FileOrder(path, mode, count)
 
 

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import csv
-import gzip
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
 
 from tutka.inputs.decoding import Decoder
 from tutka.inputs.formats import (
     ALL,
+    CORRUPT,
     DATA_COLUMNS,
     SUFFIXES,
+    CappedLines,
     Event,
     InputError,
+    LineCounts,
+    Unreadable,
     csv_published,
+    csv_rows,
     file_origin,
+    is_blank_row,
     is_csv,
     open_input,
     own_measure,
@@ -67,7 +71,7 @@ def _is_data(path: Path) -> bool:
     try:
         with open_input(path) as handle:
             header = next(csv.reader(handle), [])
-    except (OSError, EOFError, gzip.BadGzipFile, UnicodeDecodeError):
+    except (OSError, UnicodeDecodeError, csv.Error, *CORRUPT):
         return True  # let reading it report the problem
     return {c.strip().lstrip("\ufeff") for c in header} >= DATA_COLUMNS
 
@@ -78,43 +82,81 @@ def _is_input(path: Path) -> bool:
 
 
 def read_records(
-    path: Path, received_at: datetime | None = None, decoder: Decoder | None = None
+    path: Path,
+    received_at: datetime | None = None,
+    decoder: Decoder | None = None,
+    counts: LineCounts | None = None,
 ) -> Iterator[Record]:
-    """Every line of ``path`` as a record; bad lines become dead letters, never exceptions."""
+    """Every line of ``path`` as a record; bad lines become dead letters, never exceptions.
+
+    Blank lines are not records: they are counted in ``counts``. A line longer than
+    :data:`~tutka.inputs.formats.MAX_LINE_CHARS` (a CSV field longer than
+    :data:`~tutka.inputs.formats.MAX_FIELD_CHARS`) is a dead letter, and so is the rest of a
+    compressed file that stops decompressing: reading the other files goes on.
+    """
     now = received_at or datetime.now(UTC)
     decoder = decoder if decoder is not None else Decoder()
+    counts = counts if counts is not None else LineCounts()
     try:
         with open_input(path) as handle:
+            lines = CappedLines(handle)
             if is_csv(path):
-                yield from _csv_records(handle, str(path), now, decoder)
+                yield from _csv_records(lines, str(path), now, decoder, counts)
             else:
-                yield from _jsonl_records(handle, str(path), now, decoder)
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                yield from _jsonl_records(lines, str(path), now, decoder, counts)
+            if lines.end is not None:
+                yield _unreadable(lines.end, str(path), lines.number + 1, now)
+    except CORRUPT as exc:  # before the first line: not a compressed file at all
+        yield _unreadable(Unreadable("unreadable", f"the file cannot be read: {exc}"),
+                          str(path), 1, now)  # fmt: skip
+    except OSError as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
 
 
-def _jsonl_records(handle: IO[str], file: str, now: datetime, decoder: Decoder) -> Iterator[Record]:
-    for number, line in enumerate(handle, start=1):
+def _unreadable(problem: Unreadable, file: str, number: int, now: datetime) -> Record:
+    origin = file_origin(file, number)
+    letter = dead_letter(problem.raw, origin, now, "decode", problem.error_type, problem.summary)
+    return Record(letter, "", file, number)
+
+
+def _jsonl_records(
+    lines: CappedLines, file: str, now: datetime, decoder: Decoder, counts: LineCounts
+) -> Iterator[Record]:
+    for line in lines:
+        number = lines.number
+        problem = lines.problems.pop(number, None)
+        if problem is not None:
+            yield _unreadable(problem, file, number, now)
+            continue
         text = line.rstrip("\r\n")
         if not text.strip():
+            counts.blank += 1
             continue
         yield Record(decoder.line(text, file, number, now), text, file, number)
 
 
-def _csv_records(handle: IO[str], file: str, now: datetime, decoder: Decoder) -> Iterator[Record]:
-    reader = csv.reader(handle)
+def _csv_records(
+    lines: CappedLines, file: str, now: datetime, decoder: Decoder, counts: LineCounts
+) -> Iterator[Record]:
+    reader = csv.reader(lines)
     header = next(reader, None)
     if header is None:
         return
-    columns = [c.strip().lstrip("\ufeff") for c in header]
+    columns = [c.strip() for c in header]
     if not set(columns) >= DATA_COLUMNS:
         raise InputError(
             f"{file}: CSV header {columns} lacks month, area, measure and value "
             "(Statistics Finland's long format)"
         )
     source = Path(file).name.split(".")[0][:64] or "csv"
-    for row in reader:
-        number = reader.line_num
+    for row in csv_rows(reader, lines):
+        number = lines.number
+        if isinstance(row, Unreadable):
+            yield _unreadable(row, file, number, now)
+            continue
+        if is_blank_row(row):
+            counts.blank += 1
+            continue
         raw = ",".join(row)
         if len(row) != len(columns):
             yield Record(

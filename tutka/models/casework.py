@@ -41,6 +41,7 @@ from pydantic import (
 )
 
 from tutka.models.codes import AreaCode
+from tutka.models.personal_data import contains_personal_code
 
 #: Alert ids are deterministic hashes (``tutka.models.alerts.alert_id``).
 AlertId = Annotated[str, StringConstraints(pattern=r"^al-[0-9a-f]{16}$")]
@@ -62,15 +63,29 @@ def _no_control_characters(text: str) -> str:
     return text
 
 
+def _no_personal_code(text: str) -> str:
+    # Case work is kept for years and read by other staff: no henkilötunnus, in any spelling.
+    if contains_personal_code(text):
+        raise ValueError(
+            "text must not contain a Finnish personal identity code (henkilötunnus); "
+            "refer to the person another way"
+        )
+    return text
+
+
 Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NOTE),
     AfterValidator(_no_control_characters),
+    AfterValidator(_no_personal_code),
 ]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    # Errors must not echo input: a refused note may hold the very code it was refused for.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", allow_inf_nan=False, hide_input_in_errors=True
+    )
 
 
 class Acknowledged(_Frozen):
@@ -83,7 +98,7 @@ class Assigned(_Frozen):
     """The case is assigned to a person or a team (replaces an earlier assignment)."""
 
     type: Literal["assigned"] = "assigned"
-    assignee: Name
+    assignee: Annotated[Name, AfterValidator(_no_personal_code)]
 
 
 class Noted(_Frozen):
@@ -108,6 +123,7 @@ class ActionLinked(_Frozen):
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
         AfterValidator(_no_control_characters),
+        AfterValidator(_no_personal_code),
     ]
     url: HttpUrl | None = None
 
@@ -116,7 +132,7 @@ CaseAction = Annotated[
     Acknowledged | Assigned | Noted | Marked | ActionLinked, Field(discriminator="type")
 ]
 CASE_ACTION: Final[TypeAdapter[Acknowledged | Assigned | Noted | Marked | ActionLinked]] = (
-    TypeAdapter(CaseAction)
+    TypeAdapter(CaseAction, config=ConfigDict(hide_input_in_errors=True))
 )
 
 

@@ -1,8 +1,8 @@
 """Dead letters and the decoder that produces them: bad input is kept, explained and counted.
 
 ``decode`` never raises on data. It returns either a valid event or a :class:`DeadLetter` that keeps
-the raw payload (personal identity codes redacted), where it came from, a reason class and the
-structured validation errors.
+the raw payload (personal identity codes redacted, in any spelling; at most 16 KiB of it), where it
+came from, a reason class and the structured validation errors.
 
 >>> origin = Origin(source="file", file="x.jsonl", line=3)
 >>> dl = decode(b'{"type": "vacancies"', origin, received_at=EPOCH)
@@ -25,10 +25,18 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from tutka.models.events import Event, personal_data_problem
-from tutka.models.personal_data import redact_personal_codes, redact_personal_codes_in_bytes
+from tutka.models.personal_data import (
+    contains_personal_code,
+    redact_personal_codes,
+    redact_personal_codes_in_bytes,
+)
 
 DeadLetterReason = Literal["decode", "validation", "processing"]
 EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
+
+#: The most of a raw payload a dead letter keeps (bytes, before redaction): enough to see what
+#: is wrong, and memory and the dead-letter topic stay bounded whatever arrives.
+MAX_RAW_BYTES: Final = 16_384
 
 _EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
 
@@ -71,6 +79,9 @@ class DeadLetter(BaseModel):
     raw: str
     raw_encoding: Literal["utf-8", "base64"] = "utf-8"
     redacted: bool = False
+    raw_truncated: bool = Field(
+        default=False, description=f"raw holds only the first {MAX_RAW_BYTES:,} bytes"
+    )
     origin: Origin
     received_at: datetime
 
@@ -110,17 +121,13 @@ def validate(payload: Any, raw: str, origin: Origin, received_at: datetime) -> E
             raw, origin, received_at, "validation", "too_deep", "payload is nested too deeply"
         )
     if problem is not None:
-        return _dead(
-            raw, origin, received_at, "validation", problem.type, str(problem), payload=payload
-        )
+        return _dead(raw, origin, received_at, "validation", problem.type, str(problem))
     try:
         return _EVENT_ADAPTER.validate_python(payload)
     except ValidationError as exc:
         errors = tuple(_detail(e) for e in exc.errors(include_input=False, include_url=False))
         summary = "; ".join(f"{e.loc}: {e.msg}" if e.loc else e.msg for e in errors[:5])
-        return _dead(
-            raw, origin, received_at, "validation", errors[0].type, summary, errors, payload
-        )
+        return _dead(raw, origin, received_at, "validation", errors[0].type, summary, errors)
     except RecursionError:
         return _dead(
             raw, origin, received_at, "validation", "too_deep", "payload is nested too deeply"
@@ -155,9 +162,8 @@ def _dead(
     error_type: str,
     summary: str,
     errors: tuple[ErrorDetail, ...] = (),
-    payload: Any = None,
 ) -> DeadLetter:
-    text, encoding, redacted = _keepable(raw, payload)
+    text, encoding, redacted, truncated = _keepable(raw)
     if not errors:
         errors = (ErrorDetail(loc="", type=error_type, msg=summary),)
     return DeadLetter(
@@ -170,44 +176,45 @@ def _dead(
         raw=text,
         raw_encoding=encoding,
         redacted=redacted,
+        raw_truncated=truncated,
         origin=origin,
         received_at=received_at,
     )
 
 
-def _keepable(raw: bytes | str, payload: Any) -> tuple[str, Literal["utf-8", "base64"], bool]:
-    """The raw payload as it can be stored and produced: text or base64, never a person's code."""
+def _keepable(raw: bytes | str) -> tuple[str, Literal["utf-8", "base64"], bool, bool]:
+    """The raw payload as it can be stored: (text, encoding, redacted, truncated).
+
+    Text or base64, never a person's code, the first :data:`MAX_RAW_BYTES` bytes at most.
+
+    The check reads the payload as a person would (JSON escapes, look-alike characters: see
+    :func:`tutka.models.personal_data.reading_form`), whether or not it parses. A payload that
+    is not UTF-8 is checked as far as it decodes; if that shows a code, only the redacted
+    reading is kept, never the bytes.
+    """
     data = raw.encode("utf-8", errors="surrogateescape") if isinstance(raw, str) else raw
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        kept = redact_personal_codes_in_bytes(data)
-        return base64.b64encode(kept).decode("ascii"), "base64", kept != data
-    redacted = redact_personal_codes(text)
-    if payload is not None and _still_personal(redacted, payload):
-        # JSON escapes can hide a code from a text search of the raw payload: rewrite the
-        # parsed payload with every code removed instead.
-        return json.dumps(_redact(payload), ensure_ascii=False), "utf-8", True
-    return redacted, "utf-8", redacted != text
+    truncated = len(data) > MAX_RAW_BYTES
+    data = data[:MAX_RAW_BYTES]
+    text = _utf8(data, truncated)
+    if text is None:
+        lossy = data.decode("utf-8", errors="replace")
+        if contains_personal_code(lossy, json_escapes=True) or (
+            redact_personal_codes_in_bytes(data) != data
+        ):
+            return redact_personal_codes(lossy, json_escapes=True), "utf-8", True, truncated
+        return base64.b64encode(data).decode("ascii"), "base64", False, truncated
+    redacted = redact_personal_codes(text, json_escapes=True)
+    return redacted, "utf-8", redacted != text, truncated
 
 
-def _still_personal(redacted: str, payload: Any) -> bool:
-    try:
-        if personal_data_problem(payload) is None:
-            return False
-        return personal_data_problem(json.loads(redacted)) is not None
-    except (ValueError, RecursionError):
-        return True
-
-
-def _redact(data: Any) -> Any:
-    if isinstance(data, str):
-        return redact_personal_codes(data).encode("utf-8", errors="replace").decode("utf-8")
-    if isinstance(data, dict):
-        return {_redact(str(k)): _redact(v) for k, v in data.items()}
-    if isinstance(data, list):
-        return [_redact(v) for v in data]
-    return data
+def _utf8(data: bytes, truncated: bool) -> str | None:
+    """``data`` as UTF-8, or None; a cut (``truncated``) may split the last character."""
+    for cut in range(4 if truncated else 1):
+        try:
+            return data[: len(data) - cut].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return None
 
 
 def _clean(text: str) -> str:

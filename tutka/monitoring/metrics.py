@@ -252,6 +252,11 @@ class Metrics:
             "Webhook attempts after the first one",
             registry=registry,
         )
+        self.webhook_backlog = Gauge(
+            "tutka_webhook_backlog",
+            "Alerts waiting in the webhook lanes (slow or unreachable receivers)",
+            registry=registry,
+        )
         self.alertmanager_posts = Counter(
             "tutka_alertmanager_posts_total",
             "Batches posted to Alertmanager, by outcome (ok/failed)",

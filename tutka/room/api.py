@@ -17,15 +17,23 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from tutka.config.settings import RoomUser, WebhookSettings
+from tutka.config.settings import RoomSettings, RoomUser, WebhookSettings
 from tutka.room.context import RoomContext
+from tutka.room.guard import AuthThrottle, BodyLimit, SecurityHeaders
 from tutka.room.routers import alerts, pages, picture, stream, subscriptions
 from tutka.room.service import Service
 from tutka.room.tokens import Staff
 
 
-def create_app(service: Service, users: Sequence[RoomUser], webhook: WebhookSettings) -> FastAPI:
-    """The room's app for ``service``, signing in ``users``, signing webhooks with ``webhook``."""
+def create_app(
+    service: Service,
+    users: Sequence[RoomUser],
+    webhook: WebhookSettings,
+    settings: RoomSettings | None = None,
+) -> FastAPI:
+    """The room's app for ``service``, signing in ``users``, signing webhooks with ``webhook``;
+    body limit and sign-in throttle from ``settings`` (the defaults when None)."""
+    settings = settings if settings is not None else RoomSettings()
     app = FastAPI(
         title="Muutostutka situation room",
         version="1",
@@ -35,7 +43,11 @@ def create_app(service: Service, users: Sequence[RoomUser], webhook: WebhookSett
         docs_url=None,  # the interactive docs load scripts from a CDN: not on an intranet
         redoc_url=None,
     )
-    app.state.room = RoomContext(service, Staff.of(users), webhook)
+    throttle = AuthThrottle(settings.auth_failures_per_minute)
+    app.state.room = RoomContext(service, Staff.of(users), webhook, throttle)
+    # Outermost last: headers on every answer, the 413 included; the limit before any route.
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     for part in (picture, alerts, subscriptions, stream):

@@ -1,13 +1,14 @@
 """Who is asking, and what they may see and do: the access dependencies of the room's routes.
 
 Every ``/api`` request carries ``Authorization: Bearer <token>``; an unknown or missing token is
-401, and anything outside the principal's role or ELY area is 403 (both counted). Staff scoped to
-an ELY area see, filter and act on the alerts under it only.
+401 (and after too many from one address, 429 for a while), anything outside the principal's role
+is 403, and an alert outside their ELY area is 404, as an unknown one is (all counted). Staff
+scoped to an ELY area see, filter and act on the alerts under it only.
 """
 
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query
+from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from tutka.models.access import Permission, Principal, may
@@ -21,10 +22,20 @@ bearer = HTTPBearer(auto_error=False, description="a room token (tutka room toke
 
 def principal(
     room: Room,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
+    client = request.client.host if request.client is not None else "unknown"
+    if room.throttle.blocked(client):
+        room.service.metrics.denied.labels("429").inc()
+        raise HTTPException(
+            429,
+            "too many failed sign-ins from your address: wait a minute",
+            headers={"Retry-After": str(room.throttle.retry_after(client))},
+        )
     found = room.staff.find(credentials.credentials) if credentials is not None else None
     if found is None:
+        room.throttle.failed(client)
         room.service.metrics.denied.labels("401").inc()
         raise HTTPException(
             401, "a valid token is required", headers={"WWW-Authenticate": "Bearer"}
@@ -46,11 +57,13 @@ def require(room: RoomContext, user: Principal, permission: Permission) -> None:
 
 
 def visible_alert(room: RoomContext, user: Principal, alert_id: str) -> Alert:
+    """The alert, if it exists and lies in ``user``'s scope; 404 otherwise, the same answer
+    either way, so that an id outside the scope does not tell that it exists."""
     alert = room.state.alert(alert_id)
-    if alert is None:
+    if alert is None or not room.state.sees(user, alert):
+        if alert is not None:
+            room.service.metrics.denied.labels("404").inc()
         raise HTTPException(404, f"no alert {alert_id}")
-    if not room.state.sees(user, alert):
-        raise deny(room, f"alert {alert_id} lies outside your area ({user.scope})")
     return alert
 
 

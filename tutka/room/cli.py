@@ -101,7 +101,7 @@ def room_group(
         service = embedded(
             settings, world, context.catalogue, context.sectors, inputs, source, pace_seconds,
         )  # fmt: skip
-    app = create_app(service, users, settings.webhook)
+    app = create_app(service, users, settings.webhook, settings.room)
     bind_host = host or settings.room.host
     bind_port = port or settings.room.port
     base = f"http://{bind_host}:{bind_port}/"

@@ -4,13 +4,14 @@
 as a dependency (``room: Room``), so the routers are plain module-level ``APIRouter`` objects.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from tutka.config.settings import WebhookSettings
 from tutka.models.areas import Hierarchy
+from tutka.room.guard import AuthThrottle
 from tutka.room.service import Service
 from tutka.room.state import RoomState
 from tutka.room.tokens import Staff
@@ -23,6 +24,7 @@ class RoomContext:
     service: Service
     staff: Staff
     webhook: WebhookSettings
+    throttle: AuthThrottle = field(default_factory=lambda: AuthThrottle(30))
 
     @property
     def state(self) -> RoomState:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, BinaryIO, Final, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -84,13 +84,31 @@ class FileJournal:
         self._offset = 0
         self._line = 0
         self._read_lock = threading.Lock()
+        self.repair()
+
+    def repair(self) -> bool:
+        """End a torn last line (a crash mid-write) so that nothing is appended onto it.
+
+        The fragment becomes a line of its own, which does not parse: a dead letter, counted,
+        as any bad line. True if the file needed it.
+        """
+        with open(self.path, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                return _end_torn_line(handle)
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def append(self, key: str, event: BaseModel) -> None:
         line = (event.model_dump_json() + "\n").encode()
         # One write under an exclusive lock: instances appending together never interleave.
-        with open(self.path, "ab") as handle:
+        with open(self.path, "a+b") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
+                # A torn tail left by a crash (of any instance) is ended first: a note appended
+                # onto it would be part of a bad line, and lost.
+                if _end_torn_line(handle):
+                    log.warning("%s ended in a torn line: ended it before appending", self.path)
                 handle.write(line)
                 handle.flush()
                 os.fsync(handle.fileno())
@@ -127,3 +145,14 @@ class FileJournal:
         thread = threading.Thread(target=run, name=f"room-{self.name}", daemon=True)
         thread.start()
         return thread
+
+
+def _end_torn_line(handle: BinaryIO) -> bool:
+    """Write a newline if the (locked, ``a+b``) file does not end with one."""
+    size = os.fstat(handle.fileno()).st_size
+    if size == 0 or os.pread(handle.fileno(), 1, size - 1) == b"\n":
+        return False
+    handle.write(b"\n")
+    handle.flush()
+    os.fsync(handle.fileno())
+    return True

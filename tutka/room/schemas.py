@@ -205,10 +205,12 @@ class Problem(_Out):
 ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     401: {"model": Problem, "description": "no token, or an unknown one"},
     403: {"model": Problem, "description": "outside your scope or role"},
+    413: {"model": Problem, "description": "the request body is too large"},
     422: {"model": Problem, "description": "bad input, with the reason"},
+    429: {"model": Problem, "description": "too many failed sign-ins: wait (Retry-After)"},
 }
 #: … and of the routes of one alert.
 ALERT_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     **ERRORS,
-    404: {"model": Problem, "description": "no such alert"},
+    404: {"model": Problem, "description": "no such alert in your scope"},
 }

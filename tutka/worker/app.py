@@ -25,6 +25,8 @@ import base64
 import gzip
 import json
 import logging
+import os
+import threading
 import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
@@ -48,6 +50,8 @@ from tutka.worker.delivery import install as install_delivery
 from tutka.worker.topics import Topics, ensure_topics, topics_for
 
 log = logging.getLogger("tutka.worker")
+#: Exit status of a worker that stalled (EX_SOFTWARE): its supervisor restarts it.
+STALLED_EXIT = 70
 
 # Agent names are contracts like topic names. Faust derived these from module path + function
 # when they were first deployed; spelled out, they stay the same wherever the module lives.
@@ -104,8 +108,29 @@ class Shell:
         self.poison: set[int] = set()
         #: The last offset each agent finished, per (topic, partition): for the lag metric.
         self.done: dict[tuple[str, int], int] = {}
+        #: The watchdog's view (monotonic times): the last look at the lag, the last progress.
+        self.observed_at = time.monotonic()
+        self.progress_at = time.monotonic()
+        self._done_total = 0
         #: The partitions assigned to this worker.
         self.assigned: set[tuple[str, int]] = set()
+
+    def note_progress(self, waiting: int) -> None:
+        """The observer's look at the lag: progress when nothing waits or records were done."""
+        now = time.monotonic()
+        self.observed_at = now
+        total = sum(self.done.values())
+        if waiting == 0 or total != self._done_total:
+            self.progress_at = now
+        self._done_total = total
+
+    def stalled(self, now: float, stall_seconds: float) -> str | None:
+        """Why the worker counts as stalled at ``now``, or None."""
+        if now - self.observed_at > stall_seconds:
+            return f"the event loop has not looked at the lag for {now - self.observed_at:.0f} s"
+        if now - self.progress_at > stall_seconds:
+            return f"records wait and none was finished for {now - self.progress_at:.0f} s"
+        return None
 
 
 def create_app(
@@ -375,12 +400,43 @@ def create_app(
         # so they survive restarts and rebalances: only the worker holding the engine shows them.
         if shell.owner and shell.restored:
             observer.refresh(shell.core.engine)
-        metrics.set_lag(consumer_lag(app, shell))
+        lag = consumer_lag(app, shell)
+        metrics.set_lag(lag)
+        shell.note_progress(sum(lag.values()))
+
+    @app.task
+    async def watch() -> None:
+        shell.observed_at = shell.progress_at = time.monotonic()
+        start_watchdog(shell, k.stall_seconds)
 
     app.tutka_shell = shell  # type: ignore[attr-defined]
     app.tutka_observer = observer  # type: ignore[attr-defined]
     app.tutka_deliveries = install_delivery(app, settings, hierarchy, metrics)  # type: ignore[attr-defined]
     return app
+
+
+def start_watchdog(shell: Shell, stall_seconds: float) -> threading.Thread:
+    """A thread that ends the process (status 70) when the worker stalls (:meth:`Shell.stalled`).
+
+    After the broker goes away and comes back, faust can hang for good inside a consumer restart
+    (a commit that never returns), neither working nor failing. Infrastructure errors are meant
+    to end the worker so that its supervisor starts a fresh one (compose: ``restart``), and a
+    fresh worker resumes exactly where the checkpoint and the transactions left off; this makes
+    the hang such an error. A thread, because the event loop itself may be what is stuck.
+    """
+
+    def run() -> None:
+        while True:
+            time.sleep(1.0)
+            reason = shell.stalled(time.monotonic(), stall_seconds)
+            if reason is not None:
+                log.critical("worker stalled (%s): exiting for a restart", reason)
+                logging.shutdown()
+                os._exit(STALLED_EXIT)
+
+    thread = threading.Thread(target=run, name="tutka-watchdog", daemon=True)
+    thread.start()
+    return thread
 
 
 def consumer_lag(app: faust.App, shell: Shell) -> dict[str, int]:

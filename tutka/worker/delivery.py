@@ -4,8 +4,9 @@ The set of subscriptions is the compacted topic ``tutka.subscriptions.v1`` folde
 :class:`~tutka.models.subscriptions.SubscriptionBook`; every worker reads all of it (a timer follows
 the topic), so any worker can deliver any alert. Delivery is at-least-once: a receiver deduplicates
 on ``X-Tutka-Alert-Id`` + ``X-Tutka-Alert-Sequence`` (a Kafka subscriber on the alert's id and
-sequence). A webhook that keeps failing does not lose the alert: it is parked, with the reason, on
-``tutka.deliveries.deadletter.v1``.
+sequence). Each webhook subscription has its own lane (:mod:`tutka.worker.lanes`), so a slow or
+dead receiver holds up only its own alerts. A webhook that keeps failing does not lose the alert:
+it is parked, with the reason, on ``tutka.deliveries.deadletter.v1``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import faust
-import httpx
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
@@ -36,7 +36,8 @@ from tutka.models.subscriptions import (
     matches,
 )
 from tutka.monitoring.metrics import Metrics
-from tutka.webhooks import deliver, subscription_key
+from tutka.webhooks import DeliveryResult, deliver, subscription_key, webhook_client
+from tutka.worker.lanes import WebhookLanes
 from tutka.worker.topics import TopicSpec, ensure_topics, topics_for
 
 log = logging.getLogger("tutka.delivery")
@@ -54,6 +55,7 @@ class Deliveries:
     position: int = 0
     topics_created: set[str] = field(default_factory=set)
     outcomes: Counter[str] = field(default_factory=Counter)
+    lanes: WebhookLanes | None = None
 
 
 def install(
@@ -70,7 +72,23 @@ def install(
     }
     alerts = app.topic(names.alerts, **raw)
     parked = app.topic(names.delivery_deadletter, **raw)
-    client = httpx.AsyncClient(follow_redirects=False)
+    client = webhook_client(settings.webhook)
+
+    async def send(subscription: Subscription, body: bytes) -> DeliveryResult:
+        key = subscription_key(settings.webhook, subscription.id)
+        result = await deliver(client, subscription, body, key, settings.webhook, time.time)
+        state.outcomes[f"webhook_{result.outcome}"] += 1
+        metrics.delivered("webhook", ok=result.delivered, retries=max(0, result.attempts - 1))
+        return result
+
+    lanes = WebhookLanes(
+        send,
+        lambda subscription, body, reason: _park(subscription, body, reason),
+        backlog=settings.webhook.backlog,
+        patience_seconds=settings.webhook.patience_seconds,
+        on_backlog=metrics.webhook_backlog.set,
+    )
+    state.lanes = lanes
 
     @app.agent(alerts, name=AGENT_DELIVER)
     async def deliver_alerts(stream: Any) -> None:
@@ -97,22 +115,20 @@ def install(
                 await _webhook(subscription, alert, event.value)
 
     async def _webhook(subscription: Subscription, alert: Alert, body: bytes) -> None:
+        """Hand the alert to the subscription's lane (it sends; this agent goes on at once)."""
         try:
-            key = subscription_key(settings.webhook, subscription.id)
+            subscription_key(settings.webhook, subscription.id)
+            problem = None if lanes.offer(subscription, body) else "the lane's backlog is full"
         except ValueError as exc:
+            problem = str(exc)
+        if problem is not None:
             result_json = json.dumps(
                 {"subscription_id": subscription.id, "alert_id": alert.id,
                  "alert_sequence": alert.sequence, "outcome": "failed", "attempts": 0,
-                 "error": str(exc), "permanent": True}
+                 "error": problem, "permanent": True}
             )  # fmt: skip
             await _park(subscription, body, result_json)
             metrics.delivered("webhook", ok=False)
-            return
-        result = await deliver(client, subscription, body, key, settings.webhook, time.time)
-        state.outcomes[f"webhook_{result.outcome}"] += 1
-        metrics.delivered("webhook", ok=result.delivered, retries=max(0, result.attempts - 1))
-        if not result.delivered:
-            await _park(subscription, body, result.model_dump_json())
 
     async def _park(subscription: Subscription, body: bytes, result_json: str) -> None:
         state.outcomes["parked"] += 1

@@ -224,11 +224,12 @@ def test_a_chart_without_recorded_figures_falls_back_to_the_evidence(
 def test_an_alert_outside_ones_scope_is_forbidden_and_an_unknown_one_not_found(
     client: TestClient, alerts: Alerts
 ) -> None:
-    assert client.get(f"/api/alerts/{alerts.helsinki.id}", headers=auth("lappi")).status_code == 403
-    assert client.get(f"/api/alerts/{alerts.country.id}", headers=auth("lappi")).status_code == 403
+    # Outside the scope answers as unknown does (#14): 404, so that an id does not tell it exists.
+    assert client.get(f"/api/alerts/{alerts.helsinki.id}", headers=auth("lappi")).status_code == 404
+    assert client.get(f"/api/alerts/{alerts.country.id}", headers=auth("lappi")).status_code == 404
     assert (
         client.get(f"/api/alerts/{alerts.helsinki.id}/case", headers=auth("lappi")).status_code
-        == 403
+        == 404
     )
     assert client.get("/api/alerts/al-0000000000000000", headers=auth("admin")).status_code == 404
     assert client.get("/api/alerts/../../etc", headers=auth("admin")).status_code == 404
@@ -290,7 +291,7 @@ def test_viewers_and_out_of_scope_staff_may_not_work_cases(
     refused = post_case(client, alerts.kemi.id, "viewer", {"type": "acknowledged"})
     assert refused.status_code == 403 and "viewer" in refused.json()["detail"]  # type: ignore[attr-defined]
     outside = post_case(client, alerts.kemi.id, "uusimaa", {"type": "acknowledged"})
-    assert outside.status_code == 403  # type: ignore[attr-defined]
+    assert outside.status_code == 404  # type: ignore[attr-defined]  (as if unknown: #14)
     unknown = post_case(client, "al-0000000000000000", "admin", {"type": "acknowledged"})
     assert unknown.status_code == 404  # type: ignore[attr-defined]
     case = client.get(f"/api/alerts/{alerts.kemi.id}/case", headers=auth("admin")).json()
@@ -403,7 +404,7 @@ def test_national_admins_manage_any_subscription_and_national_ones(client: TestC
     # Staff of another organisation neither see nor remove it.
     assert client.delete("/api/subscriptions/tem-all", headers=auth("lappi")).status_code == 404
     hijack = put_sub(client, "lappi", "tem-all", {})
-    assert hijack.status_code == 403  # type: ignore[attr-defined]
+    assert hijack.status_code == 404  # type: ignore[attr-defined]  (as if it did not exist)
     # National analysts belong to TEM: its subscriptions are theirs to manage, others' are not.
     assert (
         client.delete("/api/subscriptions/for-lappi", headers=auth("national")).status_code == 403

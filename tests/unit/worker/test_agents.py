@@ -105,7 +105,12 @@ def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         kafka=KafkaSettings(data_dir=tmp_path / "worker", partitions=1, dataset=DATASET.decode()),
-        webhook=WebhookSettings(signing_key=SecretStr("unit-test-master-key"), max_attempts=1),
+        webhook=WebhookSettings(
+            signing_key=SecretStr("unit-test-master-key-of-at-least-32-bytes"),
+            max_attempts=1,
+            allow_private_targets=True,  # the receivers are on 127.0.0.1, over http
+            patience_seconds=1e-6,  # a receiver down after one round: park at once
+        ),
     )
     names = topics_for(settings.kafka)
     partitions = {t: 1 for t in (*names.inputs, names.events, names.alerts, names.deadletter)}
@@ -372,9 +377,9 @@ def test_an_alert_is_posted_to_the_webhooks_it_matches_and_a_failed_one_parked(
     async def scenario() -> None:
         async with worker.app.agents[AGENT_DELIVER].test_context() as deliver:
             await deliver.put(alert.model_dump_json().encode(), key=alert.group.encode())
-            # The agent awaits the posts; it takes the next record (an empty one, skipped) only
-            # once it is done with this one.
+            # The agent hands the posts to the subscriptions' lanes and goes on: wait for them.
             await deliver.put(b"", key=b"")
+            assert await worker.app.tutka_deliveries.lanes.drained(10)  # type: ignore[attr-defined]
 
     try:
         asyncio.run(scenario())

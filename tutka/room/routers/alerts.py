@@ -1,10 +1,11 @@
 """Alerts and their case work: the list, the timeline, one alert with its chart, its case."""
 
+import hashlib
 import secrets
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query
 from fastapi import Path as PathParam
 
 from tutka.models.alerts import Alert
@@ -55,13 +56,40 @@ def case(room: Room, user: User, alert_id: AlertIdPath) -> CaseOut:
 
 @router.post("/api/alerts/{alert_id}/case", response_model=CaseOut, status_code=201,
              responses=ALERT_ERRORS, tags=["cases"])  # fmt: skip
-def work_case(room: Room, user: User, alert_id: AlertIdPath, action: CaseAction) -> CaseOut:
+def work_case(
+    room: Room,
+    user: User,
+    alert_id: AlertIdPath,
+    action: CaseAction,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            pattern=r"^[\x21-\x7e]{1,128}$",
+            description="a client's own id for this write: a retry with the same key records "
+            "nothing new (the case as it stands is returned)",
+        ),
+    ] = None,
+) -> CaseOut:
     """Acknowledge, assign, note, mark expected / new trend / false alarm, link an action."""
     require(room, user, "work_cases")
     alert = visible_alert(room, user, alert_id)
+    event_id = (
+        secrets.token_hex(12)
+        if idempotency_key is None
+        else _event_id(user.name, alert.id, idempotency_key)
+    )
+    current = room.state.case(alert.id)
+    if current is not None and event_id in current.seen:
+        return case_out(room, alert.id)  # a retry of a write already recorded
     event = CaseEvent(
-        id=secrets.token_hex(12), alert_id=alert.id, ely=alert.ely, actor=user.name,
+        id=event_id, alert_id=alert.id, ely=alert.ely, actor=user.name,
         at=datetime.now(UTC), action=CASE_ACTION.validate_python(action),
     )  # fmt: skip
     room.service.record_case(event)
     return case_out(room, alert.id)
+
+
+def _event_id(actor: str, alert_id: str, key: str) -> str:
+    """The case event id of a keyed write: the same for a retry, different for anyone else."""
+    digest = hashlib.sha256(f"{actor}\x00{alert_id}\x00{key}".encode()).hexdigest()
+    return f"ik-{digest[:40]}"

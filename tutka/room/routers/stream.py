@@ -3,18 +3,34 @@
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Final
+from typing import Any, Final
 
 from fastapi import APIRouter, Request, Response
 from sse_starlette import EventSourceResponse
 
+from tutka.models.access import Principal
 from tutka.room.auth import User
-from tutka.room.context import Room
+from tutka.room.context import Room, RoomContext
+from tutka.room.routers.subscriptions import visible_subscription
 from tutka.room.schemas import ERRORS
 
 HEARTBEAT_SECONDS: Final = 15.0
 
 router = APIRouter()
+
+
+def scoped_message(room: RoomContext, user: Principal, message: dict[str, Any]) -> dict[str, Any]:
+    """``message`` as ``user`` may see it: a subscription change names the subscription only to
+    those who may see it (its organisation, national staff); others learn only that the list
+    changed. (Alert and case messages are filtered by area before they are queued.)"""
+    if message.get("type") != "subscriptions" or "id" not in message:
+        return message
+    subscription = room.state.book().subscriptions.get(message["id"])
+    if subscription is not None and visible_subscription(user, subscription):
+        return message
+    if subscription is None and user.national:
+        return message  # a removal: national staff saw it before
+    return {key: value for key, value in message.items() if key != "id"}
 
 
 @router.get(
@@ -43,6 +59,7 @@ async def stream(room: Room, user: User, request: Request) -> EventSourceRespons
                 if listener.overflowed:
                     listener.overflowed = False
                     yield {"event": "resync", "data": "{}"}
+                message = scoped_message(room, user, message)
                 yield {"event": message["type"], "data": json.dumps(message)}
         finally:
             state.forget(listener)

@@ -19,7 +19,7 @@ from tutka.models.subscriptions import (
 from tutka.room.auth import User, deny, require
 from tutka.room.context import Room
 from tutka.room.schemas import ERRORS, Problem, SubscriptionRequest
-from tutka.webhooks import check_webhook_signing
+from tutka.webhooks import check_webhook
 
 router = APIRouter()
 
@@ -42,7 +42,7 @@ def subscriptions(room: Room, user: User) -> list[Subscription]:
 
 
 @router.put("/api/subscriptions/{subscription_id}", response_model=Subscription,
-            responses=ERRORS, tags=["subscriptions"])  # fmt: skip
+            responses={**ERRORS, 404: {"model": Problem}}, tags=["subscriptions"])  # fmt: skip
 def put_subscription(
     room: Room, user: User, subscription_id: SubscriptionIdPath, request: SubscriptionRequest
 ) -> Subscription:
@@ -51,7 +51,9 @@ def put_subscription(
     book = room.state.book()
     current = book.subscriptions.get(subscription_id)
     if current is not None and not visible_subscription(user, current):
-        raise deny(room, f"subscription {subscription_id} belongs to {current.owner}")
+        # As for an alert outside the scope: not a word on whose it is, or that it exists.
+        room.service.metrics.denied.labels("404").inc()
+        raise HTTPException(404, f"no subscription {subscription_id} of yours")
     # Replacing keeps the owner unless one is named: an edit does not move a subscription.
     owner = request.owner or (current.owner if current else user.organisation)
     if owner != user.organisation:
@@ -70,7 +72,7 @@ def put_subscription(
             revision=0 if known is None else known + 1,
         )  # fmt: skip
         check_scope(subscription, room.hierarchy)
-        check_webhook_signing(subscription, room.webhook)
+        check_webhook(subscription, room.webhook)
     except (ValueError, ScopeError) as exc:
         raise HTTPException(422, str(exc)) from exc
     room.service.record_subscription(SubscriptionUpserted(subscription=subscription))
