@@ -31,7 +31,13 @@ class DemoContext(Protocol):
     def synthetic_world(self) -> Hierarchy: ...
 
 
-_SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "watch": "cyan"}
+_SEVERITY_STYLE = {
+    "critical": "bold red",
+    "warning": "yellow",
+    "strong": "bold green",
+    "notable": "green",
+    "watch": "cyan",
+}
 
 
 def run_demo(

@@ -51,6 +51,8 @@ class ReplayResult:
     events: list[Event] = field(default_factory=list)
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
+    #: Cells the source left blank on purpose (suppressed), counted apart from dead letters.
+    suppressed: int = 0
 
     def latest(self) -> dict[str, Alert]:
         """The last version of every alert, by id."""
@@ -139,6 +141,11 @@ class InputStream:
     @property
     def dead(self) -> list[DeadLetter]:
         return [letter for letters in self._dead for letter in letters]
+
+    @property
+    def suppressed(self) -> int:
+        """Suppressed cells read so far (blank in the source; neither events nor dead letters)."""
+        return self.decoder.suppressed
 
     def __iter__(self) -> Iterator[Record]:
         streams = [self._ordered(i, order) for i, order in enumerate(self.files)]
@@ -277,7 +284,7 @@ def replay(
                 if observer is not None:
                     observer.refresh(engine)
                 if progress is not None:
-                    progress(processed + stream.dead_read, total)
+                    progress(processed + stream.dead_read + stream.suppressed, total)
         for output in engine.flush():
             if isinstance(output, Alert):
                 alerts.append(output)
@@ -286,7 +293,7 @@ def replay(
                 if observer is not None:
                     observer.emitted(output)
                     observer.published(output)
-    read = processed + stream.dead_read
+    read = processed + stream.dead_read + stream.suppressed
     if progress is not None:
         progress(read, read)
     if observer is not None:
@@ -299,6 +306,7 @@ def replay(
         events=events,
         seconds=time.perf_counter() - started,
         peak_rss_mb=peak_rss_mb(),
+        suppressed=stream.suppressed,
     )
 
 

@@ -173,7 +173,8 @@ def _print_summary(result: ReplayResult, quiet: bool) -> None:
     console.print(
         f"Read {result.records:,} records: {sum(stats.events.values()):,} events "
         f"({', '.join(f'{k} {v:,}' for k, v in sorted(stats.events.items()))}), "
-        f"{len(result.dead_letters):,} dead letters. "
+        f"{len(result.dead_letters):,} dead letters, {result.suppressed:,} suppressed cells "
+        "(blank in the source). "
         f"{len(latest):,} alerts ({len(result.alerts):,} versions) in {result.seconds:.1f} s "
         f"({rate:,.0f} observations/s, peak memory {result.peak_rss_mb:,.0f} MiB)."
     )
@@ -190,17 +191,17 @@ def _print_summary(result: ReplayResult, quiet: bool) -> None:
             table.add_row(reason, f"{n:,}")
         console.print(table)
     table = Table(title="Alerts by kind, polarity and severity")
-    for column in ("kind", "polarity", "watch", "warning", "critical", "total"):
+    for column in ("kind", "polarity", "watch", "warning/notable", "critical/strong", "total"):
         table.add_column(column, justify="right" if column not in ("kind", "polarity") else "left")
-    rows: dict[tuple[str, str], dict[str, int]] = {}
+    rows: dict[tuple[str, str], dict[int, int]] = {}
     for alert in latest:
         row = rows.setdefault((alert.kind.value, alert.polarity.value), {})
-        row[alert.severity.value] = row.get(alert.severity.value, 0) + 1
+        row[alert.severity.rank] = row.get(alert.severity.rank, 0) + 1
     for (kind, polarity), row in sorted(rows.items()):
         table.add_row(
             kind,
             polarity,
-            *(str(row.get(s, 0)) for s in ("watch", "warning", "critical")),
+            *(str(row.get(rank, 0)) for rank in (1, 2, 3)),
             str(sum(row.values())),
         )
     console.print(table)

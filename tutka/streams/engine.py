@@ -52,6 +52,7 @@ from tutka.streams.alerting import (
     GroupState,
     apply_decision,
     fold,
+    held,
     resolve_quiet,
     withdraw,
 )
@@ -69,6 +70,7 @@ from tutka.streams.series import (
     reevaluate,
 )
 from tutka.streams.signals import Decision, SeriesKey, Signal, group_key
+from tutka.streams.sizes import too_small
 
 Figure = UnemploymentReported | VacanciesReported
 Event = LayoffNoticeFiled | UnemploymentReported | VacanciesReported
@@ -171,6 +173,7 @@ class Engine:
             sector_names=dict(sector_names or {}),
             severity=catalogue.severity,
             rules=catalogue.alerting,
+            values=self.value_of,
         )
         self.series: dict[SeriesKey, SeriesState] = {}
         self.groups: dict[str, GroupState] = {}
@@ -469,6 +472,17 @@ class Engine:
             self.stats.signals[finding.detector] += 1
             if self._only_relative(state, finding, value):
                 self.stats.decisions["relative_only"] += 1
+                continue
+            rules = self.catalogue.alerting
+            baseline = finding.assessment.baseline
+            if too_small(
+                state.key,
+                value,
+                baseline,
+                rules.min_breakdown_size,
+                rules.min_breakdown_excess,
+            ):
+                self.stats.decisions["too_small"] += 1
                 continue
             group = self._calibration_group(finding.detector, state)
             signals.append(
@@ -828,8 +842,9 @@ class Engine:
     def _open_classes(self) -> frozenset[tuple[str, SignalClass]]:
         classes = set()
         for key in self.open_groups:
-            alert = self.groups[key].alert
-            if alert is not None:
+            group = self.groups[key]
+            alert = group.alert
+            if alert is not None and not held(group, self.clock_figures, self.ctx):
                 classes.add(
                     (alert.area, (alert.kind, alert.polarity, alert.sector, alert.occupation))
                 )
@@ -892,6 +907,11 @@ class Engine:
         return [
             g.alert for k in sorted(self.open_groups) if (g := self.groups[k]).alert is not None
         ]
+
+    def value_of(self, series: str, period: int) -> float | None:
+        """A series' value in a month (the series as alerts name it); None when unknown."""
+        state = self.series.get(SeriesKey.parse(series))
+        return None if state is None else state.value(period)
 
     def history(self, key: SeriesKey) -> dict[int, float]:
         """The values recorded for one series, by month index (empty for an unknown series)."""

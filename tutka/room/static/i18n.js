@@ -94,7 +94,7 @@ export const STRINGS = {
     "places.positive": "Myönteiset",
     "places.worst": "Vakavin",
     "places.none": "–",
-    "places.legend": "⊖ heikentävät, ⊕ myönteiset muutokset; vakavin: !!! kriittinen, !! varoitus, ! seuranta",
+    "places.legend": "⊖ heikentävät, ⊕ myönteiset muutokset; merkittävin: !!! kriittinen / vahva, !! varoitus / merkittävä, ! seuranta",
 
     "alerts.heading": "Hälytykset",
     "alerts.showing": "Näytetään",
@@ -362,7 +362,7 @@ export const STRINGS = {
     "places.positive": "Positiva",
     "places.worst": "Allvarligast",
     "places.none": "–",
-    "places.legend": "⊖ negativa, ⊕ positiva förändringar; allvarligast: !!! kritisk, !! varning, ! bevakning",
+    "places.legend": "⊖ negativa, ⊕ positiva förändringar; viktigast: !!! kritisk / stark, !! varning / betydande, ! bevakning",
 
     "alerts.heading": "Larm",
     "alerts.showing": "Visas",
@@ -630,7 +630,7 @@ export const STRINGS = {
     "places.positive": "Positive",
     "places.worst": "Most severe",
     "places.none": "–",
-    "places.legend": "⊖ negative, ⊕ positive changes; most severe: !!! critical, !! warning, ! watch",
+    "places.legend": "⊖ negative, ⊕ positive changes; most important: !!! critical / strong, !! warning / notable, ! watch",
 
     "alerts.heading": "Alerts",
     "alerts.showing": "Showing",
@@ -835,6 +835,8 @@ export const CODES = {
     watch: { fi: "Seuranta", sv: "Bevakning", en: "Watch" },
     warning: { fi: "Varoitus", sv: "Varning", en: "Warning" },
     critical: { fi: "Kriittinen", sv: "Kritisk", en: "Critical" },
+    notable: { fi: "Merkittävä", sv: "Betydande", en: "Notable" },
+    strong: { fi: "Vahva", sv: "Stark", en: "Strong" },
   },
   polarity: {
     negative: { fi: "Heikentävä", sv: "Negativ", en: "Negative" },

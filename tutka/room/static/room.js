@@ -29,10 +29,13 @@ const ANNOUNCE_INTERVAL_MS = 4000;
 // How long a newly opened alert's row stays highlighted.
 const FRESH_MS = 8000;
 
+// Severity is importance; the words differ by polarity (harm: warning, critical; good news:
+// notable, strong) at the same three levels. The filter offers the levels by their harm words.
 const SEVERITIES = ["watch", "warning", "critical"];
-const SEVERITY_RANK = { watch: 1, warning: 2, critical: 3 };
+const ALL_SEVERITIES = ["watch", "warning", "notable", "critical", "strong"];
+const SEVERITY_RANK = { watch: 1, warning: 2, notable: 2, critical: 3, strong: 3 };
 // Symbols so that severity and polarity never rely on colour alone.
-const SEVERITY_SYMBOL = { watch: "!", warning: "!!", critical: "!!!" };
+const SEVERITY_SYMBOL = { watch: "!", warning: "!!", notable: "!!", critical: "!!!", strong: "!!!" };
 const POLARITY_SYMBOL = { negative: "⊖", positive: "⊕" };
 const CHANGE_SYMBOL = { opened: "●", escalated: "▲", resolved: "✓", updated: "•" };
 const POLARITIES = ["negative", "positive"];
@@ -710,7 +713,7 @@ function renderCounts(counts) {
   // Plain digits: the tests (and people across the room) read these as numbers.
   $("count-negative").textContent = String(counts.negative);
   $("count-positive").textContent = String(counts.positive);
-  const parts = SEVERITIES.slice().reverse().map((severity) =>
+  const parts = ["critical", "strong", "warning", "notable", "watch"].map((severity) =>
     h("span", { className: `sev-count sev-${severity}` }, [
       severityBadge(severity), " ", fmtInt(counts.by_severity[severity] || 0),
     ]),
