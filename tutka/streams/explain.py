@@ -43,7 +43,8 @@ _MONTHS: Final[dict[Lang, tuple[str, ...]]] = {
            "October", "November", "December"),
 }  # fmt: skip
 
-_MEASURES: Final[dict[AlertKind, tuple[str, str, str]]] = {
+#: What each kind of alert counts, in Finnish, Swedish and English.
+MEASURES: Final[dict[AlertKind, tuple[str, str, str]]] = {
     AlertKind.UNEMPLOYMENT: (
         "Työttömien työnhakijoiden määrä", "Antalet arbetslösa arbetssökande",
         "Unemployed job-seekers"),
@@ -223,7 +224,7 @@ _SHARE_EXPECTED: Final[dict[Lang, str]] = {
 
 
 def _figure_sentence(facts: AlertFacts, lang: Lang) -> str:
-    measure = _MEASURES[facts.kind][_LANG_INDEX[lang]]
+    measure = MEASURES[facts.kind][_LANG_INDEX[lang]]
     head = _headline_evidence(facts.evidence)
     verb = _ROSE[lang][0 if head.direction == "up" else 1]
     value, base = fmt_number(head.value, lang), fmt_number(head.baseline, lang)
