@@ -8,6 +8,7 @@ reported once as national rather than as dozens of local alerts.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 
 import pytest
@@ -148,7 +149,7 @@ def test_the_front_page_lists_negative_changes_above_positive_ones_of_the_same_l
     from tutka.streams.picture import ordered
 
     shown = ordered(a for a in alerts if a.status.value != "resolved")
-    for first, second in zip(shown, shown[1:], strict=False):
+    for first, second in itertools.pairwise(shown):
         if first.severity.rank == second.severity.rank:
             assert not (
                 first.polarity is Polarity.POSITIVE and second.polarity is Polarity.NEGATIVE

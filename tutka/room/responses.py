@@ -49,6 +49,10 @@ def summary(alert: Alert, case: CaseState | None) -> AlertSummary:
                 "resolved_period",
                 "notice_persons",
                 "explanation",
+                "impact",
+                "labour_share",
+                "confidence",
+                "resolution",
             }
         ),
         status=alert.status.value,
