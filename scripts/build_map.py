@@ -22,7 +22,7 @@ LON0, LAT0 = 19.0, 70.2
 COS = math.cos(math.radians(64.0))
 ATTRIBUTION = (
     "Boundaries: National Land Survey of Finland (Maanmittauslaitos), administrative areas 2023, "
-    "CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/); simplified by Muutostutka."
+    "CC BY 4.0 (creativecommons.org/licenses/by/4.0); simplified by Muutostutka."
 )
 
 
@@ -52,7 +52,9 @@ def ring_path(ring: list[list[float]], tolerance: float) -> str:
     projected = [project(lon, lat) for lon, lat in ring]
     # A closed ring starts and ends at one point: split it at the point farthest from the start.
     x0, y0 = projected[0]
-    far = max(range(len(projected)), key=lambda i: math.hypot(projected[i][0] - x0, projected[i][1] - y0))
+    far = max(
+        range(len(projected)), key=lambda i: math.hypot(projected[i][0] - x0, projected[i][1] - y0)
+    )
     points = _dp(projected[: far + 1], tolerance)[:-1] + _dp(projected[far:], tolerance)
     rounded: list[tuple[int, int]] = []
     for x, y in points:
@@ -81,7 +83,9 @@ def feature_path(geometry: dict, tolerance: float, min_ring: float) -> str:
 
 def main(source: Path, target: Path) -> None:
     regions = json.loads((source / "regions_2023.geojson").read_text(encoding="utf-8"))
-    municipalities = json.loads((source / "municipalities_2023.geojson").read_text(encoding="utf-8"))
+    municipalities = json.loads(
+        (source / "municipalities_2023.geojson").read_text(encoding="utf-8")
+    )
     out: dict[str, object] = {"attribution": ATTRIBUTION, "regions": {}, "municipalities": {}}
     xs: list[float] = []
     ys: list[float] = []
@@ -107,8 +111,10 @@ def main(source: Path, target: Path) -> None:
         f"{math.ceil(max(xs) - min(xs)) + 2 * pad} {math.ceil(max(ys) - min(ys)) + 2 * pad}"
     )
     target.write_text(json.dumps(out, separators=(",", ":")), encoding="utf-8")
-    print(f"{target}: {target.stat().st_size:,} bytes, {len(out['regions'])} regions, "  # type: ignore[arg-type]
-          f"{len(out['municipalities'])} municipalities")  # type: ignore[arg-type]
+    print(
+        f"{target}: {target.stat().st_size:,} bytes, {len(out['regions'])} regions, "  # type: ignore[arg-type]
+        f"{len(out['municipalities'])} municipalities"
+    )  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ still large, and a small one seen by three is still small.
 
 >>> from tutka.config.catalogue import SeverityRules
 >>> rules = SeverityRules()
->>> level_of(60_000, 0.023, rules), level_of(485, 0.004, rules), level_of(80, None, rules)
+>>> level_of(60_000, 0.023, rules), level_of(485, 0.006, rules), level_of(80, None, rules)
 (3, 2, 1)
 >>> severity_word(3, Polarity.POSITIVE), severity_word(3, Polarity.NEGATIVE)
 (<Severity.STRONG: 'strong'>, <Severity.CRITICAL: 'critical'>)
