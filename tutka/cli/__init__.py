@@ -27,6 +27,10 @@ COMMANDS: dict[str, LazyCommand] = {
         "tutka.cli.demo:demo_command",
         "Generate a realistic synthetic labour market, find its structural changes, and report.",
     ),
+    "fetch": LazyCommand(
+        "tutka.cli.fetch:fetch_group",
+        "Fetch live sources into the stream (incrementally, with revisions).",
+    ),
     "nab": LazyCommand(
         "tutka.nab:nab_command",
         "Score our detector on the Numenta Anomaly Benchmark beside the published scoreboard.",
@@ -77,6 +81,10 @@ DEV_COMMANDS: dict[str, LazyCommand] = {
     "kafka": LazyCommand(
         "tutka.dev.cli:kafka_group",
         "A local single-node Kafka broker (KRaft, 127.0.0.1 only) for development and tests.",
+    ),
+    "pxweb": LazyCommand(
+        "tutka.dev.cli:pxweb_command",
+        "A PxWeb-compatible server on 127.0.0.1 with tables built from Statistics Finland CSVs.",
     ),
 }
 

@@ -155,6 +155,69 @@ class RoomSettings(_Group):
     )
 
 
+class FetchSettings(_Group):
+    """Live sources: ``tutka fetch statfin`` (Statistics Finland's PxWeb API)."""
+
+    base_url: HttpUrl = Field(
+        default=HttpUrl("https://pxdata.stat.fi/PxWeb/api/v1/fi"),
+        description="the PxWeb v1 API root, language included; table paths are relative to it",
+    )
+    tables: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["12r5", "12ti"],
+        description="table ids to fetch, comma-separated (from the tables file)",
+    )
+    tables_file: Path | None = Field(
+        default=None, description="tables file (TOML); default: the shipped statfin.toml"
+    )
+    lookback_months: int = Field(
+        default=6,
+        ge=0,
+        le=120,
+        description="months before the newest one asked again on every run, to catch revisions",
+    )
+    max_cells: int = Field(
+        default=100_000,
+        ge=1,
+        description="cells per query, at most (a smaller limit the server announces wins)",
+    )
+    max_calls: int = Field(
+        default=10, ge=1, description="requests per time window, at most (the server's wins)"
+    )
+    time_window_seconds: float = Field(default=10.0, gt=0, description="the rate limit's window")
+    timeout_seconds: float = Field(default=60.0, gt=0, description="per request")
+    max_attempts: int = Field(
+        default=5, ge=1, le=20, description="tries per request (timeouts, 429, 5xx)"
+    )
+    backoff_seconds: float = Field(
+        default=2.0, gt=0, description="first retry delay; doubles, unless Retry-After says"
+    )
+    backoff_max_seconds: float = Field(default=120.0, gt=0)
+    state_dir: Path = Field(
+        default=Path(".tutka/fetch"),
+        description="per table: what was fetched and delivered, and a lock",
+    )
+    out_dir: Path = Field(
+        default=Path("tutka-out/fetch"),
+        description="embedded default: the events as JSON-lines files (tutka replay reads them)",
+    )
+    jitter_seconds: float = Field(
+        default=300.0, ge=0, description="--every: each wait is lengthened by up to this much"
+    )
+    metrics_port: int = Field(
+        default=9482,
+        ge=0,
+        le=65535,
+        description="--every: /metrics on this port (host: TUTKA_METRICS__HOST; 0: off)",
+    )
+
+    @field_validator("tables", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+
 class Settings(BaseSettings):
     """Everything a runner needs that is not data."""
 
@@ -173,3 +236,4 @@ class Settings(BaseSettings):
     metrics: MetricsSettings = MetricsSettings()
     alertmanager: AlertmanagerSettings = AlertmanagerSettings()
     room: RoomSettings = RoomSettings()
+    fetch: FetchSettings = FetchSettings()

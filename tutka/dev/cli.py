@@ -163,3 +163,52 @@ def kafka_clean(home: Path) -> None:
         _echo_err(f"Removed the Kafka broker and data of {kafka.home}.")
 
     _guard(run)
+
+
+@click.command("pxweb")
+@click.option(
+    "--data",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("../shared/data/fi"),
+    show_default=True,
+    help="Directory of Statistics Finland's long CSVs (tyonv_12r5_*.csv, tyonv_12ti_*.csv.gz).",
+)
+@click.option("--port", type=click.IntRange(0, 65535), default=8099, show_default=True)
+@click.option("--municipalities", is_flag=True, help="12r5 from the municipal development set.")
+@click.option(
+    "--hide-after",
+    metavar="YYYY-MM",
+    help="Publish 12r5 only up to this month (the next month appears every --release seconds).",
+)
+@click.option(
+    "--release",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    help="With --hide-after: seconds between monthly releases (0: never).",
+)
+def pxweb_command(
+    data: Path, port: int, municipalities: bool, hide_after: str | None, release: float
+) -> None:
+    """A PxWeb-compatible server on 127.0.0.1 with tables built from Statistics Finland CSVs.
+
+    Serves 12r5 and 12ti (from 2022 on, to start quickly) at
+    http://127.0.0.1:PORT/PxWeb/api/v1/fi/StatFin/tyonv/12r5.px, so that `tutka fetch statfin
+    --base-url http://127.0.0.1:PORT/PxWeb/api/v1/fi` works without the internet. Ctrl-C stops.
+    """
+    from tutka.dev.pxweb import PxWebServer, shared_tables
+
+    tables = shared_tables(data, municipalities=municipalities)
+    server = PxWebServer(tables, port=port)
+    if hide_after:
+        server.hide_after("12r5", hide_after)
+    server.start()
+    click.echo(server.url)
+    try:
+        while True:
+            time.sleep(release or 3600)
+            if release and hide_after:
+                click.echo(f"published 12r5 {server.publish('12r5')}", err=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()

@@ -191,6 +191,8 @@ def _shape(payload: Any) -> SeriesShape | None:
     """
     if type(payload) is not dict or not is_figure_type(payload.get("type")):
         return None
+    if "previous_value" in payload:
+        return None  # a revision's record of what it replaced: rare, and checked against revision
     parts: list[object] = []
     for key, value in payload.items():
         if key in _VARYING:

@@ -230,6 +230,12 @@ class _Figure(_Boundary):
     published: PlausibleDate
     revision: Annotated[int, Field(ge=0, strict=True)] = 0
     source: Identifier = "unknown"
+    #: What a revision replaced (the value of the previous revision), for the record: the engine
+    #: judges ``value`` alone. Left out of the JSON when absent, so every figure that is not a
+    #: revision serialises exactly as before the field existed (schema note in the README).
+    previous_value: Annotated[float, Field(ge=0, le=1e9, strict=True)] | None = Field(
+        default=None, exclude_if=lambda value: value is None
+    )
 
     @model_validator(mode="after")
     def _published_after_period(self) -> _Figure:
@@ -238,6 +244,8 @@ class _Figure(_Boundary):
             raise ValueError(
                 f"period {self.period} ends after its published date {self.published.isoformat()}"
             )
+        if self.previous_value is not None and self.revision == 0:
+            raise ValueError("previous_value belongs to a revision (revision 1 or later)")
         return self
 
     @property

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import platform
 import threading
+import time
 from collections import Counter as Tally
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -429,3 +430,121 @@ def _package_version() -> str:
         return version("muutostutka")
     except PackageNotFoundError:  # running from a source tree that was not installed
         return "unknown"
+
+
+#: Why a fetch failed: the reasons :class:`tutka.fetch.client.FetchError` and the runner give.
+FETCH_FAILURES: Final = (
+    "timeout", "rate_limited", "http_5xx", "http_4xx", "not_found", "connection", "decode",
+    "layout", "state", "publish", "other",
+)  # fmt: skip
+#: What a fetched figure was.
+FETCH_FIGURE_KINDS: Final = ("new", "revised", "late")
+
+
+class FetchMetrics:
+    """The metrics of ``tutka fetch`` (live sources), one series per configured table.
+
+    The table label is bounded by the tables file (two by default). The age of the newest month
+    is computed when scraped, so it keeps growing between fetches as a source goes stale.
+    """
+
+    def __init__(self, registry: CollectorRegistry, tables: Iterable[str] = ()) -> None:
+        self.registry = registry
+        self.last_success = Gauge(
+            "tutka_fetch_last_success_timestamp_seconds",
+            "When a fetch of the table last succeeded (Unix time)",
+            ["table"],
+            registry=registry,
+        )
+        self.newest_age = Gauge(
+            "tutka_fetch_newest_period_age_seconds",
+            "Time since the end of the newest month the table has (grows until the next release)",
+            ["table"],
+            registry=registry,
+        )
+        self.periods = Counter(
+            "tutka_fetch_periods_total",
+            "Months fetched that were new",
+            ["table"],
+            registry=registry,
+        )
+        self.figures = Counter(
+            "tutka_fetch_figures_total",
+            "Figures delivered, by kind (new, revised, late: first figure of a known month)",
+            ["table", "kind"],
+            registry=registry,
+        )
+        self.revisions = Counter(
+            "tutka_fetch_revisions_total",
+            "Revised figures delivered (a changed value of a month already delivered)",
+            ["table"],
+            registry=registry,
+        )
+        self.failures = Counter(
+            "tutka_fetch_failures_total",
+            "Fetches that failed, by reason",
+            ["table", "reason"],
+            registry=registry,
+        )
+        self.requests = Counter(
+            "tutka_fetch_requests_total",
+            "HTTP requests to the source, by outcome (ok, or the reason it was retried or failed)",
+            ["table", "outcome"],
+            registry=registry,
+        )
+        self.duration = Gauge(
+            "tutka_fetch_duration_seconds",
+            "How long the table's last fetch took",
+            ["table"],
+            registry=registry,
+        )
+        self._newest: dict[str, float] = {}
+        self._reasons = BoundedLabel(len(FETCH_FAILURES))
+        for table in tables:
+            self._prime(table)
+
+    def _prime(self, table: str) -> None:
+        for reason in FETCH_FAILURES:
+            self.failures.labels(table=table, reason=reason)
+        for kind in FETCH_FIGURE_KINDS:
+            self.figures.labels(table=table, kind=kind)
+        self.periods.labels(table=table)
+        self.revisions.labels(table=table)
+
+    def succeeded(self, table: str, when: float, seconds: float) -> None:
+        self.last_success.labels(table=table).set(when)
+        self.duration.labels(table=table).set(seconds)
+
+    def newest_period_ended(self, table: str, when: float) -> None:
+        """The newest month of the table ended at ``when`` (Unix time); the age follows it."""
+        if table not in self._newest:
+            self.newest_age.labels(table=table).set_function(
+                lambda: max(0.0, time.time() - self._newest[table])
+            )
+        self._newest[table] = when
+
+    def delivered(self, table: str, new_periods: int, figures: Mapping[str, int]) -> None:
+        if new_periods:
+            self.periods.labels(table=table).inc(new_periods)
+        for kind in FETCH_FIGURE_KINDS:
+            if figures.get(kind):
+                self.figures.labels(table=table, kind=kind).inc(figures[kind])
+        if figures.get("revised"):
+            self.revisions.labels(table=table).inc(figures["revised"])
+
+    def failed(self, table: str, reason: str) -> None:
+        reason = reason if reason in FETCH_FAILURES else "other"
+        self.failures.labels(table=table, reason=self._reasons(reason)).inc()
+
+    def requested(self, table: str, outcomes: Mapping[str, int]) -> None:
+        for outcome, n in outcomes.items():
+            if n:
+                self.requests.labels(table=table, outcome=self._reasons(outcome)).inc(n)
+
+
+def create_fetch_metrics(
+    registry: CollectorRegistry | None = None, tables: Iterable[str] = ()
+) -> FetchMetrics:
+    """The metrics of ``tutka fetch`` on ``registry`` (a fresh one when not given)."""
+    disable_created_metrics()  # type: ignore[no-untyped-call]
+    return FetchMetrics(registry if registry is not None else CollectorRegistry(), tables)

@@ -337,3 +337,30 @@ def test_fullwidth_period_is_not_a_second_spelling_of_a_month() -> None:
     # The idempotency key is (series, period, revision): '２０２３-０９' must not pass as 2023-09.
     errors = errors_of(unemployment(period="\uff12\uff10\uff12\uff13-\uff10\uff19"))
     assert errors[0]["loc"] == ("period",)
+
+
+def test_a_revision_may_keep_what_it_replaced_and_others_serialise_as_before() -> None:
+    from tutka.inputs.decoding import Decoder
+    from tutka.models.deadletter import EPOCH
+
+    base = {
+        "type": "unemployment",
+        "area": "SSS",
+        "period": "2023-09",
+        "measure": "unemployed_jobseekers",
+        "value": 5.0,
+        "published": "2023-10-25",
+    }
+    plain = UnemploymentReported.model_validate(base)
+    assert "previous_value" not in plain.model_dump_json()
+    revised = UnemploymentReported.model_validate({**base, "revision": 1, "previous_value": 4.0})
+    assert UnemploymentReported.model_validate_json(revised.model_dump_json()) == revised
+    with pytest.raises(ValidationError, match="previous_value belongs to a revision"):
+        UnemploymentReported.model_validate({**base, "previous_value": 4.0})
+    # The fast decoder takes a revision with its old value through full validation.
+    decoder = Decoder()
+    line = revised.model_dump_json()
+    assert decoder.line(plain.model_dump_json(), "f", 1, EPOCH) == plain
+    assert decoder.line(line, "f", 2, EPOCH) == revised
+    bad = line.replace('"revision":1', '"revision":0')
+    assert decoder.line(bad, "f", 3, EPOCH).error_type == "value_error"  # type: ignore[union-attr]

@@ -21,7 +21,7 @@ from faust.sensors.prometheus import FaustMetrics
 from prometheus_client import CollectorRegistry
 
 from tutka.config.settings import Settings
-from tutka.monitoring.metrics import create_metrics
+from tutka.monitoring.metrics import create_fetch_metrics, create_metrics
 from tutka.room.service import RoomMetrics
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -114,6 +114,7 @@ def test_grafana_is_provisioned_with_the_stack_and_the_dashboard_uses_that_datas
 def known_metric_names() -> set[str]:
     registry = CollectorRegistry()
     create_metrics(registry)
+    create_fetch_metrics(registry, ["12r5"])
     FaustMetrics.create(registry, "tutka_faust")
     RoomMetrics(registry)
     names = set()
@@ -142,6 +143,41 @@ def test_every_metric_a_rule_or_a_panel_queries_is_defined_by_the_code() -> None
     for where, expr in expressions.items():
         for name in re.findall(r"\btutka[_:][a-z0-9_:]+", expr):
             assert name in known or name in recorded, f"{where}: {name} is not a metric we expose"
+
+
+def test_the_fetcher_is_a_service_whose_settings_command_and_metrics_port_agree(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    service = SERVICES["fetch"]
+    assert service["profiles"] == ["live"]  # never mixed with the synthetic producer by default
+    for key, value in service["environment"].items():
+        assert key.startswith("TUTKA_"), key
+        monkeypatch.setenv(key, str(value))
+    settings = Settings()
+    assert settings.metrics.host == "0.0.0.0"
+    prometheus = yaml.safe_load((CONFIG / "prometheus.yml").read_text())
+    job = next(j for j in prometheus["scrape_configs"] if j["job_name"] == "tutka-fetch")
+    targets = {t for group in job["static_configs"] for t in group["targets"]}
+    assert targets == {f"{service['hostname']}:{settings.fetch.metrics_port}"}
+    assert f"127.0.0.1:{settings.fetch.metrics_port}:" in " ".join(service["ports"])
+    mounted = {v.split(":")[1] for v in service["volumes"]}
+    assert str(settings.fetch.state_dir) in mounted, "the fetch state must outlive the container"
+    from click.testing import CliRunner
+
+    from tutka.cli import cli
+
+    command = service["command"]
+    assert command[:2] == ["fetch", "statfin"] and "--every" in command
+    parsed = CliRunner().invoke(cli, [*command[:2], "--help"])
+    assert parsed.exit_code == 0 and all(
+        option in parsed.output for option in command[2:] if option.startswith("--")
+    )
+
+
+def test_the_dashboard_shows_source_freshness_and_a_rule_warns_of_a_stale_source() -> None:
+    expressions = queried_expressions()
+    assert any("tutka_fetch_newest_period_age_seconds" in e for e in expressions.values())
+    assert "TutkaSourceStale" in expressions and "TutkaFetchFailing" in expressions
 
 
 def test_the_grafana_table_covers_the_per_ely_picture() -> None:
