@@ -2,7 +2,7 @@
 
 import secrets
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi import Path as PathParam
@@ -28,7 +28,25 @@ def alerts(room: Room, filtered: Filtered) -> list[Alert]:
     return ordered(a for a in room.state.alerts() if matches_view(a, view, room.hierarchy))
 
 
-@router.get("/api/export", responses=ERRORS, tags=["alerts"])
+_EXPORTED: Final = {
+    200: {
+        "description": "The view's alerts as CSV or an Excel workbook",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}
+            },
+        },
+    }
+}
+
+
+@router.get(
+    "/api/export",
+    response_class=Response,
+    responses={**_EXPORTED, **ERRORS},  # type: ignore[dict-item]
+    tags=["alerts"],
+)
 def export(
     room: Room,
     filtered: Filtered,

@@ -1074,7 +1074,8 @@ function timelineItem(entry) {
     h("span", { className: "timeline-meta" }, [
       severityBadge(entry.severity), " ", polarityBadge(entry.polarity), " ",
       h("span", { text: fmtPeriod(entry.period, true) }), " · ",
-      h("time", { datetime: entry.received, text: fmtDateTime(entry.received) }),
+      // Event time: when the data became available (the arrival time is on hover).
+      h("time", { datetime: entry.available_on, text: fmtDate(entry.available_on), title: fmtDateTime(entry.received) }),
     ]),
   ]);
 }
