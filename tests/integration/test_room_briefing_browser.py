@@ -67,14 +67,24 @@ def sign_in(driver: WebDriver, room: Room, path: str = "/") -> None:
 
 
 def row_ids(driver: WebDriver) -> list[str]:
-    return [
-        r.get_attribute("data-alert-id")
-        for r in driver.find_elements(By.CSS_SELECTOR, "#alerts tbody tr[data-alert-id]")
-    ]
+    ids: list[str] = driver.execute_script(
+        "return [...document.querySelectorAll('#alerts tbody tr[data-alert-id]')]"
+        ".map(r => r.dataset.alertId)"
+    )
+    return ids
 
 
 def api_ids(room: Room, **view: str) -> list[str]:
     return [a["id"] for a in room.api("Demo admin", "/api/picture", **view)["alerts"]]
+
+
+def map_tones(driver: WebDriver) -> dict[str, str]:
+    """The map's areas and their colour classes, read in one script."""
+    tones: dict[str, str] = driver.execute_script(
+        "return Object.fromEntries([...document.querySelectorAll('#map path[data-area]')]"
+        ".map(p => [p.dataset.area, p.dataset.tone]))"
+    )
+    return tones
 
 
 def expected_tones(alerts: list[dict[str, Any]], codes: list[str]) -> dict[str, str]:
@@ -117,11 +127,11 @@ def test_the_map_colours_follow_the_alerts_and_a_click_or_enter_filters(
     room: Room, browser: WebDriver
 ) -> None:
     sign_in(browser, room)
-    paths = browser.find_elements(By.CSS_SELECTOR, "#map path[data-area]")
-    codes = [p.get_attribute("data-area") for p in paths]
+    # Read the map in one go: a live refresh may draw it again between two element reads.
+    tones = map_tones(browser)
+    codes = list(tones)
     assert len(codes) == 19 and all(c.startswith("MK") for c in codes)
     shown = room.api("Demo admin", "/api/picture")["alerts"]
-    tones = {p.get_attribute("data-area"): p.get_attribute("data-tone") for p in paths}
     assert tones == expected_tones(shown, codes)
     screenshot(browser, "12r5-02-map")
 
@@ -136,14 +146,12 @@ def test_the_map_colours_follow_the_alerts_and_a_click_or_enter_filters(
         browser,
         lambda d: d.find_element(By.ID, "map").get_attribute("data-level") == "municipalities",
     )
-    municipalities = browser.find_elements(By.CSS_SELECTOR, "#map path[data-area]")
-    assert municipalities and all(
-        m.get_attribute("data-area").startswith("KU") for m in municipalities
-    )
+    municipalities = list(map_tones(browser))
+    assert municipalities and all(m.startswith("KU") for m in municipalities)
     screenshot(browser, "12r5-03-map-drilled-down")
 
     # The keyboard: a municipality takes the focus, Enter chooses it; "one level up" goes back.
-    code = municipalities[0].get_attribute("data-area")
+    code = municipalities[0]
 
     def press_enter(d: WebDriver) -> bool:
         path = d.find_element(By.CSS_SELECTOR, f'#map path[data-area="{code}"]')
@@ -262,11 +270,13 @@ def test_the_phone_layout_keeps_where_what_and_how_bad_in_view(
         " + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"
     )
     assert width <= 390, wide
-    first = browser.find_element(By.CSS_SELECTOR, "#alerts tbody tr[data-alert-id]")
-    cells = first.find_elements(By.TAG_NAME, "td")
-    area = cells[3]
-    box = browser.execute_script("return arguments[0].getBoundingClientRect().toJSON()", area)
-    assert area.is_displayed() and box["right"] <= 390 and box["width"] > 0
+    # The area cell of the first row: shown, and inside the screen without scrolling sideways.
+    box = browser.execute_script(
+        "const cell = document.querySelector('#alerts tbody tr[data-alert-id] td:nth-child(4)');"
+        "const r = cell.getBoundingClientRect();"
+        "return {right: r.right, width: r.width, shown: getComputedStyle(cell).display !== 'none'}"
+    )
+    assert box["shown"] and box["right"] <= 390 and box["width"] > 0
     order = browser.execute_script(
         "return ['alerts-section', 'filters-section'].map(id =>"
         " document.getElementById(id).getBoundingClientRect().top)"
