@@ -267,8 +267,7 @@ def replay(
     processed = 0
     with _long_lived_state_frozen() as freeze:
         for processed, record in enumerate(stream, start=1):
-            event = record.item
-            assert not isinstance(event, DeadLetter)
+            event = _event_of(record)
             if keep_events:
                 events.append(event)
             if on_event is not None:
@@ -310,6 +309,14 @@ def replay(
     )
 
 
+def _event_of(record: Record) -> Event:
+    """The event of a record of the (dead-letter-free) event stream."""
+    event = record.item
+    if isinstance(event, DeadLetter):
+        raise TypeError(f"a dead letter in the event stream: {event.reason}")
+    return event
+
+
 def _step(
     engine: Engine,
     record: Record,
@@ -319,8 +326,7 @@ def _step(
     observer: Observer | None,
 ) -> None:
     """One event through the engine; a failure becomes a processing dead letter."""
-    event = record.item
-    assert not isinstance(event, DeadLetter)
+    event = _event_of(record)
     step_started = time.perf_counter() if observer is not None else 0.0
     try:
         outputs = engine.process(event)

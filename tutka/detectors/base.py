@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import (
     Any,
     ClassVar,
@@ -77,12 +78,50 @@ class Detector(Protocol[X_contra]):
     def alarm(self, x: X_contra) -> bool:
         """Whether ``x`` would raise an alarm now; does not change state."""
 
+    def is_alarm(self, assessment: Assessment) -> bool:
+        """Whether an assessment of this detector is an alarm (ready, threshold reached)."""
+
+    def learn(self, x: X_contra) -> tuple[Assessment, bool]:
+        """Assess ``x`` then learn it: the prequential step; returns the assessment and alarm."""
+
     def update(self, x: X_contra) -> None:
         """Learn ``x``."""
 
     @property
+    def params(self) -> DetectorParams:
+        """The hyperparameters (frozen); ``params.threshold`` is the detector's own threshold."""
+
+    @property
     def ready(self) -> bool:
         """Whether enough has been learnt to score (a detector that is not ready never alarms)."""
+
+    def snapshot(self) -> JSONObject:
+        """The state as versioned JSON, from which the detector can be restored exactly."""
+
+
+@runtime_checkable
+class PooledDetector(Protocol):
+    """A detector over many series at once: one feature vector per area, a whole release at a time.
+
+    The engine's multivariate outlier stage scores every area of a level against one pooled model
+    (:meth:`assess_many`), then teaches it the release (:meth:`update_many`).
+    """
+
+    name: ClassVar[str]
+
+    def assess_many(self, xs: Sequence[tuple[float, ...]]) -> list[Assessment]:
+        """Score every vector against what was learnt so far, without learning them."""
+
+    def update_many(self, xs: Sequence[tuple[float, ...]]) -> None:
+        """Learn every vector (one release)."""
+
+    @property
+    def params(self) -> DetectorParams:
+        """The hyperparameters (frozen); ``params.threshold`` is the alarm threshold."""
+
+    @property
+    def ready(self) -> bool:
+        """Whether enough has been learnt to score."""
 
     def snapshot(self) -> JSONObject:
         """The state as versioned JSON, from which the detector can be restored exactly."""

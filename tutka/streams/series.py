@@ -464,7 +464,8 @@ def _judge(
 
 def _bridge(state: SeriesState, period: int, value: float, inputs: Inputs) -> None:
     """Feed linearly interpolated values for the missing months (learned, never alarmed)."""
-    assert state.last is not None
+    if state.last is None:
+        raise ValueError(f"{state.key}: no earlier period to bridge from")
     start, end = state.history[state.last].value, value
     steps = period - state.last
     for i in range(1, steps):

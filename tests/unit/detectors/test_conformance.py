@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from tutka.detectors import registry
-from tutka.detectors.base import BaseDetector, json_roundtrip
+from tutka.detectors.base import BaseDetector, Detector, PooledDetector, json_roundtrip
 
 from .streams import STREAMS
 
@@ -152,3 +152,34 @@ def test_learn_is_exactly_assess_then_update(name: str) -> None:
         assert (assessment, alarm) == (expected, apart.is_alarm(expected))
         apart.update(x)
         assert fused.snapshot() == apart.snapshot()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_registered_detector_implements_the_protocol(name: str) -> None:
+    # The pipeline reaches detectors only through the protocols (tutka.detectors.base).
+    assert isinstance(registry.create(name), Detector)
+    pooled = isinstance(registry.create(name), PooledDetector)
+    assert pooled == (name in registry.POOLED_DETECTORS)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_detector_is_created_for_a_part_only_if_it_can_play_it(name: str) -> None:
+    for part, make, restore, role in (
+        ("judge notice tallies", registry.notice_detector, registry.restore_notice_detector,
+         registry.NOTICE_DETECTORS),
+        ("judge areas pooled", registry.pooled_detector, registry.restore_pooled_detector,
+         registry.POOLED_DETECTORS),
+    ):  # fmt: skip
+        snap = registry.create(name).snapshot()
+        if name in role:
+            assert make(name).name == name and restore(snap).name == name
+        else:
+            with pytest.raises(ValueError, match=f"cannot {part}; known: "):
+                make(name)
+            with pytest.raises(ValueError, match=f"cannot {part}"):
+                restore(snap)
+
+
+def test_an_unknown_detector_is_named_with_the_known_ones() -> None:
+    with pytest.raises(ValueError, match="unknown detector 'nope'; known: bocpd"):
+        registry.notice_detector("nope")

@@ -1,0 +1,108 @@
+"""What the stages know besides the state: the configuration, and look-ups that follow from it.
+
+An :class:`EngineContext` never changes what it answers: the hierarchy, the catalogue and the
+names are fixed, and the memoised look-ups (validated detector parameters, pristine detectors,
+reference areas, the areas of a level) depend on them alone. It is rebuilt, never checkpointed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+
+from tutka.config.catalogue import Catalogue
+from tutka.detectors.base import DetectorParams
+from tutka.detectors.registry import AnyDetector, build, params_for
+from tutka.models.alerts import Localized
+from tutka.models.areas import COUNTRY, Hierarchy
+from tutka.models.codes import AreaLevel, area_level
+from tutka.streams.alerting import AlertContext
+from tutka.streams.series import Pristine
+
+
+class EngineContext:
+    """The hierarchy, the catalogue and the alerting context, with memoised look-ups."""
+
+    __slots__ = (
+        "_levels",
+        "_params",
+        "_pristine",
+        "_references",
+        "alerts",
+        "catalogue",
+        "hierarchy",
+    )
+
+    def __init__(
+        self,
+        hierarchy: Hierarchy,
+        catalogue: Catalogue,
+        sector_names: Mapping[str, Localized] | None = None,
+    ) -> None:
+        self.hierarchy = hierarchy
+        self.catalogue = catalogue
+        self.alerts = AlertContext(
+            hierarchy=hierarchy,
+            sector_names=dict(sector_names or {}),
+            severity=catalogue.severity,
+            rules=catalogue.alerting,
+        )
+        # Validated once per rule and shared by every series' detectors (they never change).
+        self._params: dict[tuple[str, AreaLevel], dict[str, DetectorParams]] = {}
+        self._pristine: dict[tuple[str, AreaLevel], Pristine] = {}
+        self._levels: dict[AreaLevel, tuple[str, ...]] = {}
+        self._references: dict[str, tuple[str, ...]] = {}
+
+    def pristine(self, rule_name: str, area: str) -> Pristine:
+        """The detectors every series of ``rule_name`` at ``area``'s level starts with.
+
+        Shared by every such series until one learns (copy on write).
+        """
+        key = (rule_name, area_level(area))
+        pristine = self._pristine.get(key)
+        if pristine is None:
+            pristine = Pristine(partial(_detectors, self.params(*key)))
+            self._pristine[key] = pristine
+        return pristine
+
+    def params(self, rule_name: str, level: AreaLevel) -> dict[str, DetectorParams]:
+        """The validated hyperparameters of the detectors ``rule_name`` runs at ``level``."""
+        cache = self._params
+        key = (rule_name, level)
+        if key not in cache:
+            rule = self.catalogue.rule(rule_name) if rule_name else None
+            cache[key] = {
+                d: params_for(d, self.catalogue.detector_params(rule_name, d))
+                for d in (rule.detectors_at(level) if rule else ())
+            }
+        return cache[key]
+
+    def areas_of_level(self, level: AreaLevel) -> tuple[str, ...]:
+        """Every area of ``level`` in the hierarchy."""
+        if level not in self._levels:
+            self._levels[level] = self.hierarchy.of_level(level)
+        return self._levels[level]
+
+    def reference_areas(self, area: str) -> tuple[str, ...]:
+        """The areas ``area`` is compared with: its parent (if it has siblings) and the country."""
+        cache = self._references
+        if area not in cache:
+            ancestors = self.hierarchy.ancestors(area)
+            # An ancestor that is the same territory (its only sub-area) is no reference.
+            parent = next(
+                (a for a in ancestors if a != COUNTRY and len(self.hierarchy.children(a)) > 1), None
+            )
+            refs = [a for a in (parent, COUNTRY) if a is not None and a in ancestors]
+            cache[area] = tuple(dict.fromkeys(refs))
+        return cache[area]
+
+    def notice_area(self, municipality: str) -> str:
+        """The area a municipality's notices are tallied in (the catalogue's notice level)."""
+        level = self.catalogue.notices.level
+        if level == "KU":
+            return municipality
+        return next(a for a in self.hierarchy.ancestors(municipality) if area_level(a) == level)
+
+
+def _detectors(params: Mapping[str, DetectorParams]) -> dict[str, AnyDetector]:
+    return {name: build(name, p) for name, p in params.items()}

@@ -1,0 +1,275 @@
+"""The detection stage: each series' detectors judge its new figure, and alarms become signals.
+
+A series' detectors are scored before they learn (prequential, see :mod:`tutka.streams.series`).
+Their inputs from outside the series — the reference areas' values, the country's count, the
+calibrated thresholds — are read from the engine's other series when asked. Derived series
+(labour-market tightness) are computed here from the figures they derive from.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from functools import lru_cache
+from typing import Final
+
+from tutka.models.areas import COUNTRY, level_depth
+from tutka.models.events import UnemploymentMeasure, VacancyMeasure
+from tutka.streams.series import (
+    SHARE_DETECTORS,
+    Finding,
+    Inputs,
+    SeriesState,
+    evaluate,
+    record,
+)
+from tutka.streams.signals import SeriesKey, Signal, group_key
+from tutka.streams.sizes import too_small
+from tutka.streams.stages.calibrating import calibration_group, thresholds, track
+from tutka.streams.stages.context import EngineContext
+from tutka.streams.stages.state import EngineState
+
+UNEMPLOYED: Final = UnemploymentMeasure.UNEMPLOYED_JOBSEEKERS.value
+LAID_OFF: Final = UnemploymentMeasure.FULL_TIME_LAID_OFF.value
+OPEN_VACANCIES: Final = VacancyMeasure.OPEN_AT_MONTH_END.value
+TIGHTNESS: Final = "tightness"
+#: A relative signal needs the area's own year-on-year change to go the same way by at least this
+#: much (log units, about 2 %).
+OWN_CHANGE_MIN: Final = 0.02
+_NO_THRESHOLDS: Final[Mapping[str, float]] = {}
+
+
+def series_state(state: EngineState, ctx: EngineContext, key: SeriesKey) -> SeriesState:
+    """The series ``key``, started with its rule's pristine detectors if new."""
+    series = state.series.get(key)
+    if series is None:
+        rule = ctx.catalogue.rule_for(key.measure)
+        name = rule.name if rule is not None else ""
+        pristine = ctx.pristine(name, key.area)
+        series = SeriesState(key, name, pristine.detectors, pristine=pristine)
+        state.series[key] = series
+    return series
+
+
+def detect(
+    state: EngineState, ctx: EngineContext, series: SeriesState, period: int, available_on: date
+) -> list[Signal]:
+    """Judge ``period``'s value of ``series``; the signals of its alarms."""
+    inputs = series_inputs(state, ctx, series)
+    findings = evaluate(
+        series,
+        period,
+        inputs,
+        ctx.catalogue.alerting.revision_depth,
+        ctx.catalogue.alerting.max_gap,
+        ctx.pristine(series.rule, series.key.area),
+    )
+    for finding in findings:
+        state.stats.evaluations[finding.detector] += 1
+    track(state, ctx, series, findings, inputs)
+    return signals_of(state, ctx, series, [f for f in findings if f.alarm], available_on)
+
+
+def signals_of(
+    state: EngineState,
+    ctx: EngineContext,
+    series: SeriesState,
+    alarms: Sequence[Finding],
+    available_on: date,
+) -> list[Signal]:
+    """The signals of a series' alarms (those only relative to the country left out)."""
+    if not alarms:
+        return []
+    rule = ctx.catalogue.rule(series.rule)
+    signals = []
+    for finding in alarms:
+        value = series.value(finding.period)
+        if value is None:
+            raise ValueError(f"{series.key}: an alarm in {finding.period} without a value")
+        state.stats.signals[finding.detector] += 1
+        if _only_relative(state, ctx, series, finding, value):
+            state.stats.decisions["relative_only"] += 1
+            continue
+        rules = ctx.catalogue.alerting
+        baseline = finding.assessment.baseline
+        if too_small(
+            series.key, value, baseline, rules.min_breakdown_size, rules.min_breakdown_excess
+        ):
+            state.stats.decisions["too_small"] += 1
+            continue
+        group = calibration_group(finding.detector, series)
+        signals.append(
+            Signal(
+                series=series.key,
+                kind=rule.kind,
+                polarity=rule.polarity(finding.assessment.direction),
+                detector=finding.detector,
+                period=finding.period,
+                value=value,
+                baseline=finding.assessment.baseline,
+                score=finding.assessment.score,
+                threshold=finding.threshold,
+                direction=finding.assessment.direction,
+                available_on=available_on,
+                once_in_years=state.calibration.years_between(group, finding.assessment.score),
+            )
+        )
+    return signals
+
+
+def _only_relative(
+    state: EngineState, ctx: EngineContext, series: SeriesState, finding: Finding, value: float
+) -> bool:
+    """A local change relative to the country that goes against the area's own change.
+
+    When unemployment rises 40 % nationally and 20 % in a region, the region is "better"
+    only relative to the country: it is not positive structural change. An area that stands
+    still while others move is not changing either (and a change elsewhere moves its
+    reference). A relative signal is kept only when the area's own year-on-year change goes
+    the same way by at least ``OWN_CHANGE_MIN``.
+
+    A share detector reports a lasting change of the area's share by design, and says so in
+    its explanation — except while the country itself has an open alert of the same kind:
+    being hit less (or more briefly) than the country in a nationwide shock is part of the
+    national story, not local structural change.
+    """
+    key = series.key
+    if key.area == COUNTRY:
+        return False
+    rule = ctx.catalogue.rule(series.rule)
+    if finding.detector in SHARE_DETECTORS:
+        national = state.groups.get(group_key(COUNTRY, key.sector, key.occupation, rule.kind))
+        if national is None or national.alert is None:
+            return False
+    year_ago = series.value(finding.period - 12)
+    if year_ago is None:
+        return False
+    own = math.log((value + 1) / (year_ago + 1))
+    return finding.assessment.direction * own < OWN_CHANGE_MIN
+
+
+def series_inputs(state: EngineState, ctx: EngineContext, series: SeriesState) -> Inputs:
+    """The series' references (rest of the parent area and of the country) and its scale."""
+    key = series.key
+    rule = ctx.catalogue.rule(series.rule) if series.rule else None
+    relative = key.area != COUNTRY and rule is not None and rule.relative_to_country
+    return _SeriesInputs(
+        state.series,
+        series,
+        ctx.reference_areas(key.area),
+        key.with_area(COUNTRY) if relative else None,
+        rule is not None and rule.derived is None,
+        thresholds(state, ctx, series) if state.calibration.results else _NO_THRESHOLDS,
+    )
+
+
+def derive(
+    state: EngineState, ctx: EngineContext, keys: Iterable[SeriesKey], period: int
+) -> list[SeriesKey]:
+    """Derived series (tightness = open vacancies per unemployed) touched by ``keys``."""
+    if not ctx.catalogue.derived_rules:
+        return []
+    derived = []
+    # In the order of ``keys``, without repeats (a set's order would vary from run to run).
+    for base in dict.fromkeys(
+        k.with_measure(OPEN_VACANCIES) for k in keys if k.measure in (UNEMPLOYED, OPEN_VACANCIES)
+    ):
+        vacancies = state.series.get(base)
+        unemployed = state.series.get(base.with_measure(UNEMPLOYED))
+        if vacancies is None or unemployed is None:
+            continue
+        v, u = vacancies.history.get(period), unemployed.history.get(period)
+        if v is None or u is None or u.value <= 0:
+            continue
+        key = base.with_measure(TIGHTNESS)
+        outcome = record(
+            series_state(state, ctx, key), period, v.value / u.value, max(v.revision, u.revision)
+        )
+        if outcome in ("new", "revised"):
+            derived.append(key)
+    return derived
+
+
+def series_order(key: SeriesKey) -> tuple[int, str, str, str, str]:
+    """The order of evidence: country first, then down the hierarchy, then by measure."""
+    return (_depth(key.area), key.area, key.measure, key.sector or "", key.occupation or "")
+
+
+@lru_cache(maxsize=1 << 16)
+def _depth(area: str) -> int:
+    return level_depth(area)
+
+
+class _SeriesInputs:
+    """A series' references and scale, read from the engine's other series when asked.
+
+    (An object rather than two closures per evaluation: it is built for every figure.)
+    """
+
+    __slots__ = ("_additive", "_areas", "_country", "_series", "_state", "_thresholds")
+
+    def __init__(
+        self,
+        series: Mapping[SeriesKey, SeriesState],
+        state: SeriesState,
+        areas: tuple[str, ...],
+        country: SeriesKey | None,
+        additive: bool,
+        thresholds: Mapping[str, float],
+    ) -> None:
+        self._series = series
+        self._state = state
+        self._areas = areas
+        self._country = country  # None: not relative to the country (scale 1)
+        self._additive = additive
+        self._thresholds = thresholds
+
+    def threshold(self, detector: str) -> float | None:
+        return self._thresholds.get(detector)
+
+    def reference(self, period: int) -> float | None:
+        """The count the series is a share of: the country's (1.0 for the country itself).
+
+        The whole country, not the rest of it: an area that is most of a small country (or a
+        large region) would otherwise see its share of "the rest" swing with any one town.
+        """
+        if self._country is None:
+            return 1.0
+        country = self._series.get(self._country)
+        total = country.value(period) if country is not None else None
+        return total if total is not None and total > 0 else None
+
+    def references(self, period: int) -> tuple[float, ...] | None:
+        """Reference values for divergence: the rest of the parent area and of the country."""
+        local = self._state.value(period)
+        if local is None or not self._areas:
+            return None
+        key = self._state.key
+        values = []
+        for area in self._areas:
+            ref = self._series.get(key.with_area(area))
+            total = ref.value(period) if ref is not None else None
+            # Compare with the rest of the reference area, so the area's own change does not
+            # also move its reference.
+            if total is None or total - local <= 0:
+                return None
+            values.append(total - local)
+        return tuple(values)
+
+    def scale(self, period: int) -> float | None:
+        """Factor making a series relative to the (rest of the) country; 1.0 for the country."""
+        if self._country is None:
+            return 1.0
+        state = self._state
+        country = self._series.get(self._country)
+        total = country.value(period) if country is not None else None
+        local = state.value(period)
+        if total is None or local is None:
+            return None
+        reference = total - local if self._additive else total
+        if reference <= 0:
+            return None
+        if state.anchor is None:
+            state.anchor = reference
+        return state.anchor / reference
