@@ -53,6 +53,7 @@ from tutka.models.codes import AREA_LEVELS, area_level, period_index
 from tutka.progress import with_replay_progress
 from tutka.replay import Progress as ReplayProgress
 from tutka.replay import ReplayResult, replay
+from tutka.terminal import folding
 
 if TYPE_CHECKING:
     from tutka import sweep as sweep_types
@@ -298,7 +299,7 @@ def _print_shifts(card: ShiftScorecard, threshold: float) -> None:
         f"{det.false_alarms_per_100_area_years:.2f} ({det.false_alarm_episodes})",
         f"{base.false_alarms_per_100_area_years:.2f} ({base.false_alarm_episodes})",
     )
-    console.print(table)
+    console.print(folding(table))
 
 
 def _sweep(
@@ -368,7 +369,7 @@ def _print_sweep(points: Sequence[sweep_types.SweepPoint]) -> None:
             "–" if p.event_false_alarms is None else f"{p.event_false_alarms:.2f}",
             f"{p.alerts:,}",
         )
-    console.print(table)
+    console.print(folding(table))
 
 
 def _shocks(texts: Sequence[str], none: bool) -> tuple[Shock, ...]:
@@ -460,7 +461,7 @@ def _print(card: Scorecard, result: ReplayResult, threshold: float, quiet: bool)
             _false(base.false_alarms[polarity]),
         )
     table.add_row("alarms (alerts / rule runs)", f"{det.alarms:,}", f"{base.alarms:,}")
-    console.print(table)
+    console.print(folding(table))
     _print_levels(card)
     if not quiet:
         _print_events(card)
@@ -495,7 +496,7 @@ def _print_levels(card: Scorecard) -> None:
         table.add_row(
             LEVEL_NAMES[level], str(card.data.areas_by_level[level]), f"{years:,.0f}", *cells
         )
-    console.print(table)
+    console.print(folding(table))
 
 
 def _print_events(card: Scorecard) -> None:
@@ -512,7 +513,7 @@ def _print_events(card: Scorecard) -> None:
             cells += [f"{s.regions_detected} ({s.regions_detected_direct})", _delay(s.first_delay)]
         sign = "−" if row.polarity.value == "negative" else "+"
         table.add_row(row.event_id, sign, row.reference_month, str(len(row.regions)), *cells)
-    console.print(table)
+    console.print(folding(table))
 
 
 def _recall(summary: Summary, polarity: str) -> str:

@@ -23,6 +23,8 @@ from tutka.replay import ReplayResult, replay
 from tutka.report import EventMatch, KnownEvent, match_events, most_severe, unexplained
 from tutka.streams.signals import SeriesKey
 from tutka.synthetic import generate, write
+from tutka.terminal import SEVERITY_STYLE as _SEVERITY_STYLE
+from tutka.terminal import label
 
 
 class DemoContext(Protocol):
@@ -31,9 +33,6 @@ class DemoContext(Protocol):
 
     @property
     def synthetic_world(self) -> Hierarchy: ...
-
-
-_SEVERITY_STYLE = {"critical": "bold red", "warning": "yellow", "watch": "cyan"}
 
 
 def run_demo(
@@ -63,7 +62,7 @@ def run_demo(
         for t in dataset.truth
     ]
     matches = match_events(events, latest, hierarchy)
-    _header(console, result, len(dataset.events), out_dir)
+    _header(console, result, len(dataset.events), out_dir, lang)
     _truth_table(console, matches, lang)
     _alert_table(console, latest, matches, lang)
     _stories(console, latest)
@@ -71,7 +70,7 @@ def run_demo(
     _write_alerts(alerts_file, result.alerts)
     chart, charted = _chart(result, matches, latest, out_dir, lang)
     if charted is not None:
-        _explain(console, charted)
+        _explain(console, charted, lang)
     (out_dir / "dead-letters.jsonl").write_text(
         "".join(d.model_dump_json() + "\n" for d in result.dead_letters), encoding="utf-8"
     )
@@ -80,18 +79,20 @@ def run_demo(
         json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8"
     )
     console.print()
-    console.print(f"[bold]Outputs[/bold] (in {out_dir}):")
+    console.print(f"[bold]{label('outputs', lang)}[/bold] ({out_dir}):")
     console.print(f"  input data      {data_dir}  (replay it: tutka replay {data_dir})")
     console.print(f"  alerts          {alerts_file}  (JSON lines, every version)")
     if chart is not None:
         console.print(f"  evidence chart  {chart}")
     console.print(f"  summary         {out_dir / 'summary.json'}")
-    console.print(f"Done in {time.perf_counter() - started:.1f} s.")
+    console.print(label("done", lang).format(s=f"{time.perf_counter() - started:.1f}"))
 
 
-def _header(console: Console, result: ReplayResult, n_events: int, out_dir: Path) -> None:
+def _header(
+    console: Console, result: ReplayResult, n_events: int, out_dir: Path, lang: str = "en"
+) -> None:
     stats = result.engine.stats
-    console.rule("[bold]Muutostutka demo — a synthetic Finnish labour market")
+    console.rule(f"[bold]{label('demo_title', lang)}")
     console.print(
         f"{n_events:,} events ({', '.join(f'{k} {v:,}' for k, v in sorted(stats.events.items()))}) "
         f"replayed in {result.seconds:.1f} s; {stats.releases} monthly releases, "
@@ -101,21 +102,25 @@ def _header(console: Console, result: ReplayResult, n_events: int, out_dir: Path
 
 
 def _truth_table(console: Console, matches: list[EventMatch], lang: str) -> None:
-    table = Table(title="What was injected, and when Muutostutka said so", box=box.SIMPLE_HEAD)
-    for column in ("injected event", "reference", "first alert", "available", "delay", "alerts"):
-        table.add_column(column, no_wrap=column != "first alert")
+    table = Table(title=label("demo_truth", lang), box=box.SIMPLE_HEAD)
+    # The first alert itself is the first line under each event below: the table stays narrow
+    # enough for 80 columns with the events' names whole.
+    for column in ("injected", "reference", "available", "delay", "alerts"):
+        table.add_column(label(column, lang), no_wrap=column == "injected")
     for match in matches:
         first = match.first
         event = f"{match.event.event_id} ({'+' if match.event.polarity == 'positive' else '−'})"
         if first is None:
-            table.add_row(event, match.event.reference_month, "[red]not found[/red]", "", "", "0")
+            missing = f"[red]{label('not_found', lang)}[/red]"
+            table.add_row(event, match.event.reference_month, missing, "", "0")
             continue
         table.add_row(
             event,
             match.event.reference_month,
-            f"{first.kind.value} · {_place(first, lang)} · {_severity(first)}",
             first.available_on.isoformat(),
-            f"{match.delay_months:+d} mo" if match.delay_months is not None else "",
+            f"{match.delay_months:+d} {label('months', lang)}"
+            if match.delay_months is not None
+            else "",
             str(len(match.alerts)),
         )
     console.print(table)
@@ -132,16 +137,17 @@ def _place(alert: Alert, lang: str) -> str:
     return f"{getattr(alert.area_name, lang)} ({alert.area}{sector})"
 
 
-def _severity(alert: Alert, width: int = 0) -> str:
-    text = alert.severity.value.ljust(width)
+def _severity(alert: Alert, width: int = 0, lang: str = "en") -> str:
+    text = label(alert.severity.value, lang).ljust(width)
     return f"[{_SEVERITY_STYLE[alert.severity.value]}]{text}[/]"
 
 
 def _line(alert: Alert, lang: str) -> str:
     span = f"{alert.opened_period}→{alert.resolved_period or 'open'}"
     return (
-        f"{alert.available_on.isoformat()}  {_severity(alert, 8)} {alert.polarity.value:<8} "
-        f"{alert.kind.value:<29} {span:<16} {_place(alert, lang)}{_story_tag(alert)}"
+        f"{alert.available_on.isoformat()} {_severity(alert, 10, lang)} "
+        f"{'−' if alert.polarity.value == 'negative' else '+'} "
+        f"{alert.kind.value:<18} {span} {_place(alert, lang)}{_story_tag(alert)}"
     )
 
 
@@ -183,25 +189,24 @@ def _alert_table(
     others = unexplained(matches, latest)
     console.print()
     console.print(
-        f"[bold]All alerts: {len(latest)}[/bold] — {len(latest) - len(others)} point at an "
-        f"injected event; {len(others)} do not (the business cycle, background notice bursts "
-        "and noise — the analyst's call). Most severe of those:"
+        f"[bold]{label('all_alerts', lang).format(n=len(latest))}[/bold]"
+        + label("all_alerts_tail", lang).format(hit=len(latest) - len(others), other=len(others))
     )
     for alert in most_severe(others)[:8]:
         console.print(f"  {_line(alert, lang)}")
 
 
-def _explain(console: Console, alert: Alert) -> None:
+def _explain(console: Console, alert: Alert, lang: str = "en") -> None:
     console.print()
     console.print(
-        f"[bold]What an alert says[/bold] ({alert.id}, {alert.kind.value}, {alert.area}):"
+        f"[bold]{label('what_says', lang)}[/bold] ({alert.id}, {alert.kind.value}, {alert.area}):"
     )
-    for lang in ("fi", "sv", "en"):
-        console.print(f"  {lang}: {getattr(alert.explanation, lang)}")
+    for other in sorted(("fi", "sv", "en"), key=lambda code: code != lang):
+        console.print(f"  {other}: {getattr(alert.explanation, other)}")
     if alert.story is not None:
         console.print(f"  {_story_tag(alert).strip()}")
-        for lang in ("fi", "sv", "en"):
-            console.print(f"  {lang}: {getattr(alert.story.explanation, lang)}")
+        for other in sorted(("fi", "sv", "en"), key=lambda code: code != lang):
+            console.print(f"  {other}: {getattr(alert.story.explanation, other)}")
 
 
 def _chart(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import matplotlib
 
@@ -17,6 +17,30 @@ from matplotlib.dates import YearLocator
 from tutka.expected import expected_line
 from tutka.models.alerts import Alert
 from tutka.models.codes import period_index, period_start, period_str
+from tutka.streams.explain import MEASURES as _MEASURES
+
+_TEXT: Final[dict[str, dict[str, str]]] = {
+    "observed": {"fi": "havaittu", "sv": "observerat", "en": "observed"},
+    "expected": {"fi": "sama kuukausi aiempina vuosina (mediaani)",
+                 "sv": "samma månad tidigare år (median)",
+                 "en": "same month in earlier years (median)"},
+    "opened": {"fi": "hälytys avattu", "sv": "larmet öppnat", "en": "alert opened"},
+    "signals": {"fi": "havainnot", "sv": "signaler", "en": "signals"},
+    "detectors": {"fi": "tunnistimien odotus", "sv": "detektorernas förväntan",
+                  "en": "what the detectors expected"},
+    "resolved": {"fi": "päättynyt", "sv": "avslutat", "en": "resolved"},
+    "negative": {"fi": "heikentävä", "sv": "negativ", "en": "negative"},
+    "positive": {"fi": "myönteinen", "sv": "positiv", "en": "positive"},
+    "watch": {"fi": "seuranta", "sv": "bevakning", "en": "watch"},
+    "warning": {"fi": "varoitus", "sv": "varning", "en": "warning"},
+    "critical": {"fi": "kriittinen", "sv": "kritisk", "en": "critical"},
+    "notable": {"fi": "merkittävä", "sv": "betydande", "en": "notable"},
+    "strong": {"fi": "vahva", "sv": "stark", "en": "strong"},
+}  # fmt: skip
+
+
+def _t(key: str, lang: str) -> str:
+    return _TEXT[key].get(lang, _TEXT[key]["en"])
 
 
 def _x(day: date) -> Any:
@@ -43,7 +67,7 @@ def plot_evidence(alert: Alert, values: Mapping[int, float], path: Path, lang: s
         [values[p] for p in periods],
         color="#1f4e79",
         linewidth=1.8,
-        label="observed",
+        label=_t("observed", lang),
     )
     base = sorted(expected)
     ax.plot(
@@ -52,13 +76,13 @@ def plot_evidence(alert: Alert, values: Mapping[int, float], path: Path, lang: s
         color="#8c8c8c",
         linestyle="--",
         linewidth=1.2,
-        label="same month in earlier years (median)",
+        label=_t("expected", lang),
     )
     ax.axvline(
         _x(period_start(period_str(opened))),
         color="#c0392b",
         linewidth=1.4,
-        label=f"alert opened {alert.opened_period}",
+        label=f"{_t('opened', lang)} {alert.opened_period}",
     )
     story = alert.story
     band = [m for m in story.footprint if period_index(m.period) in expected] if story else []
@@ -80,7 +104,7 @@ def plot_evidence(alert: Alert, values: Mapping[int, float], path: Path, lang: s
         color="#c0392b",
         zorder=5,
         s=24,
-        label="signals",
+        label=_t("signals", lang),
     )
     ax.scatter(
         [_x(period_start(e.period)) for e in evidence],
@@ -89,7 +113,7 @@ def plot_evidence(alert: Alert, values: Mapping[int, float], path: Path, lang: s
         marker="x",
         zorder=5,
         s=24,
-        label="what the detectors expected",
+        label=_t("detectors", lang),
     )
     if alert.resolved_period:
         ax.axvline(
@@ -97,15 +121,16 @@ def plot_evidence(alert: Alert, values: Mapping[int, float], path: Path, lang: s
             color="#27ae60",
             linewidth=1.2,
             linestyle=":",
-            label=f"resolved {alert.resolved_period}",
+            label=f"{_t('resolved', lang)} {alert.resolved_period}",
         )
     area = getattr(alert.area_name, lang)
+    measure = _MEASURES[alert.kind][("fi", "sv", "en").index(lang)]
     ax.set_title(
-        f"{alert.kind.value.replace('_', ' ')} · {area} ({alert.area}) · "
-        f"{alert.polarity.value}, {alert.severity.value}",
+        f"{measure} · {area} ({alert.area}) · "
+        f"{_t(alert.polarity.value, lang)}, {_t(alert.severity.value, lang)}",
         fontsize=11,
     )
-    ax.set_ylabel(alert.evidence[-1].measure.replace("_", " ") if alert.evidence else "value")
+    ax.set_ylabel(measure)
     ax.xaxis.set_major_locator(YearLocator())  # type: ignore[no-untyped-call]
     ax.grid(alpha=0.25)
     ax.legend(loc="upper left", fontsize=8, frameon=False)

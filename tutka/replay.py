@@ -68,9 +68,10 @@ class DeadLetterTally:
 
 @dataclass
 class ReplayResult:
-    """What a replay did: ``records`` = ``accepted`` events + ``dead_letter_total``.
+    """What a replay did: ``records`` = ``accepted`` + ``dead_letter_total`` + ``suppressed``.
 
-    Blank lines are counted apart (``blank_lines``). ``dead_letters`` holds the first
+    Blank lines are counted apart (``blank_lines``); the cells a source left blank on purpose
+    are ``suppressed`` (records, never dead letters). ``dead_letters`` holds the first
     :data:`KEEP_DEAD_LETTERS` only; ``reasons`` counts them all.
     """
 
@@ -86,6 +87,8 @@ class ReplayResult:
     dead_letter_total: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
     blank_lines: int = 0
+    #: Cells the source left blank on purpose (suppressed), counted apart from dead letters.
+    suppressed: int = 0
 
     def latest(self) -> dict[str, Alert]:
         """The last version of every alert, by id."""
@@ -184,6 +187,11 @@ class InputStream:
     @property
     def dead(self) -> list[DeadLetter]:
         return [letter for letters in self._dead for letter in letters]
+
+    @property
+    def suppressed(self) -> int:
+        """Suppressed cells read so far (blank in the source; neither events nor dead letters)."""
+        return self.decoder.suppressed
 
     def __iter__(self) -> Iterator[Record]:
         streams = [self._ordered(i, order) for i, order in enumerate(self.files)]
@@ -332,7 +340,7 @@ def replay(
                 if observer is not None:
                     observer.refresh(engine)
                 if progress is not None:
-                    progress(processed + stream.dead_read, total)
+                    progress(processed + stream.dead_read + stream.suppressed, total)
         for output in engine.flush():
             if isinstance(output, Alert):
                 alerts.append(output)
@@ -341,7 +349,7 @@ def replay(
                 if observer is not None:
                     observer.emitted(output)
                     observer.published(output)
-    read = processed + stream.dead_read
+    read = processed + stream.dead_read + stream.suppressed
     if progress is not None:
         progress(read, read)
     if observer is not None:
@@ -360,6 +368,7 @@ def replay(
         dead_letter_total=tally.total,
         reasons=tally.reasons,
         blank_lines=stream.counts.blank,
+        suppressed=stream.suppressed,
     )
 
 

@@ -172,8 +172,18 @@ def tail_command(subscription: str | None, from_beginning: bool, limit: int, idl
         consumer.close()
 
 
+#: Terminal colours: red and yellow for harm, green for good news, cyan for watch.
+SEVERITY_STYLE = {
+    "critical": "bold red",
+    "warning": "yellow",
+    "strong": "bold green",
+    "notable": "green",
+    "watch": "cyan",
+}
+
+
 def describe(alert: Alert, lang: str) -> str:
-    style = {"critical": "bold red", "warning": "yellow", "watch": "cyan"}[alert.severity.value]
+    style = SEVERITY_STYLE[alert.severity.value]
     place = getattr(alert.area_name, lang)
     return (
         f"[{style}]{alert.severity.value:<8}[/] {alert.status.value:<8} {alert.polarity.value:<8} "

@@ -8,6 +8,7 @@ reported once as national rather than as dozens of local alerts.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 
 import pytest
@@ -131,3 +132,38 @@ def test_every_alert_explains_itself_in_three_languages(alerts: list[Alert]) -> 
     for alert in alerts:
         assert alert.explanation.fi and alert.explanation.sv and alert.explanation.en
         assert alert.area in alert.explanation.en
+
+
+def test_the_covid_national_alert_stays_open_through_2020_and_says_it_recovered(
+    result: ReplayResult,
+) -> None:
+    versions = [
+        a
+        for a in result.alerts
+        if a.area == "SSS" and a.kind is AlertKind.UNEMPLOYMENT and a.opened_period[:4] == "2020"
+    ]
+    assert versions, "no national COVID-19 unemployment alert"
+    covid = versions[-1]
+    assert covid.polarity is Polarity.NEGATIVE and covid.severity.value == "critical"
+    assert covid.resolved_period is None or covid.resolved_period >= "2021-01"
+    assert covid.resolution in (None, "recovered", "settled")
+    assert any("new normal" in h.note for h in covid.history)
+
+
+def test_the_front_page_lists_negative_changes_above_positive_ones_of_the_same_level(
+    alerts: list[Alert],
+) -> None:
+    from tutka.streams.picture import ordered
+
+    shown = ordered(a for a in alerts if a.status.value != "resolved")
+    for first, second in itertools.pairwise(shown):
+        if first.severity.rank == second.severity.rank:
+            assert not (
+                first.polarity is Polarity.POSITIVE and second.polarity is Polarity.NEGATIVE
+            )
+    # Severity never says "critical" of good news.
+    assert all(
+        a.severity.value not in ("critical", "warning")
+        for a in alerts
+        if a.polarity is Polarity.POSITIVE
+    )

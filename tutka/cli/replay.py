@@ -12,7 +12,6 @@ from typing import Final
 import click
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
-from rich.table import Table
 
 from tutka.cli.context import Context, load_context
 from tutka.config.settings import AlertmanagerSettings
@@ -22,6 +21,7 @@ from tutka.monitoring.observe import Observer
 from tutka.progress import with_replay_progress
 from tutka.replay import Progress as ReplayProgress
 from tutka.replay import ReplayResult, replay
+from tutka.terminal import column, label, print_open_alerts, table
 
 #: Exit status of a replay in which every record was rejected (1: an input could not be read).
 ALL_REJECTED: Final = 3
@@ -48,6 +48,20 @@ err = Console(stderr=True, highlight=False)
 )
 @click.option(
     "--quiet", "-q", is_flag=True, help="No progress bar or tables; just the summary line."
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["fi", "sv", "en"]),
+    default="en",
+    show_default=True,
+    help="Language of the tables and of the open alerts' explanations.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=20,
+    show_default=True,
+    help="How many open alerts to list, most important first (0: none).",
 )
 @click.option(
     "--metrics-port",
@@ -77,6 +91,8 @@ def replay_command(
     latest: bool,
     dead_letters: Path | None,
     quiet: bool,
+    lang: str,
+    top: int,
     metrics_port: int | None,
     alertmanager_urls: tuple[str, ...],
     linger: float,
@@ -107,7 +123,9 @@ def replay_command(
     if out is not None:
         alerts = list(result.latest().values()) if latest else result.alerts
         _write_jsonl(out, (a.model_dump(mode="json") for a in alerts))
-    _print_summary(result, quiet)
+    _print_summary(result, quiet, lang)
+    if not quiet and top > 0:
+        print_open_alerts(console, result.latest().values(), lang, top)
     if out is not None:
         console.print(f"Alerts written to [bold]{out}[/bold]")
     if dead_letters is not None:
@@ -184,7 +202,7 @@ def _run_replay(
         raise click.ClickException(str(exc)) from exc
 
 
-def _print_summary(result: ReplayResult, quiet: bool) -> None:
+def _print_summary(result: ReplayResult, quiet: bool, lang: str = "en") -> None:
     latest = list(result.latest().values())
     rate = result.observations / result.seconds if result.seconds > 0 else 0.0
     accepted = result.accepted_by_type
@@ -192,7 +210,8 @@ def _print_summary(result: ReplayResult, quiet: bool) -> None:
     console.print(
         f"Read {result.records:,} records: {result.accepted:,} events "
         f"({', '.join(f'{k} {v:,}' for k, v in sorted(accepted.items()))}), "
-        f"{result.dead_letter_total:,} dead letters{blank}. "
+        f"{result.dead_letter_total:,} dead letters{blank}, "
+        f"{result.suppressed:,} suppressed cells (blank in the source). "
         f"{len(latest):,} alerts ({len(result.alerts):,} versions) in {result.seconds:.1f} s "
         f"({rate:,.0f} observations/s, peak memory {result.peak_rss_mb:,.0f} MiB)."
     )
@@ -202,27 +221,27 @@ def _print_summary(result: ReplayResult, quiet: bool) -> None:
     if quiet:
         return
     if result.dead_letter_total:
-        table = Table(title="Dead letters by reason")
-        table.add_column("reason")
-        table.add_column("count", justify="right")
+        dead = table(label("dead_by_reason", lang))
+        column(dead, label("reason", lang))
+        column(dead, label("count", lang), right=True)
         for reason, n in result.dead_letter_reasons().most_common():
-            table.add_row(reason, f"{n:,}")
-        console.print(table)
-    table = Table(title="Alerts by kind, polarity and severity")
-    for column in ("kind", "polarity", "watch", "warning", "critical", "total"):
-        table.add_column(column, justify="right" if column not in ("kind", "polarity") else "left")
-    rows: dict[tuple[str, str], dict[str, int]] = {}
+            dead.add_row(reason, f"{n:,}")
+        console.print(dead)
+    kinds = table(label("by_kind", lang))
+    for name in ("kind", "polarity", "watch", "level2", "level3", "total"):
+        column(kinds, label(name, lang), right=name not in ("kind", "polarity"))
+    rows: dict[tuple[str, str], dict[int, int]] = {}
     for alert in latest:
         row = rows.setdefault((alert.kind.value, alert.polarity.value), {})
-        row[alert.severity.value] = row.get(alert.severity.value, 0) + 1
+        row[alert.severity.rank] = row.get(alert.severity.rank, 0) + 1
     for (kind, polarity), row in sorted(rows.items()):
-        table.add_row(
+        kinds.add_row(
             kind,
-            polarity,
-            *(str(row.get(s, 0)) for s in ("watch", "warning", "critical")),
+            label(polarity, lang),
+            *(str(row.get(rank, 0)) for rank in (1, 2, 3)),
             str(sum(row.values())),
         )
-    console.print(table)
+    console.print(kinds)
 
 
 class _JsonLines:

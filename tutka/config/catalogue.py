@@ -45,18 +45,30 @@ class AlertingRules(_Strict):
     explained_share: Annotated[float, Field(gt=0, le=1)] = 0.5
     revision_depth: Annotated[int, Field(ge=0, le=24)] = 3
     max_gap: Annotated[int, Field(ge=0, le=24)] = 3
+    #: A sector or occupation series smaller than this (value and expected level) is not alerted
+    #: on, nor a change in one of fewer than ``min_breakdown_excess`` people.
+    #: Quiet months an alert whose level stays shifted is kept open (the new normal) before it
+    #: resolves as ``settled``.
+    hold_shifted: Annotated[int, Field(ge=0, le=120)] = 24
+    min_breakdown_size: Annotated[float, Field(ge=0)] = 20.0
+    min_breakdown_excess: Annotated[float, Field(ge=0)] = 10.0
 
 
 class SeverityRules(_Strict):
-    """When an alert is a warning or critical (``[severity]``): detectors, change, persons."""
+    """How important an alert is (``[severity]``), see :mod:`tutka.streams.importance`.
+
+    Persons affected and their share of the labour force; ratios by their relative change.
+    """
 
     warning_detectors: Annotated[int, Field(ge=1)] = 2
     critical_detectors: Annotated[int, Field(ge=1)] = 3
     warning_change: Annotated[float, Field(gt=0)] = 0.15
     critical_change: Annotated[float, Field(gt=0)] = 0.40
     min_excess: Annotated[float, Field(ge=0)] = 50.0
-    warning_persons: Annotated[int, Field(ge=1)] = 200
-    critical_persons: Annotated[int, Field(ge=1)] = 500
+    warning_persons: Annotated[int, Field(ge=1)] = 500
+    critical_persons: Annotated[int, Field(ge=1)] = 5000
+    warning_share: Annotated[float, Field(gt=0, le=1)] = 0.005
+    critical_share: Annotated[float, Field(gt=0, le=1)] = 0.02
 
     @model_validator(mode="after")
     def _ordered(self) -> SeverityRules:
@@ -66,6 +78,8 @@ class SeverityRules(_Strict):
             raise ValueError("critical_change must be >= warning_change")
         if self.critical_persons < self.warning_persons:
             raise ValueError("critical_persons must be >= warning_persons")
+        if self.critical_share < self.warning_share:
+            raise ValueError("critical_share must be >= warning_share")
         return self
 
 

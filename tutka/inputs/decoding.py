@@ -56,6 +56,9 @@ class Decoder:
         self._days: dict[tuple[str, str], date] = {}  # valid (period, published) pairs
         #: Figures built from a template (the rest were validated in full).
         self.fast = 0
+        #: Cells the source left blank on purpose (suppressed): skipped and counted, since a
+        #: statistical office's confidentiality rule is not bad input.
+        self.suppressed = 0
 
     def line(self, text: str, file: str, number: int, now: datetime) -> Event | DeadLetter:
         """One JSON line (as read with ``surrogateescape``)."""

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
 from tutka.inputs.decoding import Decoder
 from tutka.inputs.formats import (
@@ -29,6 +30,13 @@ from tutka.inputs.formats import (
 )
 from tutka.models.deadletter import DeadLetter, Origin, dead_letter
 from tutka.models.events import PXWEB_MEASURES, UnemploymentMeasure
+
+#: How Statistics Finland's tables write a cell they do not publish: blank (PxWeb's CSV export of
+#: a confidential or too uncertain figure), ``..`` (not available), ``.`` (not applicable) or
+#: ``-`` (as some exports write "nil"). About a fifth of the occupation table 12ti is blank. Such a
+#: cell is *suppressed*, not bad input: it is counted (:attr:`Decoder.suppressed`), never a dead
+#: letter, and the series simply has no figure that month.
+SUPPRESSED: Final = frozenset({"", ".", "..", "-"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +183,9 @@ def _csv_records(
         event = _csv_event(
             dict(zip(columns, row, strict=True)), raw, file, number, now, source, decoder
         )
+        if event is None:
+            decoder.suppressed += 1
+            continue
         yield Record(event, raw, file, number)
 
 
@@ -186,7 +197,8 @@ def _csv_event(
     now: datetime,
     source: str,
     decoder: Decoder,
-) -> Event | DeadLetter:
+) -> Event | DeadLetter | None:
+    """The row's event, a dead letter, or None for a suppressed cell (see :data:`SUPPRESSED`)."""
     code = row["measure"].strip()
     measure = PXWEB_MEASURES.get(code) or own_measure(code)
     if measure is None:
@@ -199,14 +211,8 @@ def _csv_event(
             f"measure {code!r} is not one of {known}",
         )
     value_text = row["value"].strip()
-    if value_text in ("", ".", "..", "-"):
-        return _bad(
-            raw,
-            file_origin(file, number),
-            now,
-            "missing_value",
-            f"no value for {row['area']} {row['month']} {code}",
-        )
+    if value_text in SUPPRESSED:
+        return None
     try:
         value: float | str = float(value_text.replace(",", "."))
     except ValueError:

@@ -30,11 +30,18 @@ class Polarity(StrEnum):
 
 
 class Severity(StrEnum):
-    """How urgent an alert is: ``watch`` < ``warning`` < ``critical``."""
+    """How much an alert matters, never whether it is good or bad news.
+
+    Negative changes: ``watch`` < ``warning`` < ``critical``; positive ones: ``watch`` <
+    ``notable`` < ``strong`` (the same three levels: :attr:`rank`). The level follows the persons
+    affected and their share of the labour force (:mod:`tutka.streams.importance`).
+    """
 
     WATCH = "watch"
     WARNING = "warning"
     CRITICAL = "critical"
+    NOTABLE = "notable"
+    STRONG = "strong"
 
     @property
     def rank(self) -> int:
@@ -42,7 +49,13 @@ class Severity(StrEnum):
         return _SEVERITY_RANK[self]
 
 
-_SEVERITY_RANK: Final = {Severity.WATCH: 1, Severity.WARNING: 2, Severity.CRITICAL: 3}
+_SEVERITY_RANK: Final = {
+    Severity.WATCH: 1,
+    Severity.WARNING: 2,
+    Severity.NOTABLE: 2,
+    Severity.CRITICAL: 3,
+    Severity.STRONG: 3,
+}
 
 
 class AlertStatus(StrEnum):
@@ -239,12 +252,21 @@ class Alert(_Frozen):
     opened_period: Period
     available_on: date = Field(description="when the data that opened the alert became available")
     resolved_period: Period | None = None
-    resolution: Literal["quiet", "reversed", "withdrawn"] | None = None
+    #: ``recovered`` (the level came back), ``settled`` (it stayed shifted and became the new
+    #: normal), ``reversed``, ``withdrawn``; ``quiet`` where the level cannot be told (notices).
+    resolution: Literal["quiet", "recovered", "settled", "reversed", "withdrawn"] | None = None
     evidence: Annotated[tuple[SignalEvidence, ...], Field(max_length=MAX_EVIDENCE)]
     notices: Annotated[tuple[NoticeEvidence, ...], Field(max_length=MAX_NOTICES)] = ()
     notice_count: int = 0
     notice_persons: int = 0
     also_in: tuple[AreaCode, ...] = ()
+    #: People (or vacancies) beyond the expected level at the change's peak, or a notice burst's
+    #: headcount: what severity and the room's order follow.
+    impact: float = Field(default=0.0, ge=0)
+    #: ``impact`` as a share of the area's labour force, where that is known.
+    labour_share: float | None = Field(default=None, ge=0)
+    #: How sure the detectors are (agreement, repetition, margin), apart from severity.
+    confidence: Literal["low", "medium", "high"] | None = None
     history: Annotated[tuple[HistoryEntry, ...], Field(max_length=MAX_HISTORY)]
     explanation: Localized
     #: For ``policy_trigger`` alerts: the criterion met and its figures. Omitted when None, so

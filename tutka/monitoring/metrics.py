@@ -24,6 +24,7 @@ import time
 from collections import Counter as Tally
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Final
 
@@ -295,6 +296,19 @@ class Metrics:
             "Size of the last engine checkpoint (compressed)",
             registry=registry,
         )
+        self.latest_period = Gauge(
+            "tutka_latest_period_timestamp_seconds",
+            "Start of the latest month the engine has processed, per stream (figures, notices): "
+            "did this month's release arrive?",
+            ["source"],
+            registry=registry,
+        )
+        self.latest_release = Gauge(
+            "tutka_latest_release_timestamp_seconds",
+            "Publication day of the latest monthly release the engine has seen (figures)",
+            ["source"],
+            registry=registry,
+        )
         self.build = Info("tutka_build", "Version of Muutostutka and Python", registry=registry)
         self.build.info({"version": _package_version(), "python": platform.python_version()})
         self.picture = PictureCollector()
@@ -335,6 +349,16 @@ class Metrics:
             self.lag.labels(topic=topic).set(max(0, n))
 
     # -- engine -------------------------------------------------------------------------------
+
+    def freshness(self, figures: int | None, notices: int | None, published: date | None) -> None:
+        """The latest months processed (month indexes) and the latest release's day."""
+        for source, month in (("figures", figures), ("notices", notices)):
+            if month is not None:
+                start = datetime(month // 12, month % 12 + 1, 1, tzinfo=UTC)
+                self.latest_period.labels(source=source).set(start.timestamp())
+        if published is not None:
+            day = datetime(published.year, published.month, published.day, tzinfo=UTC)
+            self.latest_release.labels(source="figures").set(day.timestamp())
 
     def sync_engine(self, stats: EngineStats, series: int, engine_id: int) -> None:
         """Turn the growth of the engine's cumulative stats into counter increments.

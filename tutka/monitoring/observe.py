@@ -67,6 +67,12 @@ class Observer:
     def refresh(self, engine: Engine, force_sync: bool = False) -> None:
         """Bring the engine's counters and the open-alert picture up to date; re-post if due."""
         self.metrics.sync_engine(engine.stats, len(engine.series), id(engine))
+        pending = engine.state.pending
+        self.metrics.freshness(
+            engine.state.clock_figures if pending is None else pending.period,
+            engine.state.clock_notices,
+            None if pending is None else pending.available_on,
+        )
         open_alerts = engine.open_alerts()
         self.metrics.show_picture(open_alerts, self.elys)
         due = time.monotonic() - self.last_sync >= self.resend_seconds

@@ -49,6 +49,10 @@ def summary(alert: Alert, case: CaseState | None) -> AlertSummary:
                 "resolved_period",
                 "notice_persons",
                 "explanation",
+                "impact",
+                "labour_share",
+                "confidence",
+                "resolution",
             }
         ),
         status=alert.status.value,
@@ -85,7 +89,12 @@ def name_of(room: RoomContext, code: str) -> Localized:
 
 
 def timeline_of(room: RoomContext, user: Principal, view: View, limit: int) -> list[TimelineOut]:
-    """Recent changes of the alerts ``user`` sees in ``view`` (any status), newest first."""
+    """Recent changes of the alerts ``user`` sees in ``view`` (any status), newest first.
+
+    Newest in event time: by the day the data became available, then the month it is about
+    (a replay delivers years of releases within minutes, so the wall-clock time a change
+    arrived says nothing to staff).
+    """
     state = room.state
     out = []
     for change in reversed(state.timeline()):
@@ -103,9 +112,8 @@ def timeline_of(room: RoomContext, user: Principal, view: View, limit: int) -> l
                 received=change.received,
             )
         )  # fmt: skip
-        if len(out) >= limit:
-            break
-    return out
+    out.sort(key=lambda e: (e.available_on, e.period, e.sequence), reverse=True)
+    return out[:limit]
 
 
 def case_out(room: RoomContext, alert_id: str) -> CaseOut:

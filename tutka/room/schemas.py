@@ -67,6 +67,10 @@ class AlertSummary(_Out):
     resolved_period: str | None
     notice_persons: int
     explanation: Localized
+    impact: float = 0.0
+    labour_share: float | None = None
+    confidence: str | None = None
+    resolution: str | None = None
     case: CaseSummary | None
 
 

@@ -11,7 +11,7 @@ a persistent condition does not repeat itself every month. An alert resolves aft
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Final
 
@@ -34,6 +34,14 @@ from tutka.models.alerts import (
 from tutka.models.areas import Hierarchy
 from tutka.models.codes import period_index, period_str
 from tutka.streams.explain import AlertFacts, explain
+from tutka.streams.importance import (
+    confidence_of,
+    level_of,
+    peak,
+    persons_affected,
+    ratio_level,
+    severity_word,
+)
 from tutka.streams.release import RELATIVE_DETECTORS
 from tutka.streams.signals import Decision, Signal
 
@@ -54,6 +62,9 @@ class AlertContext:
     sector_names: Mapping[str, Localized]
     severity: SeverityRules
     rules: AlertingRules
+    #: A series' value in a month (series as alerts name it), for the labour force behind an
+    #: alert's share and for telling a recovered level from one that stays shifted.
+    values: Callable[[str, int], float | None] | None = None
 
     @property
     def resolve_after(self) -> int:
@@ -97,11 +108,17 @@ def apply_decision(
         if current is not None and current.polarity is decision.polarity:
             state.last_signal = max(state.last_signal, period)
         return state, []
+    emitted: list[Alert] = []
     if current is not None and current.polarity is not decision.polarity:
         state.alert, state.last_signal = None, max(state.last_signal, period)
         state.notice_months = {}
         state.last_resolved = _resolve(current, period, "reversed", ctx)
-        return state, [state.last_resolved]
+        if period - period_index(current.opened_period) <= ctx.rules.recovery_window:
+            return state, [state.last_resolved]
+        # An old change (a level long held as the new normal) turned by a new one: the new
+        # change is a story of its own and opens its alert at once.
+        emitted, current = [state.last_resolved], None
+        state.candidates = {}
     if current is None and _recovers(state.last_resolved, decision, ctx.rules):
         # The opposite change brings the series back to where it was before the last alert:
         # that alert's change has reversed; it is not a new structural change.
@@ -111,12 +128,12 @@ def apply_decision(
     if current is None:
         evidence = _corroborated(state, decision, ctx.rules)
         if evidence is None:
-            return state, []
+            return state, emitted
         state.alert = _open(replace(decision, signals=evidence), state, ctx)
         state.candidates = {}
         state.reported_persons = state.alert.notice_persons
         state.reported_change = change_of(state.alert.evidence, state.alert.kind, ctx.severity)
-        return state, [state.alert]
+        return state, [*emitted, state.alert]
     merged, material, note = _merge(current, decision, state, ctx)
     if material:
         merged = _advance(merged, AlertStatus.UPDATED, period, note, ctx)
@@ -177,15 +194,79 @@ def fold(state: GroupState, areas: tuple[str, ...], polarity: Polarity, ctx: Ale
 def resolve_quiet(
     groups: Mapping[str, GroupState], open_groups: Iterable[str], clock: int, ctx: AlertContext
 ) -> list[tuple[str, Alert]]:
-    """Resolve the open alerts in ``open_groups`` that have been quiet for ``resolve_after``."""
-    resolved = []
+    """Settle the open alerts in ``open_groups`` that have been quiet for ``resolve_after``.
+
+    Quiet is not recovered: an alert whose level is back (at least half way to where it was
+    before, in the same calendar month) resolves as ``recovered``; one whose level stays shifted
+    stays open as the new normal (noted once) until ``hold_shifted`` quiet months have passed,
+    then resolves as ``settled``. Where the level cannot be told (notice bursts), ``quiet``.
+    """
+    out = []
     for key in sorted(open_groups):
         state = groups[key]
-        if state.alert is not None and clock - state.last_signal >= ctx.resolve_after:
-            state.last_resolved = _resolve(state.alert, clock, "quiet", ctx)
-            resolved.append((key, state.last_resolved))
-            state.alert, state.notice_months = None, {}
-    return resolved
+        alert = state.alert
+        if alert is None or clock - state.last_signal < ctx.resolve_after:
+            continue
+        shifted = _still_shifted(alert, clock, ctx)
+        if shifted is None:
+            resolution = "quiet"
+        elif not shifted:
+            resolution = "recovered"
+        elif clock - state.last_signal < ctx.rules.hold_shifted:
+            if not any(h.note == NEW_NORMAL for h in alert.history):
+                state.alert = _advance(alert, AlertStatus.UPDATED, clock, NEW_NORMAL, ctx)
+                out.append((key, state.alert))
+            continue
+        else:
+            resolution = "settled"
+        state.last_resolved = _resolve(alert, clock, resolution, ctx)
+        out.append((key, state.last_resolved))
+        state.alert, state.notice_months = None, {}
+    return out
+
+
+def held(state: GroupState, clock: int | None, ctx: AlertContext) -> bool:
+    """Whether the group's open alert is only held open as the new normal (quiet, shifted).
+
+    Such an alert stays in front of staff but no longer explains or covers new changes: a
+    nationwide shock years later is judged on its own, not folded into a region's old alert.
+    """
+    return (
+        state.alert is not None
+        and clock is not None
+        and clock - state.last_signal >= ctx.resolve_after
+    )
+
+
+#: The history note of an alert whose level stays shifted after its signals have gone quiet.
+NEW_NORMAL: Final = "level stays shifted: the new normal"
+
+
+def _still_shifted(alert: Alert, clock: int, ctx: AlertContext) -> bool | None:
+    """Whether the alert's series is still away from its earlier level; None if unknown.
+
+    The last three months against the same calendar months of the year before the change
+    began (the season does not count as a shift): shifted while more than a quarter of the
+    change at its peak remains, in the change's direction.
+    """
+    top = peak(alert.evidence)
+    if top is None or ctx.values is None or alert.kind in RATIO_KINDS:
+        return None
+    opened = period_index(alert.opened_period)
+    gaps = []
+    for period in range(clock, clock - 3, -1):
+        now = ctx.values(top.series, period)
+        before = ctx.values(top.series, period - 12 * ((period - opened) // 12 + 1))
+        if now is not None:
+            gaps.append(now - (before if before is not None else top.baseline))
+    if not gaps:
+        return None
+    gap, step = sum(gaps) / len(gaps), top.value - top.baseline
+    return gap * step > 0 and abs(gap) > RECOVERED_SHARE * abs(step)
+
+
+#: An alert's level counts as recovered once no more than this share of its peak change remains.
+RECOVERED_SHARE: Final = 0.25
 
 
 def withdraw(
@@ -249,7 +330,7 @@ def _open(decision: Decision, state: GroupState, ctx: AlertContext) -> Alert:
     evidence = _bounded_evidence(s.evidence() for s in decision.signals)
     notices = _bounded_notices(n for s in decision.signals for n in s.notices)
     count, persons = _notice_totals(state)
-    severity = severity_of(evidence, persons, decision.kind, ctx.severity)
+    severity = Severity.WATCH  # set with the rest of the importance by replace_alert
     draft = Alert(
         id=alert_id(decision.group, period_str(period)),
         sequence=1,
@@ -290,7 +371,9 @@ def _merge(
     )
     count, persons = _notice_totals(state)
     also_in = tuple(sorted(set(current.also_in) | set(decision.also_in)))
-    severity = severity_of(evidence, persons, current.kind, ctx.severity)
+    severity, _, _ = importance(
+        evidence, persons, current.kind, current.polarity, current.area, ctx
+    )
     if severity.rank < current.severity.rank:
         severity = current.severity  # an open alert never de-escalates
     new_detectors = {e.detector for e in evidence} - {e.detector for e in current.evidence}
@@ -305,7 +388,7 @@ def _merge(
         state.reported_persons = persons
     change = change_of([s.evidence() for s in decision.signals], current.kind, ctx.severity)
     if state.reported_change > 0 and change >= CHANGE_GROWTH * state.reported_change:
-        notes.append(f"the change grew to {change:+.0%}")
+        notes.append(f"the change grew to {change:+.0%}" if change <= 10 else "the change grew")
         state.reported_change = change
     latest = max(period_index(current.period), decision.period)
     merged = replace_alert(
@@ -336,8 +419,27 @@ def _resolve(alert: Alert, period: int, resolution: str, ctx: AlertContext) -> A
 
 
 def replace_alert(alert: Alert, ctx: AlertContext, **changes: object) -> Alert:
-    """A copy of ``alert`` with ``changes`` and a freshly written explanation."""
+    """A copy of ``alert`` with ``changes``, its importance and a freshly written explanation."""
     updated = alert.model_copy(update=changes)
+    severity, impact, share = importance(
+        updated.evidence,
+        updated.notice_persons,
+        updated.kind,
+        updated.polarity,
+        updated.area,
+        ctx,
+    )
+    if updated.sequence == 1 and updated.status is AlertStatus.OPEN and "severity" not in changes:
+        history = (updated.history[0].model_copy(update={"severity": severity}),)
+        updated = updated.model_copy(update={"severity": severity, "history": history})
+    months = len({e.period for e in updated.evidence})
+    updated = updated.model_copy(
+        update={
+            "impact": impact,
+            "labour_share": share,
+            "confidence": confidence_of(updated.evidence, months),
+        }
+    )
     facts = AlertFacts(
         kind=updated.kind,
         polarity=updated.polarity,
@@ -391,22 +493,33 @@ def change_of(evidence: Sequence[SignalEvidence], kind: AlertKind, rules: Severi
     )
 
 
-def severity_of(
-    evidence: Sequence[SignalEvidence], persons: int, kind: AlertKind, rules: SeverityRules
-) -> Severity:
-    """Corroboration (distinct detectors), size of the change and notice headcount decide."""
-    detectors = len({e.detector for e in evidence})
-    change = change_of(evidence, kind, rules)
-    if (
-        detectors >= rules.critical_detectors
-        or change >= rules.critical_change
-        or persons >= rules.critical_persons
-    ):
-        return Severity.CRITICAL
-    if (
-        detectors >= rules.warning_detectors
-        or change >= rules.warning_change
-        or persons >= rules.warning_persons
-    ):
-        return Severity.WARNING
-    return Severity.WATCH
+def importance(
+    evidence: Sequence[SignalEvidence],
+    persons: int,
+    kind: AlertKind,
+    polarity: Polarity,
+    area: str,
+    ctx: AlertContext,
+) -> tuple[Severity, float, float | None]:
+    """Severity, persons affected and their share of the labour force (see ``importance``)."""
+    rules = ctx.severity
+    if kind in RATIO_KINDS:
+        return severity_word(ratio_level(evidence, rules), polarity), 0.0, None
+    impact = persons_affected(evidence, persons, kind)
+    share = None
+    force = _labour_force(area, evidence, ctx)
+    if force is not None and force > 0:
+        share = round(impact / force, 6)
+    return severity_word(level_of(impact, share, rules), polarity), impact, share
+
+
+def _labour_force(area: str, evidence: Sequence[SignalEvidence], ctx: AlertContext) -> float | None:
+    if ctx.values is None or not evidence:
+        return None
+    latest = max(period_index(e.period) for e in evidence)
+    series = f"{area}/labour_force"
+    for period in range(latest, latest - 13, -1):
+        value = ctx.values(series, period)
+        if value is not None:
+            return value
+    return None

@@ -25,6 +25,7 @@ engine returns.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from tutka.config.catalogue import Catalogue
 from tutka.models.alerts import Alert, Localized
@@ -72,6 +73,8 @@ class Engine:
     ) -> None:
         self.context = EngineContext(hierarchy, catalogue, sector_names)
         self.state = state if state is not None else EngineState()
+        # The alerting stage reads series values (labour force, recovery) through this look-up.
+        self.context.alerts = replace(self.context.alerts, values=self.value_of)
 
     # -- the step ---------------------------------------------------------------------------------
 
@@ -148,6 +151,11 @@ class Engine:
             for alert in alerting.open_alerts(state)
         ]
         return told + [state.triggers.open[k] for k in sorted(state.triggers.open)]
+
+    def value_of(self, series: str, period: int) -> float | None:
+        """A series' value in a month (the series as alerts name it); None when unknown."""
+        state = self.state.series.get(SeriesKey.parse(series))
+        return None if state is None else state.value(period)
 
     def history(self, key: SeriesKey) -> dict[int, float]:
         """The values recorded for one series, by month index (empty for an unknown series)."""

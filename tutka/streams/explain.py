@@ -1,8 +1,11 @@
 """Short plain-language explanations of alerts in Finnish, Swedish and English.
 
-The texts state what changed, where, when, by how much against what was expected, and how many
-detectors agree. They avoid inflecting place names (Finnish case endings), so every area name can
-be used as it is.
+The texts state what changed, where, when (the month of the change's peak), and by how much
+against what was expected: as a percentage when the expected level is large enough for one to
+mean something (at least :data:`PERCENT_MIN_BASE`, and a change of at most 1,000 %), otherwise as
+"from about 0 to 11". How sure the detectors are is the alert's ``confidence`` field, not a count
+of detectors in the text. They avoid inflecting place names (Finnish case endings), so every area
+name can be used as it is.
 
 >>> fmt_number(1234567.0, "fi"), fmt_number(1234567.0, "en"), fmt_number(0.4567, "sv")
 ('1 234 567', '1,234,567', '0,46')
@@ -17,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from tutka.config.occupations import occupation_title
 from tutka.models.alerts import (
     AlertKind,
     AlertStatus,
@@ -39,7 +43,8 @@ _MONTHS: Final[dict[Lang, tuple[str, ...]]] = {
            "October", "November", "December"),
 }  # fmt: skip
 
-_MEASURES: Final[dict[AlertKind, tuple[str, str, str]]] = {
+#: What each kind of alert counts, in Finnish, Swedish and English.
+MEASURES: Final[dict[AlertKind, tuple[str, str, str]]] = {
     AlertKind.UNEMPLOYMENT: (
         "Työttömien työnhakijoiden määrä", "Antalet arbetslösa arbetssökande",
         "Unemployed job-seekers"),
@@ -83,6 +88,11 @@ _LEAD: Final[dict[Polarity, dict[Lang, str]]] = {
 _RESOLVED: Final[dict[str, dict[Lang, str]]] = {
     "quiet": {"fi": "Päättynyt, ei uusia havaintoja", "sv": "Avslutad, inga nya signaler",
               "en": "Resolved, no new signals"},
+    "recovered": {"fi": "Päättynyt, taso palautui", "sv": "Avslutad, nivån återhämtade sig",
+                  "en": "Resolved, the level recovered"},
+    "settled": {"fi": "Päättynyt, muuttunut taso on vakiintunut uudeksi normaaliksi",
+                "sv": "Avslutad, den förändrade nivån har blivit det nya normala",
+                "en": "Resolved, the shifted level has become the new normal"},
     "reversed": {"fi": "Päättynyt, muutos kääntyi", "sv": "Avslutad, förändringen vände",
                  "en": "Resolved, the change reversed"},
     "withdrawn": {"fi": "Peruttu tarkentuneiden tietojen vuoksi",
@@ -99,6 +109,12 @@ _NOTICE_KINDS: Final[dict[NoticeKind, tuple[str, str, str]]] = {
 }  # fmt: skip
 
 _LANG_INDEX: Final[dict[Lang, int]] = {"fi": 0, "sv": 1, "en": 2}
+#: A percentage is quoted only against an expected level at least this large ...
+PERCENT_MIN_BASE: Final = 20.0
+#: ... and only up to this relative change (1,000 %); otherwise "from about X to Y".
+PERCENT_MAX: Final = 10.0
+#: How an ELY area is named where it could be taken for the region of the same name.
+_ELY_LABEL: Final[dict[Lang, str]] = {"fi": "ELY-alue", "sv": "NTM-område", "en": "ELY area"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,15 +191,30 @@ def _where(facts: AlertFacts, lang: Lang) -> str:
         place += f", {label} {_pick(facts.sector_name, lang)} ({facts.sector})"
     if facts.occupation is not None:
         label = {"fi": "ammattiryhmä", "sv": "yrkesgrupp", "en": "occupation"}[lang]
-        place += f", {label} {facts.occupation}"
+        title = occupation_title(facts.occupation)
+        named = f" {_pick(title, lang)}" if title is not None else ""
+        place += f", {label} {facts.occupation}{named}"
     return place
 
 
 def _headline_evidence(evidence: Sequence[SignalEvidence]) -> SignalEvidence:
-    latest = max(e.period for e in evidence)
-    current = [e for e in evidence if e.period == latest]
-    level = [e for e in current if e.detector not in ("divergence", "isolation_forest")]
-    return max(level or current, key=lambda e: abs(e.value - e.baseline))
+    """The change at its peak: the level detectors' largest excess (latest month on a tie)."""
+    level = [e for e in evidence if e.detector not in ("divergence", "isolation_forest")]
+    return max(level or evidence, key=lambda e: (abs(e.value - e.baseline), e.period))
+
+
+def quotable_change(value: float, baseline: float) -> float | None:
+    """The relative change if a percentage of it means something, else None.
+
+    >>> quotable_change(121.0, 100.0)
+    0.21
+    >>> quotable_change(11.0, 0.0) is None, quotable_change(500.0, 40.0) is None
+    (True, True)
+    """
+    if abs(baseline) < PERCENT_MIN_BASE:
+        return None
+    change = (value - baseline) / abs(baseline)
+    return round(change, 6) if abs(change) <= PERCENT_MAX else None
 
 
 #: The expectation of a share detector: the area's earlier share of the country's figure.
@@ -195,44 +226,50 @@ _SHARE_EXPECTED: Final[dict[Lang, str]] = {
 
 
 def _figure_sentence(facts: AlertFacts, lang: Lang) -> str:
-    measure = _MEASURES[facts.kind][_LANG_INDEX[lang]]
+    measure = MEASURES[facts.kind][_LANG_INDEX[lang]]
     head = _headline_evidence(facts.evidence)
     verb = _ROSE[lang][0 if head.direction == "up" else 1]
     value, base = fmt_number(head.value, lang), fmt_number(head.baseline, lang)
-    change = (head.value - head.baseline) / max(abs(head.baseline), 1e-9)
-    pct = fmt_percent(change, lang)
-    month = month_phrase(facts.period, lang)
-    detectors = len({e.detector for e in facts.evidence})
+    change = quotable_change(head.value, head.baseline)
+    month = month_phrase(period_index_of(head.period), lang)
     where = _where(facts, lang)
     diverges = any(e.detector == "divergence" for e in facts.evidence)
     share = head.detector == "relative_shift"
-    if lang == "fi":
+    if change is None:
+        # No percentage against a level near zero: say where it went from and to.
+        text = {
+            "fi": f"{measure} alueella {where} {verb} {month} tasolta noin {base} tasolle {value}.",
+            "sv": f"{measure} i {where} {verb} {month} från cirka {base} till {value}.",
+            "en": f"{measure} in {where} {verb} {month} from about {base} to {value}.",
+        }[lang]
+    elif lang == "fi":
         expected = _SHARE_EXPECTED["fi"] if share else "kun odotettu taso oli noin"
-        text = (
-            f"{measure} alueella {where} {verb} {month}: {value}, {expected} "
-            f"{base} ({pct}). Tunnistimia samaa mieltä: {detectors}."
-        )
-        if diverges:
-            text += " Kehitys poikkeaa ympäröivästä alueesta ja koko maasta."
+        pct = fmt_percent(change, lang)
+        text = f"{measure} alueella {where} {verb} {month}: {value}, {expected} {base} ({pct})."
     elif lang == "sv":
         expected = _SHARE_EXPECTED["sv"].format(base=base) if share else f"mot väntat cirka {base}"
         text = (
-            f"{measure} i {where} {verb} {month}: {value} {expected} "
-            f"({pct}). Detektorer som är eniga: {detectors}."
+            f"{measure} i {where} {verb} {month}: {value} {expected} ({fmt_percent(change, lang)})."
         )
-        if diverges:
-            text += " Utvecklingen avviker från omgivningen och hela landet."
     else:
         expected = (
             _SHARE_EXPECTED["en"].format(base=base) if share else f"against about {base} expected"
         )
-        text = (
-            f"{measure} in {where} {verb} {month}: {value} {expected} "
-            f"({pct}). Detectors in agreement: {detectors}."
-        )
-        if diverges:
-            text += " It diverges from the surrounding area and the country."
+        pct = fmt_percent(change, lang)
+        text = f"{measure} in {where} {verb} {month}: {value} {expected} ({pct})."
+    if diverges:
+        text += {
+            "fi": " Kehitys poikkeaa ympäröivästä alueesta ja koko maasta.",
+            "sv": " Utvecklingen avviker från omgivningen och hela landet.",
+            "en": " It diverges from the surrounding area and the country.",
+        }[lang]
     return text + _rarity(facts.evidence, lang)
+
+
+def period_index_of(period: str) -> int:
+    """The month index of a ``YYYY-MM`` period."""
+    year, month = period.split("-")
+    return int(year) * 12 + int(month) - 1
 
 
 def _rarity(evidence: Sequence[SignalEvidence], lang: Lang) -> str:
@@ -301,11 +338,29 @@ def _outlier_sentence(facts: AlertFacts, lang: Lang) -> str:
 
 
 def _also_in(facts: AlertFacts, lang: Lang) -> str:
-    if not facts.also_in:
+    """Other areas that show the same change, never the alert's own.
+
+    An ELY area and the region of the same name (the same territory) are listed once.
+    """
+    merged: dict[str, list[str]] = {}
+    own = _pick(facts.area_name, lang)
+    for name, code in zip(facts.also_in, facts.also_in_codes, strict=False):
+        if code == facts.area:
+            continue
+        text = _pick(name, lang)
+        if code.startswith("ELY") and text == own:
+            continue  # the ELY area of the same name as the alert's region: the same place
+        merged.setdefault(text, []).append(code)
+    if not merged:
         return ""
-    names = [_pick(n, lang) for n in facts.also_in[:8]]
-    names = [f"{name} ({code})" for name, code in zip(names, facts.also_in_codes, strict=False)]
-    more = len(facts.also_in) - len(names)
-    listed = ", ".join(names) + (f" (+{more})" if more > 0 else "")
+    items = []
+    for text, codes in merged.items():
+        if len(codes) == 1 and codes[0].startswith("ELY"):
+            items.append(f"{text} ({_ELY_LABEL[lang]}, {codes[0]})")
+        else:
+            items.append(f"{text} ({', '.join(codes)})")
+    shown = items[:8]
+    more = len(items) - len(shown)
+    listed = ", ".join(shown) + (f" (+{more})" if more > 0 else "")
     label = {"fi": "Sama muutos myös", "sv": "Samma förändring även i", "en": "Also seen in"}[lang]
     return f" {label}: {listed}."

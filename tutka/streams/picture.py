@@ -82,16 +82,24 @@ def matches_view(alert: Alert, view: View, hierarchy: Hierarchy | None) -> bool:
 
 
 def ordered(alerts: Iterable[Alert]) -> list[Alert]:
-    """Most urgent first: severity, then the most recent data, then broader areas."""
-    return sorted(
-        alerts,
-        key=lambda a: (
-            -a.severity.rank,
-            -a.available_on.toordinal(),
-            level_depth(a.area),
-            a.area,
-            a.id,
-        ),
+    """Most important first (:func:`impact_order`)."""
+    return sorted(alerts, key=impact_order)
+
+
+def impact_order(a: Alert) -> tuple[int, int, float, int, int, str, str]:
+    """Sort key for the most important first.
+
+    Severity level; negative before positive at the same level; then persons affected, the
+    most recent data, broader areas.
+    """
+    return (
+        -a.severity.rank,
+        0 if a.polarity is Polarity.NEGATIVE else 1,
+        -a.impact,
+        -a.available_on.toordinal(),
+        level_depth(a.area),
+        a.area,
+        a.id,
     )
 
 

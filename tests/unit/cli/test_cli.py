@@ -194,3 +194,22 @@ def test_demo_finds_the_injected_changes_and_draws_the_evidence(tmp_path: Path) 
     assert len(charts) == 1 and charts[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "Outputs" in result.output and str(tmp_path) in result.output
     assert summary["dead_letters"] == 0
+
+
+def test_replay_ends_with_the_open_alerts_explained_in_the_language_asked(tmp_path: Path) -> None:
+    # A lasting jump: the alert stays open as the new normal, and the replay says so at the end.
+    jump = lambda area, t: 1.4 if area == "KU240" and t >= 72 else 1.0  # noqa: E731
+    market = tmp_path / "market.jsonl"
+    market.write_text(
+        "\n".join(event.model_dump_json() for event in figures(unemployment=jump)) + "\n",
+        encoding="utf-8",
+    )
+    # CliRunner is not a terminal: rich assumes 80 columns, as when piped to `cat`.
+    result = CliRunner().invoke(cli, ["replay", str(market), "--lang", "fi"])
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "Avoimet hälytykset, suurimmat ensin (1)" in text
+    flat = " ".join(text.split())
+    assert "Heikentävä muutos: Työttömien työnhakijoiden määrä alueella" in flat
+    assert "Hälytykset lajin, suunnan ja vakavuuden mukaan" in text
+    assert "…" not in text and all(len(line) <= 80 for line in text.splitlines())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tutka.inputs import InputError, input_files, read_records
+from tutka.inputs import Decoder, InputError, input_files, read_records
 from tutka.models.deadletter import DeadLetter
 from tutka.models.events import UnemploymentReported, VacanciesReported
 from tutka.streams.ordering import ordering_key
@@ -28,7 +28,8 @@ CSV = """month,area,measure,value
 def test_pxweb_csv_becomes_figures_published_on_the_25th(tmp_path: Path) -> None:
     path = tmp_path / "tyonv_12r5.csv"
     path.write_text(CSV, encoding="utf-8")
-    records = list(read_records(path))
+    decoder = Decoder()
+    records = list(read_records(path, decoder=decoder))
     items = [r.item for r in records]
     unemployed, labour_force, vacancies = items[:3]
     assert isinstance(unemployed, UnemploymentReported) and isinstance(vacancies, VacanciesReported)
@@ -36,16 +37,17 @@ def test_pxweb_csv_becomes_figures_published_on_the_25th(tmp_path: Path) -> None
     assert labour_force.measure.value == "labour_force"  # type: ignore[union-attr]
     assert unemployed.published == date(2023, 10, 25) and unemployed.source == "tyonv_12r5"
     dead = [i for i in items if isinstance(i, DeadLetter)]
+    # The blank vacancy cell is suppressed by the source: counted, not a dead letter.
+    assert decoder.suppressed == 1
     assert [d.error_type for d in dead] == [
-        "missing_value",
         "unknown_measure",
         "greater_than_equal",
         "value_error",
         "csv_columns",
     ]
     assert all(d.origin.file == str(path) and d.origin.line for d in dead)
-    assert dead[1].raw == "2023-09,MK19,OUTOMITTARI,5"
-    assert "OUTOMITTARI" in dead[1].summary
+    assert dead[0].raw == "2023-09,MK19,OUTOMITTARI,5"
+    assert "OUTOMITTARI" in dead[0].summary
 
 
 def test_occupation_column_and_all_occupations(tmp_path: Path) -> None:
@@ -125,3 +127,17 @@ def test_an_engine_failure_on_one_event_is_a_processing_dead_letter(
     ]
     assert "simulated bug" in processing[0].summary
     assert result.engine.stats.events["vacancies"] == 1  # the events after it were processed
+
+
+@pytest.mark.parametrize("cell", ["", "..", ".", "-", " "])
+def test_suppressed_cells_are_counted_not_dead_letters(tmp_path: Path, cell: str) -> None:
+    path = tmp_path / "ti.csv"
+    path.write_text(
+        "month,area,occupation,measure,value\n"
+        f"2020-01,MK01,7212,AVPAIKATLOPUSSA,{cell}\n2020-01,MK01,7212,TYOTTOMATLOPUSSA,7\n",
+        encoding="utf-8",
+    )
+    decoder = Decoder()
+    (only,) = read_records(path, decoder=decoder)
+    assert isinstance(only.item, UnemploymentReported) and only.item.value == 7.0
+    assert decoder.suppressed == 1

@@ -22,6 +22,7 @@ from prometheus_client import CollectorRegistry
 
 from tutka.config.settings import Settings
 from tutka.monitoring.metrics import create_fetch_metrics, create_metrics
+from tutka.room.service import RoomMetrics
 
 ROOT = Path(__file__).resolve().parents[3]
 CONFIG = ROOT / "config"
@@ -92,11 +93,22 @@ def test_grafana_is_provisioned_with_the_stack_and_the_dashboard_uses_that_datas
     )["providers"]
     mounted = {v.split(":")[1] for v in SERVICES["grafana"]["volumes"] if v.startswith(".")}
     assert dashboards[0]["options"]["path"] in mounted
+    alertmanager = next(d for d in datasources if d["type"] == "alertmanager")
     dashboard = json.loads((CONFIG / "grafana/dashboards/muutostutka.json").read_text())
     ids = [panel["id"] for panel in dashboard["panels"]]
     assert len(ids) == len(set(ids))
     for panel in dashboard["panels"]:
-        assert panel["datasource"]["uid"] == prometheus["uid"], panel["title"]
+        if panel["type"] == "row":
+            continue
+        expected = alertmanager if panel["type"] == "alertlist" else prometheus
+        assert panel["datasource"]["uid"] == expected["uid"], panel["title"]
+    # Monthly data: a two-year window, variables, a freshness row and the firing alerts.
+    assert dashboard["time"]["from"] == "now-2y"
+    assert {v["name"] for v in dashboard["templating"]["list"]} >= {"ely", "polarity"}
+    titles = [panel["title"] for panel in dashboard["panels"]]
+    assert titles[0].startswith("Freshness") and "Firing alerts (Alertmanager)" in titles
+    stats = [p for p in dashboard["panels"] if p["type"] == "stat"]
+    assert all(p["fieldConfig"]["defaults"].get("color") for p in stats)
 
 
 def known_metric_names() -> set[str]:
@@ -104,6 +116,7 @@ def known_metric_names() -> set[str]:
     create_metrics(registry)
     create_fetch_metrics(registry, ["12r5"])
     FaustMetrics.create(registry, "tutka_faust")
+    RoomMetrics(registry)
     names = set()
     for family in registry.collect():
         for suffix in ("", "_total", "_bucket", "_count", "_sum", "_info"):
@@ -116,7 +129,7 @@ def queried_expressions() -> dict[str, str]:
     out = {r.get("alert") or r["record"]: r["expr"] for g in rules["groups"] for r in g["rules"]}
     dashboard = json.loads((CONFIG / "grafana/dashboards/muutostutka.json").read_text())
     for panel in dashboard["panels"]:
-        for target in panel["targets"]:
+        for target in panel.get("targets", []):
             out[f"{panel['title']} {target['refId']}"] = target["expr"]
     return out
 

@@ -165,3 +165,15 @@ def test_the_metrics_stay_under_a_fixed_number_of_series_whatever_the_number_of_
     areas_in_labels = {v for _, labels in series for _, v in labels if v.startswith(("KU", "SK"))}
     assert not areas_in_labels, "no label may name a municipality or sub-region"
     assert value(observer.metrics.registry, "tutka_series_tracked") == len(result.engine.series)
+
+
+def test_freshness_says_which_month_was_processed_and_when_its_release_came() -> None:
+    from datetime import UTC, date, datetime
+
+    registry = CollectorRegistry()
+    metrics = create_metrics(registry)
+    metrics.freshness(2023 * 12 + 9, None, date(2023, 11, 25))  # October 2023, published 25 Nov
+    october = datetime(2023, 10, 1, tzinfo=UTC).timestamp()
+    published = datetime(2023, 11, 25, tzinfo=UTC).timestamp()
+    assert value(registry, "tutka_latest_period_timestamp_seconds", source="figures") == october
+    assert value(registry, "tutka_latest_release_timestamp_seconds", source="figures") == published

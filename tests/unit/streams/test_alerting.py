@@ -11,8 +11,8 @@ from tutka.streams.alerting import (
     AlertContext,
     GroupState,
     apply_decision,
+    importance,
     resolve_quiet,
-    severity_of,
     withdraw,
 )
 from tutka.streams.signals import Decision, Signal
@@ -71,9 +71,9 @@ def test_a_continuing_condition_does_not_repeat_but_escalation_does() -> None:
     assert again == []  # same detector, same severity: nothing material
     assert state.alert.period == "2023-06"  # but the state knows the latest period
     state, escalated = apply_decision(
-        state, decision(signal("KU240", 1120, 1000, period=MAY + 2, detector="cusum")), CTX
+        state, decision(signal("KU240", 1600, 1000, period=MAY + 2, detector="cusum")), CTX
     )
-    (alert,) = escalated
+    (alert,) = escalated  # 600 people beyond the expected level: a warning
     assert alert.status is AlertStatus.UPDATED and alert.sequence == 2
     assert alert.severity is Severity.WARNING
     assert "escalated to warning" in alert.history[-1].note and "cusum" in alert.history[-1].note
@@ -88,6 +88,46 @@ def test_quiet_months_resolve_an_alert() -> None:
     assert key == "g" and alert.status is AlertStatus.RESOLVED
     assert (alert.resolved_period, alert.resolution) == ("2023-08", "quiet")
     assert alert.explanation.en.startswith("Resolved, no new signals")
+
+
+def _values(table: dict[int, float]) -> AlertContext:
+    return AlertContext(
+        CTX.hierarchy,
+        SECTORS,
+        SeverityRules(),
+        AlertingRules(min_detectors=1, hold_shifted=6),
+        values=lambda series, period: table.get(period),
+    )
+
+
+def test_a_level_that_stays_shifted_keeps_the_alert_open_then_settles() -> None:
+    # Before: 1000 in May a year earlier; the alert's peak is 1400 against 1000 expected.
+    ctx = _values({MAY - 12 + k: 1000.0 for k in range(12)} | {MAY + k: 1400.0 for k in range(12)})
+    groups = {"g": GroupState()}
+    groups["g"], _ = apply_decision(
+        groups["g"], decision(signal("KU240", 1400, 1000, period=MAY)), ctx
+    )
+    # Quiet for three months but still at 1400: open, noted once as the new normal.
+    ((_, kept),) = resolve_quiet(groups, ["g"], MAY + 3, ctx)
+    assert kept.status is AlertStatus.UPDATED and "new normal" in kept.history[-1].note
+    assert resolve_quiet(groups, ["g"], MAY + 4, ctx) == []
+    assert groups["g"].alert is not None
+    ((_, settled),) = resolve_quiet(groups, ["g"], MAY + 6, ctx)
+    assert (settled.status, settled.resolution) == (AlertStatus.RESOLVED, "settled")
+    assert settled.explanation.en.startswith(
+        "Resolved, the shifted level has become the new normal"
+    )
+
+
+def test_a_level_that_comes_back_resolves_as_recovered() -> None:
+    ctx = _values({MAY - 12 + k: 1000.0 for k in range(12)} | {MAY + 3: 1100.0})
+    groups = {"g": GroupState()}
+    groups["g"], _ = apply_decision(
+        groups["g"], decision(signal("KU240", 1400, 1000, period=MAY)), ctx
+    )
+    ((_, alert),) = resolve_quiet(groups, ["g"], MAY + 3, ctx)
+    assert (alert.status, alert.resolution) == (AlertStatus.RESOLVED, "recovered")
+    assert alert.explanation.fi.startswith("Päättynyt, taso palautui")
     assert groups["g"].alert is None
 
 
@@ -138,21 +178,35 @@ def test_revised_figures_withdraw_evidence() -> None:
     assert withdraw(state, {("seasonal_baseline", series, "2023-05")}, MAY + 1, CTX) == []
 
 
-def test_severity_needs_corroboration_size_or_headcount() -> None:
-    rules = SeverityRules()
-    one = [signal("KU240", 1100, 1000).evidence()]
-    assert severity_of(one, 0, AlertKind.UNEMPLOYMENT, rules) is Severity.WATCH
-    big = [signal("KU240", 1500, 1000).evidence()]
-    assert severity_of(big, 0, AlertKind.UNEMPLOYMENT, rules) is Severity.CRITICAL
-    tiny = [signal("KU240", 30, 10).evidence()]  # +200 % but only 20 people: not critical
-    assert severity_of(tiny, 0, AlertKind.UNEMPLOYMENT, rules) is Severity.WATCH
-    three = [
-        signal("KU240", 1050, 1000, detector=d).evidence()
-        for d in ("seasonal_baseline", "cusum", "bocpd")
-    ]
-    assert severity_of(three, 0, AlertKind.UNEMPLOYMENT, rules) is Severity.CRITICAL
-    assert severity_of(one, 500, AlertKind.LAYOFF_NOTICES, rules) is Severity.CRITICAL
-    assert severity_of(one, 200, AlertKind.LAYOFF_NOTICES, rules) is Severity.WARNING
+def test_severity_is_importance_persons_and_share_not_polarity() -> None:
+    def judge(
+        value: float,
+        baseline: float,
+        polarity: Polarity = Polarity.NEGATIVE,
+        force: float | None = None,
+        detectors: tuple[str, ...] = ("seasonal_baseline",),
+    ) -> tuple[Severity, float, float | None]:
+        ev = [signal("KU240", value, baseline, detector=d).evidence() for d in detectors]
+        ctx = AlertContext(
+            CTX.hierarchy,
+            SECTORS,
+            SeverityRules(),
+            AlertingRules(),
+            values=(lambda s, p: force if s == "KU240/labour_force" else None),
+        )
+        return importance(ev, 0, AlertKind.UNEMPLOYMENT, polarity, "KU240", ctx)
+
+    # 100 people in a municipality of 100 000 workers: watch, however many detectors agree.
+    three = ("seasonal_baseline", "cusum", "bocpd")
+    assert judge(1100, 1000, force=100_000, detectors=three) == (Severity.WATCH, 100.0, 0.001)
+    # The same 100 people where the labour force is 4 000 (2.5 %): a warning, not critical.
+    assert judge(1100, 1000, force=4_000)[0] is Severity.WARNING
+    # +200 % of 20 people is nothing.
+    assert judge(30, 10, force=1_000)[0] is Severity.WATCH
+    # A national crisis (60 000 people) is critical; the same size of good news is "strong".
+    assert judge(260_000, 200_000)[0] is Severity.CRITICAL
+    assert judge(140_000, 200_000, Polarity.POSITIVE)[0] is Severity.STRONG
+    assert judge(1600, 1000, Polarity.POSITIVE)[0] is Severity.NOTABLE
 
 
 def test_a_single_weak_signal_waits_for_corroboration() -> None:

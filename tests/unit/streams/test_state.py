@@ -111,8 +111,10 @@ def test_a_snapshot_of_another_version_is_refused() -> None:
         restore(data, H, CATALOGUE)
 
 
-#: A snapshot written by the engine before it was split into stages (format version 1), taken
-#: mid-release in May 2018 of the scenario below: alert groups, notice bursts, a pending release.
+#: A snapshot in format version 1, taken mid-release in May 2018 of the scenario below: alert
+#: groups, notice bursts, a pending release. Written by the engine before it was split into
+#: stages; its alert groups rewritten once for #15 (alerts gained impact, labour_share and
+#: confidence, and new texts and severities): only "groups" differed, the format is the same.
 V1_SNAPSHOT = Path(__file__).parent / "data" / "engine-snapshot-v1.json.gz"
 
 

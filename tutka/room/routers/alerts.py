@@ -3,15 +3,16 @@
 import hashlib
 import secrets
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Final, Literal
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Response
 from fastapi import Path as PathParam
 
 from tutka.models.alerts import Alert
 from tutka.models.casework import CASE_ACTION, AlertId, CaseAction, CaseEvent
 from tutka.room.auth import Filtered, User, require, visible_alert
 from tutka.room.context import Room
+from tutka.room.export import to_csv, to_xlsx
 from tutka.room.responses import TIMELINE_LIMIT, case_out, chart_of, timeline_of
 from tutka.room.schemas import ALERT_ERRORS, ERRORS, AlertDetail, CaseOut, TimelineOut
 from tutka.streams.picture import matches_view, ordered
@@ -26,6 +27,48 @@ def alerts(room: Room, filtered: Filtered) -> list[Alert]:
     """The latest version of every alert in the view, most urgent first."""
     _, view = filtered
     return ordered(a for a in room.state.alerts() if matches_view(a, view, room.hierarchy))
+
+
+_EXPORTED: Final = {
+    200: {
+        "description": "The view's alerts as CSV or an Excel workbook",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                "schema": {"type": "string", "format": "binary"}
+            },
+        },
+    }
+}
+
+
+@router.get(
+    "/api/export",
+    response_class=Response,
+    responses={**_EXPORTED, **ERRORS},  # type: ignore[dict-item]
+    tags=["alerts"],
+)
+def export(
+    room: Room,
+    filtered: Filtered,
+    format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
+    lang: Annotated[Literal["fi", "sv", "en"], Query()] = "fi",
+) -> Response:
+    """The alerts of the view (as ``/api/alerts`` lists them) as CSV or Excel, for briefings."""
+    _, view = filtered
+    shown = ordered(a for a in room.state.alerts() if matches_view(a, view, room.hierarchy))
+    name = f"muutostutka-{datetime.now(UTC):%Y%m%d}"
+    if format == "xlsx":
+        return Response(
+            to_xlsx(shown, lang),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
+        )
+    return Response(
+        "\ufeff" + to_csv(shown, lang),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'},
+    )
 
 
 @router.get("/api/timeline", response_model=list[TimelineOut], responses=ERRORS, tags=["alerts"])

@@ -7,6 +7,7 @@
 // in flight) so that every open page converges on the same state.
 
 import { CODES, DEFAULT_LANGUAGE, LANGUAGES, LOCALES, STRINGS } from "./i18n.js";
+import { loadGeometry, renderMap } from "./map.js";
 
 const TOKEN_KEY = "tutka.room.token";
 const LANGUAGE_KEY = "tutka.room.language";
@@ -29,10 +30,13 @@ const ANNOUNCE_INTERVAL_MS = 4000;
 // How long a newly opened alert's row stays highlighted.
 const FRESH_MS = 8000;
 
+// Severity is importance; the words differ by polarity (harm: warning, critical; good news:
+// notable, strong) at the same three levels. The filter offers the levels by their harm words.
 const SEVERITIES = ["watch", "warning", "critical"];
-const SEVERITY_RANK = { watch: 1, warning: 2, critical: 3 };
+const ALL_SEVERITIES = ["watch", "warning", "notable", "critical", "strong"];
+const SEVERITY_RANK = { watch: 1, warning: 2, notable: 2, critical: 3, strong: 3 };
 // Symbols so that severity and polarity never rely on colour alone.
-const SEVERITY_SYMBOL = { watch: "!", warning: "!!", critical: "!!!" };
+const SEVERITY_SYMBOL = { watch: "!", warning: "!!", notable: "!!", critical: "!!!", strong: "!!!" };
 const POLARITY_SYMBOL = { negative: "⊖", positive: "⊕" };
 const CHANGE_SYMBOL = { opened: "●", escalated: "▲", resolved: "✓", updated: "•" };
 const POLARITIES = ["negative", "positive"];
@@ -44,6 +48,7 @@ const ALERT_PATH = /^\/alerts\/([^/]+)\/?$/;
 
 const metrics = { firstRenderMs: null, latencies: [], ready: false };
 window.tutkaRoom = metrics;
+metrics.buildBriefing = () => buildBriefing();
 
 // -- state ----------------------------------------------------------------------------------------
 
@@ -366,6 +371,7 @@ function applyLanguage() {
   document.title = t("app.documentTitle");
   for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
   for (const node of document.querySelectorAll("[data-i18n-title]")) node.title = t(node.dataset.i18nTitle);
+  for (const node of document.querySelectorAll("[data-i18n-placeholder]")) node.placeholder = t(node.dataset.i18nPlaceholder);
   for (const language of LANGUAGES) {
     $(`lang-${language}`).setAttribute("aria-pressed", String(language === state.language));
   }
@@ -459,6 +465,7 @@ async function enterRoom(typed = false) {
   showRoom();
   applyLanguage();
   applyPermissions();
+  readFiltersFromUrl();
   pictureRefresh.request(true);
   subscriptionsRefresh.request(true);
   connectStream();
@@ -537,7 +544,10 @@ function kinds() {
 }
 
 function buildFilterOptions() {
+  const area = $("f-area").value;
   fillSelect($("f-area"), areaOptions());
+  if (area && ensureAreaOption(area)) $("f-area").value = area;
+  renderSavedViews();
   fillSelect($("f-kind"), [option("", t("f.kind.all")), ...kinds().map((k) => option(k, codeName("kind", k)))]);
   fillSelect($("f-polarity"), [
     option("", t("f.polarity.all")),
@@ -611,7 +621,41 @@ let typingTimer = null;
 function onFilterChange() {
   clearTimeout(typingTimer);
   renderPlaceSelection();
+  writeFiltersToUrl();
   pictureRefresh.request(true);
+}
+
+/** The filters live in the address (a view can be bookmarked, shared and reloaded). */
+function writeFiltersToUrl() {
+  const params = new URLSearchParams(pictureQuery());
+  if (params.get("status") === "open") params.delete("status");
+  const query = params.toString();
+  const url = `${location.pathname}${query ? `?${query}` : ""}`;
+  if (url !== `${location.pathname}${location.search}`) history.replaceState(history.state, "", url);
+}
+
+function readFiltersFromUrl(search = location.search) {
+  const params = new URLSearchParams(search);
+  for (const [name, id] of Object.entries(FILTER_FIELDS)) {
+    const value = params.get(name) || (name === "status" ? "open" : "");
+    if (name === "area" && value) ensureAreaOption(value);
+    $(id).value = value;
+  }
+}
+
+/** A sub-region or municipality chosen on the map becomes a choice in the area filter. */
+function ensureAreaOption(code) {
+  const select = $("f-area");
+  if (Array.from(select.options).some((o) => o.value === code)) return true;
+  const area = state.areas && state.areas.get(code);
+  if (!area) return false;
+  let group = select.querySelector("optgroup.drill");
+  if (!group) {
+    group = h("optgroup", { className: "drill", label: t("f.area.drill") });
+    select.append(group);
+  }
+  group.append(option(code, `${localized(area.name)} (${code})`));
+  return true;
 }
 
 function onFilterTyping() {
@@ -623,7 +667,7 @@ function chooseArea(code) {
   // The country row means "everything I may see": no area parameter.
   const value = code === COUNTRY ? "" : code;
   const select = $("f-area");
-  if (!Array.from(select.options).some((o) => o.value === value)) return; // not a choice in the filter
+  if (value && !ensureAreaOption(value)) return; // not an area of the hierarchy
   select.value = value;
   onFilterChange();
 }
@@ -671,6 +715,7 @@ function renderPicture({ announceNew }) {
   renderStatus(picture.status);
   renderCounts(picture.counts);
   renderPlaces(picture.places);
+  drawMap();
   renderAlerts(picture.alerts, picture.total);
   renderTimeline(picture.timeline);
   if (announceNew) announceOpened();
@@ -710,7 +755,7 @@ function renderCounts(counts) {
   // Plain digits: the tests (and people across the room) read these as numbers.
   $("count-negative").textContent = String(counts.negative);
   $("count-positive").textContent = String(counts.positive);
-  const parts = SEVERITIES.slice().reverse().map((severity) =>
+  const parts = ["critical", "strong", "warning", "notable", "watch"].map((severity) =>
     h("span", { className: `sev-count sev-${severity}` }, [
       severityBadge(severity), " ", fmtInt(counts.by_severity[severity] || 0),
     ]),
@@ -735,6 +780,148 @@ function polarityBadge(polarity) {
     " ",
     codeName("polarity", polarity),
   ]);
+}
+
+function drawMap() {
+  const container = $("map");
+  if (!container || !state.picture) return;
+  loadGeometry().then((geometry) => {
+    if (!geometry || !state.picture) return;
+    keepingFocus(container, () => renderMap(container, {
+      alerts: state.picture.alerts,
+      areas: state.areas,
+      selected: $("f-area").value,
+      name: areaName,
+      label: t,
+      choose: (code) => chooseArea(code === $("f-area").value ? parentArea(code) : code),
+    }));
+    for (const path of container.querySelectorAll("path[data-area]")) path.dataset.focusKey = `map:${path.dataset.area}`;
+    $("map-up").hidden = !$("f-area").value;
+    setText($("map-attribution"), t("map.attribution"));
+  });
+}
+
+/** One level up: municipality -> region -> ELY area -> the whole country. */
+function parentArea(code) {
+  const area = state.areas.get(code);
+  return area && area.parent ? area.parent : COUNTRY;
+}
+
+// -- briefings: export and the printable situation report ----------------------------------------
+
+async function exportView(format) {
+  const query = `${pictureQuery()}&format=${format}&lang=${state.language}`;
+  const response = await fetch(`/api/export?${query}`, {
+    headers: { Authorization: `Bearer ${state.token}` }, cache: "no-store",
+  });
+  if (!response.ok) {
+    setError($("filter-error"), t("export.failed"));
+    return;
+  }
+  const blob = await response.blob();
+  if (format === "csv") metrics.lastExport = await blob.text();
+  const link = h("a", {
+    href: URL.createObjectURL(blob),
+    download: `muutostutka-${new Date().toISOString().slice(0, 10)}.${format}`,
+  });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  announce(t("export.done"));
+}
+
+const BRIEFING_ALERTS = 12;
+
+/** The situation report: the map, the largest changes and their explanations, one per page. */
+function buildBriefing() {
+  const picture = state.picture;
+  const root = $("briefing");
+  if (!picture) return root;
+  const filters = describeFilters();
+  const map = $("map").querySelector("svg");
+  const head = h("section", { className: "brief-cover" }, [
+    h("h1", { text: t("brief.title") }),
+    h("p", { text: t("brief.asOf", { date: fmtDateTime(new Date().toISOString()) }) }),
+    h("p", { text: filters }),
+    h("p", { text: t("brief.counts", { negative: picture.counts.negative, positive: picture.counts.positive }) }),
+    map ? h("div", { className: "brief-map" }, [map.cloneNode(true)]) : h("p"),
+    h("p", { className: "brief-attribution", text: t("map.attribution") }),
+  ]);
+  const sections = picture.alerts.slice(0, BRIEFING_ALERTS).map((alert, i) => h("section", {
+    className: "brief-alert", dataset: { alertId: alert.id },
+  }, [
+    h("h2", { text: `${i + 1}. ${codeName("kind", alert.kind)} · ${localized(alert.area_name)} (${alert.area})` }),
+    h("p", { className: "brief-facts", text: [
+      codeName("severity", alert.severity), codeName("polarity", alert.polarity),
+      alert.impact ? t("brief.impact", { n: fmtInt(alert.impact) }) : "",
+      alert.labour_share != null ? t("brief.share", { pct: (alert.labour_share * 100).toFixed(1) }) : "",
+      t("brief.opened", { period: fmtPeriod(alert.opened_period) }),
+    ].filter(Boolean).join(" · ") }),
+    h("p", { className: "brief-explanation", text: localized(alert.explanation) }),
+  ]));
+  root.replaceChildren(head, ...sections);
+  return root;
+}
+
+function describeFilters() {
+  const parts = [];
+  for (const [name, id] of Object.entries(FILTER_FIELDS)) {
+    const element = $(id);
+    if (!element.value || (name === "status" && element.value === "open")) continue;
+    const text = element.tagName === "SELECT" ? element.selectedOptions[0].textContent : element.value;
+    parts.push(`${document.querySelector(`label[for="${id}"]`).textContent}: ${text}`);
+  }
+  return parts.length ? parts.join("; ") : t("brief.allOpen");
+}
+
+// -- saved views (per user, in this browser) --------------------------------------------------------
+
+function viewsKey() {
+  return `tutka.room.views.${state.me ? state.me.name : ""}`;
+}
+
+function savedViews() {
+  try {
+    const views = JSON.parse(localStorage.getItem(viewsKey()) || "[]");
+    return Array.isArray(views) ? views.filter((v) => v && typeof v.name === "string") : [];
+  } catch (err) {
+    return [];
+  }
+}
+
+function renderSavedViews() {
+  const views = savedViews();
+  fillSelect($("views-list"), [
+    option("", t("views.choose")),
+    ...views.map((v) => option(v.name, v.name)),
+  ]);
+}
+
+function saveView() {
+  const name = $("views-name").value.trim();
+  if (!name) {
+    $("views-name").focus();
+    return;
+  }
+  const views = savedViews().filter((v) => v.name !== name);
+  views.push({ name, query: location.search });
+  localStorage.setItem(viewsKey(), JSON.stringify(views.slice(-20)));
+  $("views-name").value = "";
+  renderSavedViews();
+  $("views-list").value = name;
+  announce(t("views.saved", { name }));
+}
+
+function applySavedView() {
+  const view = savedViews().find((v) => v.name === $("views-list").value);
+  if (!view) return;
+  readFiltersFromUrl(view.query);
+  onFilterChange();
+}
+
+function printBriefing() {
+  buildBriefing();
+  window.print();
 }
 
 function selectedArea() {
@@ -887,7 +1074,8 @@ function timelineItem(entry) {
     h("span", { className: "timeline-meta" }, [
       severityBadge(entry.severity), " ", polarityBadge(entry.polarity), " ",
       h("span", { text: fmtPeriod(entry.period, true) }), " · ",
-      h("time", { datetime: entry.received, text: fmtDateTime(entry.received) }),
+      // Event time: when the data became available (the arrival time is on hover).
+      h("time", { datetime: entry.available_on, text: fmtDate(entry.available_on), title: fmtDateTime(entry.received) }),
     ]),
   ]);
 }
@@ -956,7 +1144,7 @@ function openAlert(id, { push = true, opener = null } = {}) {
     setError($("detail-error"), "");
     clearCaseForms();
   }
-  if (push && location.pathname !== `/alerts/${id}`) history.pushState({ alert: id }, "", `/alerts/${encodeURIComponent(id)}`);
+  if (push && location.pathname !== `/alerts/${id}`) history.pushState({ alert: id }, "", `/alerts/${encodeURIComponent(id)}${location.search}`);
   markOpenRow();
   $("detail-heading").focus();
   detailRefresh.request(true);
@@ -971,7 +1159,7 @@ function closeDetail({ push = true, restoreFocus = true } = {}) {
   const panel = $("detail");
   panel.hidden = true;
   panel.dataset.alertId = "";
-  if (push && location.pathname !== "/") history.pushState({}, "", "/");
+  if (push && location.pathname !== "/") history.pushState({}, "", `/${location.search}`);
   markOpenRow();
   if (!restoreFocus) return;
   // The opener may have been re-rendered since: fall back to the same alert's button.
@@ -1905,6 +2093,15 @@ function bindEvents() {
   }
 
   $("detail-close").addEventListener("click", () => closeDetail());
+  $("map-up").addEventListener("click", () => chooseArea(parentArea($("f-area").value)));
+  $("export-csv").addEventListener("click", () => exportView("csv"));
+  $("export-xlsx").addEventListener("click", () => exportView("xlsx"));
+  $("print-brief").addEventListener("click", printBriefing);
+  window.addEventListener("beforeprint", buildBriefing);
+  $("views-save").addEventListener("click", saveView);
+  $("views-list").addEventListener("change", applySavedView);
+  const narrow = window.matchMedia("(max-width: 640px)");
+  if (narrow.matches) $("filters-fold").open = false;
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && state.detail && !event.defaultPrevented) {
       event.preventDefault();

@@ -25,6 +25,7 @@ from tutka.streams.series import (
     record,
 )
 from tutka.streams.signals import SeriesKey, Signal, group_key
+from tutka.streams.sizes import too_small
 from tutka.streams.stages.calibrating import calibration_group, thresholds, track
 from tutka.streams.stages.context import EngineContext
 from tutka.streams.stages.state import EngineState
@@ -89,6 +90,13 @@ def signals_of(
         state.stats.signals[finding.detector] += 1
         if _only_relative(state, ctx, series, finding, value):
             state.stats.decisions["relative_only"] += 1
+            continue
+        rules = ctx.catalogue.alerting
+        baseline = finding.assessment.baseline
+        if too_small(
+            series.key, value, baseline, rules.min_breakdown_size, rules.min_breakdown_excess
+        ):
+            state.stats.decisions["too_small"] += 1
             continue
         group = calibration_group(finding.detector, series)
         signals.append(

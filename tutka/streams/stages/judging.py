@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from tutka.streams.alerting import held
 from tutka.streams.release import SignalClass, decide, signal_class
 from tutka.streams.signals import Signal
 from tutka.streams.stages.alerting import apply_decisions
@@ -27,7 +28,7 @@ def judge(
     if not signals:
         return []
     # What the release already reported, and every alert still open.
-    prior = frozenset(state.accepted.get(period, ())) | open_classes(state)
+    prior = frozenset(state.accepted.get(period, ())) | open_classes(state, ctx)
     decisions = decide(signals, ctx.hierarchy, ctx.catalogue.alerting.explained_share, prior)
     accepted = state.accepted.setdefault(period, set())
     for decision in decisions:
@@ -38,11 +39,16 @@ def judge(
     return apply_decisions(state, ctx, decisions)
 
 
-def open_classes(state: EngineState) -> frozenset[tuple[str, SignalClass]]:
-    """The (area, signal class) of every open alert."""
+def open_classes(state: EngineState, ctx: EngineContext) -> frozenset[tuple[str, SignalClass]]:
+    """The (area, signal class) of every open alert still moving.
+
+    An alert held open only as the new normal (quiet, its level still shifted) covers no new
+    change: a nationwide shock years later is judged on its own.
+    """
     classes = set()
     for key in state.open_groups:
-        alert = state.groups[key].alert
-        if alert is not None:
+        group = state.groups[key]
+        alert = group.alert
+        if alert is not None and not held(group, state.clock_figures, ctx.alerts):
             classes.add((alert.area, (alert.kind, alert.polarity, alert.sector, alert.occupation)))
     return frozenset(classes)
