@@ -16,9 +16,12 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/tutka demo
 
-## test: the system programs the tests start, lint, type-check, and every test
+## test: the system programs the tests start, lint, type-check, and every test (those that need no
+# service on every core, pytest-xdist; then the integration tests one at a time: they start brokers,
+# Prometheus, Alertmanager and Chromium, and wait on them)
 test: system lint typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile -m "not integration"
+	$(BIN)/python -m pytest -m integration
 
 ## system: Prometheus, Alertmanager, Chromium and its driver, a JDK and Maven, installed if missing
 # (root or passwordless sudo; otherwise it says what to install). Silent and instant when all are

@@ -559,6 +559,7 @@ def _document(
             "records": result.records,
             "observations": result.observations,
             "dead_letters": result.dead_letter_total,
+            "suppressed": result.suppressed,
             "alerts": len(result.latest()),
             "alert_versions": len(result.alerts),
             "seconds": round(result.seconds, 3),

@@ -38,8 +38,9 @@ def card(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def test_the_shipped_classification_knows_every_municipality(card: dict[str, Any]) -> None:
-    # Blank (suppressed) cells are the only dead letters: no area is unknown.
-    assert card["replay"]["dead_letters"] == 9_621
+    # No dead letters (no area is unknown); the blank cells are counted as suppressed.
+    assert card["replay"]["dead_letters"] == 0
+    assert card["replay"]["suppressed"] == 9_621
     assert card["data"]["areas_by_level"]["KU"] == 259
 
 
@@ -51,10 +52,12 @@ def test_the_labels_are_the_issue_s_358_shifts(card: dict[str, Any]) -> None:
 
 def test_large_lasting_shifts_are_caught_early_within_the_budget(card: dict[str, Any]) -> None:
     detectors = card["shifts"]["sources"]["detectors"]
-    assert detectors["found_large"]["all"] >= 72  # 59 % of 122
+    # 72 and 125 before alerts were held open as the new normal (#15): a held alert now takes
+    # one large shift's and two shifts' first months; false alarms fell from 1.92 to 1.76.
+    assert detectors["found_large"]["all"] >= 71  # 58 % of 122
     assert detectors["false_alarms_per_100_area_years"] <= 1.95
     assert detectors["median_delay_large"]["all"] <= 2
-    assert detectors["found"]["all"] >= 125
+    assert detectors["found"]["all"] >= 123
 
 
 def test_the_detectors_beat_the_yoy_rule_at_its_false_alarm_rate(card: dict[str, Any]) -> None:

@@ -57,7 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tutka.detectors.hindsight import lasting_shifts
 from tutka.evaluation.backtest import Shock, episodes
-from tutka.models.alerts import Alert, AlertKind, AlertStatus, Polarity
+from tutka.models.alerts import NEW_NORMAL, Alert, AlertKind, AlertStatus, Polarity
 from tutka.models.codes import period_index, period_of, period_str
 
 __all__ = [
@@ -168,6 +168,11 @@ def covered_months(alerts: Iterable[Alert]) -> dict[AreaPolarity, set[int]]:
     return dict(months)
 
 
+def _noted_only(version: Alert) -> bool:
+    """A version that only notes the level stays shifted (the new normal): no new alarm."""
+    return bool(version.history) and version.history[-1].note == NEW_NORMAL
+
+
 def _raised(alerts: Iterable[Alert]) -> Iterable[tuple[Alert, set[int]]]:
     versions: dict[str, list[Alert]] = defaultdict(list)
     for alert in alerts:
@@ -182,7 +187,7 @@ def _raised(alerts: Iterable[Alert]) -> Iterable[tuple[Alert, set[int]]]:
         raised = {first} | {
             max(first, period_index(v.period) + lag)
             for v in group
-            if v.status is AlertStatus.UPDATED
+            if v.status is AlertStatus.UPDATED and not _noted_only(v)
         }
         # The last version carries every area folded in while it was open.
         yield group[-1], raised

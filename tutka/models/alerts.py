@@ -223,6 +223,11 @@ class Story(_Frozen):
     explanation: Localized
 
 
+#: The history note of an alert whose level stays shifted after its signals have gone quiet: a
+#: version that says so is a note on the open alert, not a new alarm.
+NEW_NORMAL: Final = "level stays shifted: the new normal"
+
+
 class HistoryEntry(_Frozen):
     """One month of an alert's history: its status and severity then, and a note."""
 

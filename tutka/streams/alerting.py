@@ -20,6 +20,7 @@ from tutka.models.alerts import (
     MAX_EVIDENCE,
     MAX_HISTORY,
     MAX_NOTICES,
+    NEW_NORMAL,
     Alert,
     AlertKind,
     AlertStatus,
@@ -236,10 +237,6 @@ def held(state: GroupState, clock: int | None, ctx: AlertContext) -> bool:
         and clock is not None
         and clock - state.last_signal >= ctx.resolve_after
     )
-
-
-#: The history note of an alert whose level stays shifted after its signals have gone quiet.
-NEW_NORMAL: Final = "level stays shifted: the new normal"
 
 
 def _still_shifted(alert: Alert, clock: int, ctx: AlertContext) -> bool | None:
