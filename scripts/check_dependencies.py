@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "tutka"
 #: Declared dev tools that are run, not imported.
-TOOLS = {"mypy", "ruff", "import-linter", "pre-commit", "pytest"}
+TOOLS = {"mypy", "ruff", "import-linter", "pre-commit", "pytest", "pytest-xdist"}
 
 
 def normalise(name: str) -> str:
