@@ -194,6 +194,58 @@ def test_filters_and_the_alert_live_in_the_address_and_views_can_be_saved(
     wait_for(browser, lambda d: "/alerts/al-" in d.current_url and "area=MK15" in d.current_url)
 
 
+def context_facts(d: WebDriver, panel: str) -> dict[str, str] | None:
+    facts: dict[str, str] | None = d.execute_script(
+        "const p = document.getElementById(arguments[0]);"
+        "if (!p.querySelector('dd[data-fact=level]')) return null;"
+        "const out = {area: p.dataset.area, period: p.dataset.period,"
+        " points: p.querySelector('svg.sparkline').dataset.points,"
+        " opened: p.querySelector('.context-alerts').dataset.opened,"
+        " updated: p.querySelector('.context-alerts').dataset.updated};"
+        "for (const dd of p.querySelectorAll('dd[data-fact]')) {"
+        " out[dd.dataset.fact] = dd.dataset.value; out[dd.dataset.fact + '_text'] ="
+        " dd.querySelector('.context-value').textContent; }"
+        "return out;",
+        panel,
+    )
+    return facts
+
+
+def digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
+
+
+def test_the_context_panel_shows_the_apis_figures_for_the_chosen_area(
+    room: Room, browser: WebDriver
+) -> None:
+    api = room.api("Demo admin", "/api/areas/MK19/context")
+    assert api["level"] and api["rate"] and api["year_change"] is not None
+    assert len(api["sparkline"]) == 24
+    sign_in(browser, room, "/?area=MK19&status=all")
+    facts = wait_for(browser, lambda d: context_facts(d, "area-context"))
+    assert facts["area"] == "MK19" and facts["period"] == api["period"]
+    assert float(facts["level"]) == api["level"] and float(facts["rate"]) == api["rate"]
+    assert float(facts["year_change"]) == api["year_change"]
+    assert float(facts["month_change"]) == api["month_change"]
+    assert digits(facts["level_text"]) == str(round(api["level"]))
+    assert digits(facts["year_change_text"]) == str(abs(round(api["year_change"])))
+    assert int(facts["points"]) == 24
+    assert (int(facts["opened"]), int(facts["updated"])) == (
+        len(api["opened"]), len(api["updated"]),
+    )  # fmt: skip
+    panel = browser.find_element(By.ID, "places-section")
+    browser.execute_script("arguments[0].scrollIntoView()", panel)
+    screenshot(browser, "context-panel-mk19")
+    # An alert's detail carries the context of its own area.
+    wait_for(browser, open_first, timeout=15)
+    detail = wait_for(browser, lambda d: context_facts(d, "detail-context"))
+    alert_id = browser.find_element(By.ID, "detail").get_attribute("data-alert-id")
+    area = room.api("Demo admin", f"/api/alerts/{alert_id}")["alert"]["area"]
+    assert detail["area"] == area
+    assert float(detail["level"]) == room.api("Demo admin", f"/api/areas/{area}/context")["level"]
+    screenshot(browser, "context-in-alert-detail")
+
+
 def open_first(d: WebDriver) -> bool:
     """Open the first alert (the list may be drawn again meanwhile: find it afresh)."""
     d.find_element(By.CSS_SELECTOR, "#alerts tbody tr[data-alert-id] button.open-alert").click()
