@@ -169,9 +169,9 @@ def test_the_map_colours_follow_the_alerts_and_a_click_or_enter_filters(
             browser,
             lambda d, e=expected: d.find_element(By.ID, "f-area").get_attribute("value") == e,
         )
-    # The places table is the map's table alternative: the same counts per region.
+    # The places table is the map's table alternative: a row for each region with open alerts.
     places = {p["area"]: p for p in room.api("Demo admin", "/api/picture")["places"]}
-    assert all(c in places for c in codes)
+    assert {c for c in codes if c in places} == {c for c in codes if tones[c] != "none"}
 
 
 def test_filters_and_the_alert_live_in_the_address_and_views_can_be_saved(
@@ -230,6 +230,16 @@ def test_the_context_panel_shows_the_apis_figures_for_the_chosen_area(
     assert digits(facts["level_text"]) == str(round(api["level"]))
     assert digits(facts["year_change_text"]) == str(abs(round(api["year_change"])))
     assert int(facts["points"]) == 24
+    # The places table follows the status filter and leaves out the areas with nothing.
+    places = room.api("Demo admin", "/api/picture", area="MK19", status="all")["places"]
+    assert places and all(p["negative"] + p["positive"] > 0 for p in places)
+    wait_for(
+        browser,
+        lambda d: d.execute_script(
+            "return [...document.querySelectorAll('#places tbody tr')].map(r => r.dataset.area)"
+        )
+        == [p["area"] for p in places],
+    )
     assert (int(facts["opened"]), int(facts["updated"])) == (
         len(api["opened"]), len(api["updated"]),
     )  # fmt: skip

@@ -91,7 +91,7 @@ def test_national_staff_see_every_open_alert(client: TestClient, alerts: Alerts)
 def test_ely_staff_see_only_the_alerts_under_their_area(client: TestClient, alerts: Alerts) -> None:
     picture = client.get("/api/picture?status=all", headers=auth("lappi")).json()
     assert ids(picture["alerts"]) == {alerts.kemi.id, alerts.resolved.id}
-    assert {p["area"] for p in picture["places"]} == {"SSS", "ELY15", "MK19"}
+    assert {p["area"] for p in picture["places"]} == {"ELY15", "MK19"}  # none national here
     assert {t["alert_id"] for t in picture["timeline"]} <= {alerts.kemi.id, alerts.resolved.id}
     listed = client.get("/api/alerts?status=all", headers=auth("lappi")).json()
     assert ids(listed) == {alerts.kemi.id, alerts.resolved.id}
@@ -128,7 +128,19 @@ def test_the_places_table_counts_open_alerts_where_they_lie(client: TestClient) 
     assert places["MK19"]["worst"] == "critical"
     assert (places["ELY01"]["positive"], places["MK01"]["positive"]) == (1, 1)
     assert places["SSS"]["negative"] == 1  # the national alert
-    assert places["ELY02"]["negative"] == places["ELY02"]["positive"] == 0  # quiet areas listed
+    assert "ELY02" not in places and "MK02" not in places  # quiet areas are left out
+
+
+def test_the_places_table_honours_the_status_filter(client: TestClient, alerts: Alerts) -> None:
+    def places(query: str) -> dict[str, tuple[int, int]]:
+        picture = client.get(f"/api/picture?{query}", headers=auth("admin")).json()
+        return {p["area"]: (p["negative"], p["positive"]) for p in picture["places"]}
+
+    resolved = places("status=resolved")
+    assert set(resolved) == {"ELY15", "MK19"}
+    assert sum(resolved["MK19"]) == 1  # the resolved KU240 alert, not the open one
+    assert sum(places("status=all")["MK19"]) == 2
+    assert sum(places("status=open")["MK19"]) == 1
 
 
 def test_filtering_outside_ones_scope_is_forbidden(client: TestClient) -> None:

@@ -74,15 +74,16 @@ def picture(
     state, hierarchy = room.state, room.hierarchy
     cases = state.cases()
     shown = ordered(a for a in state.alerts() if matches_view(a, view, hierarchy))
-    # The places table covers the whole scope (with the other filters), so staff can move
-    # from one area to another by choosing its row.
-    everywhere = replace(view, area=None if user.national else user.scope, status="open")
-    open_in_scope = [a for a in state.alerts() if matches_view(a, everywhere, hierarchy)]
+    # The places table covers the whole scope (with the other filters, the status one too), so
+    # staff can move from one area to another by choosing its row; rows with nothing are left out.
+    everywhere = replace(view, area=None if user.national else user.scope)
+    in_scope = [a for a in state.alerts() if matches_view(a, everywhere, hierarchy)]
     counts = count(shown)
     places = [
         PlaceOut(**{**asdict(p), "name": name_of(room, p.area)})
-        for p in by_place(open_in_scope, hierarchy)
-        if user.national or p.area == COUNTRY or hierarchy.contains(user.scope, p.area)
+        for p in by_place(in_scope, hierarchy)
+        if (p.negative or p.positive)
+        and (user.national or p.area == COUNTRY or hierarchy.contains(user.scope, p.area))
     ]
     return Picture(
         status=status_out(room),
