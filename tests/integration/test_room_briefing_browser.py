@@ -235,10 +235,12 @@ def test_the_context_panel_shows_the_apis_figures_for_the_chosen_area(
     assert places and all(p["negative"] + p["positive"] > 0 for p in places)
     wait_for(
         browser,
-        lambda d: d.execute_script(
-            "return [...document.querySelectorAll('#places tbody tr')].map(r => r.dataset.area)"
-        )
-        == [p["area"] for p in places],
+        lambda d: (
+            d.execute_script(
+                "return [...document.querySelectorAll('#places tbody tr')].map(r => r.dataset.area)"
+            )
+            == [p["area"] for p in places]
+        ),
     )
     assert (int(facts["opened"]), int(facts["updated"])) == (
         len(api["opened"]), len(api["updated"]),
