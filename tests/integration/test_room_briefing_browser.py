@@ -296,7 +296,7 @@ def test_the_printed_situation_report_has_no_forms_and_one_page_per_alert(
     sign_in(browser, room, "/?status=all")
     browser.find_element(By.ID, f"lang-{lang}").click()
     wait_for(browser, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang)
-    browser.execute_script("window.tutkaRoom.buildBriefing()")
+    assert browser.execute_script("return window.tutkaRoom.buildBriefing().then(() => true)")
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     visible_controls = browser.execute_script(
         "return [...document.querySelectorAll('input, select, button, textarea')]"
@@ -305,6 +305,15 @@ def test_the_printed_situation_report_has_no_forms_and_one_page_per_alert(
     assert visible_controls == 0
     sections = browser.find_elements(By.CSS_SELECTOR, "#briefing section.brief-alert")
     assert len(sections) == min(12, len(api_ids(room, status="all")))
+    # Each alert's area on paper: its 24 months (a sparkline) and the latest figures.
+    charts = browser.execute_script(
+        "return [...document.querySelectorAll('#briefing .brief-alert')].map(s => {"
+        " const c = s.querySelector('.brief-chart svg.sparkline');"
+        " return c ? Number(c.dataset.points) : 0; })"
+    )
+    assert len(charts) == len(sections) and all(n > 1 for n in charts), charts
+    browser.execute_script("arguments[0].scrollIntoView()", sections[0])
+    screenshot(browser, f"12r5-situation-report-chart-{lang}")
     breaks = browser.execute_script(
         "return [...document.querySelectorAll('#briefing .brief-alert')]"
         ".map(e => getComputedStyle(e).breakBefore)"

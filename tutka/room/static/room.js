@@ -48,7 +48,7 @@ const ALERT_PATH = /^\/alerts\/([^/]+)\/?$/;
 
 const metrics = { firstRenderMs: null, latencies: [], ready: false };
 window.tutkaRoom = metrics;
-metrics.buildBriefing = () => buildBriefing();
+metrics.buildBriefing = () => briefingContexts().then(() => buildBriefing());
 
 // -- state ----------------------------------------------------------------------------------------
 
@@ -861,9 +861,31 @@ function buildBriefing() {
       t("brief.opened", { period: fmtPeriod(alert.opened_period) }),
     ].filter(Boolean).join(" · ") }),
     h("p", { className: "brief-explanation", text: localized(alert.explanation) }),
+    briefChart(state.contexts.get(contextKey(alert.area))),
   ]));
   root.replaceChildren(head, ...sections);
   return root;
+}
+
+/** The contexts of the report's areas, fetched (once per data date) for its charts. */
+async function briefingContexts() {
+  if (!state.picture) return;
+  const areas = new Set(state.picture.alerts.slice(0, BRIEFING_ALERTS).map((a) => a.area));
+  await Promise.all([...areas].map((code) => fetchContext(code).catch(() => null)));
+}
+
+/** An alert's area on paper: its 24 months and the latest figures. */
+function briefChart(context) {
+  if (!context || context.level === null) return null;
+  const figures = [
+    `${t("context.level")} ${fmtInt(context.level)} (${fmtPeriod(context.period)})`,
+    context.rate === null ? "" : `${t("context.rate")} ${fmtPercent(context.rate)}`,
+    context.year_change === null ? "" : `${t("context.yoy")} ${fmtSigned(context.year_change)}`,
+  ].filter(Boolean).join(" · ");
+  return h("div", { className: "brief-chart", dataset: { area: context.area } }, [
+    sparkline(context.sparkline, 480, 90),
+    h("p", { className: "brief-figures", text: figures }),
+  ]);
 }
 
 function describeFilters() {
@@ -922,7 +944,8 @@ function applySavedView() {
   onFilterChange();
 }
 
-function printBriefing() {
+async function printBriefing() {
+  await briefingContexts();
   buildBriefing();
   window.print();
 }
@@ -997,15 +1020,26 @@ async function showContext(container, code) {
   }
   const session = state.session;
   try {
-    const data = await api(`/api/areas/${encodeURIComponent(code)}/context`);
-    if (session !== state.session) return;
-    if (state.contexts.size > 200) state.contexts.clear();
-    state.contexts.set(key, data);
+    const data = await fetchContext(code);
+    if (session !== state.session || !data) return;
     if (container.dataset.area === code) renderContext(container, data);
   } catch (err) {
     if (session !== state.session || container.dataset.area !== code || err.status === 401) return;
     container.replaceChildren(h("p", { className: "error", text: describeError(err) }));
   }
+}
+
+/** The area's context, from the cache (per data date) or the API. */
+async function fetchContext(code) {
+  const key = contextKey(code);
+  const known = state.contexts.get(key);
+  if (known) return known;
+  const session = state.session;
+  const data = await api(`/api/areas/${encodeURIComponent(code)}/context`);
+  if (session !== state.session) return null;
+  if (state.contexts.size > 200) state.contexts.clear();
+  state.contexts.set(key, data);
+  return data;
 }
 
 function fmtSigned(value) {
@@ -1051,9 +1085,7 @@ function renderContext(container, data) {
 }
 
 /** The last 24 months as a small inline SVG line, with the latest point marked. */
-function sparkline(points) {
-  const width = 240;
-  const height = 44;
+function sparkline(points, width = 240, height = 44) {
   const pad = 4;
   const label = t("context.spark");
   if (points.length < 2) return h("p", { className: "muted", text: label });
