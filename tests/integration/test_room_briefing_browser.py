@@ -169,9 +169,9 @@ def test_the_map_colours_follow_the_alerts_and_a_click_or_enter_filters(
             browser,
             lambda d, e=expected: d.find_element(By.ID, "f-area").get_attribute("value") == e,
         )
-    # The places table is the map's table alternative: the same counts per region.
+    # The places table is the map's table alternative: a row for each region with open alerts.
     places = {p["area"]: p for p in room.api("Demo admin", "/api/picture")["places"]}
-    assert all(c in places for c in codes)
+    assert {c for c in codes if c in places} == {c for c in codes if tones[c] != "none"}
 
 
 def test_filters_and_the_alert_live_in_the_address_and_views_can_be_saved(
@@ -192,6 +192,70 @@ def test_filters_and_the_alert_live_in_the_address_and_views_can_be_saved(
     wait_for(browser, lambda d: "area=MK15" in d.current_url and row_ids(d) == wanted)
     wait_for(browser, open_first, timeout=15)
     wait_for(browser, lambda d: "/alerts/al-" in d.current_url and "area=MK15" in d.current_url)
+
+
+def context_facts(d: WebDriver, panel: str) -> dict[str, str] | None:
+    facts: dict[str, str] | None = d.execute_script(
+        "const p = document.getElementById(arguments[0]);"
+        "if (!p.querySelector('dd[data-fact=level]')) return null;"
+        "const out = {area: p.dataset.area, period: p.dataset.period,"
+        " points: p.querySelector('svg.sparkline').dataset.points,"
+        " opened: p.querySelector('.context-alerts').dataset.opened,"
+        " updated: p.querySelector('.context-alerts').dataset.updated};"
+        "for (const dd of p.querySelectorAll('dd[data-fact]')) {"
+        " out[dd.dataset.fact] = dd.dataset.value; out[dd.dataset.fact + '_text'] ="
+        " dd.querySelector('.context-value').textContent; }"
+        "return out;",
+        panel,
+    )
+    return facts
+
+
+def digits(text: str) -> str:
+    return "".join(c for c in text if c.isdigit())
+
+
+def test_the_context_panel_shows_the_apis_figures_for_the_chosen_area(
+    room: Room, browser: WebDriver
+) -> None:
+    api = room.api("Demo admin", "/api/areas/MK19/context")
+    assert api["level"] and api["rate"] and api["year_change"] is not None
+    assert len(api["sparkline"]) == 24
+    sign_in(browser, room, "/?area=MK19&status=all")
+    facts = wait_for(browser, lambda d: context_facts(d, "area-context"))
+    assert facts["area"] == "MK19" and facts["period"] == api["period"]
+    assert float(facts["level"]) == api["level"] and float(facts["rate"]) == api["rate"]
+    assert float(facts["year_change"]) == api["year_change"]
+    assert float(facts["month_change"]) == api["month_change"]
+    assert digits(facts["level_text"]) == str(round(api["level"]))
+    assert digits(facts["year_change_text"]) == str(abs(round(api["year_change"])))
+    assert int(facts["points"]) == 24
+    # The places table follows the status filter and leaves out the areas with nothing.
+    places = room.api("Demo admin", "/api/picture", area="MK19", status="all")["places"]
+    assert places and all(p["negative"] + p["positive"] > 0 for p in places)
+    wait_for(
+        browser,
+        lambda d: (
+            d.execute_script(
+                "return [...document.querySelectorAll('#places tbody tr')].map(r => r.dataset.area)"
+            )
+            == [p["area"] for p in places]
+        ),
+    )
+    assert (int(facts["opened"]), int(facts["updated"])) == (
+        len(api["opened"]), len(api["updated"]),
+    )  # fmt: skip
+    panel = browser.find_element(By.ID, "places-section")
+    browser.execute_script("arguments[0].scrollIntoView()", panel)
+    screenshot(browser, "context-panel-mk19")
+    # An alert's detail carries the context of its own area.
+    wait_for(browser, open_first, timeout=15)
+    detail = wait_for(browser, lambda d: context_facts(d, "detail-context"))
+    alert_id = browser.find_element(By.ID, "detail").get_attribute("data-alert-id")
+    area = room.api("Demo admin", f"/api/alerts/{alert_id}")["alert"]["area"]
+    assert detail["area"] == area
+    assert float(detail["level"]) == room.api("Demo admin", f"/api/areas/{area}/context")["level"]
+    screenshot(browser, "context-in-alert-detail")
 
 
 def open_first(d: WebDriver) -> bool:
@@ -232,7 +296,7 @@ def test_the_printed_situation_report_has_no_forms_and_one_page_per_alert(
     sign_in(browser, room, "/?status=all")
     browser.find_element(By.ID, f"lang-{lang}").click()
     wait_for(browser, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == lang)
-    browser.execute_script("window.tutkaRoom.buildBriefing()")
+    assert browser.execute_script("return window.tutkaRoom.buildBriefing().then(() => true)")
     browser.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
     visible_controls = browser.execute_script(
         "return [...document.querySelectorAll('input, select, button, textarea')]"
@@ -241,6 +305,15 @@ def test_the_printed_situation_report_has_no_forms_and_one_page_per_alert(
     assert visible_controls == 0
     sections = browser.find_elements(By.CSS_SELECTOR, "#briefing section.brief-alert")
     assert len(sections) == min(12, len(api_ids(room, status="all")))
+    # Each alert's area on paper: its 24 months (a sparkline) and the latest figures.
+    charts = browser.execute_script(
+        "return [...document.querySelectorAll('#briefing .brief-alert')].map(s => {"
+        " const c = s.querySelector('.brief-chart svg.sparkline');"
+        " return c ? Number(c.dataset.points) : 0; })"
+    )
+    assert len(charts) == len(sections) and all(n > 1 for n in charts), charts
+    browser.execute_script("arguments[0].scrollIntoView()", sections[0])
+    screenshot(browser, f"12r5-situation-report-chart-{lang}")
     breaks = browser.execute_script(
         "return [...document.querySelectorAll('#briefing .brief-alert')]"
         ".map(e => getComputedStyle(e).breakBefore)"

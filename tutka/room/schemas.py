@@ -176,6 +176,26 @@ class Chart(_Out):
     resolved_period: str | None
 
 
+class AreaContextOut(_Out):
+    """One area's latest figures (unemployed job-seekers) for the context panel."""
+
+    area: str
+    name: Localized
+    period: str | None = Field(description="the latest month with a figure")
+    level: float | None = Field(description="unemployed job-seekers in the latest month")
+    labour_force: float | None
+    rate: float | None = Field(description="unemployed / labour force, where that is known")
+    year_ago: float | None = Field(description="the same month a year earlier")
+    year_change: float | None
+    year_change_pct: float | None = Field(description="as a share of year_ago (0.1 = 10 %)")
+    previous_period: str | None
+    previous: float | None = Field(description="the month before the latest (the last release)")
+    month_change: float | None
+    sparkline: list[Point] = Field(description="the last 24 months")
+    opened: list[str] = Field(description="alerts opened in the latest month")
+    updated: list[str] = Field(description="alerts updated (not opened) in the latest month")
+
+
 class AlertDetail(_Out):
     alert: Alert
     case: CaseOut
@@ -212,6 +232,11 @@ ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     413: {"model": Problem, "description": "the request body is too large"},
     422: {"model": Problem, "description": "bad input, with the reason"},
     429: {"model": Problem, "description": "too many failed sign-ins: wait (Retry-After)"},
+}
+#: … and of the routes of one area.
+AREA_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    **ERRORS,
+    404: {"model": Problem, "description": "no such area in your scope"},
 }
 #: … and of the routes of one alert.
 ALERT_ERRORS: Final[dict[int | str, dict[str, Any]]] = {

@@ -26,7 +26,7 @@ def api_operations(client: TestClient) -> list[tuple[str, str]]:
     schema = client.get("/openapi.json").json()
     return [
         (method.upper(), path.replace("{alert_id}", "al-0123456789abcdef").replace(
-            "{subscription_id}", "some-sub"))
+            "{subscription_id}", "some-sub").replace("{code}", "KU240"))
         for path, methods in schema["paths"].items()
         for method in methods
     ]  # fmt: skip
@@ -91,7 +91,7 @@ def test_national_staff_see_every_open_alert(client: TestClient, alerts: Alerts)
 def test_ely_staff_see_only_the_alerts_under_their_area(client: TestClient, alerts: Alerts) -> None:
     picture = client.get("/api/picture?status=all", headers=auth("lappi")).json()
     assert ids(picture["alerts"]) == {alerts.kemi.id, alerts.resolved.id}
-    assert {p["area"] for p in picture["places"]} == {"SSS", "ELY15", "MK19"}
+    assert {p["area"] for p in picture["places"]} == {"ELY15", "MK19"}  # none national here
     assert {t["alert_id"] for t in picture["timeline"]} <= {alerts.kemi.id, alerts.resolved.id}
     listed = client.get("/api/alerts?status=all", headers=auth("lappi")).json()
     assert ids(listed) == {alerts.kemi.id, alerts.resolved.id}
@@ -128,7 +128,19 @@ def test_the_places_table_counts_open_alerts_where_they_lie(client: TestClient) 
     assert places["MK19"]["worst"] == "critical"
     assert (places["ELY01"]["positive"], places["MK01"]["positive"]) == (1, 1)
     assert places["SSS"]["negative"] == 1  # the national alert
-    assert places["ELY02"]["negative"] == places["ELY02"]["positive"] == 0  # quiet areas listed
+    assert "ELY02" not in places and "MK02" not in places  # quiet areas are left out
+
+
+def test_the_places_table_honours_the_status_filter(client: TestClient, alerts: Alerts) -> None:
+    def places(query: str) -> dict[str, tuple[int, int]]:
+        picture = client.get(f"/api/picture?{query}", headers=auth("admin")).json()
+        return {p["area"]: (p["negative"], p["positive"]) for p in picture["places"]}
+
+    resolved = places("status=resolved")
+    assert set(resolved) == {"ELY15", "MK19"}
+    assert sum(resolved["MK19"]) == 1  # the resolved KU240 alert, not the open one
+    assert sum(places("status=all")["MK19"]) == 2
+    assert sum(places("status=open")["MK19"]) == 1
 
 
 def test_filtering_outside_ones_scope_is_forbidden(client: TestClient) -> None:
@@ -465,3 +477,44 @@ def test_live_alert_messages_name_what_changed(client: TestClient, service: Serv
         "type": "alert", "change": "opened", "kind": "unemployment", "severity": "warning",
         "area": "KU698",
     }  # fmt: skip
+
+
+# -- one area's context -------------------------------------------------------------------------
+
+
+def test_an_areas_context_has_level_rate_year_change_and_the_latest_release(
+    client: TestClient, service: Service, alerts: Alerts
+) -> None:
+    months = [f"2022-{m:02d}" for m in range(1, 13)] + [f"2023-{m:02d}" for m in range(1, 11)]
+    for i, month in enumerate(months):
+        service.state.observe(
+            UnemploymentReported(
+                area="KU240", period=month, measure="unemployed_jobseekers",
+                value=float(500 + i), published=date(2023, 11, 20),
+            )
+        )  # fmt: skip
+    service.state.observe(
+        UnemploymentReported(
+            area="KU240", period="2023-10", measure="labour_force", value=10420.0,
+            published=date(2023, 11, 20),
+        )
+    )  # fmt: skip
+    response = client.get("/api/areas/KU240/context", headers=auth("lappi"))
+    assert response.status_code == 200
+    context = response.json()
+    assert context["period"] == "2023-10" and context["level"] == 521.0
+    assert context["rate"] == pytest.approx(521 / 10420)
+    assert context["year_ago"] == 509.0 and context["year_change"] == 12.0
+    assert context["previous_period"] == "2023-09" and context["month_change"] == 1.0
+    assert [p["period"] for p in context["sparkline"]] == months
+    assert alerts.kemi.id in context["opened"]
+    assert context["name"]["fi"] == "Kemi"
+
+
+def test_an_area_outside_the_scope_is_404_as_an_unknown_one(client: TestClient) -> None:
+    assert client.get("/api/areas/KU240/context", headers=auth("uusimaa")).status_code == 404
+    assert client.get("/api/areas/MK19/context", headers=auth("uusimaa")).status_code == 404
+    assert client.get("/api/areas/KU999/context", headers=auth("admin")).status_code in (404, 422)
+    empty = client.get("/api/areas/MK01/context", headers=auth("uusimaa")).json()
+    assert empty["level"] is None and empty["sparkline"] == []
+    assert client.get("/api/areas/KU240/context").status_code == 401

@@ -3,26 +3,33 @@
 from dataclasses import asdict, replace
 from typing import Annotated, Final
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, HTTPException, Query
+from fastapi import Path as PathParam
 
 from tutka.models.access import Permission, may
 from tutka.models.alerts import AlertKind
 from tutka.models.areas import COUNTRY
-from tutka.models.codes import area_level
+from tutka.models.codes import AreaCode, area_level
+from tutka.models.events import UnemploymentMeasure
+from tutka.room.area_context import area_context
 from tutka.room.auth import Filtered, User
 from tutka.room.context import Room
 from tutka.room.responses import TIMELINE_LIMIT, name_of, status_out, summary, timeline_of
 from tutka.room.schemas import (
+    AREA_ERRORS,
     ERRORS,
+    AreaContextOut,
     AreaOut,
     CountsOut,
     Me,
     Picture,
     PlaceOut,
+    Point,
     Reference,
     StatusOut,
 )
 from tutka.streams.picture import by_place, count, matches_view, ordered
+from tutka.streams.signals import SeriesKey
 
 #: Alerts in one picture: the most urgent first; the page says when there are more.
 PICTURE_LIMIT: Final = 500
@@ -67,15 +74,16 @@ def picture(
     state, hierarchy = room.state, room.hierarchy
     cases = state.cases()
     shown = ordered(a for a in state.alerts() if matches_view(a, view, hierarchy))
-    # The places table covers the whole scope (with the other filters), so staff can move
-    # from one area to another by choosing its row.
-    everywhere = replace(view, area=None if user.national else user.scope, status="open")
-    open_in_scope = [a for a in state.alerts() if matches_view(a, everywhere, hierarchy)]
+    # The places table covers the whole scope (with the other filters, the status one too), so
+    # staff can move from one area to another by choosing its row; rows with nothing are left out.
+    everywhere = replace(view, area=None if user.national else user.scope)
+    in_scope = [a for a in state.alerts() if matches_view(a, everywhere, hierarchy)]
     counts = count(shown)
     places = [
         PlaceOut(**{**asdict(p), "name": name_of(room, p.area)})
-        for p in by_place(open_in_scope, hierarchy)
-        if user.national or p.area == COUNTRY or hierarchy.contains(user.scope, p.area)
+        for p in by_place(in_scope, hierarchy)
+        if (p.negative or p.positive)
+        and (user.national or p.area == COUNTRY or hierarchy.contains(user.scope, p.area))
     ]
     return Picture(
         status=status_out(room),
@@ -85,3 +93,36 @@ def picture(
         total=len(shown),
         timeline=timeline_of(room, user, view, TIMELINE_LIMIT),
     )
+
+
+@router.get(
+    "/api/areas/{code}/context",
+    response_model=AreaContextOut,
+    responses=AREA_ERRORS,
+    tags=["picture"],
+)
+def context(
+    room: Room,
+    user: User,
+    code: Annotated[AreaCode, PathParam(description="area code, e.g. MK19, KU091, ELY01")],
+) -> AreaContextOut:
+    """The area's level, rate, year-on-year change, 24 months and what changed in the latest
+    release. An area outside your scope is 404, as an unknown one is."""
+    hierarchy = room.hierarchy
+    if code not in hierarchy or not (user.national or hierarchy.contains(user.scope, code)):
+        if code in hierarchy:
+            room.service.metrics.denied.labels("404").inc()
+        raise HTTPException(404, f"no area {code}")
+    series = room.state.series
+
+    def values(measure: UnemploymentMeasure) -> dict[str, float]:
+        return series.values(str(SeriesKey(code, measure.value)))
+
+    found = area_context(
+        values(UnemploymentMeasure.UNEMPLOYED_JOBSEEKERS),
+        values(UnemploymentMeasure.LABOUR_FORCE),
+        (a for a in room.state.alerts() if a.area == code),
+    )
+    fields = asdict(found)
+    fields["sparkline"] = [Point(period=p, value=v) for p, v in found.sparkline]
+    return AreaContextOut(area=code, name=name_of(room, code), **fields)

@@ -48,7 +48,7 @@ const ALERT_PATH = /^\/alerts\/([^/]+)\/?$/;
 
 const metrics = { firstRenderMs: null, latencies: [], ready: false };
 window.tutkaRoom = metrics;
-metrics.buildBriefing = () => buildBriefing();
+metrics.buildBriefing = () => briefingContexts().then(() => buildBriefing());
 
 // -- state ----------------------------------------------------------------------------------------
 
@@ -77,6 +77,8 @@ const state = {
   stream: null,
   // The live indicator: off, connecting, live or reconnecting.
   liveMode: "off",
+  // Area context answers by "area|data date", and the area each container shows.
+  contexts: new Map(),
 };
 
 // -- small helpers ------------------------------------------------------------------------------
@@ -715,6 +717,7 @@ function renderPicture({ announceNew }) {
   renderStatus(picture.status);
   renderCounts(picture.counts);
   renderPlaces(picture.places);
+  showContext($("area-context"), contextArea());
   drawMap();
   renderAlerts(picture.alerts, picture.total);
   renderTimeline(picture.timeline);
@@ -858,9 +861,31 @@ function buildBriefing() {
       t("brief.opened", { period: fmtPeriod(alert.opened_period) }),
     ].filter(Boolean).join(" · ") }),
     h("p", { className: "brief-explanation", text: localized(alert.explanation) }),
+    briefChart(state.contexts.get(contextKey(alert.area))),
   ]));
   root.replaceChildren(head, ...sections);
   return root;
+}
+
+/** The contexts of the report's areas, fetched (once per data date) for its charts. */
+async function briefingContexts() {
+  if (!state.picture) return;
+  const areas = new Set(state.picture.alerts.slice(0, BRIEFING_ALERTS).map((a) => a.area));
+  await Promise.all([...areas].map((code) => fetchContext(code).catch(() => null)));
+}
+
+/** An alert's area on paper: its 24 months and the latest figures. */
+function briefChart(context) {
+  if (!context || context.level === null) return null;
+  const figures = [
+    `${t("context.level")} ${fmtInt(context.level)} (${fmtPeriod(context.period)})`,
+    context.rate === null ? "" : `${t("context.rate")} ${fmtPercent(context.rate)}`,
+    context.year_change === null ? "" : `${t("context.yoy")} ${fmtSigned(context.year_change)}`,
+  ].filter(Boolean).join(" · ");
+  return h("div", { className: "brief-chart", dataset: { area: context.area } }, [
+    sparkline(context.sparkline, 480, 90),
+    h("p", { className: "brief-figures", text: figures }),
+  ]);
 }
 
 function describeFilters() {
@@ -919,7 +944,8 @@ function applySavedView() {
   onFilterChange();
 }
 
-function printBriefing() {
+async function printBriefing() {
+  await briefingContexts();
   buildBriefing();
   window.print();
 }
@@ -964,6 +990,123 @@ function renderPlaceSelection() {
       button.removeAttribute("aria-current");
     }
   }
+}
+
+// -- the area's context --------------------------------------------------------------------------
+
+/** The area the places panel describes: the chosen one, or the user's own area. */
+function contextArea() {
+  const chosen = selectedArea();
+  return chosen === COUNTRY && !isNational() ? state.me.scope : chosen;
+}
+
+function contextKey(code) {
+  const asOf = state.picture && state.picture.status ? state.picture.status.as_of : "";
+  return `${code}|${asOf || ""}`;
+}
+
+/** Shows the area's context in ``container``: from the cache, else fetched. */
+async function showContext(container, code) {
+  if (!state.me || !code) return;
+  const key = contextKey(code);
+  if (container.dataset.area !== code) {
+    container.dataset.area = code;
+    container.replaceChildren(h("p", { className: "muted", text: t("context.loading") }));
+  }
+  const known = state.contexts.get(key);
+  if (known) {
+    renderContext(container, known);
+    return;
+  }
+  const session = state.session;
+  try {
+    const data = await fetchContext(code);
+    if (session !== state.session || !data) return;
+    if (container.dataset.area === code) renderContext(container, data);
+  } catch (err) {
+    if (session !== state.session || container.dataset.area !== code || err.status === 401) return;
+    container.replaceChildren(h("p", { className: "error", text: describeError(err) }));
+  }
+}
+
+/** The area's context, from the cache (per data date) or the API. */
+async function fetchContext(code) {
+  const key = contextKey(code);
+  const known = state.contexts.get(key);
+  if (known) return known;
+  const session = state.session;
+  const data = await api(`/api/areas/${encodeURIComponent(code)}/context`);
+  if (session !== state.session) return null;
+  if (state.contexts.size > 200) state.contexts.clear();
+  state.contexts.set(key, data);
+  return data;
+}
+
+function fmtSigned(value) {
+  if (value === null || value === undefined) return "–";
+  return new Intl.NumberFormat(locale(), { maximumFractionDigits: 0, signDisplay: "exceptZero" }).format(value);
+}
+
+function fmtPercent(value, signed = false) {
+  if (value === null || value === undefined) return "–";
+  return new Intl.NumberFormat(locale(), {
+    style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1, signDisplay: signed ? "exceptZero" : "auto",
+  }).format(value);
+}
+
+function renderContext(container, data) {
+  container.dataset.period = data.period || "";
+  if (data.level === null) {
+    container.replaceChildren(h("p", { className: "empty", text: t("context.none") }));
+    return;
+  }
+  const fact = (name, label, value, text, note) => [
+    h("dt", { text: label }),
+    h("dd", { dataset: { fact: name, value: value === null ? "" : String(value) } }, [
+      h("span", { className: "context-value", text }),
+      note ? h("span", { className: "muted context-note", text: ` ${note}` }) : null,
+    ]),
+  ];
+  const facts = [
+    ...fact("level", t("context.level"), data.level, fmtInt(data.level), null),
+    ...(data.rate === null ? [] : fact("rate", t("context.rate"), data.rate, fmtPercent(data.rate), null)),
+    ...fact("year_change", t("context.yoy"), data.year_change, fmtSigned(data.year_change),
+      data.year_change_pct === null ? null : `(${fmtPercent(data.year_change_pct, true)})`),
+    ...fact("month_change", t("context.mom"), data.month_change, fmtSigned(data.month_change),
+      data.previous_period ? `(${fmtPeriod(data.previous_period, true)})` : null),
+  ];
+  const alerts = t("context.alerts", { opened: fmtInt(data.opened.length), updated: fmtInt(data.updated.length) });
+  container.replaceChildren(
+    h("p", { className: "context-title", text: t("context.title", { area: `${localized(data.name)} (${data.area})`, period: fmtPeriod(data.period) }) }),
+    sparkline(data.sparkline),
+    h("dl", { className: "facts context-facts" }, facts),
+    h("p", { className: "context-alerts", dataset: { opened: data.opened.length, updated: data.updated.length }, text: alerts }),
+  );
+}
+
+/** The last 24 months as a small inline SVG line, with the latest point marked. */
+function sparkline(points, width = 240, height = 44) {
+  const pad = 4;
+  const label = t("context.spark");
+  if (points.length < 2) return h("p", { className: "muted", text: label });
+  const values = points.map((p) => p.value);
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const first = periodIndex(points[0].period);
+  const span = Math.max(1, periodIndex(points[points.length - 1].period) - first);
+  const x = (p) => pad + ((periodIndex(p.period) - first) / span) * (width - 2 * pad);
+  const y = (p) => (hi === lo ? height / 2 : pad + (1 - (p.value - lo) / (hi - lo)) * (height - 2 * pad));
+  const last = points[points.length - 1];
+  const described = `${label}: ${fmtPeriod(points[0].period, true)} ${fmtInt(points[0].value)}, ` +
+    `${fmtPeriod(last.period, true)} ${fmtInt(last.value)}`;
+  return svg("svg", {
+    class: "sparkline", viewBox: `0 0 ${width} ${height}`, width, height, role: "img", "aria-label": described,
+    "data-points": points.length,
+  }, [
+    svg("title", { text: described }),
+    svg("polyline", { points: points.map((p) => `${x(p).toFixed(1)},${y(p).toFixed(1)}`).join(" "), fill: "none" }),
+    svg("circle", { cx: x(last).toFixed(1), cy: y(last).toFixed(1), r: 3 }),
+  ]);
 }
 
 function renderAlerts(alerts, total) {
@@ -1234,6 +1377,7 @@ function renderDetail() {
   renderExplanation(alert.explanation);
   renderStory(alert);
   renderFacts(alert);
+  showContext($("detail-context"), alert.area);
   renderChart(chart, alert);
   renderEvidence(alert.evidence);
   renderNotices(alert);
