@@ -43,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tutka.detectors.bank.base import BankAssessment, alarms, capped, float_type, state_of
-from tutka.detectors.bank.deseasonalise import DeseasonaliserBank
+from tutka.detectors.bank.deseasonalise import DeseasonalisedBank, DeseasonaliserBank
 from tutka.detectors.bank.rows import BoolArray, Columns, FloatArray, IntArray
 from tutka.detectors.base import JSONObject, JSONValue, floats, number, params_json
 from tutka.detectors.bocpd import BOCPD, BOCPDParams, _tables
@@ -61,7 +61,7 @@ class Derived(NamedTuple):
     mean: FloatArray
 
 
-class BOCPDBank:
+class BOCPDBank(DeseasonalisedBank):
     """Bayesian online change-point detection on deseasonalised counts, for many series.
 
     Args:
@@ -98,26 +98,7 @@ class BOCPDBank:
         self.columns.add("sum2", self.dtype, 0.0, (size,))
         self.columns.add("before", self.dtype, 0.0, (max(p.window - 1, 1),))
 
-    # -- rows ------------------------------------------------------------------------------------
-    def grow(self, capacity: int) -> None:
-        """Make room for ``capacity`` rows."""
-        self.model.grow(capacity)
-        self.columns.grow(capacity)
-
-    def reset(self, row: int) -> None:
-        """Start ``row`` afresh."""
-        self.model.reset(row)
-        self.columns.reset(row)
-
-    def bytes_per_row(self) -> int:
-        """Bytes of state one settled series holds."""
-        return self.model.bytes_per_row() + self.columns.bytes_per_row()
-
     # -- the detector ----------------------------------------------------------------------------
-    def update(self, rows: IntArray, x: FloatArray) -> None:
-        """Learn ``x`` without assessing it."""
-        self.learn(rows, x)
-
     def learn(
         self, rows: IntArray, x: FloatArray, threshold: FloatArray | None = None
     ) -> BankAssessment:

@@ -44,7 +44,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tutka.detectors.bank.base import BankAssessment, alarms, capped, float_type, state_of
-from tutka.detectors.bank.deseasonalise import DeseasonaliserBank, prefixes
+from tutka.detectors.bank.deseasonalise import DeseasonalisedBank, DeseasonaliserBank, prefixes
 from tutka.detectors.bank.rows import Columns, FloatArray, IntArray
 from tutka.detectors.base import JSONObject, JSONValue, floats, integer, number, params_json
 from tutka.detectors.cusum import CUSUM, CUSUMParams
@@ -57,7 +57,7 @@ COUNTS = ("pos_run", "neg_run", "frozen", "settling")
 POS_RUN, NEG_RUN, FROZEN, SETTLING = range(4)
 
 
-class CUSUMBank:
+class CUSUMBank(DeseasonalisedBank):
     """Two-sided Page CUSUM on deseasonalised residuals, for many series (see the module).
 
     Args:
@@ -82,26 +82,7 @@ class CUSUMBank:
         self.columns.add("counts", np.int16, 0, (len(COUNTS),))
         self.columns.add("recent", self.dtype, 0.0, (p.adopt_window,))
 
-    # -- rows ------------------------------------------------------------------------------------
-    def grow(self, capacity: int) -> None:
-        """Make room for ``capacity`` rows."""
-        self.model.grow(capacity)
-        self.columns.grow(capacity)
-
-    def reset(self, row: int) -> None:
-        """Start ``row`` afresh."""
-        self.model.reset(row)
-        self.columns.reset(row)
-
-    def bytes_per_row(self) -> int:
-        """Bytes of state one settled series holds."""
-        return self.model.bytes_per_row() + self.columns.bytes_per_row()
-
     # -- the detector ----------------------------------------------------------------------------
-    def update(self, rows: IntArray, x: FloatArray) -> None:
-        """Learn ``x`` without assessing it."""
-        self.learn(rows, x)
-
     def learn(
         self, rows: IntArray, x: FloatArray, threshold: FloatArray | None = None
     ) -> BankAssessment:

@@ -38,6 +38,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from tutka.detectors.bank.base import BankAssessment
 from tutka.detectors.bank.rows import BoolArray, Columns, FloatArray, IntArray
 from tutka.detectors.base import JSONObject, JSONValue, floats, integer, number
 from tutka.detectors.deseasonalise import check_warmup
@@ -324,3 +325,34 @@ def prefixes(counts: IntArray) -> list[int]:
     largest = int(counts.max(initial=0))
     found: list[int] = np.searchsorted(-counts, -np.arange(largest), side="left").tolist()
     return found
+
+
+class DeseasonalisedBank:
+    """The rows of a bank that deseasonalises first (CUSUM, BOCPD): the model's and its own."""
+
+    model: DeseasonaliserBank
+    columns: Columns
+
+    def grow(self, capacity: int) -> None:
+        """Make room for ``capacity`` rows."""
+        self.model.grow(capacity)
+        self.columns.grow(capacity)
+
+    def reset(self, row: int) -> None:
+        """Start ``row`` afresh."""
+        self.model.reset(row)
+        self.columns.reset(row)
+
+    def bytes_per_row(self) -> int:
+        """Bytes of state one settled series holds."""
+        return self.model.bytes_per_row() + self.columns.bytes_per_row()
+
+    def update(self, rows: IntArray, x: FloatArray) -> None:
+        """Learn ``x`` without assessing it."""
+        self.learn(rows, x)
+
+    def learn(
+        self, rows: IntArray, x: FloatArray, threshold: FloatArray | None = None
+    ) -> BankAssessment:
+        """Assess then learn ``x[i]`` for ``rows[i]`` (each bank's own arithmetic)."""
+        raise NotImplementedError
