@@ -129,6 +129,9 @@ def on_notice(
         out.extend(_egf_sector(state, noted, rules.egf, ctx, notice.announced))
     if rules.structural is not None and notice.kind in rules.structural.kinds:
         out.extend(_structural(state, noted, rules.structural, ctx, notice.announced))
+    for alert in out:
+        # Open until the episode can no longer grow (see _close_episodes), keyed by its id.
+        state.open[alert.id] = alert
     return out
 
 
@@ -289,7 +292,7 @@ def on_release(
     rules: TriggerRules,
     ctx: AlertContext,
 ) -> list[Alert]:
-    """Fold one monthly release (total figures by series) in; the Sahm alerts it changes."""
+    """Fold one monthly release (total figures by series) in; the alerts it opens or resolves."""
     totals = _totals(
         figures,
         ctx.hierarchy,
@@ -305,9 +308,30 @@ def on_release(
     for (area, measure), value in totals.items():
         if measure == LABOUR_FORCE:
             state.labour_force[area] = value
+    closed = _close_episodes(state, period, available_on, ctx)
     if rules.sahm is None:
-        return []
-    return _sahm(state, period, available_on, totals, rules.sahm, ctx)
+        return closed
+    return closed + _sahm(state, period, available_on, totals, rules.sahm, ctx)
+
+
+def _close_episodes(
+    state: TriggerState, period: int, available_on: date, ctx: AlertContext
+) -> list[Alert]:
+    """Resolve the EGF and structural-change alerts whose episode is over.
+
+    Such an alert says a criterion was met in a reference period; it stays open (in the room, in
+    Alertmanager) while a later window could still belong to its episode, i.e. until
+    :data:`EPISODE_GAP` months after its window, then resolves.
+    """
+    out: list[Alert] = []
+    for key, alert in sorted(state.open.items()):
+        facts = alert.trigger
+        if facts is None or facts.rule is TriggerRule.SAHM_RULE:
+            continue
+        if period > period_index(facts.window_to) + EPISODE_GAP:
+            del state.open[key]
+            out.append(_resolved(alert, period, available_on, facts, ctx))
+    return out
 
 
 def _totals(
