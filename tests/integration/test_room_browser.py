@@ -72,7 +72,12 @@ def rows(driver: WebDriver) -> list[Any]:
 
 
 def row_ids(driver: WebDriver) -> list[str]:
-    return [r.get_attribute("data-alert-id") for r in rows(driver)]
+    # One script call reads all ids at once, so a re-render cannot interleave.
+    ids = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#alerts tbody tr[data-alert-id]'))"
+        ".map(r => r.getAttribute('data-alert-id'))"
+    )
+    return [str(i) for i in ids]
 
 
 def shown_after(driver: WebDriver, expected: list[str]) -> list[str]:
