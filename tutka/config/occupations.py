@@ -5,9 +5,9 @@ The unit group (4 digits) is named in English, from the ILO's ISCO-08 structure;
 Occupations 2010. An unknown code is named by its code alone.
 
 >>> occupation_title("7212").en
-'Welders and flame cutters'
+'Welders and flamecutters'
 >>> occupation_title("7212").fi
-'Rakennus-, korjaus- ja valmistustyöntekijät: Welders and flame cutters'
+'Rakennus-, korjaus- ja valmistustyöntekijät: Welders and flamecutters'
 >>> occupation_title("X999").sv
 'Okänd yrkesgrupp'
 >>> occupation_title("1234") is None

@@ -61,7 +61,7 @@ def test_no_percentage_against_a_level_near_zero_and_no_detector_count() -> None
 def test_occupations_are_named_by_their_isco_title() -> None:
     ev = signal("MK01", 260, 200).evidence()
     text = explain(facts(ev, occupation="7212"))
-    assert "occupation 7212 Welders and flame cutters" in text.en
+    assert "occupation 7212 Welders and flamecutters" in text.en
     assert "ammattiryhmä 7212 Rakennus-, korjaus- ja valmistustyöntekijät: Welders" in text.fi
     assert "yrkesgrupp 7212 Byggnads-, reparations- och tillverkningsarbetare: Welders" in text.sv
 
