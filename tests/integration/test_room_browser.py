@@ -71,13 +71,18 @@ def rows(driver: WebDriver) -> list[Any]:
     return driver.find_elements(By.CSS_SELECTOR, "#alerts tbody tr[data-alert-id]")
 
 
-def row_ids(driver: WebDriver) -> list[str]:
-    # One script call reads all ids at once, so a re-render cannot interleave.
-    ids = driver.execute_script(
+def row_values(driver: WebDriver, attribute: str) -> list[str]:
+    """One attribute of every alert row, read in one script call (no re-render in between)."""
+    values = driver.execute_script(
         "return Array.from(document.querySelectorAll('#alerts tbody tr[data-alert-id]'))"
-        ".map(r => r.getAttribute('data-alert-id'))"
+        ".map(r => r.getAttribute(arguments[0]))",
+        attribute,
     )
-    return [str(i) for i in ids]
+    return [str(v) for v in values]
+
+
+def row_ids(driver: WebDriver) -> list[str]:
+    return row_values(driver, "data-alert-id")
 
 
 def shown_after(driver: WebDriver, expected: list[str]) -> list[str]:
@@ -123,13 +128,11 @@ def test_the_room_shows_what_the_api_says_and_filters_it(room: Room, browser: We
     choose(browser, "f-area", "ELY15")
     lapland = api_ids(room, "Demo admin", status="all", area="ELY15")
     assert lapland and shown_after(browser, lapland) == lapland
-    assert all(
-        "ELY15" in (r.get_attribute("data-area"), *room_parents(room, r)) for r in rows(browser)
-    )
+    assert all("ELY15" in area_and_parents(room, i) for i in row_ids(browser))
     choose(browser, "f-polarity", "negative")
     negative = api_ids(room, "Demo admin", status="all", area="ELY15", polarity="negative")
     assert shown_after(browser, negative) == negative
-    assert {r.get_attribute("data-polarity") for r in rows(browser)} <= {"negative"}
+    assert set(row_values(browser, "data-polarity")) <= {"negative"}
     screenshot(browser, "02-filtered-lapland-negative")
     # A bad sector code is refused with the reason, and the page keeps working.
     field = browser.find_element(By.ID, "f-sector")
@@ -144,9 +147,9 @@ def acknowledged(driver: WebDriver) -> str | None:
     return driver.find_element(By.ID, "case-state").get_attribute("data-acknowledged")
 
 
-def room_parents(room: Room, row: Any) -> tuple[str, ...]:
-    alert = room.api("Demo admin", f"/api/alerts/{row.get_attribute('data-alert-id')}")["alert"]
-    return tuple(alert["parents"])
+def area_and_parents(room: Room, alert_id: str) -> tuple[str, ...]:
+    alert = room.api("Demo admin", f"/api/alerts/{alert_id}")["alert"]
+    return (alert["area"], *alert["parents"])
 
 
 def test_an_alert_opens_with_its_chart_and_acknowledgement_reaches_a_second_session(
@@ -216,8 +219,8 @@ def test_the_room_speaks_three_languages_and_works_with_the_keyboard(
     room: Room, browser: WebDriver
 ) -> None:
     sign_in(browser, room, "Demo admin")
-    first = rows(browser)[0]
-    alert = room.api("Demo admin", f"/api/alerts/{first.get_attribute('data-alert-id')}")["alert"]
+    first = wait_for(browser, lambda d: row_ids(d)[0])
+    alert = room.api("Demo admin", f"/api/alerts/{first}")["alert"]
     browser.find_element(By.ID, "lang-sv").click()
     wait_for(browser, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "sv")
     # The table is drawn again in Swedish: find the row anew.
@@ -286,7 +289,11 @@ def test_ely_staff_see_only_their_area_and_manage_their_subscriptions(
 
 def test_a_viewer_cannot_work_cases(room: Room, browser: WebDriver) -> None:
     sign_in(browser, room, "Demo viewer")
-    rows(browser)[0].find_element(By.CSS_SELECTOR, "button.open-alert").click()
+    # Retried if the table is re-drawn between finding the button and clicking it.
+    wait_for(
+        browser,
+        lambda d: rows(d)[0].find_element(By.CSS_SELECTOR, "button.open-alert").click() or True,
+    )
     wait_for(browser, lambda d: d.find_element(By.ID, "detail").is_displayed())
     ack = browser.find_elements(By.ID, "case-ack")
     assert not ack or not ack[0].is_displayed() or not ack[0].is_enabled()
