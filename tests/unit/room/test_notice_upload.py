@@ -62,7 +62,6 @@ def rows_metric(service: Service, outcome: str) -> float:
     return value or 0.0
 
 
-@pytest.mark.slow
 def test_a_thousand_rows_ten_percent_bad_in_finnish_then_a_retry_in_english(
     client: TestClient, service: Service, outlet: EmbeddedOutlet, tmp_path: Path
 ) -> None:
