@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from tutka.cli.context import load_context
-from tutka.config.settings import KafkaSettings
 from tutka.inputs.notice_sheet import SheetResult, parse_sheet, rejected_csv
 from tutka.inputs.notice_store import append_store, publish_notices
 
