@@ -56,7 +56,7 @@ class EmbeddedOutlet:
 
     @property
     def where(self) -> str:
-        return str(self.store)
+        return self.store.name  # (the server's directories are none of the page's business)
 
     def publish(self, notices: Sequence[LayoffNoticeFiled]) -> None:
         append_store(self.store, notices)
