@@ -142,25 +142,29 @@ def read_bytes(raw: bytes, name: str, label: str | None = None) -> Rows:
 
 
 def _xlsx_rows(raw: bytes, label: str) -> Rows:
-    from zipfile import BadZipFile
-
     from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
 
+    # A workbook is untrusted input (an upload): whatever a corrupt one makes openpyxl, zipfile
+    # or the XML parser raise, the answer is the same "cannot read", never a crash.
     try:
         book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as exc:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+    except Exception as exc:
         raise ValueError(f"{label}: cannot read the workbook: {exc}") from exc
-    sheet = book.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header = next(rows, None)
     if header is None:
         raise ValueError(f"{label}: the first sheet is empty")
 
     def numbered() -> Iterator[tuple[int, list[Any]]]:
-        for line, row in enumerate(rows, start=2):
-            yield line, list(row)
-        book.close()
+        line = 1
+        try:
+            for line, row in enumerate(rows, start=2):
+                yield line, list(row)
+        except Exception as exc:
+            raise ValueError(f"{label}: cannot read the workbook after line {line}: {exc}") from exc
+        finally:
+            book.close()
 
     return [str(h or "") for h in header], numbered()
 

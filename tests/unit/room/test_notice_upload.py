@@ -217,3 +217,21 @@ def test_the_rejected_rows_download_as_csv_for_their_sender_only(
 def test_a_room_without_an_outlet_takes_no_uploads(client: TestClient) -> None:
     answer = upload(client, "lappi", csv_bytes([good_row(0, 240)]), "no-outlet-key1")
     assert answer["status"] == 503
+
+
+def test_a_corrupt_workbook_inside_a_good_zip_is_refused_not_a_crash(
+    client: TestClient, outlet: EmbeddedOutlet, tmp_path: Path
+) -> None:
+    import zipfile
+
+    body, _ = workbook_bytes(tmp_path / "good.xlsx", rows=5)
+    broken = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(body)) as source, zipfile.ZipFile(broken, "w") as target:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename.startswith("xl/worksheets/"):
+                data = data[: len(data) // 2]  # the sheet's XML cut off mid-row
+            target.writestr(item, data)
+    answer = upload(client, "lappi", broken.getvalue(), "corrupt-key-01", "a.xlsx")
+    assert answer["status"] == 422 and "cannot read the workbook" in str(answer["detail"])
+    assert stored(outlet) == []

@@ -133,8 +133,10 @@ def _out(upload: Upload, lang: Language, repeated: bool) -> NoticeUploadOut:
 
 
 @router.get("/api/notices/imports/{upload_id}/rejected.csv",
-            responses={**ERRORS, 404: {"model": Problem}}, tags=["notices"],
-            response_class=Response)  # fmt: skip
+            responses={**ERRORS, 404: {"model": Problem},
+                       200: {"content": {"text/csv": {"schema": {"type": "string"}}},
+                             "description": "line, notice_id, reason_fi, reason_sv, reason_en"}},
+            tags=["notices"], response_class=Response)  # fmt: skip
 def rejected_rows(
     room: Room,
     user: User,
