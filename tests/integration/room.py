@@ -41,6 +41,7 @@ class Room:
 
     def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
         self.port = free_port()
+        self.data_dir = Path(env.get("TUTKA_ROOM__DATA_DIR", ROOT / ".tutka" / "room"))
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = log
         self._out = open(log, "w", encoding="utf-8")  # noqa: SIM115 (closed in stop)

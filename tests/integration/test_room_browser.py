@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,6 +22,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
 from tests.integration.room import Room, chromium, screenshot, wait_for
+from tests.notice_sheets import csv_bytes, good_row
 
 
 @pytest.fixture(scope="module")
@@ -297,3 +299,64 @@ def test_a_viewer_cannot_work_cases(room: Room, browser: WebDriver) -> None:
     wait_for(browser, lambda d: d.find_element(By.ID, "detail").is_displayed())
     ack = browser.find_elements(By.ID, "case-ack")
     assert not ack or not ack[0].is_displayed() or not ack[0].is_enabled()
+    assert not browser.find_element(By.ID, "intake").is_displayed()  # no notice upload either
+
+
+def intake_reasons(driver: WebDriver) -> dict[int, str]:
+    found = driver.execute_script(
+        "return Array.from(document.querySelectorAll('#intake-table tbody tr'))"
+        ".map(r => [Number(r.dataset.line), r.cells[2].textContent])"
+    )
+    return {int(line): str(text) for line, text in found}
+
+
+def test_an_analyst_uploads_notices_and_sees_the_rejected_rows(
+    room: Room, browser: WebDriver, tmp_path: Path
+) -> None:
+    """Last in the module: the two notices it sends stay in the demo's picture."""
+    rows_ = [good_row(0, 240, seed=71), good_row(1, "KU091", seed=71), good_row(2, 240, seed=71),
+             good_row(3, 240, seed=71)]  # fmt: skip
+    for row in rows_:
+        row[6] = 3  # small notices: nothing for the other tests' alerts to notice
+    rows_[3][6] = "kolme"
+    sheet = tmp_path / "lappi-ilmoitukset.csv"
+    sheet.write_bytes(csv_bytes(rows_))
+    sign_in(browser, room, "Demo analyst (Lappi)")
+    intake = browser.find_element(By.ID, "intake")
+    assert intake.is_displayed()
+    browser.execute_script("arguments[0].scrollIntoView()", intake)
+    browser.find_element(By.ID, "intake-file").send_keys(str(sheet))
+    browser.find_element(By.ID, "intake-submit").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "intake-result").is_displayed())
+    counts = [browser.find_element(By.ID, f"intake-{k}").text
+              for k in ("rows", "accepted", "rejected", "blank")]  # fmt: skip
+    assert counts == ["4", "2", "2", "0"]
+    assert intake_reasons(browser) == {
+        3: "kunta: KU091 ei kuulu alueeseesi (ELY15)",
+        5: "henkilömäärä: ei ole kokonaisluku",
+    }
+    assert browser.find_element(By.ID, "intake-where").text == "notices.jsonl"
+    browser.execute_script(
+        "arguments[0].scrollIntoView()", browser.find_element(By.ID, "intake-form")
+    )
+    screenshot(browser, "20-notice-intake-fi")
+    browser.find_element(By.ID, "lang-en").click()
+    wait_for(browser, lambda d: intake_reasons(d).get(5) == "persons: is not a whole number")
+    assert intake_reasons(browser)[3] == "municipality: KU091 is outside your area (ELY15)"
+    browser.find_element(By.ID, "intake-download").click()
+    csv_text = wait_for(
+        browser, lambda d: d.execute_script("return window.tutkaRoom.lastRejectedCsv")
+    )
+    assert [line.split(",")[0] for line in csv_text.strip().splitlines()] == ["line", "3", "5"]
+    # Sending the same file again (a lost answer, a double click) publishes nothing twice.
+    browser.find_element(By.ID, "intake-submit").click()
+    wait_for(
+        browser,
+        lambda d: d.execute_script(
+            "return window.tutkaRoom.lastIntake && window.tutkaRoom.lastIntake.repeated"
+        ),
+    )
+    screenshot(browser, "21-notice-intake-en")
+    browser.find_element(By.ID, "lang-fi").click()
+    stored = (room.data_dir / "notices.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(stored) == 2

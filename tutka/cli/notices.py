@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 
 import click
 
 from tutka.cli.context import load_context
-from tutka.config.settings import KafkaSettings
-from tutka.inputs.notice_sheet import SheetResult, parse_sheet
-from tutka.models.events import LayoffNoticeFiled
+from tutka.inputs.notice_sheet import SheetResult, parse_sheet, rejected_csv
+from tutka.inputs.notice_store import append_store, publish_notices
 
 _SUMMARY = {
     "fi": "{rows} riviä: {ok} ilmoitusta hyväksytty, {bad} riviä hylätty, {blank} tyhjää",
@@ -127,46 +124,7 @@ def _report(result: SheetResult, langs: tuple[str, ...]) -> None:
 
 def write_rejected(result: SheetResult, path: Path) -> None:
     """The rejected rows as CSV: line, notice id, and the reasons in each language."""
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["line", "notice_id", "reason_fi", "reason_sv", "reason_en"])
-        for row in result.rejected:
-            writer.writerow(
-                [
-                    row.line,
-                    row.notice_id or "",
-                    "; ".join(r.fi for r in row.reasons),
-                    "; ".join(r.sv for r in row.reasons),
-                    "; ".join(r.en for r in row.reasons),
-                ]
-            )
-
-
-def publish_notices(settings: KafkaSettings, notices: list[LayoffNoticeFiled]) -> tuple[int, str]:
-    """Send the notices to the notices topic keyed by municipality (as ``tutka publish`` does)."""
-    from kafka import KafkaProducer
-
-    from tutka.worker.topics import ensure_topics, topics_for
-
-    ensure_topics(settings)
-    topic = topics_for(settings).of_type("layoff_notice")
-    producer = KafkaProducer(bootstrap_servers=settings.bootstrap, acks="all", linger_ms=5)
-    try:
-        for notice in notices:
-            producer.send(topic, key=notice.municipality.encode(),
-                          value=notice.model_dump_json().encode())  # fmt: skip
-        producer.flush()
-    finally:
-        producer.close()
-    return len(notices), topic
-
-
-def append_store(path: Path, notices: list[LayoffNoticeFiled]) -> None:
-    """Append the notices to the embedded store (JSON lines, as `tutka replay` reads them)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as handle:
-        for notice in notices:
-            handle.write(json.dumps(notice.model_dump(mode="json"), ensure_ascii=False) + "\n")
+    path.write_text(rejected_csv(result.rejected), encoding="utf-8", newline="")
 
 
 notices_group.add_command(import_command)

@@ -205,6 +205,12 @@ class RoomSettings(_Group):
         description="largest request body (bytes): a larger one is refused with 413 before "
         "authentication or parsing",
     )
+    max_upload_bytes: int = Field(
+        default=5_242_880,
+        ge=1024,
+        description="largest notice spreadsheet (bytes) an analyst may upload to "
+        "/api/notices/imports; a larger one is refused with 413 before authentication",
+    )
     auth_failures_per_minute: int = Field(
         default=30,
         ge=1,

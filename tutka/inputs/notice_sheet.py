@@ -13,8 +13,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -106,61 +106,96 @@ class SheetResult:
         return self.rows == len(self.notices) + len(self.rejected) + self.blank
 
 
-def read_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
+#: Suffixes read as a workbook (openpyxl) and as delimited text.
+WORKBOOK_SUFFIXES: Final = (".xlsx", ".xlsm")
+TEXT_SUFFIXES: Final = (".csv", ".txt")
+
+Rows = tuple[list[str], Iterator[tuple[int, list[Any]]]]
+
+
+def read_rows(path: Path) -> Rows:
     """The header and the numbered data rows of an ``.xlsx`` (first sheet) or ``.csv`` file.
 
     Line numbers are the spreadsheet's own (the header is line 1). Raises ``ValueError`` for a
     file that cannot be read as a spreadsheet at all.
     """
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return _xlsx_rows(path)
-    if suffix in (".csv", ".txt"):
-        return _csv_rows(path)
-    raise ValueError(f"{path}: not a spreadsheet this importer reads (.xlsx or .csv)")
-
-
-def _xlsx_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as exc:
-        raise ValueError(f"{path}: cannot read the workbook: {exc}") from exc
-    sheet = book.worksheets[0]
-    rows = sheet.iter_rows(values_only=True)
-    header = next(rows, None)
-    if header is None:
-        raise ValueError(f"{path}: the first sheet is empty")
-
-    def numbered() -> Iterator[tuple[int, list[Any]]]:
-        for line, row in enumerate(rows, start=2):
-            yield line, list(row)
-        book.close()
-
-    return [str(h or "") for h in header], numbered()
-
-
-def _csv_rows(path: Path) -> tuple[list[str], Iterator[tuple[int, list[Any]]]]:
+    if suffix not in WORKBOOK_SUFFIXES + TEXT_SUFFIXES:
+        raise ValueError(f"{path}: not a spreadsheet this importer reads (.xlsx or .csv)")
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise ValueError(f"{path}: {exc.strerror}") from exc
+    return read_bytes(raw, path.name, label=str(path))
+
+
+def read_bytes(raw: bytes, name: str, label: str | None = None) -> Rows:
+    """:func:`read_rows` for the bytes of a file called ``name`` (an upload): the suffix of
+    ``name`` says which reader, as for a file on disk."""
+    label = label or name
+    suffix = Path(name).suffix.lower()
+    if suffix in WORKBOOK_SUFFIXES:
+        return _xlsx_rows(raw, label)
+    if suffix in TEXT_SUFFIXES:
+        return _csv_rows(raw, label)
+    raise ValueError(f"{label}: not a spreadsheet this importer reads (.xlsx or .csv)")
+
+
+def _xlsx_rows(raw: bytes, label: str) -> Rows:
+    from openpyxl import load_workbook
+
+    # A workbook is untrusted input (an upload): whatever a corrupt one makes openpyxl, zipfile
+    # or the XML parser raise, the answer is the same "cannot read", never a crash.
+    try:
+        book = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+    except Exception as exc:
+        raise ValueError(f"{label}: cannot read the workbook: {exc}") from exc
+    if header is None:
+        raise ValueError(f"{label}: the first sheet is empty")
+
+    def numbered() -> Iterator[tuple[int, list[Any]]]:
+        line = 1
+        try:
+            for line, row in enumerate(rows, start=2):
+                yield line, list(row)
+        except Exception as exc:
+            raise ValueError(f"{label}: cannot read the workbook after line {line}: {exc}") from exc
+        finally:
+            book.close()
+
+    return [str(h or "") for h in header], numbered()
+
+
+def _csv_rows(raw: bytes, label: str) -> Rows:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = raw.decode("cp1252")  # Excel's "CSV" on Finnish Windows
+        text = raw.decode("cp1252", errors="replace")  # Excel's "CSV" on Finnish Windows
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
     reader = csv.reader(io.StringIO(text), dialect)
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise ValueError(f"{label}: not readable as CSV: {exc}") from exc
     if header is None:
-        raise ValueError(f"{path}: the file is empty")
-    # csv counts physical lines: a quoted cell may span several.
-    return header, ((reader.line_num, row) for row in reader)
+        raise ValueError(f"{label}: the file is empty")
+
+    def numbered() -> Iterator[tuple[int, list[Any]]]:
+        # csv counts physical lines: a quoted cell may span several.
+        try:
+            for row in reader:
+                yield reader.line_num, list(row)
+        except csv.Error as exc:  # (a NUL byte, say): the file as a whole is refused
+            raise ValueError(f"{label}: not readable as CSV after line {reader.line_num}: "
+                             f"{exc}") from exc  # fmt: skip
+
+    return header, numbered()
 
 
 def _normalise(name: str) -> str:
@@ -169,7 +204,19 @@ def _normalise(name: str) -> str:
 
 def parse_sheet(path: Path, hierarchy: Hierarchy | None = None) -> SheetResult:
     """Every row of the spreadsheet at ``path`` as a notice or a rejected row."""
-    header, rows = read_rows(path)
+    return parse_rows(*read_rows(path), hierarchy)
+
+
+def parse_upload(raw: bytes, name: str, hierarchy: Hierarchy | None = None) -> SheetResult:
+    """Every row of an uploaded spreadsheet (its bytes, its file name) as :func:`parse_sheet`
+    reads a file: the room's upload and the command line validate alike."""
+    return parse_rows(*read_bytes(raw, name), hierarchy)
+
+
+def parse_rows(
+    header: list[str], rows: Iterator[tuple[int, list[Any]]], hierarchy: Hierarchy | None = None
+) -> SheetResult:
+    """Every numbered row under ``header`` as a notice or a rejected row."""
     columns = {i: COLUMNS.get(_normalise(h)) for i, h in enumerate(header)}
     mapped = {f for f in columns.values() if f is not None}
     result = SheetResult(
@@ -370,3 +417,53 @@ def _unknown_municipality(code: str) -> Localized:
         sv=f"kommun: {code} finns inte i områdesindelningen",
         en=f"municipality: {code} is not in the area classification",
     )
+
+
+def restrict(
+    result: SheetResult,
+    allowed: Callable[[LayoffNoticeFiled], bool],
+    reason: Callable[[LayoffNoticeFiled], Localized],
+) -> SheetResult:
+    """``result`` with the notices ``allowed`` refuses moved to the rejected rows (with
+    ``reason``), in line order: a row outside what its sender may file is reported, not
+    dropped, and the counts still reconcile."""
+    kept: list[tuple[int, LayoffNoticeFiled]] = []
+    moved: list[RejectedRow] = []
+    for line, notice in result.notices:
+        if allowed(notice):
+            kept.append((line, notice))
+        else:
+            moved.append(RejectedRow(line, (reason(notice),), notice.notice_id))
+    rejected = sorted([*result.rejected, *moved], key=lambda r: r.line)
+    return replace(result, notices=kept, rejected=rejected)
+
+
+def outside_scope(municipality: str, scope: str) -> Localized:
+    """The reason for a notice of a municipality outside the sender's ELY area."""
+    return Localized(
+        fi=f"kunta: {municipality} ei kuulu alueeseesi ({scope})",
+        sv=f"kommun: {municipality} hör inte till ditt område ({scope})",
+        en=f"municipality: {municipality} is outside your area ({scope})",
+    )
+
+
+REJECTED_COLUMNS: Final = ("line", "notice_id", "reason_fi", "reason_sv", "reason_en")
+
+
+def rejected_csv(rejected: Sequence[RejectedRow]) -> str:
+    """The rejected rows as CSV text (line, notice id, the reasons in each language), for
+    staff to fix in the spreadsheet and send again."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(REJECTED_COLUMNS)
+    for row in rejected:
+        writer.writerow([
+            row.line, _safe_cell(row.notice_id or ""),
+            *("; ".join(getattr(r, code) for r in row.reasons) for code in ("fi", "sv", "en")),
+        ])  # fmt: skip
+    return out.getvalue()
+
+
+def _safe_cell(text: str) -> str:
+    # A cell a spreadsheet would run as a formula (=, +, -, @) is kept as text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

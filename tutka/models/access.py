@@ -52,12 +52,14 @@ Permission = Literal[
     "work_cases",  # acknowledge, assign, note, assess, link actions
     "manage_subscriptions",  # create and remove the subscriptions of one's own organisation
     "manage_others_subscriptions",  # …and of other organisations within one's scope
+    "submit_notices",  # upload layoff notices (spreadsheets) for the municipalities in scope
 ]
 _NEEDS: Final[dict[Permission, Role]] = {
     "read": Role.VIEWER,
     "work_cases": Role.ANALYST,
     "manage_subscriptions": Role.ANALYST,
     "manage_others_subscriptions": Role.ADMIN,
+    "submit_notices": Role.ANALYST,
 }
 
 #: An ELY area or the country: the two scopes a member of staff can have.

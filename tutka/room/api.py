@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from tutka.config.settings import RoomSettings, RoomUser, WebhookSettings
 from tutka.room.context import RoomContext
 from tutka.room.guard import AuthThrottle, BodyLimit, SecurityHeaders
-from tutka.room.routers import alerts, pages, picture, stream, subscriptions
+from tutka.room.routers import alerts, notices, pages, picture, stream, subscriptions
 from tutka.room.service import Service
 from tutka.room.tokens import Staff
 
@@ -46,11 +46,15 @@ def create_app(
     throttle = AuthThrottle(settings.auth_failures_per_minute)
     app.state.room = RoomContext(service, Staff.of(users), webhook, throttle)
     # Outermost last: headers on every answer, the 413 included; the limit before any route.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        larger={notices.UPLOAD_PATH: settings.max_upload_bytes},
+    )
     app.add_middleware(SecurityHeaders)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
-    for part in (picture, alerts, subscriptions, stream):
+    for part in (picture, alerts, subscriptions, notices, stream):
         app.include_router(part.router)
 
     @app.exception_handler(HTTPException)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -68,16 +68,29 @@ class SecurityHeaders:
 
 class BodyLimit:
     """413 for a request body over ``max_bytes``: by its ``Content-Length`` before anything is
-    read, or as soon as a body without one passes the limit."""
+    read, or as soon as a body without one passes the limit. ``larger`` names the paths that
+    take more (a spreadsheet upload) and their own limit."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, max_bytes: int, larger: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_bytes = max_bytes
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = _Limit(self.larger.get(scope.get("path", ""), self.default_bytes))
+        await limit.guard(self.app, scope, receive, send)
+
+
+@dataclass(frozen=True)
+class _Limit:
+    max_bytes: int
+
+    async def guard(self, app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -114,7 +127,7 @@ class BodyLimit:
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, watching_send)
+            await app(scope, counting_receive, watching_send)
         except Exception:
             if not refused:
                 raise  # (the app's reaction to the disconnect is of no interest)

@@ -243,3 +243,35 @@ ALERT_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     **ERRORS,
     404: {"model": Problem, "description": "no such alert in your scope"},
 }
+
+
+class RejectedRowOut(_Out):
+    line: int = Field(description="the row's line in the spreadsheet (the header is line 1)")
+    notice_id: str | None
+    reason: str = Field(description="the reasons, in the language asked for")
+    reasons: list[Localized] = Field(description="each reason in Finnish, Swedish and English")
+
+
+class NoticeUploadOut(_Out):
+    """An upload's outcome: ``accepted + rejected + blank = rows``, every row accounted for."""
+
+    id: str = Field(description="the upload's id: the rejected rows' CSV is under it")
+    filename: str
+    rows: int = Field(description="data rows read (the header not counted)")
+    accepted: int = Field(description="notices published")
+    rejected: int
+    blank: int
+    published_to: str = Field(description="the notices topic, or the embedded store")
+    repeated: bool = Field(description="a retry with the same Idempotency-Key: nothing sent again")
+    summary: str = Field(description="one sentence on the counts, in the language asked for")
+    ignored_columns: list[str]
+    missing_columns: list[str]
+    rejected_rows: list[RejectedRowOut]
+
+
+#: … and of a notice upload.
+UPLOAD_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    **ERRORS,
+    409: {"model": Problem, "description": "the Idempotency-Key was used for another file"},
+    503: {"model": Problem, "description": "this room takes no notices, or sending them failed"},
+}

@@ -6,13 +6,14 @@ Kafka topics of a running worker.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
@@ -22,15 +23,19 @@ from tutka.models.alerts import Alert, Localized
 from tutka.models.areas import Hierarchy
 from tutka.models.casework import CaseEvent, CaseState
 from tutka.models.deadletter import DeadLetter, Origin, decode
-from tutka.models.events import Event
+from tutka.models.events import Event, LayoffNoticeFiled
 from tutka.models.subscriptions import (
     SUBSCRIPTION_CHANGE,
     SubscriptionRemoved,
     SubscriptionUpserted,
 )
+from tutka.room.intake import EmbeddedOutlet, KafkaOutlet, NoticeOutlet, Uploads
 from tutka.room.journals import FileJournal, Journal, KafkaJournal, parse_or_dead
 from tutka.room.state import RoomState, Status
 from tutka.worker.topics import Topics
+
+if TYPE_CHECKING:
+    from tutka.streams.engine import Engine
 
 log = logging.getLogger("tutka.room")
 
@@ -56,6 +61,16 @@ class RoomMetrics:
         self.denied = Counter(
             "tutka_room_denied_requests", "Requests refused", ["status"], registry=r
         )
+        self.notice_rows = Counter(
+            "tutka_room_notice_rows", "Rows of uploaded notice spreadsheets, by outcome "
+            "(accepted, rejected, blank): accepted + rejected + blank = rows read", ["outcome"],
+            registry=r,
+        )  # fmt: skip
+        self.notice_uploads = Counter(
+            "tutka_room_notice_uploads", "Notice spreadsheet uploads, by outcome (published, "
+            "repeated: a retry answered from the first, unreadable, failed)", ["outcome"],
+            registry=r,
+        )  # fmt: skip
         self.streams = Gauge("tutka_room_live_streams", "Open live streams", registry=r)
         self.open_alerts = Gauge("tutka_room_open_alerts", "Open alerts", registry=r)
 
@@ -75,6 +90,9 @@ class Service:
         self.metrics = RoomMetrics()
         self.cases: Journal | None = None
         self.subscriptions: Journal | None = None
+        #: Where accepted notices of an upload go; None: this room takes no uploads.
+        self.notices: NoticeOutlet | None = None
+        self.uploads = Uploads()
         self.dead_letters: list[DeadLetter] = []
         self._dead_sink = dead_sink
         self.stop = threading.Event()
@@ -150,15 +168,27 @@ def embedded(
 
     service = Service(hierarchy, Status(mode="embedded", source=source), sectors, keep_dead)
     keep_journals_in(service, data_dir)
+    outlet = EmbeddedOutlet(data_dir / NOTICE_STORE)
+    service.notices = outlet
+
+    def with_store() -> list[Path]:
+        # Notices uploaded (or imported with `tutka notices import`) in earlier sessions.
+        paths = list(inputs())
+        return [*paths, outlet.store] if outlet.store.is_file() else paths
+
     thread = threading.Thread(
         target=_run_pipeline,
-        args=(service, hierarchy, catalogue, sectors, inputs, pace_seconds),
+        args=(service, hierarchy, catalogue, sectors, with_store, pace_seconds, outlet.inbox),
         name="room-pipeline",
         daemon=True,
     )
     thread.start()
     service.threads.append(thread)
     return service
+
+
+#: The embedded store of notices under the room's data directory (as `tutka notices import`).
+NOTICE_STORE = "notices.jsonl"
 
 
 def keep_journals_in(service: Service, data_dir: Path) -> None:
@@ -187,6 +217,7 @@ def _run_pipeline(
     sectors: dict[str, Localized],
     inputs: Callable[[], Sequence[Path]],
     pace_seconds: float,
+    inbox: queue.Queue[list[LayoffNoticeFiled]] | None = None,
 ) -> None:
     from tutka.replay import replay
 
@@ -212,11 +243,29 @@ def _run_pipeline(
         for letter in result.dead_letters:
             service.dead(letter)
         state.set_ready(True, f"{result.records:,} records replayed in {result.seconds:.1f} s")
+        if inbox is not None:
+            _take_notices(service, result.engine, inbox)
     except _Stopped:
         return
     except Exception as exc:  # the page says what went wrong rather than spinning forever
         log.exception("room pipeline failed")
         state.fail(f"{type(exc).__name__}: {exc}")
+
+
+def _take_notices(
+    service: Service, engine: Engine, inbox: queue.Queue[list[LayoffNoticeFiled]]
+) -> None:
+    """Uploaded notices through the replay's engine, as they come, until the room stops."""
+    while not service.stop.is_set():
+        try:
+            batch = inbox.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        for notice in batch:
+            service.state.observe(notice)
+            for output in engine.process(notice):
+                if isinstance(output, Alert):
+                    service.state.add_alert(output)
 
 
 class _Stopped(Exception):
@@ -258,6 +307,7 @@ def on_kafka(settings: Settings, hierarchy: Hierarchy, sectors: dict[str, Locali
     service = Service(hierarchy, Status(mode="kafka", source=kafka.bootstrap), sectors, to_topic)
     service.cases = KafkaJournal(producer, casenotes)
     service.subscriptions = KafkaJournal(producer, names.subscriptions)
+    service.notices = KafkaOutlet(producer, names.of_type("layoff_notice"))
     thread = threading.Thread(
         target=_consume, args=(service, settings, names, casenotes), name="room-kafka",
         daemon=True,

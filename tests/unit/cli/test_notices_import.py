@@ -4,92 +4,21 @@ from __future__ import annotations
 
 import csv
 import json
-import random
-from datetime import date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from openpyxl import Workbook
 
+from tests.notice_sheets import workbook
 from tutka.cli import cli
 from tutka.config.areas import load_hierarchy
 from tutka.inputs.notice_sheet import parse_sheet
-from tutka.models.codes import business_id_check_digit
 from tutka.models.events import NoticeKind
-
-HEADER = ["Ilmoitusnumero", "Työnantaja", "Y-tunnus", "Kunta", "Toimiala", "Laji",
-          "Henkilömäärä", "Ilmoituspäivä", "Alkamispäivä", "Päättymispäivä", "Ammatit",
-          "Käsittelijän huomio"]  # fmt: skip
-KINDS = ["irtisanominen", "lomautus", "osa-aikainen lomautus", "toiminnan lopettaminen"]
-
-
-def _business_id(rng: random.Random) -> str:
-    while True:
-        digits = f"{rng.randrange(10**6, 10**7):07d}"
-        check = business_id_check_digit(digits)
-        if check is not None:
-            return f"{digits}-{check}"
-
-
-def _good(i: int, rng: random.Random) -> list[Any]:
-    announced = date(2024, rng.randint(1, 12), rng.randint(1, 28))
-    start = date(2025, rng.randint(1, 12), 1)
-    kind = KINDS[i % 4]
-    return [
-        f"ELY15-2024-{i:04d}",
-        f"Yritys {i} Oy",
-        _business_id(rng),
-        rng.choice([240, "KU698", "851", 91.0]),  # codes as staff type them, numbers too
-        rng.choice(["17110", "C", 47]),
-        kind,
-        rng.randint(1, 400),
-        datetime(announced.year, announced.month, announced.day),  # a date cell
-        start.strftime("%-d.%-m.%Y"),  # a Finnish date as text
-        None if kind != "lomautus" else f"{start.year + 1}-01-31",
-        rng.choice([None, "7212", "7212; 8211"]),
-        rng.choice([None, "soitettu", ""]),
-    ]
-
-
-#: Ten ways a row goes wrong, with the column and the English reason the report must give.
-BAD: list[tuple[int, Any, str]] = [
-    (6, None, "persons: is missing"),
-    (6, -3, "persons: is too small"),
-    (6, "kolmekymmentä", "persons: is not a whole number"),
-    (2, "0112038-8", "business id: is not a valid business id"),
-    (3, "KU999", "municipality: KU999 is not in the area classification"),
-    (3, "Kemi", "municipality: is not a municipality code"),
-    (5, "potkut", "kind: is unknown"),
-    (7, "31.2.2024", "announced: is not a date"),
-    (1, "Ville 131052-308T", "Contains a personal identity code"),
-    (9, "2020-01-01", "Effective to is before effective from"),
-]
-
-
-def _workbook(path: Path, rows: int = 1000, bad_every: int = 10) -> dict[int, str]:
-    """A sheet of ``rows`` notices, every ``bad_every``-th wrong; the bad lines and reasons."""
-    rng = random.Random(17)
-    book = Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(HEADER)
-    expected: dict[int, str] = {}
-    for i in range(rows):
-        row = _good(i, rng)
-        if i % bad_every == bad_every - 1:
-            column, value, reason = BAD[(i // bad_every) % len(BAD)]
-            row[column] = value
-            expected[i + 2] = reason
-        sheet.append(row)
-    book.save(path)
-    return expected
 
 
 def test_a_thousand_rows_ten_percent_bad(tmp_path: Path) -> None:
     sheet = tmp_path / "ilmoitukset.xlsx"
-    expected = _workbook(sheet)
+    expected = workbook(sheet)
     store = tmp_path / "store" / "notices.jsonl"
     rejected = tmp_path / "rejected.csv"
     result = CliRunner().invoke(
@@ -118,7 +47,7 @@ def test_a_thousand_rows_ten_percent_bad(tmp_path: Path) -> None:
 
 def test_the_store_is_what_replay_reads(tmp_path: Path) -> None:
     sheet = tmp_path / "few.xlsx"
-    _workbook(sheet, rows=20, bad_every=1000)
+    workbook(sheet, rows=20, bad_every=1000)
     store = tmp_path / "notices.jsonl"
     CliRunner().invoke(cli, ["notices", "import", str(sheet), "--store", str(store)])
     replayed = CliRunner().invoke(cli, ["replay", str(store), "-q"])

@@ -64,7 +64,7 @@ def test_every_api_operation_refuses_a_request_without_a_known_token(
 def test_me_describes_the_user_and_what_they_may_do(client: TestClient) -> None:
     me = client.get("/api/me", headers=auth("lappi")).json()
     assert me["scope"] == "ELY15" and me["organisation"] == "ELY15"
-    assert me["permissions"] == ["read", "work_cases", "manage_subscriptions"]
+    assert me["permissions"] == ["read", "work_cases", "manage_subscriptions", "submit_notices"]
     viewer = client.get("/api/me", headers=auth("viewer")).json()
     assert viewer["permissions"] == ["read"]
     assert (

@@ -19,10 +19,13 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from tests.unit.room.conftest import auth, make_service, sample_alerts, users
 from tutka.config.settings import WebhookSettings
 from tutka.room.api import create_app
+from tutka.room.intake import EmbeddedOutlet
 
 
 def _app() -> Any:
-    service = make_service(Path(tempfile.mkdtemp(prefix="tutka-schema-")) / "room")
+    home = Path(tempfile.mkdtemp(prefix="tutka-schema-")) / "room"
+    service = make_service(home)
+    service.notices = EmbeddedOutlet(home / "notices.jsonl")  # fuzzed uploads are read for real
     alerts = sample_alerts()
     for a in (alerts.kemi, alerts.helsinki, alerts.country, alerts.resolved):
         service.state.add_alert(a)

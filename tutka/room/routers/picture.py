@@ -41,6 +41,7 @@ router = APIRouter()
 def me(user: User) -> Me:
     permissions: list[Permission] = [
         "read", "work_cases", "manage_subscriptions", "manage_others_subscriptions",
+        "submit_notices",
     ]  # fmt: skip
     return Me(
         name=user.name, role=user.role, scope=user.scope, organisation=user.organisation,

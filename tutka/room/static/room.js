@@ -79,6 +79,9 @@ const state = {
   liveMode: "off",
   // Area context answers by "area|data date", and the area each container shows.
   contexts: new Map(),
+  // The last notice upload's answer, and the key of the file chosen (a retry reuses it).
+  intake: null,
+  intakeKey: null,
 };
 
 // -- small helpers ------------------------------------------------------------------------------
@@ -388,6 +391,7 @@ function applyLanguage() {
   else renderStatus(null);
   if (state.subscriptions) renderSubscriptions();
   if (state.detail && state.detail.data) renderDetail();
+  if (state.intake) renderIntake();
 }
 
 // -- sign-in --------------------------------------------------------------------------------------
@@ -486,7 +490,10 @@ function signOut(messageKey) {
   Object.assign(state, {
     token: null, me: null, permissions: new Set(), reference: null, picture: null,
     subscriptions: null, waitingEmitted: [], newlyOpened: new Map(), freshUntil: new Map(),
+    intake: null, intakeKey: null,
   });
+  $("intake-result").hidden = true;
+  $("intake-table").tBodies[0].replaceChildren();
   clearTimeout(state.announceTimer);
   state.announceTimer = null;
   if (state.detail) closeDetail({ push: false, restoreFocus: false });
@@ -494,9 +501,9 @@ function signOut(messageKey) {
   $("timeline").replaceChildren();
   $("subs-list").replaceChildren();
   // The next person starts from a clean page (an area filter may be outside their scope).
-  for (const id of ["filters", "sub-form", "case-assign-form", "case-note-form", "case-link-form"]) $(id).reset();
+  for (const id of ["filters", "sub-form", "case-assign-form", "case-note-form", "case-link-form", "intake-form"]) $(id).reset();
   clearFilterError();
-  for (const id of ["sub-error", "subs-status", "case-error", "case-status"]) setError($(id), "");
+  for (const id of ["sub-error", "subs-status", "case-error", "case-status", "intake-error", "intake-status"]) setError($(id), "");
   renderStatus(null);
   setLive("off");
   showSignIn(messageKey);
@@ -525,6 +532,9 @@ function applyPermissions() {
   $("sub-national").defaultChecked = isNational();
   $("sub-national").checked = isNational();
   $("sub-owner-field").hidden = !state.permissions.has("manage_others_subscriptions");
+  const submits = state.permissions.has("submit_notices");
+  $("intake").hidden = !submits;
+  $("intake-nav").hidden = !submits;
 }
 
 // -- filters --------------------------------------------------------------------------------------
@@ -2220,6 +2230,118 @@ function catchUp() {
   if (state.detail) detailRefresh.request();
 }
 
+// -- notice intake --------------------------------------------------------------------------------
+
+/** A key for one chosen file: a retry of the same file (lost answer) is not published twice. */
+function newIntakeKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function onIntakeSubmit(event) {
+  event.preventDefault();
+  const file = $("intake-file").files[0];
+  setError($("intake-error"), "");
+  setText($("intake-status"), "");
+  if (!file) {
+    setError($("intake-error"), t("intake.noFile"));
+    $("intake-file").focus();
+    return;
+  }
+  if (!state.intakeKey) state.intakeKey = newIntakeKey();
+  const session = state.session;
+  const params = new URLSearchParams({ filename: file.name, lang: state.language });
+  $("intake-submit").disabled = true;
+  setText($("intake-status"), t("intake.sending"));
+  let response;
+  try {
+    response = await fetch(`/api/notices/imports?${params}`, {
+      method: "POST", cache: "no-store", body: file,
+      headers: {
+        Authorization: `Bearer ${state.token}`, Accept: "application/json",
+        "Content-Type": file.type || "application/octet-stream", "Idempotency-Key": state.intakeKey,
+      },
+    });
+  } catch (err) {
+    response = null;
+  } finally {
+    $("intake-submit").disabled = false;
+  }
+  if (session !== state.session) return;
+  setText($("intake-status"), "");
+  if (!response) {
+    setError($("intake-error"), t("intake.network"));
+    return;
+  }
+  if (response.status === 401) {
+    signOut("signin.expired");
+    return;
+  }
+  let body = null;
+  try {
+    body = await response.json();
+  } catch (err) {
+    body = null;
+  }
+  if (!response.ok) {
+    const detail = body ? detailText(body.detail) : "";
+    const key = { 403: "intake.forbidden", 409: "intake.conflict", 413: "intake.tooLarge" }[response.status];
+    setError($("intake-error"), key ? t(key) : t("intake.failed", { detail: detail || response.status }));
+    return;
+  }
+  state.intake = body;
+  renderIntake();
+  announce(t(body.repeated ? "intake.repeated" : "intake.done", { accepted: body.accepted, rejected: body.rejected }));
+  metrics.lastIntake = body;
+}
+
+/** The last upload's counts and rejected rows, reasons in the page's language. */
+function renderIntake() {
+  const result = state.intake;
+  $("intake-result").hidden = !result;
+  if (!result) return;
+  const number = (n) => n.toLocaleString(LOCALES[state.language]);
+  setText($("intake-rows"), number(result.rows));
+  setText($("intake-accepted"), number(result.accepted));
+  setText($("intake-rejected"), number(result.rejected));
+  setText($("intake-blank"), number(result.blank));
+  setText($("intake-where"), result.published_to);
+  const ignored = $("intake-ignored");
+  ignored.hidden = !result.ignored_columns.length;
+  setText(ignored, result.ignored_columns.length ? t("intake.ignored", { columns: result.ignored_columns.join(", ") }) : "");
+  $("intake-rejected-block").hidden = result.rejected === 0;
+  const rows = result.rejected_rows.map((row) => h("tr", { dataset: { line: String(row.line) } }, [
+    h("td", { className: "num", text: String(row.line) }),
+    h("td", { text: row.notice_id || "–" }),
+    h("td", { text: row.reasons.map((reason) => reason[state.language]).join("; ") }),
+  ]));
+  $("intake-table").tBodies[0].replaceChildren(...rows);
+}
+
+async function downloadRejected() {
+  const result = state.intake;
+  if (!result) return;
+  let response;
+  try {
+    response = await fetch(`/api/notices/imports/${encodeURIComponent(result.id)}/rejected.csv`, {
+      headers: { Authorization: `Bearer ${state.token}` }, cache: "no-store",
+    });
+  } catch (err) {
+    response = null;
+  }
+  if (!response || !response.ok) {
+    setError($("intake-error"), t("intake.downloadFailed"));
+    return;
+  }
+  const blob = await response.blob();
+  metrics.lastRejectedCsv = await blob.text();
+  const stem = result.filename.replace(/\.[^.]+$/, "");
+  const link = h("a", { href: URL.createObjectURL(blob), download: `${stem}-rejected.csv` });
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
 // -- wiring ---------------------------------------------------------------------------------------
 
 function bindEvents() {
@@ -2255,6 +2377,12 @@ function bindEvents() {
   window.addEventListener("popstate", onPopState);
 
   bindCaseForms();
+  $("intake-form").addEventListener("submit", onIntakeSubmit);
+  $("intake-file").addEventListener("change", () => {
+    state.intakeKey = null;  // another file: another upload
+    setError($("intake-error"), "");
+  });
+  $("intake-download").addEventListener("click", downloadRejected);
   $("sub-form").addEventListener("submit", onSubscriptionSubmit);
   $("sub-form").addEventListener("reset", () => {
     setError($("sub-error"), "");
