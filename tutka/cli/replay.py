@@ -228,7 +228,7 @@ def _print_summary(result: ReplayResult, quiet: bool, lang: str = "en") -> None:
             s=number(result.seconds, lang, 1),
             rate=number(rate, lang),
             mib=number(result.peak_rss_mb, lang),
-        )  # fmt: skip
+        )
     )
     for line in (result.unknown_areas_line(lang), result.calibration_line(lang)):
         if line is not None:
