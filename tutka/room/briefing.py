@@ -297,11 +297,9 @@ def describe(view: View, lang: str, sectors: dict[str, Localized]) -> str:
 
 
 def area_name(hierarchy: Hierarchy, code: str, lang: str) -> str:
-    if code == COUNTRY:
-        return "Suomi" if lang == "fi" else "Finland"
     area = hierarchy.get(code)
     if area is None:
-        return code
+        return code if code != COUNTRY else ("Suomi" if lang == "fi" else "Finland")
     return f"{getattr(area, 'name_' + lang)} ({code})"
 
 

@@ -310,7 +310,7 @@ def _largest(briefing: Briefing, styles: dict[str, ParagraphStyle]) -> list[Any]
         )
     table = Table(
         rows,
-        colWidths=[0.8 * cm, 2.2 * cm, 2.2 * cm, 4.4 * cm, 4.0 * cm, 1.7 * cm, 1.7 * cm],
+        colWidths=[0.7 * cm, 2.4 * cm, 1.9 * cm, 4.3 * cm, 4.0 * cm, 1.9 * cm, 1.8 * cm],
         repeatRows=1,
     )
     style = [
