@@ -121,6 +121,17 @@ export function renderMap(container, options) {
     });
     svg.append(path);
   }
+  if (level === "ely") {
+    // The ELY areas' outlines over the fills: the borders their regions do not share.
+    for (const [code, d] of shapes) {
+      const outline = document.createElementNS(SVG_NS, "path");
+      outline.setAttribute("d", outerEdges(d));
+      outline.setAttribute("class", "map-ely-outline");
+      outline.setAttribute("aria-hidden", "true");
+      outline.dataset.outline = code;
+      svg.append(outline);
+    }
+  }
   container.replaceChildren(svg);
   container.dataset.level = level;
   container.dataset.region = region || "";
@@ -136,6 +147,29 @@ function elyShapes(regions, areas) {
     grouped.set(ely, `${grouped.get(ely) || ""}${d}`);
   }
   return [...grouped.entries()].sort(([a], [b]) => a.localeCompare(b));
+}
+
+/**
+ * The edges of a path's rings that no other ring of it shares, as a path of segments. The
+ * simplified boundaries keep shared borders identical, so the edges between two regions of one
+ * ELY area cancel and what is left is the ELY area's own outline.
+ */
+export function outerEdges(d) {
+  const seen = new Map();
+  for (const ring of d.split(/(?=M)/)) {
+    const numbers = (ring.match(/-?\d+(?:\.\d+)?/g) || []).map(Number);
+    const points = [];
+    for (let i = 0; i + 1 < numbers.length; i += 2) points.push([numbers[i], numbers[i + 1]]);
+    if (points.length < 2) continue;
+    points.push(points[0]);
+    for (let i = 0; i + 1 < points.length; i += 1) {
+      const [a, b] = [points[i], points[i + 1]];
+      if (a[0] === b[0] && a[1] === b[1]) continue;
+      const key = [a.join(","), b.join(",")].sort().join(";");
+      seen.set(key, seen.has(key) ? null : `M${a[0]} ${a[1]}L${b[0]} ${b[1]}`);
+    }
+  }
+  return [...seen.values()].filter(Boolean).join("");
 }
 
 /** The ELY area an area lies in, or null (the country). */
