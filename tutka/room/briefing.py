@@ -264,6 +264,8 @@ class Briefing:
     #: The map's level: ``regions`` (the country or an ELY area's) or ``municipalities``.
     map_area: str
     map_codes: tuple[str, ...] = field(default=())
+    #: The ELY area of each region drawn (for the ELY outlines on a map of regions).
+    map_groups: dict[str, str] = field(default_factory=dict)
     sections: int = SECTIONS
 
     @property
@@ -317,6 +319,15 @@ def map_of(hierarchy: Hierarchy, scope: str, regions: set[str]) -> tuple[str, tu
     return "regions", tuple(sorted(c for c in regions if hierarchy.contains(scope, c)))
 
 
+def _elys(hierarchy: Hierarchy, regions: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for region in regions:
+        ely = next((c for c in hierarchy.ancestors(region) if c.startswith("ELY")), None)
+        if ely is not None:
+            out[region] = ely
+    return out
+
+
 def briefing_of(
     state: RoomState,
     sectors: dict[str, Localized],
@@ -350,5 +361,6 @@ def briefing_of(
         tones=tones(shown),
         map_area=map_area,
         map_codes=codes,
+        map_groups={} if map_area != "regions" else _elys(hierarchy, codes),
         sections=sections,
     )

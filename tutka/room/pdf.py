@@ -253,7 +253,41 @@ def map_drawing(briefing: Briefing, width: float, height: float) -> Drawing:
                 path.lineTo(*at(*point))
             path.closePath()
         drawing.add(path)
+    groups: dict[str, list[list[tuple[float, float]]]] = {}
+    for code, ely in briefing.map_groups.items():
+        groups.setdefault(ely, []).extend(rings.get(code, []))
+    for ely_rings in groups.values():
+        outline = ShapePath(fillColor=None, strokeColor=colors.white, strokeWidth=1.8)
+        for a, b in outer_edges(ely_rings):
+            outline.moveTo(*at(*a))
+            outline.lineTo(*at(*b))
+        drawing.add(outline)
     return drawing
+
+
+def outer_edges(
+    rings: Iterable[list[tuple[float, float]]],
+) -> list[tuple[tuple[float, float], tuple[float, float]]]:
+    """The edges of ``rings`` that no other ring shares: the outline of the areas together (the
+    simplified boundaries keep shared borders identical).
+
+    >>> square = [(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 1.0)]
+    >>> beside = [(1.0, 0.0), (2.0, 0.0), (2.0, 1.0), (1.0, 1.0)]
+    >>> len(outer_edges([square])), len(outer_edges([square, beside]))
+    (4, 6)
+    """
+    seen: dict[frozenset[tuple[float, float]], tuple[tuple[float, float], tuple[float, float]]]
+    seen = {}
+    shared: set[frozenset[tuple[float, float]]] = set()
+    for ring in rings:
+        for a, b in zip(ring, [*ring[1:], ring[0]], strict=True):
+            if a == b:
+                continue
+            key = frozenset((a, b))
+            if key in seen:
+                shared.add(key)
+            seen[key] = (a, b)
+    return [edge for key, edge in seen.items() if key not in shared]
 
 
 def _legend(lang: str, width: float) -> Drawing:

@@ -130,3 +130,41 @@ def test_an_empty_view_still_makes_a_report(client: TestClient) -> None:
     assert response.status_code == 200
     pages, words = flat(response.content)
     assert pages == 2 and "Inga larm i den här vyn." in words
+
+
+def test_the_map_draws_the_scopes_areas_in_the_rooms_colours(
+    service: Service, alerts: Alerts
+) -> None:
+    from reportlab.graphics.shapes import Path as ShapePath
+    from reportlab.lib import colors
+
+    from tutka.models.access import Principal
+    from tutka.room.briefing import briefing_of
+    from tutka.room.pdf import TONES, map_drawing, region_codes
+    from tutka.streams.picture import View
+
+    def made(scope: str, area: str | None) -> tuple[str, tuple[str, ...], list[str]]:
+        user = Principal(name="x", role="viewer", scope=scope)
+        view = View(area=area or (None if scope == "SSS" else scope), status="all")
+        briefing = briefing_of(
+            service.state, service.sectors, user, view, "fi", region_codes(), date(2024, 1, 1)
+        )
+        drawing = map_drawing(briefing, 400, 600)
+        fills = [
+            s.fillColor.hexval() for s in drawing.contents
+            if isinstance(s, ShapePath) and s.fillColor is not None
+        ]  # fmt: skip
+        return briefing.map_area, briefing.map_codes, fills
+
+    level, codes, fills = made("SSS", None)
+    assert level == "regions" and len(codes) == 19 and len(fills) == 19
+    # Lapland has a critical negative change, Uusimaa a positive one, the rest nothing open.
+    hexes = {name: colors.HexColor(value).hexval() for name, value in TONES.items()}
+    lapland, uusimaa = codes.index("MK19"), codes.index("MK01")
+    assert fills[lapland] == hexes["neg-3"]
+    assert fills[uusimaa] == hexes[f"pos-{alerts.helsinki.severity.rank}"]
+    assert fills.count(hexes["none"]) == 17
+    level, codes, fills = made("ELY15", None)
+    assert (level, codes, fills) == ("regions", ("MK19",), [hexes["neg-3"]])
+    level, codes, _ = made("SSS", "KU240")
+    assert level == "municipalities" and "KU240" in codes and all(c.startswith("KU") for c in codes)
