@@ -52,7 +52,6 @@ def run(market: Path, lang: str) -> str:
     return " ".join(result.output.split())
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(
     ("lang", "expected"),
     [
@@ -74,7 +73,6 @@ def test_every_printed_line_is_in_the_language_asked(
     assert not english, (english, text)
 
 
-@pytest.mark.slow
 def test_english_stays_the_default_wording(market: Path) -> None:
     text = run(market, "en")
     assert "Read 2,113 records: 2,112 events (unemployment 1,056, vacancies 1,056)" in text
@@ -94,7 +92,6 @@ def calibrated(result: ReplayResult) -> ReplayResult:
     return result
 
 
-@pytest.mark.slow
 def test_the_calibration_line_is_in_the_language_asked(
     market: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -23,7 +23,6 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.mark.slow
 def test_the_report_is_written_in_the_language_asked(market: Path, tmp_path: Path) -> None:
     out = tmp_path / "lagesbild.pdf"
     result = CliRunner().invoke(
@@ -38,7 +37,6 @@ def test_the_report_is_written_in_the_language_asked(market: Path, tmp_path: Pat
     assert "Källa: Statistikcentralen" in words
 
 
-@pytest.mark.slow
 def test_a_filter_outside_the_alerts_leaves_an_empty_report(market: Path, tmp_path: Path) -> None:
     out = tmp_path / "empty.pdf"
     result = CliRunner().invoke(
