@@ -190,8 +190,21 @@ def month_name(period: str, lang: str) -> str:
     return f"{_MONTHS[lang][index % 12]} {index // 12}"
 
 
+_RULES: Final[dict[str, tuple[str, str, str]]] = {
+    "egf_enterprise": ("EGR, yritys", "EGF, företag", "EGF, one enterprise"),
+    "egf_sector": ("EGR, toimiala", "EGF, bransch", "EGF, one sector"),
+    "sudden_structural_change": ("äkillinen rakennemuutos", "plötslig strukturomvandling",
+                                 "sudden structural change"),
+    "sahm_rule": ("Sahmin sääntö", "Sahms regel", "Sahm rule"),
+}  # fmt: skip
+
+
 def kind_name(alert: Alert, lang: str) -> str:
-    return MEASURES[alert.kind][_INDEX[lang]]
+    """What changed, in ``lang``; a policy trigger says which criterion it met."""
+    name = MEASURES[alert.kind][_INDEX[lang]]
+    if alert.trigger is not None and alert.trigger.rule.value in _RULES:
+        return f"{name} ({_RULES[alert.trigger.rule.value][_INDEX[lang]]})"
+    return name
 
 
 def headline(number: int, alert: Alert, lang: str) -> str:
