@@ -14,13 +14,17 @@ R = TypeVar("R")
 
 
 def with_replay_progress(
-    run: Callable[[ReplayProgress | None], R], console: Console, quiet: bool
+    run: Callable[[ReplayProgress | None], R],
+    console: Console,
+    quiet: bool,
+    title: str = "replaying",
 ) -> R:
-    """Call ``run`` with a callback drawing a transient bar on ``console`` (none if quiet)."""
+    """Call ``run`` with a callback drawing a transient bar titled ``title`` on ``console``
+    (none if quiet)."""
     if quiet:
         return run(None)
     with Progress(
-        TextColumn("[bold]replaying"),
+        TextColumn(f"[bold]{title}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

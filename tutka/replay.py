@@ -34,6 +34,7 @@ from tutka.models.deadletter import DeadLetter, dead_letter
 from tutka.monitoring.observe import Observer
 from tutka.streams.engine import Engine, Rejection
 from tutka.streams.ordering import OrderKey, ordering_key
+from tutka.terminal import label, number
 
 #: Events between progress reports and metric refreshes.
 REPORT_EVERY: Final = 2000
@@ -112,8 +113,9 @@ class ReplayResult:
         """Records were read and not one became an event (the input is probably wrong)."""
         return self.records > 0 and self.accepted == 0
 
-    def calibration_line(self) -> str | None:
-        """The calibrated thresholds in force at the end, with the budget they meet."""
+    def calibration_line(self, lang: str = "en") -> str | None:
+        """The calibrated thresholds in force at the end, with the budget they meet (in
+        ``lang``: fi, sv or en)."""
         results = self.engine.calibration.results
         if not results:
             return None
@@ -122,33 +124,43 @@ class ReplayResult:
         for group, result in sorted(results.items()):
             detector, rule, level, *breakdown = group.split(":")
             budget = rules.budget_for(level)  # type: ignore[arg-type]
-            where = f"{rule} {level}" + (" breakdowns" if breakdown else "")
+            where = f"{rule} {level}" + (f" {label('breakdowns', lang)}" if breakdown else "")
             parts.append(
-                f"{where} {result.threshold:g} (budget {budget:g}, history "
-                f"{result.false_alarms_per_100_area_years:.2f} over "
-                f"{result.area_years:,.0f} area-years)"
+                label("calibrated_part", lang).format(
+                    where=where,
+                    threshold=_general(result.threshold, lang),
+                    budget=_general(budget, lang),
+                    history=number(result.false_alarms_per_100_area_years, lang, 2),
+                    years=number(result.area_years, lang),
+                )
             )
         detector = sorted(results)[0].split(":")[0]
-        return (
-            f"Calibrated thresholds ({detector}, false alarms per 100 area-years): "
-            + "; ".join(parts)
-            + "."
-        )
+        return label("calibrated", lang).format(detector=detector, parts="; ".join(parts))
 
-    def unknown_areas_line(self) -> str | None:
-        """One line on records naming areas outside the hierarchy: how many, which, what to do."""
+    def unknown_areas_line(self, lang: str = "en") -> str | None:
+        """One line on records naming areas outside the hierarchy: how many, which, what to do
+        (in ``lang``: fi, sv or en)."""
         unknown = self.engine.stats.unknown_areas
         if not unknown:
             return None
-        shown = ", ".join(f"{code} ({n:,})" for code, n in unknown.most_common(8))
-        more = f" and {len(unknown) - 8:,} more" if len(unknown) > 8 else ""
-        return (
-            f"{unknown.total():,} records name {len(unknown):,} area codes outside the area "
-            f"hierarchy ({len(self.engine.hierarchy):,} areas): {shown}{more}. They are dead "
-            "letters (validation:unknown_area). For other years' municipalities pass Statistics "
-            "Finland's correspondence with --areas (e.g. regions_by_year_2020_2025.csv, "
-            "TUTKA_AREAS__YEAR for the year), or list the codes in an areas file."
+        shown = ", ".join(f"{code} ({number(n, lang)})" for code, n in unknown.most_common(8))
+        more = (
+            label("and_more", lang).format(n=number(len(unknown) - 8, lang))
+            if len(unknown) > 8
+            else ""
         )
+        return label("unknown_areas", lang).format(
+            records=number(unknown.total(), lang),
+            codes=number(len(unknown), lang),
+            areas=number(len(self.engine.hierarchy), lang),
+            shown=shown,
+            more=more,
+        )
+
+
+def _general(value: float, lang: str) -> str:
+    text = f"{value:g}"
+    return text if lang == "en" else text.replace(".", ",")
 
 
 Progress = Callable[[int, int], None]

@@ -75,6 +75,63 @@ _LABELS: Final[dict[str, tuple[str, str, str]]] = {
     "what_says": ("Mitä hälytys sanoo", "Vad ett larm säger", "What an alert says"),
     "outputs": ("Tulokset", "Resultat", "Outputs"),
     "done": ("Valmis {s} sekunnissa.", "Klart på {s} s.", "Done in {s} s."),
+    # tutka replay, tutka backtest: the summary and what was written
+    "read": (
+        "Luettiin {records} tietuetta: {events} tapahtumaa ({by_type}), {dead} hylättyä riviä"
+        "{blank}, {suppressed} salattua solua (tyhjiä lähteessä). {alerts} hälytystä "
+        "({versions} versiota) {s} sekunnissa ({rate} havaintoa/s, muistin huippu {mib} MiB).",
+        "Läste {records} poster: {events} händelser ({by_type}), {dead} avvisade rader{blank}, "
+        "{suppressed} skyddade celler (tomma i källan). {alerts} larm ({versions} versioner) på "
+        "{s} s ({rate} observationer/s, minnestopp {mib} MiB).",
+        "Read {records} records: {events} events ({by_type}), {dead} dead letters{blank}, "
+        "{suppressed} suppressed cells (blank in the source). {alerts} alerts ({versions} "
+        "versions) in {s} s ({rate} observations/s, peak memory {mib} MiB)."),
+    "blank_skipped": (", {n} tyhjää riviä ohitettu", ", {n} tomma rader överhoppade",
+                      ", {n} blank lines skipped"),
+    "type_layoff_notice": ("ilmoitukset", "anmälningar", "layoff_notice"),
+    "type_unemployment": ("työttömyysluvut", "arbetslöshetstal", "unemployment"),
+    "type_vacancies": ("työpaikkaluvut", "vakanstal", "vacancies"),
+    "calibrated": (
+        "Kalibroidut kynnysarvot ({detector}, vääriä hälytyksiä 100 aluevuotta kohden): {parts}.",
+        "Kalibrerade tröskelvärden ({detector}, falsklarm per 100 områdesår): {parts}.",
+        "Calibrated thresholds ({detector}, false alarms per 100 area-years): {parts}."),
+    "calibrated_part": (
+        "{where} {threshold} (budjetti {budget}, historiassa {history}, {years} aluevuotta)",
+        "{where} {threshold} (budget {budget}, historik {history} över {years} områdesår)",
+        "{where} {threshold} (budget {budget}, history {history} over {years} area-years)"),
+    "breakdowns": ("erittelyt", "uppdelningar", "breakdowns"),
+    "unknown_areas": (
+        "{records} tietuetta nimeää {codes} aluekoodia, joita aluehierarkiassa ({areas} aluetta) "
+        "ei ole: {shown}{more}. Ne ovat hylättyjä rivejä (validation:unknown_area). Muiden "
+        "vuosien kunnille anna Tilastokeskuksen vastaavuustaulukko valitsimella --areas (esim. "
+        "regions_by_year_2020_2025.csv, vuosi: TUTKA_AREAS__YEAR) tai luettele koodit "
+        "aluetiedostossa.",
+        "{records} poster anger {codes} områdeskoder som saknas i områdeshierarkin ({areas} "
+        "områden): {shown}{more}. De är avvisade rader (validation:unknown_area). För andra års "
+        "kommuner, ge Statistikcentralens korrespondenstabell med --areas (t.ex. "
+        "regions_by_year_2020_2025.csv, året: TUTKA_AREAS__YEAR) eller lista koderna i en "
+        "områdesfil.",
+        "{records} records name {codes} area codes outside the area hierarchy ({areas} areas): "
+        "{shown}{more}. They are dead letters (validation:unknown_area). For other years' "
+        "municipalities pass Statistics Finland's correspondence with --areas (e.g. "
+        "regions_by_year_2020_2025.csv, TUTKA_AREAS__YEAR for the year), or list the codes in an "
+        "areas file."),
+    "and_more": (" ja {n} muuta", " och {n} till", " and {n} more"),
+    "alerts_written": ("Hälytykset kirjoitettu tiedostoon [bold]{path}[/bold]",
+                       "Larmen skrevs till [bold]{path}[/bold]",
+                       "Alerts written to [bold]{path}[/bold]"),
+    "dead_written": ("Hylätyt rivit kirjoitettu tiedostoon [bold]{path}[/bold]",
+                     "Avvisade rader skrevs till [bold]{path}[/bold]",
+                     "Dead letters written to [bold]{path}[/bold]"),
+    "all_rejected": (
+        "Kaikki {n} tietuetta hylättiin: ei tapahtumia. Onko tiedosto ja sen muoto oikea?",
+        "Alla {n} poster avvisades: inga händelser. Är det rätt fil och format?",
+        "Every one of the {n} records was rejected: no events. Is this the right file and "
+        "format?"),
+    "lingering": ("mittarit ja avoimet hälytykset tarjolla {s} s (Ctrl-C lopettaa)",
+                  "mätvärden och öppna larm serveras i {s} s (Ctrl-C avbryter)",
+                  "serving metrics and open alerts for {s} s (Ctrl-C to stop)"),
+    "replaying": ("toistetaan", "spelar upp", "replaying"),
 }  # fmt: skip
 _INDEX: Final[dict[str, int]] = {"fi": 0, "sv": 1, "en": 2}
 #: Terminal colours: red and yellow for harm, green for good news, cyan for watch.
@@ -90,6 +147,18 @@ SEVERITY_STYLE: Final = {
 def label(key: str, lang: str) -> str:
     """A report label in ``lang`` (fi, sv or en)."""
     return _LABELS[key][_INDEX[lang]]
+
+
+def number(value: float, lang: str, decimals: int = 0) -> str:
+    """``value`` with thousands grouped as ``lang`` writes them (1,234.5 / 1 234,5).
+
+    >>> number(12345.678, "en", 1), number(12345.678, "fi", 1)
+    ('12,345.7', '12 345,7')
+    """
+    text = f"{value:,.{decimals}f}"
+    if lang == "en":
+        return text
+    return text.replace(",", " ").replace(".", ",")
 
 
 def check_lang(lang: str) -> Lang:

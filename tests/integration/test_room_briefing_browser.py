@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pypdf import PdfReader
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -172,6 +173,89 @@ def test_the_map_colours_follow_the_alerts_and_a_click_or_enter_filters(
     # The places table is the map's table alternative: a row for each region with open alerts.
     places = {p["area"]: p for p in room.api("Demo admin", "/api/picture")["places"]}
     assert {c for c in codes if c in places} == {c for c in codes if tones[c] != "none"}
+
+
+def test_an_ely_area_is_chosen_on_the_map_by_click_or_enter_and_shows_its_regions(
+    room: Room, browser: WebDriver
+) -> None:
+    sign_in(browser, room)
+    parents = {a["code"]: a["parent"] for a in room.api("Demo admin", "/api/reference")["areas"]}
+    regions = list(map_tones(browser))
+    # The ELY layer: the country drawn as its ELY areas, coloured as the alerts under them.
+    browser.find_element(By.ID, "map-layer-ely").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "map").get_attribute("data-level") == "ely")
+    assert browser.find_element(By.ID, "map-layer-ely").get_attribute("aria-pressed") == "true"
+    tones = map_tones(browser)
+    assert set(tones) == {parents[r] for r in regions}
+    assert all(code.startswith("ELY") for code in tones)
+    shown = room.api("Demo admin", "/api/picture")["alerts"]
+    assert tones == expected_tones(shown, list(tones))
+    screenshot(browser, "12r5-06-map-ely-layer")
+
+    # A click chooses the ELY area: the list, the address and the map follow (its regions).
+    target = next((c for c in sorted(tones) if tones[c] != "none"), "ELY15")
+    browser.find_element(By.CSS_SELECTOR, f'#map path[data-area="{target}"]').click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "f-area").get_attribute("value") == target)
+    wanted = api_ids(room, area=target)
+    wait_for(browser, lambda d: row_ids(d) == wanted)
+    assert f"area={target}" in browser.current_url
+    wait_for(browser, lambda d: d.find_element(By.ID, "map").get_attribute("data-ely") == target)
+    assert browser.find_element(By.ID, "map").get_attribute("data-level") == "regions"
+    assert set(map_tones(browser)) == {r for r in regions if parents[r] == target}
+    assert not browser.find_element(By.ID, "map-layers").is_displayed()
+    screenshot(browser, "12r5-07-map-ely-chosen")
+
+    # Up to the country (the ELY layer stays), then the keyboard chooses another ELY area.
+    browser.find_element(By.ID, "map-up").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "f-area").get_attribute("value") == "")
+    wait_for(browser, lambda d: d.find_element(By.ID, "map").get_attribute("data-level") == "ely")
+    other = next(c for c in sorted(tones, reverse=True) if c != target)
+
+    def press_enter(d: WebDriver) -> bool:
+        path = d.find_element(By.CSS_SELECTOR, f'#map path[data-area="{other}"]')
+        d.execute_script("arguments[0].focus()", path)
+        d.switch_to.active_element.send_keys(Keys.ENTER)
+        return d.find_element(By.ID, "f-area").get_attribute("value") == other
+
+    wait_for(browser, press_enter, timeout=15)
+    wanted = api_ids(room, area=other)
+    wait_for(browser, lambda d: row_ids(d) == wanted)
+    # The table alternative: the places table has a row to choose for every ELY area with alerts.
+    places = {p["area"] for p in room.api("Demo admin", "/api/picture")["places"]}
+    assert {c for c in tones if tones[c] != "none"} <= places
+    browser.find_element(By.ID, "map-up").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "f-area").get_attribute("value") == "")
+    browser.find_element(By.ID, "map-layer-regions").click()
+    wait_for(
+        browser, lambda d: d.find_element(By.ID, "map").get_attribute("data-level") == "regions"
+    )
+    assert set(map_tones(browser)) == set(regions)
+
+
+def test_the_pdf_button_downloads_the_servers_report_for_the_view(
+    room: Room, browser: WebDriver
+) -> None:
+    sign_in(browser, room, "/?area=ELY15&status=all")
+    browser.find_element(By.ID, "lang-sv").click()
+    wait_for(browser, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "sv")
+    browser.find_element(By.ID, "export-pdf").click()
+    made = wait_for(browser, lambda d: d.execute_script("return window.tutkaRoom.lastPdf"))
+    assert made["name"].startswith("muutostutka-lagesbild-") and made["name"].endswith(".pdf")
+    assert "area=ELY15" in made["query"] and "lang=sv" in made["query"]
+    response = httpx.get(
+        f"{room.base}/api/report.pdf?{made['query']}", headers=room.auth("Demo admin"), timeout=60
+    )
+    response.raise_for_status()
+    assert made["bytes"] > 10_000 and response.content[:5] == b"%PDF-"
+    reader = PdfReader(io.BytesIO(response.content))
+    words = " ".join(" ".join(p.extract_text() or "" for p in reader.pages).split())
+    listed = room.api("Demo admin", "/api/picture", area="ELY15", status="all")["alerts"]
+    assert len(reader.pages) >= 2 + min(12, len(listed))
+    assert "Muutostutka – lägesbild" in words and "Lappland (ELY15)" in words
+    for alert in listed[:12]:
+        assert f"{alert['area_name']['sv']} ({alert['area']})" in words
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "12r5-server-report-ely15-sv.pdf").write_bytes(response.content)
 
 
 def test_filters_and_the_alert_live_in_the_address_and_views_can_be_saved(

@@ -46,6 +46,10 @@ COMMANDS: dict[str, LazyCommand] = {
     "replay": LazyCommand(
         "tutka.cli.replay:replay_command", "Run the pipeline over files and report the alerts."
     ),
+    "report": LazyCommand(
+        "tutka.room.report_cli:report_command",
+        "Write the monthly situation report (tilannekatsaus, lägesbild) as a PDF.",
+    ),
     "room": LazyCommand(
         "tutka.room.cli:room_group",
         "The situation room: the live picture of open alerts, case work and subscriptions.",
@@ -77,6 +81,10 @@ BENCH_COMMANDS: dict[str, LazyCommand] = {
     "replay": LazyCommand(
         "tutka.bench:bench_replay",
         "Observations/s and peak memory of `tutka replay` on a large synthetic market.",
+    ),
+    "report": LazyCommand(
+        "tutka.room.report_cli:report_command",
+        "Write the monthly situation report (tilannekatsaus, lägesbild) as a PDF.",
     ),
     "room": LazyCommand(
         "tutka.room.bench:bench_room",

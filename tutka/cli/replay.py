@@ -16,12 +16,14 @@ from rich.console import Console
 from tutka.cli.context import Context, load_context
 from tutka.config.settings import AlertmanagerSettings
 from tutka.inputs import InputError
+from tutka.models.alerts import AlertKind
 from tutka.models.deadletter import DeadLetter
 from tutka.monitoring.observe import Observer
 from tutka.progress import with_replay_progress
 from tutka.replay import Progress as ReplayProgress
 from tutka.replay import ReplayResult, replay
-from tutka.terminal import column, label, print_open_alerts, table
+from tutka.streams.explain import LANGS, MEASURES
+from tutka.terminal import column, label, number, print_open_alerts, table
 
 #: Exit status of a replay in which every record was rejected (1: an input could not be read).
 ALL_REJECTED: Final = 3
@@ -113,10 +115,10 @@ def replay_command(
         try:
             result = _run_replay(
                 context, list(paths), quiet, observer=observer,
-                on_dead_letter=None if sink is None else sink.write,
+                on_dead_letter=None if sink is None else sink.write, lang=lang,
             )  # fmt: skip
             if observer is not None:
-                _linger(observer, result, linger)
+                _linger(observer, result, linger, lang)
         finally:
             if observer is not None:
                 observer.close()
@@ -127,14 +129,12 @@ def replay_command(
     if not quiet and top > 0:
         print_open_alerts(console, result.latest().values(), lang, top)
     if out is not None:
-        console.print(f"Alerts written to [bold]{out}[/bold]")
+        console.print(label("alerts_written", lang).format(path=out))
     if dead_letters is not None:
-        console.print(f"Dead letters written to [bold]{dead_letters}[/bold]")
+        console.print(label("dead_written", lang).format(path=dead_letters))
     if result.all_rejected:
-        err.print(
-            f"[red]Every one of the {result.records:,} records was rejected: no events. "
-            "Is this the right file and format?[/red]"
-        )
+        rejected = label("all_rejected", lang).format(n=number(result.records, lang))
+        err.print(f"[red]{rejected}[/red]")
         ctx.exit(ALL_REJECTED)
 
 
@@ -160,12 +160,12 @@ def _observer(
         raise click.ClickException(f"cannot serve metrics on port {metrics_port}: {exc}") from exc
 
 
-def _linger(observer: Observer, result: ReplayResult, seconds: float) -> None:
+def _linger(observer: Observer, result: ReplayResult, seconds: float, lang: str = "en") -> None:
     """Keep the picture up (metrics, re-posts) for ``seconds`` after the run."""
     if seconds <= 0:
         observer.pusher.drain()
         return
-    err.print(f"[dim]serving metrics and open alerts for {seconds:g} s (Ctrl-C to stop)[/dim]")
+    err.print(f"[dim]{label('lingering', lang).format(s=f'{seconds:g}')}[/dim]")
     deadline = time.monotonic() + seconds
     try:
         while time.monotonic() < deadline:
@@ -183,6 +183,7 @@ def _run_replay(
     keep_events: bool = False,
     observer: Observer | None = None,
     on_dead_letter: Callable[[DeadLetter], None] | None = None,
+    lang: str = "en",
 ) -> ReplayResult:
     def run(progress: ReplayProgress | None) -> ReplayResult:
         return replay(
@@ -197,7 +198,7 @@ def _run_replay(
         )
 
     try:
-        return with_replay_progress(run, err, quiet)
+        return with_replay_progress(run, err, quiet, label("replaying", lang))
     except InputError as exc:
         raise click.ClickException(str(exc)) from exc
 
@@ -206,16 +207,30 @@ def _print_summary(result: ReplayResult, quiet: bool, lang: str = "en") -> None:
     latest = list(result.latest().values())
     rate = result.observations / result.seconds if result.seconds > 0 else 0.0
     accepted = result.accepted_by_type
-    blank = f", {result.blank_lines:,} blank lines skipped" if result.blank_lines else ""
-    console.print(
-        f"Read {result.records:,} records: {result.accepted:,} events "
-        f"({', '.join(f'{k} {v:,}' for k, v in sorted(accepted.items()))}), "
-        f"{result.dead_letter_total:,} dead letters{blank}, "
-        f"{result.suppressed:,} suppressed cells (blank in the source). "
-        f"{len(latest):,} alerts ({len(result.alerts):,} versions) in {result.seconds:.1f} s "
-        f"({rate:,.0f} observations/s, peak memory {result.peak_rss_mb:,.0f} MiB)."
+    blank = (
+        label("blank_skipped", lang).format(n=number(result.blank_lines, lang))
+        if result.blank_lines
+        else ""
     )
-    for line in (result.unknown_areas_line(), result.calibration_line()):
+    by_type = ", ".join(
+        f"{_event_type(k, lang)} {number(v, lang)}" for k, v in sorted(accepted.items())
+    )
+    console.print(
+        label("read", lang).format(
+            records=number(result.records, lang),
+            events=number(result.accepted, lang),
+            by_type=by_type,
+            dead=number(result.dead_letter_total, lang),
+            blank=blank,
+            suppressed=number(result.suppressed, lang),
+            alerts=number(len(latest), lang),
+            versions=number(len(result.alerts), lang),
+            s=number(result.seconds, lang, 1),
+            rate=number(rate, lang),
+            mib=number(result.peak_rss_mb, lang),
+        )
+    )
+    for line in (result.unknown_areas_line(lang), result.calibration_line(lang)):
         if line is not None:
             console.print(line)
     if quiet:
@@ -236,12 +251,20 @@ def _print_summary(result: ReplayResult, quiet: bool, lang: str = "en") -> None:
         row[alert.severity.rank] = row.get(alert.severity.rank, 0) + 1
     for (kind, polarity), row in sorted(rows.items()):
         kinds.add_row(
-            kind,
+            kind if lang == "en" else MEASURES[AlertKind(kind)][LANGS.index(lang)],
             label(polarity, lang),
             *(str(row.get(rank, 0)) for rank in (1, 2, 3)),
             str(sum(row.values())),
         )
     console.print(kinds)
+
+
+def _event_type(name: str, lang: str) -> str:
+    """An event type (``layoff_notice``, ``unemployment``, ``vacancies``) in ``lang``."""
+    try:
+        return label(f"type_{name}", lang)
+    except KeyError:
+        return name
 
 
 class _JsonLines:

@@ -20,7 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from tutka.config.settings import RoomSettings, RoomUser, WebhookSettings
 from tutka.room.context import RoomContext
 from tutka.room.guard import AuthThrottle, BodyLimit, SecurityHeaders
-from tutka.room.routers import alerts, notices, pages, picture, stream, subscriptions
+from tutka.room.routers import alerts, notices, pages, picture, report, stream, subscriptions
 from tutka.room.service import Service
 from tutka.room.tokens import Staff
 
@@ -54,7 +54,7 @@ def create_app(
     app.add_middleware(SecurityHeaders)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
-    for part in (picture, alerts, subscriptions, notices, stream):
+    for part in (picture, alerts, report, subscriptions, notices, stream):
         app.include_router(part.router)
 
     @app.exception_handler(HTTPException)

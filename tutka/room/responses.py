@@ -22,6 +22,7 @@ from tutka.room.schemas import (
     StatusOut,
     TimelineOut,
 )
+from tutka.room.series import SeriesStore
 from tutka.streams.picture import View, matches_view
 
 #: Changes in one timeline (the picture's and the timeline route's default).
@@ -130,6 +131,11 @@ def case_out(room: RoomContext, alert_id: str) -> CaseOut:
 
 def chart_of(room: RoomContext, alert: Alert) -> Chart:
     """The alert's headline series (the evidence furthest from its baseline) for the chart."""
+    return chart_from(room.state.series, alert)
+
+
+def chart_from(series: SeriesStore, alert: Alert) -> Chart:
+    """:func:`chart_of` from the room's copy of the series."""
     head = max(alert.evidence, key=lambda e: abs(e.value - e.baseline), default=None)
     signals = [
         SignalPoint(period=e.period, value=e.value, baseline=e.baseline, detector=e.detector,
@@ -137,7 +143,7 @@ def chart_of(room: RoomContext, alert: Alert) -> Chart:
         for e in alert.evidence
         if head is not None and e.series == head.series
     ]  # fmt: skip
-    values = room.state.series.values(head.series) if head is not None else {}
+    values = series.values(head.series) if head is not None else {}
     source: Literal["series", "evidence", "none"] = (
         "series" if values else "evidence" if signals else "none"
     )

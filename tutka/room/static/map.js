@@ -1,5 +1,5 @@
-// The map of Finland: regions coloured by their open changes, click or Enter to filter, and
-// drill down from the country to a region's municipalities. Boundaries: National Land Survey
+// The map of Finland: regions (or ELY areas) coloured by their open changes, click or Enter to
+// filter, and drill down from the country to an ELY area's regions and a region's municipalities. Boundaries: National Land Survey
 // of Finland (Maanmittauslaitos), administrative areas 2023, CC BY 4.0, simplified
 // (scripts/build_map.py); loaded from this server only. The places table beside it is the
 // same information for screen readers and keyboards that prefer a table.
@@ -55,7 +55,11 @@ export function tone(entry) {
 /**
  * Draw the map into ``container``.
  * options: alerts (the picture's list), areas (code -> {parent, name}), selected (area code or
- * ""), name(code) -> text, label(key, params) -> text, choose(code).
+ * ""), layer ("regions" or "ely": what the whole country is drawn as), name(code) -> text,
+ * label(key, params) -> text, choose(code).
+ *
+ * The levels: the country (its regions, or its ELY areas on the ELY layer), an ELY area (its
+ * regions), a region and anything under it (the region's municipalities).
  */
 export function renderMap(container, options) {
   const g = geometry;
@@ -63,14 +67,25 @@ export function renderMap(container, options) {
   const { alerts, areas, selected, name, label, choose } = options;
   const counts = tally(alerts);
   const region = regionOf(selected, areas);
+  const ely = selected && selected.startsWith("ELY") ? selected : null;
   const svg = document.createElementNS(SVG_NS, "svg");
   svg.setAttribute("class", "fi-map");
   svg.setAttribute("role", "group");
   svg.setAttribute("aria-label", label("map.label"));
   let shapes;
+  let level = "regions";
   if (region && g.regions[region]) {
     // Drilled down: the region's municipalities.
     shapes = Object.entries(g.municipalities).filter(([code]) => regionOf(code, areas) === region);
+    level = "municipalities";
+  } else if (ely) {
+    // An ELY area: its regions.
+    shapes = Object.entries(g.regions).filter(([code]) => elyOf(code, areas) === ely);
+    if (!shapes.length) shapes = Object.entries(g.regions);
+  } else if (options.layer === "ely") {
+    // The country as ELY areas: each one the union of its regions' outlines.
+    shapes = elyShapes(g.regions, areas);
+    level = "ely";
   } else {
     shapes = Object.entries(g.regions);
   }
@@ -81,7 +96,8 @@ export function renderMap(container, options) {
     const entry = counts.get(code);
     const path = document.createElementNS(SVG_NS, "path");
     path.setAttribute("d", d);
-    path.setAttribute("class", `map-area tone-${tone(entry)}${selected === code ? " selected" : ""}`);
+    const kind = level === "ely" ? " map-ely" : "";
+    path.setAttribute("class", `map-area${kind} tone-${tone(entry)}${selected === code ? " selected" : ""}`);
     path.setAttribute("tabindex", "0");
     path.setAttribute("role", "button");
     const text = label("map.area", {
@@ -105,9 +121,66 @@ export function renderMap(container, options) {
     });
     svg.append(path);
   }
+  if (level === "ely") {
+    // The ELY areas' outlines over the fills: the borders their regions do not share.
+    for (const [code, d] of shapes) {
+      const outline = document.createElementNS(SVG_NS, "path");
+      outline.setAttribute("d", outerEdges(d));
+      outline.setAttribute("class", "map-ely-outline");
+      outline.setAttribute("aria-hidden", "true");
+      outline.dataset.outline = code;
+      svg.append(outline);
+    }
+  }
   container.replaceChildren(svg);
-  container.dataset.level = region ? "municipalities" : "regions";
+  container.dataset.level = level;
   container.dataset.region = region || "";
+  container.dataset.ely = ely || elyOf(region, areas) || "";
+}
+
+/** The ELY areas as shapes: each the paths of the regions under it, in one outline. */
+function elyShapes(regions, areas) {
+  const grouped = new Map();
+  for (const [code, d] of Object.entries(regions)) {
+    const ely = elyOf(code, areas);
+    if (!ely || !d) continue;
+    grouped.set(ely, `${grouped.get(ely) || ""}${d}`);
+  }
+  return [...grouped.entries()].sort(([a], [b]) => a.localeCompare(b));
+}
+
+/**
+ * The edges of a path's rings that no other ring of it shares, as a path of segments. The
+ * simplified boundaries keep shared borders identical, so the edges between two regions of one
+ * ELY area cancel and what is left is the ELY area's own outline.
+ */
+export function outerEdges(d) {
+  const seen = new Map();
+  for (const ring of d.split(/(?=M)/)) {
+    const numbers = (ring.match(/-?\d+(?:\.\d+)?/g) || []).map(Number);
+    const points = [];
+    for (let i = 0; i + 1 < numbers.length; i += 2) points.push([numbers[i], numbers[i + 1]]);
+    if (points.length < 2) continue;
+    points.push(points[0]);
+    for (let i = 0; i + 1 < points.length; i += 1) {
+      const [a, b] = [points[i], points[i + 1]];
+      if (a[0] === b[0] && a[1] === b[1]) continue;
+      const key = [a.join(","), b.join(",")].sort().join(";");
+      seen.set(key, seen.has(key) ? null : `M${a[0]} ${a[1]}L${b[0]} ${b[1]}`);
+    }
+  }
+  return [...seen.values()].filter(Boolean).join("");
+}
+
+/** The ELY area an area lies in, or null (the country). */
+export function elyOf(code, areas) {
+  let current = code;
+  for (let i = 0; current && i < 6; i += 1) {
+    if (current.startsWith("ELY")) return current;
+    const area = areas.get(current);
+    current = area ? area.parent : null;
+  }
+  return null;
 }
 
 /** The region (MK) an area lies in, or null (the country, an ELY area). */

@@ -62,6 +62,8 @@ const state = {
   reference: null,
   areas: new Map(),
   picture: null,
+  // What the map draws the whole country as: "regions" or "ely" (ELY areas).
+  mapLayer: "regions",
   subscriptions: null,
   // The open alert: {id, data, opener}; null when the panel is closed.
   detail: null,
@@ -804,12 +806,17 @@ function drawMap() {
       alerts: state.picture.alerts,
       areas: state.areas,
       selected: $("f-area").value,
+      layer: state.mapLayer,
       name: areaName,
       label: t,
       choose: (code) => chooseArea(code === $("f-area").value ? parentArea(code) : code),
     }));
     for (const path of container.querySelectorAll("path[data-area]")) path.dataset.focusKey = `map:${path.dataset.area}`;
     $("map-up").hidden = !$("f-area").value;
+    $("map-layers").hidden = Boolean($("f-area").value);
+    for (const layer of ["regions", "ely"]) {
+      $(`map-layer-${layer}`).setAttribute("aria-pressed", String(state.mapLayer === layer));
+    }
     setText($("map-attribution"), t("map.attribution"));
   });
 }
@@ -837,6 +844,26 @@ async function exportView(format) {
     href: URL.createObjectURL(blob),
     download: `muutostutka-${new Date().toISOString().slice(0, 10)}.${format}`,
   });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  announce(t("export.done"));
+}
+
+/** The situation report as a PDF made on the server, for the view on screen. */
+async function exportPdf() {
+  const query = `${pictureQuery()}&lang=${state.language}`;
+  const response = await fetch(`/api/report.pdf?${query}`, {
+    headers: { Authorization: `Bearer ${state.token}` }, cache: "no-store",
+  });
+  if (!response.ok) {
+    setError($("filter-error"), t("export.failed"));
+    return;
+  }
+  const named = /filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "");
+  const blob = await response.blob();
+  metrics.lastPdf = { name: named ? named[1] : "muutostutka.pdf", bytes: blob.size, query };
+  const link = h("a", { href: URL.createObjectURL(blob), download: metrics.lastPdf.name });
   document.body.append(link);
   link.click();
   link.remove();
@@ -2360,8 +2387,12 @@ function bindEvents() {
 
   $("detail-close").addEventListener("click", () => closeDetail());
   $("map-up").addEventListener("click", () => chooseArea(parentArea($("f-area").value)));
+  for (const layer of ["regions", "ely"]) {
+    $(`map-layer-${layer}`).addEventListener("click", () => { state.mapLayer = layer; drawMap(); });
+  }
   $("export-csv").addEventListener("click", () => exportView("csv"));
   $("export-xlsx").addEventListener("click", () => exportView("xlsx"));
+  $("export-pdf").addEventListener("click", exportPdf);
   $("print-brief").addEventListener("click", printBriefing);
   window.addEventListener("beforeprint", buildBriefing);
   $("views-save").addEventListener("click", saveView);
