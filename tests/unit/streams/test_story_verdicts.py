@@ -15,7 +15,7 @@ import pytest
 
 from tutka.models.alerts import Alert, AlertKind, AlertStatus, StoryStatus
 from tutka.models.events import LayoffNoticeFiled
-from tutka.streams.engine import Engine, Output
+from tutka.streams.engine import Engine, Event, Output
 from tutka.streams.ordering import ordering_key
 from tutka.streams.stages.stories import VERDICT_NOTE
 from tutka.streams.stories import StoryState, restore, snapshot
@@ -25,7 +25,7 @@ from .test_engine import CATALOGUE, H
 from .test_state import run_split
 
 
-def _events(lift: float, persons: int, months: int, later: bool = False) -> list[object]:
+def _events(lift: float, persons: int, months: int, later: bool = False) -> list[Event]:
     jump = lambda area, t: lift if area == "KU240" and t >= 40 else 1.0  # noqa: E731
     background = [
         notice(f"bg-{m}", date(2012 + m // 12, m % 12 + 1, 10), 8, sector="47")
@@ -55,7 +55,7 @@ def _notice_versions(out: list[Output]) -> list[Alert]:
 def test_the_notice_alert_is_sent_again_with_the_figures_verdict(
     lift: float, persons: int, status: StoryStatus
 ) -> None:
-    out = Engine(H, CATALOGUE).run(_events(lift, persons, months=44))  # type: ignore[arg-type]
+    out = Engine(H, CATALOGUE).run(_events(lift, persons, months=44))
     versions = _notice_versions(out)
     assert len({a.id for a in versions}) == 1
     assert [a.sequence for a in versions] == list(range(1, len(versions) + 1))
@@ -86,7 +86,7 @@ def test_the_notice_alert_is_sent_again_with_the_figures_verdict(
 
 
 def test_no_rise_seen_once_the_horizon_has_passed_even_on_a_resolved_notice_alert() -> None:
-    out = Engine(H, CATALOGUE).run(_events(1.0, 180, months=60, later=True))  # type: ignore[arg-type]
+    out = Engine(H, CATALOGUE).run(_events(1.0, 180, months=60, later=True))
     assert not any(
         isinstance(o, Alert) and o.kind is AlertKind.UNEMPLOYMENT and o.area == "KU240" for o in out
     )
