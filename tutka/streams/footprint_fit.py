@@ -144,16 +144,9 @@ def fit_footprints(
     >>> est.kind.value, est.lag, round(est.share, 1), est.share_high - est.share_low < 0.05
     ('dismissal', 2, 0.5, True)
     >>> [k.kind.value for k in fit.kinds if not k.estimable]
-    ['closure', 'temporary_layoff', 'part_time_layoff']
+    ['temporary_layoff', 'part_time_layoff', 'closure']
     """
-    values: dict[tuple[str, int], tuple[int, float]] = {}
-    for fig in figures:
-        if fig.measure != measure:
-            continue
-        key = (fig.area, period_index(fig.period))
-        old = values.get(key)
-        if old is None or fig.revision >= old[0]:
-            values[key] = (fig.revision, fig.value)
+    values = _values(figures, measure)
     by_kind: dict[NoticeKind, list[LayoffNoticeFiled]] = defaultdict(list)
     covered: dict[str, int] = {}
     figure_areas = {area for area, _ in values}
@@ -225,6 +218,21 @@ def fit_footprints(
         max_lag=max_lag,
         measure=measure,
     )
+
+
+def _values(
+    figures: Iterable[UnemploymentReported], measure: str
+) -> dict[tuple[str, int], tuple[int, float]]:
+    """(revision, value) by (area, month) of ``measure``: the latest revision of each."""
+    values: dict[tuple[str, int], tuple[int, float]] = {}
+    for fig in figures:
+        if fig.measure != measure:
+            continue
+        key = (fig.area, period_index(fig.period))
+        old = values.get(key)
+        if old is None or fig.revision >= old[0]:
+            values[key] = (fig.revision, fig.value)
+    return values
 
 
 def _estimable(
@@ -304,17 +312,17 @@ def _cells(
         if before is not None:
             rows.append((a, month - base, value - before[1]))
     rows.sort()
-    area = np.array([r[0] for r in rows], dtype=np.int64)
-    month = np.array([r[1] for r in rows], dtype=np.int64)
+    at = np.array([r[0] for r in rows], dtype=np.int64)
+    when = np.array([r[1] for r in rows], dtype=np.int64)
     x = []
     for kind in kinds:
         f = stock.get(kind)
         cols = np.zeros((len(rows), max_lag + 1))
         if f is not None:
             for lag in range(max_lag + 1):
-                cols[:, lag] = f[area, month - lag] - f[area, month - 12 - lag]
+                cols[:, lag] = f[at, when - lag] - f[at, when - 12 - lag]
         x.append(cols)
-    return _Cells(area, month, np.array([r[2] for r in rows], dtype=np.float64), tuple(x))
+    return _Cells(at, when, np.array([r[2] for r in rows], dtype=np.float64), tuple(x))
 
 
 def _demeaned(values: Array, month: NDArray[np.int64], w: Array) -> Array:
@@ -347,7 +355,7 @@ def _fit(cells: _Cells, counts: Array, max_lag: int) -> tuple[list[int], Array, 
         cols = [i * width + lag for i, lag in enumerate(lags)]
         g = gram[np.ix_(cols, cols)]
         c = cross[cols]
-        beta = np.linalg.lstsq(g, c, rcond=None)[0]
+        beta: Array = np.linalg.lstsq(g, c, rcond=None)[0].astype(np.float64)
         return yy - float(beta @ c), beta
 
     lags = [0] * k
@@ -375,7 +383,8 @@ def _interval(draws: Sequence[float], point: float) -> tuple[float, float]:
 def table(fit: Fit) -> str:
     """The estimates as a markdown table (as in the README)."""
     lines = [
-        "| kind | notices | persons | areas | share (90 % interval) | lag, months (90 % interval) |",
+        "| kind | notices | persons | areas | share (90 % interval) "
+        "| lag, months (90 % interval) |",
         "|---|---:|---:|---:|---|---|",
     ]
     for k in fit.kinds:
@@ -402,8 +411,10 @@ def table(fit: Fit) -> str:
 def snippet(fit: Fit, rules: FootprintRules) -> str:
     """A ``[footprint.kinds.*]`` catalogue snippet with the estimates (review before use).
 
-    Shares outside the catalogue's 0..1 are clipped and say so; kinds not estimable keep
-    nothing (the catalogue's defaults stay) and say why.
+    Every kind of the catalogue gets its table (a ``[footprint.kinds]`` section replaces all
+    of them). Shares outside the catalogue's 0..1 are clipped and say so; a kind not estimable,
+    or whose share's interval reaches 0 (the data cannot tell it from no effect), keeps the
+    catalogue's values and says why.
     """
     lines = [
         f"# Footprint estimates: {fit.cells:,} area-months in {fit.areas} areas, "
@@ -415,16 +426,29 @@ def snippet(fit: Fit, rules: FootprintRules) -> str:
     ]
     for k in fit.kinds:
         kind = rules.kinds.get(k.kind)
-        if not k.estimable or kind is None or k.share is None:
-            lines.append(f"\n# {k.kind.value}: not estimable ({k.not_estimable}); default kept")
+        if kind is None:
             continue
-        share = min(max(k.share, 0.0), 1.0)
-        clipped = "" if share == k.share else ", clipped to the catalogue's 0..1"
+        share, lag = f"{kind.share}", f"{kind.lag}"
+        if not k.estimable or k.share is None or k.share_low is None:
+            share += f"  # not estimable ({k.not_estimable}); default kept"
+        elif k.share_low <= 0:
+            share += (
+                f"  # too imprecise: estimated {k.share:.2f} ({k.share_low:.2f}–"
+                f"{k.share_high:.2f}) reaches 0; default kept"
+            )
+            lag += f"  # estimated {k.lag} ({k.lag_low}–{k.lag_high}); default kept"
+        else:
+            value = min(max(k.share, 0.0), 1.0)
+            clipped = "" if value == k.share else ", clipped to the catalogue's 0..1"
+            share = (
+                f"{value:.2f}  # estimated {k.share:.2f} ({k.share_low:.2f}–"
+                f"{k.share_high:.2f}){clipped}; default {kind.share}"
+            )
+            lag = f"{k.lag}  # estimated {k.lag} ({k.lag_low}–{k.lag_high}); default {kind.lag}"
         lines += [
             f"\n[footprint.kinds.{k.kind.value}]",
-            f"share = {share:.2f}  # estimated {k.share:.2f} ({k.share_low:.2f}–"
-            f"{k.share_high:.2f}){clipped}; default {kind.share}",
-            f"lag = {k.lag}  # estimated {k.lag} ({k.lag_low}–{k.lag_high}); default {kind.lag}",
+            f"share = {share}",
+            f"lag = {lag}",
             f"spread = {kind.spread}",
             f"half_life = {kind.half_life}",
             f"duration = {kind.duration}",
