@@ -17,6 +17,7 @@ from tutka.models.alerts import Alert, AlertKind, AlertStatus, StoryStatus
 from tutka.models.events import LayoffNoticeFiled
 from tutka.streams.engine import Engine, Event, Output
 from tutka.streams.ordering import ordering_key
+from tutka.streams.picture import changes
 from tutka.streams.stages.stories import VERDICT_NOTE
 from tutka.streams.stories import StoryState, restore, snapshot
 
@@ -103,6 +104,9 @@ def test_no_rise_seen_once_the_horizon_has_passed_even_on_a_resolved_notice_aler
     assert last.history[-1].period == "2016-10"
     assert "no rise" in last.story.explanation.en and "nousua" in last.story.explanation.fi
     assert "ingen ökning" in last.story.explanation.sv
+    # The room's timeline: the verdict on a resolved alert is not a second resolution.
+    assert [c.change for c in changes(versions[-3], versions[-2])] == ["resolved"]
+    assert changes(versions[-2], last) == []
 
 
 @pytest.mark.parametrize("split_at", ["2015-05", "2015-09"])
