@@ -37,7 +37,7 @@ COMMANDS: dict[str, LazyCommand] = {
     ),
     "notices": LazyCommand(
         "tutka.cli.notices:notices_group",
-        "Layoff notices: import the spreadsheets ELY centres keep.",
+        "Layoff notices: import the spreadsheets ELY centres keep; calibrate their footprint.",
     ),
     "publish": LazyCommand(
         "tutka.streaming:publish_command",

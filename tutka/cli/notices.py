@@ -1,4 +1,8 @@
-"""``tutka notices import``: layoff notices from a spreadsheet into the pipeline."""
+"""``tutka notices import``: layoff notices from a spreadsheet into the pipeline.
+
+``tutka notices calibrate``: the footprint's share and lag per notice kind, estimated from
+notices and figures of the same areas (:mod:`tutka.streams.footprint_fit`).
+"""
 
 from __future__ import annotations
 
@@ -33,9 +37,23 @@ _IGNORED = {
 }
 
 
+_CALIBRATED = {
+    "fi": "{n} ilmoitusta ja {f} lukua luettu ({dead} virheellistä riviä ohitettu); "
+    "arvioitavissa: {kinds}",
+    "sv": "{n} anmälningar och {f} siffror lästa ({dead} felaktiga rader överhoppade); "
+    "skattningsbara: {kinds}",
+    "en": "{n} notices and {f} figures read ({dead} bad lines skipped); estimable: {kinds}",
+}
+_SNIPPET = {
+    "fi": "Luettelon katkelma kirjoitettu: {where} (tarkista ennen käyttöä)",
+    "sv": "Katalogutdrag skrivet: {where} (granska före användning)",
+    "en": "Catalogue snippet written to {where} (review before use)",
+}
+
+
 @click.group("notices")
 def notices_group() -> None:
-    """Layoff notices: import the spreadsheets ELY centres keep."""
+    """Layoff notices: import the spreadsheets ELY centres keep; calibrate their footprint."""
 
 
 @click.command("import")
@@ -127,4 +145,95 @@ def write_rejected(result: SheetResult, path: Path) -> None:
     path.write_text(rejected_csv(result.rejected), encoding="utf-8", newline="")
 
 
+@click.command("calibrate")
+@click.option(
+    "--notices",
+    "notices_paths",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Notices as the pipeline reads them (.jsonl or .csv, optionally .gz, or a directory).",
+)
+@click.option(
+    "--figures",
+    "figures_paths",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Monthly figures of the same areas (.jsonl or .csv, optionally .gz, or a directory).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the catalogue snippet ([footprint.kinds.*]) here instead of printing it.",
+)
+@click.option("--measure", default="unemployed_jobseekers", show_default=True,
+              help="The figures' measure the notices should show up in.")  # fmt: skip
+@click.option("--max-lag", type=click.IntRange(0, 24), default=6, show_default=True,
+              help="Longest lag tried (months after the notice takes effect).")  # fmt: skip
+@click.option("--draws", type=click.IntRange(0, 10_000), default=200, show_default=True,
+              help="Bootstrap resamples of areas for the intervals.")  # fmt: skip
+@click.option("--seed", type=int, default=17, show_default=True)
+@click.option("--min-notices", type=click.IntRange(1), default=50, show_default=True,
+              help="Fewer notices of a kind: not estimable.")  # fmt: skip
+@click.option("--min-areas", type=click.IntRange(2), default=5, show_default=True,
+              help="Notices of a kind in fewer areas: not estimable.")  # fmt: skip
+@click.option("--lang", type=click.Choice(["fi", "sv", "en"]), multiple=True,
+              help="Language(s) of the summary (repeatable) [default: fi and en].")  # fmt: skip
+@click.pass_context
+def calibrate_command(ctx: click.Context, notices_paths: tuple[Path, ...],
+                      figures_paths: tuple[Path, ...], out: Path | None, measure: str,
+                      max_lag: int, draws: int, seed: int, min_notices: int, min_areas: int,
+                      lang: tuple[str, ...]) -> None:  # fmt: skip
+    """Estimate each notice kind's footprint share and lag from notices and figures.
+
+    Regresses the figures' year-on-year change on the notices' footprint (the catalogue's
+    shape) lagged 0..MAX_LAG months, with month effects, per area; prints the estimates with
+    90 % bootstrap intervals as a table, and a [footprint.kinds.*] catalogue snippet. Kinds with
+    too few notices are reported as not estimable and keep their defaults.
+    """
+    from tutka.inputs import input_files, read_records
+    from tutka.models.deadletter import DeadLetter
+    from tutka.models.events import UnemploymentReported
+    from tutka.streams.footprint_fit import fit_footprints, snippet, table
+
+    context = load_context(ctx)
+    langs = lang or ("fi", "en")
+    notices: list[LayoffNoticeFiled] = []
+    figures: list[UnemploymentReported] = []
+    dead = 0
+    for path in input_files([*notices_paths, *figures_paths]):
+        for record in read_records(path):
+            item = record.item
+            if isinstance(item, LayoffNoticeFiled):
+                notices.append(item)
+            elif isinstance(item, UnemploymentReported):
+                figures.append(item)
+            elif isinstance(item, DeadLetter):
+                dead += 1
+    rules = context.catalogue.footprint
+    try:
+        fit = fit_footprints(notices, figures, rules, measure=measure, max_lag=max_lag,
+                             draws=draws, seed=seed, min_notices=min_notices,
+                             min_areas=min_areas)  # fmt: skip
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    kinds = ", ".join(k.kind.value for k in fit.kinds if k.estimable) or "-"
+    for code in langs:
+        click.echo(_CALIBRATED[code].format(n=len(notices), f=len(figures), dead=dead,
+                                            kinds=kinds))  # fmt: skip
+    click.echo()
+    click.echo(table(fit))
+    click.echo()
+    text = snippet(fit, rules)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        for code in langs:
+            click.echo(_SNIPPET[code].format(where=out))
+
+
 notices_group.add_command(import_command)
+notices_group.add_command(calibrate_command)

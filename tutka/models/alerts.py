@@ -178,6 +178,8 @@ class StoryStatus(StrEnum):
     EXCEEDS = "exceeds"
     #: Too early to tell: the notices' inflow has not reached the figures yet.
     PENDING = "pending"
+    #: On a notice alert: its footprint's horizon passed and no figure alert rose with it.
+    NO_RISE = "no_rise"
 
 
 class ChangeClass(StrEnum):

@@ -36,6 +36,7 @@ from tutka.streams.calibration import CalibrationState
 from tutka.streams.series import Pristine, SeriesState
 from tutka.streams.signals import SeriesKey
 from tutka.streams.stages import alerting, figures, notices
+from tutka.streams.stages import stories as story_stage
 from tutka.streams.stages.context import EngineContext
 from tutka.streams.stages.detection import OPEN_VACANCIES, TIGHTNESS, UNEMPLOYED
 from tutka.streams.stages.state import (
@@ -98,12 +99,8 @@ class Engine:
         return self._with_stories(figures.close_release(self.state, self.context))
 
     def _with_stories(self, out: list[Output]) -> list[Output]:
-        """Each alert with its story: the notices' footprint and the figures' verdict."""
-        rules, hierarchy = self.context.catalogue.footprint, self.context.hierarchy
-        return [
-            stories.annotate(self.state.stories, o, hierarchy, rules) if isinstance(o, Alert) else o
-            for o in out
-        ]
+        """Each alert with its story, and notice alerts again with the figures' verdict."""
+        return story_stage.tell(self.state, self.context, out)
 
     def run(self, events: Iterable[Event]) -> list[Output]:
         """Every event in turn, then :meth:`flush`: what ``tutka replay`` does with sorted input."""

@@ -206,7 +206,10 @@ def changes(previous: Alert | None, alert: Alert) -> list[TimelineEntry]:
     if previous is not None and alert.sequence <= previous.sequence:
         return []  # a redelivered or older version
     if alert.status is AlertStatus.RESOLVED:
-        change: Change | None = "resolved"
+        # A resolved alert's later version (a notice alert hearing the figures' verdict) is
+        # not a second resolution.
+        resolved_before = previous is not None and previous.status is AlertStatus.RESOLVED
+        change: Change | None = None if resolved_before else "resolved"
     elif previous is None or alert.status is AlertStatus.OPEN:
         change = "opened"
     elif alert.severity.rank > previous.severity.rank:

@@ -13,13 +13,20 @@ temporary layoffs stay until they end). The stage annotates alerts as they leave
   *exceeds* above it;
 - every negative alert is classed *structural*, *transient* or *undetermined*, with the reason.
 
-Pure and event-time; state is bounded (a footprint is dropped once its horizon has passed).
+The notice alert hears the verdict too: each notice alert with a story is *watched* until its
+footprint's horizon has passed. When a figure alert joins its story with a verdict, or the horizon
+passes without one (*no rise seen*), :func:`verdicts` and :func:`expire` name the notice alerts
+to publish again (a new version, see :mod:`tutka.streams.stages.stories`), and every later
+version of the notice alert carries the verdict.
+
+Pure and event-time; state is bounded (a footprint is dropped once its horizon has passed, a
+watch :data:`WATCH_GRACE` months after it).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from tutka.config.catalogue import FootprintRules, KindFootprint
@@ -38,6 +45,11 @@ from tutka.models.areas import Hierarchy
 from tutka.models.codes import period_index, period_str, tol_section
 from tutka.models.events import LayoffNoticeFiled, NoticeKind
 from tutka.streams.explain import LANGS, fmt_number, month_phrase
+
+#: Months a watch on a notice alert is kept after its horizon (later versions keep the verdict).
+WATCH_GRACE: Final = 12
+#: The verdicts a figure alert gives a notice alert's story.
+TOLD: Final = frozenset({StoryStatus.CONFIRMED, StoryStatus.ABSORBED, StoryStatus.EXCEEDS})
 
 #: Figure alerts whose excess the notices can explain, and the measure each is judged on.
 FIGURE_KINDS: Final = {
@@ -65,13 +77,33 @@ class Print:
         return self.values[i] if 0 <= i < len(self.values) else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """A notice alert waiting for the figures' verdict, and the verdict told so far."""
+
+    group: str
+    #: The last month of its footprint: the figures have had their chance by then.
+    until: int
+    #: The notice alert's story as last published before any verdict (pending).
+    story: Story
+    status: StoryStatus = StoryStatus.PENDING
+    observed: float | None = None
+    expected: float = 0.0
+    low: float = 0.0
+    high: float = 0.0
+    #: The figure alert that gave the verdict (None for "no rise seen").
+    figure: str | None = None
+
+
 @dataclass(slots=True)
 class StoryState:
-    """Footprints of recent notices by id, and the notice alert each went into."""
+    """Footprints of recent notices by id, the notice alert each went into, and the watches."""
 
     prints: dict[str, Print] = field(default_factory=dict)
     story_of: dict[str, str] = field(default_factory=dict)
     clock: int | None = None
+    #: Notice alerts (by id) whose story is still open or whose verdict later versions repeat.
+    watch: dict[str, Watch] = field(default_factory=dict)
 
 
 def footprint(
@@ -147,18 +179,7 @@ def annotate(
         return alert
     month = period_index(alert.period)
     if alert.kind is AlertKind.LAYOFF_NOTICES:
-        opened = period_index(alert.opened_period)
-        prints = [
-            p
-            for p in _under(state.prints.values(), alert.area, hierarchy)
-            if opened <= p.announced <= month and (alert.sector in (None, p.section))
-        ]
-        if not prints:
-            return alert
-        for p in prints if link else ():
-            state.story_of.setdefault(p.notice_id, alert.id)
-        story = _notice_story(alert, prints, rules)
-        return alert.model_copy(update={"story": story})
+        return _notice_alert(state, alert, hierarchy, rules, link)
     if alert.kind not in FIGURE_KINDS and alert.kind is not AlertKind.LONG_TERM_UNEMPLOYMENT:
         return alert
     prints = [
@@ -171,6 +192,119 @@ def annotate(
         return alert.model_copy(update={"story": _figure_only_story(alert)})
     story = _figure_story(alert, [p for p in prints if p.at(month) > 0], expected, state, rules)
     return alert.model_copy(update={"story": story})
+
+
+def _notice_alert(
+    state: StoryState, alert: Alert, hierarchy: Hierarchy, rules: FootprintRules, link: bool
+) -> Alert:
+    """A notice alert with the footprint of its notices, and the verdict once there is one."""
+    opened, month = period_index(alert.opened_period), period_index(alert.period)
+    prints = [
+        p
+        for p in _under(state.prints.values(), alert.area, hierarchy)
+        if opened <= p.announced <= month and (alert.sector in (None, p.section))
+    ]
+    watch = state.watch.get(alert.id)
+    if prints:
+        story = _notice_story(alert, prints, rules)
+        if link:
+            for p in prints:
+                state.story_of.setdefault(p.notice_id, alert.id)
+            watch = _watch(state, alert, story)
+    elif watch is not None:
+        # Its notices' footprints are forgotten (past their horizon): the story as last told.
+        story = watch.story
+    else:
+        return alert
+    if watch is not None and watch.status is not StoryStatus.PENDING:
+        story = _told(story, watch)
+    return alert.model_copy(update={"story": story})
+
+
+def _watch(state: StoryState, alert: Alert, story: Story) -> Watch:
+    until = (
+        period_index(story.footprint[-1].period) if story.footprint else period_index(alert.period)
+    )
+    old = state.watch.get(alert.id)
+    if old is None:
+        watch = Watch(group=alert.group, until=until, story=story)
+    else:
+        watch = replace(old, until=max(until, old.until), story=story)
+    state.watch[alert.id] = watch
+    return watch
+
+
+def verdicts(state: StoryState, figure: Alert) -> list[str]:
+    """The notice alerts a figure alert's verdict changes (to publish again), noting it.
+
+    A notice alert hears a verdict once; a later figure alert of its story with another verdict
+    (the rise kept growing past the band) is told again. Nothing for a figure alert without a
+    verdict (pending, no notices) or a notice alert no longer watched.
+    """
+    story = figure.story
+    if story is None or story.status not in TOLD or figure.kind not in FIGURE_KINDS:
+        return []
+    out = []
+    for notice_alert in story.linked:
+        watch = state.watch.get(notice_alert)
+        if watch is None or watch.status is story.status:
+            continue
+        state.watch[notice_alert] = replace(
+            watch,
+            status=story.status,
+            observed=story.observed,
+            expected=story.expected,
+            low=story.low,
+            high=story.high,
+            figure=figure.id,
+        )
+        out.append(notice_alert)
+    return out
+
+
+def expire(state: StoryState, clock: int) -> list[str]:
+    """The notice alerts whose horizon passed before ``clock`` with no verdict: no rise seen.
+
+    Watches :data:`WATCH_GRACE` months past their horizon are forgotten (bounded state).
+    """
+    out = []
+    for notice_alert, watch in sorted(state.watch.items()):
+        if watch.until + WATCH_GRACE < clock:
+            del state.watch[notice_alert]
+        elif watch.until < clock and watch.status is StoryStatus.PENDING:
+            state.watch[notice_alert] = replace(watch, status=StoryStatus.NO_RISE)
+            out.append(notice_alert)
+    return out
+
+
+def _told(story: Story, watch: Watch) -> Story:
+    """A notice alert's story with the verdict the figures gave it."""
+    if watch.status is StoryStatus.NO_RISE:
+        explanation = _no_rise(story)
+        observed = None
+    else:
+        observed = watch.observed
+        explanation = _verdict(watch.status, observed, watch.expected, watch.low, watch.high)
+    return story.model_copy(
+        update={"status": watch.status, "observed": observed, "explanation": explanation}
+    )
+
+
+def _no_rise(story: Story) -> Localized:
+    texts = {}
+    for lang in LANGS:
+        e, lo, hi = (fmt_number(x, lang) for x in (story.expected, story.low, story.high))
+        texts[lang] = {
+            "fi": f"Ilmoitusten perusteella odotettiin enimmillään noin {e} ({lo}–{hi}) "
+            "työtöntä lisää, mutta luvuissa ei näkynyt nousua: irtisanotut lienevät "
+            "työllistyneet.",
+            "sv": f"Enligt anmälningarna väntades som mest cirka {e} ({lo}–{hi}) fler "
+            "arbetslösa, men siffrorna visade ingen ökning: de uppsagda har troligen fått "
+            "arbete.",
+            "en": f"The notices implied about {e} ({lo}–{hi}) more unemployed at most, but "
+            "the figures showed no rise: those laid off have likely found work.",
+        }[lang]
+    return Localized(**texts)
 
 
 def _under(prints: Iterable[Print], area: str, hierarchy: Hierarchy) -> list[Print]:
@@ -403,6 +537,20 @@ def snapshot(state: StoryState) -> dict[str, Any]:
             for nid, p in state.prints.items()
         },
         "story_of": dict(state.story_of),
+        "watch": {
+            nid: [
+                w.group,
+                w.until,
+                w.story.model_dump(mode="json"),
+                w.status.value,
+                w.observed,
+                w.expected,
+                w.low,
+                w.high,
+                w.figure,
+            ]
+            for nid, w in state.watch.items()
+        },
     }
 
 
@@ -417,4 +565,9 @@ def restore(data: Any) -> StoryState:
         },
         story_of=dict(data["story_of"]),
         clock=data["clock"],
+        # Checkpoints from before the watches have none: their notice alerts stay pending.
+        watch={
+            nid: Watch(g, u, Story.model_validate(st), StoryStatus(s), o, e, lo, hi, f)
+            for nid, (g, u, st, s, o, e, lo, hi, f) in data.get("watch", {}).items()
+        },
     )

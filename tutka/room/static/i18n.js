@@ -1041,6 +1041,7 @@ export const CODES = {
     absorbed: { fi: "Vaimentunut", sv: "Absorberad", en: "Absorbed" },
     exceeds: { fi: "Ylittää ilmoitukset", sv: "Överstiger anmälningarna", en: "Exceeds the notices" },
     pending: { fi: "Odottaa lukuja", sv: "Väntar på siffrorna", en: "Pending" },
+    no_rise: { fi: "Nousua ei näkynyt", sv: "Ingen ökning syntes", en: "No rise seen" },
   },
   change_class: {
     structural: { fi: "Rakenteellinen", sv: "Strukturell", en: "Structural" },
