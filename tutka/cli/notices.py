@@ -195,7 +195,7 @@ def calibrate_command(ctx: click.Context, notices_paths: tuple[Path, ...],
     """
     from tutka.inputs import input_files, read_records
     from tutka.models.deadletter import DeadLetter
-    from tutka.models.events import UnemploymentReported
+    from tutka.models.events import LayoffNoticeFiled, UnemploymentReported
     from tutka.streams.footprint_fit import fit_footprints, snippet, table
 
     context = load_context(ctx)
