@@ -6,6 +6,7 @@ Kafka topics of a running worker.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -18,9 +19,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from tutka.config.catalogue import Catalogue
 from tutka.config.settings import Settings
-from tutka.models.alerts import Alert, Localized
+from tutka.models.alerts import Alert, Localized, held_open
 from tutka.models.areas import Hierarchy
-from tutka.models.casework import CaseEvent, CaseState
+from tutka.models.casework import CaseEvent, CaseState, Closed
+from tutka.models.closures import StaffClosure
 from tutka.models.deadletter import DeadLetter, Origin, decode
 from tutka.models.events import Event
 from tutka.models.subscriptions import (
@@ -28,8 +30,9 @@ from tutka.models.subscriptions import (
     SubscriptionRemoved,
     SubscriptionUpserted,
 )
-from tutka.room.journals import FileJournal, Journal, KafkaJournal, parse_or_dead
+from tutka.room.journals import POLL_SECONDS, FileJournal, Journal, KafkaJournal, parse_or_dead
 from tutka.room.state import RoomState, Status
+from tutka.streams.engine import Engine
 from tutka.worker.topics import Topics
 
 log = logging.getLogger("tutka.room")
@@ -58,6 +61,13 @@ class RoomMetrics:
         )
         self.streams = Gauge("tutka_room_live_streams", "Open live streams", registry=r)
         self.open_alerts = Gauge("tutka_room_open_alerts", "Open alerts", registry=r)
+        self.closures = Counter(
+            "tutka_room_staff_closures",
+            "Staff closures the embedded engine applied, by outcome (closed, or a no-op: "
+            "unknown, resolved, not_held)",
+            ["outcome"],
+            registry=r,
+        )
 
 
 class Service:
@@ -75,6 +85,9 @@ class Service:
         self.metrics = RoomMetrics()
         self.cases: Journal | None = None
         self.subscriptions: Journal | None = None
+        #: Where staff closures go to the engine (the worker's topic; None on the embedded
+        #: default, whose pipeline takes them from the case events: :class:`PipelineCloser`).
+        self.closures: Journal | None = None
         self.dead_letters: list[DeadLetter] = []
         self._dead_sink = dead_sink
         self.stop = threading.Event()
@@ -85,6 +98,9 @@ class Service:
 
     def record_case(self, event: CaseEvent) -> CaseState:
         assert self.cases is not None
+        if isinstance(event.action, Closed) and self.closures is not None:
+            # The engine's command first (it names no one): a retry sends it again, harmlessly.
+            self.closures.append(event.alert_id, closure_of(event, event.action))
         self.cases.append(event.alert_id, event)
         self.metrics.case_events.labels(event.action.type).inc()
         return self.state.add_case_event(event)
@@ -127,6 +143,58 @@ class Service:
             thread.join(timeout=5)
 
 
+def closure_of(event: CaseEvent, action: Closed) -> StaffClosure:
+    """The engine's command for a staff close: the alert, when and why, never who."""
+    return StaffClosure(alert_id=event.alert_id, at=event.at, reason=action.reason)
+
+
+class PipelineCloser:
+    """Staff closures for the embedded pipeline's engine, applied on the pipeline's own thread.
+
+    Every close in the case journal is wanted (a page's, another instance's, an earlier
+    session's): it is queued when its case event is folded in, and queued again whenever the
+    replay produces the alert held open (after a restart the replay re-creates it, and the close
+    recorded before applies again). The engine ignores a close it cannot apply.
+    """
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.queue: queue.SimpleQueue[StaffClosure] = queue.SimpleQueue()
+        self.wanted: dict[str, StaffClosure] = {}
+        service.state.on_case.append(self.on_case)
+        service.state.on_alert.append(self.on_alert)
+
+    def on_case(self, event: CaseEvent) -> None:
+        if isinstance(event.action, Closed) and event.alert_id not in self.wanted:
+            self.wanted[event.alert_id] = closure_of(event, event.action)
+            self.queue.put(self.wanted[event.alert_id])
+
+    def on_alert(self, alert: Alert) -> None:
+        wanted = self.wanted.get(alert.id)
+        if wanted is not None and held_open(alert):
+            self.queue.put(wanted)
+
+    def drain(self, engine: Engine, timeout: float | None = None) -> None:
+        """Apply the queued closures (waiting up to ``timeout`` for the first one)."""
+        try:
+            closure = self.queue.get(timeout=timeout) if timeout else self.queue.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            before = dict(engine.stats.closures)
+            outputs = engine.close(closure)
+            for outcome, n in engine.stats.closures.items():
+                if n > before.get(outcome, 0):
+                    self.service.metrics.closures.labels(outcome).inc(n - before.get(outcome, 0))
+            for output in outputs:
+                if isinstance(output, Alert):
+                    self.service.state.add_alert(output)
+            try:
+                closure = self.queue.get_nowait()
+            except queue.Empty:
+                return
+
+
 # -- the embedded default -------------------------------------------------------------------------
 
 
@@ -149,10 +217,11 @@ def embedded(
             handle.write(letter.model_dump_json() + "\n")
 
     service = Service(hierarchy, Status(mode="embedded", source=source), sectors, keep_dead)
+    closer = PipelineCloser(service)  # before the journals: closes recorded earlier count
     keep_journals_in(service, data_dir)
     thread = threading.Thread(
         target=_run_pipeline,
-        args=(service, hierarchy, catalogue, sectors, inputs, pace_seconds),
+        args=(service, closer, hierarchy, catalogue, sectors, inputs, pace_seconds),
         name="room-pipeline",
         daemon=True,
     )
@@ -182,6 +251,7 @@ def _file_journal(service: Service, path: Path, name: str) -> FileJournal:
 
 def _run_pipeline(
     service: Service,
+    closer: PipelineCloser,
     hierarchy: Hierarchy,
     catalogue: Catalogue,
     sectors: dict[str, Localized],
@@ -196,10 +266,12 @@ def _run_pipeline(
         paths = inputs()
         state.set_ready(False, "running the pipeline")
         last_month: list[str] = []
+        engine = Engine(hierarchy, catalogue, sectors)
 
         def on_event(event: Event) -> None:
             if service.stop.is_set():
                 raise _Stopped
+            closer.drain(engine)  # between events: the engine is only ever touched here
             month = event.available_on.isoformat()[:7]
             if pace_seconds and last_month and month != last_month[0]:
                 time.sleep(pace_seconds)  # a release at a time, to watch it unfold
@@ -207,11 +279,14 @@ def _run_pipeline(
             state.observe(event)
 
         result = replay(
-            paths, hierarchy, catalogue, sectors, on_event=on_event, on_alert=state.add_alert
-        )
+            paths, hierarchy, catalogue, sectors, on_event=on_event, on_alert=state.add_alert,
+            engine=engine,
+        )  # fmt: skip
         for letter in result.dead_letters:
             service.dead(letter)
         state.set_ready(True, f"{result.records:,} records replayed in {result.seconds:.1f} s")
+        while not service.stop.is_set():  # the data is in: staff closures as they come
+            closer.drain(engine, timeout=POLL_SECONDS)
     except _Stopped:
         return
     except Exception as exc:  # the page says what went wrong rather than spinning forever
@@ -257,6 +332,7 @@ def on_kafka(settings: Settings, hierarchy: Hierarchy, sectors: dict[str, Locali
 
     service = Service(hierarchy, Status(mode="kafka", source=kafka.bootstrap), sectors, to_topic)
     service.cases = KafkaJournal(producer, casenotes)
+    service.closures = KafkaJournal(producer, names.closures)
     service.subscriptions = KafkaJournal(producer, names.subscriptions)
     thread = threading.Thread(
         target=_consume, args=(service, settings, names, casenotes), name="room-kafka",

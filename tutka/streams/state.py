@@ -167,6 +167,8 @@ class StatsSnapshot(TypedDict):
     alerts: dict[str, int]
     unknown_areas: dict[str, int]
     releases: int
+    #: Staff closures by outcome (absent in checkpoints from before them).
+    closures: NotRequired[dict[str, int]]
 
 
 class EngineSnapshot(TypedDict):
@@ -243,6 +245,8 @@ def snapshot(engine: Engine) -> EngineSnapshot:
             "alerts": dict(stats.alerts),
             "unknown_areas": dict(stats.unknown_areas),
             "releases": stats.releases,
+            # Only once there are any: a snapshot from before staff closures reads back as it was.
+            **({"closures": dict(stats.closures)} if stats.closures else {}),
         },
     }
 
@@ -329,6 +333,7 @@ def _stats_from(stats: StatsSnapshot) -> EngineStats:
         alerts=Counter(stats["alerts"]),
         unknown_areas=Counter(stats["unknown_areas"]),
         releases=stats["releases"],
+        closures=Counter(stats.get("closures", {})),
     )
 
 
