@@ -205,7 +205,7 @@ def test_a_burst_of_dismissals_alerts_at_once_and_is_held_open_as_structural() -
     assert held.story is not None and held.story.change_class is ChangeClass.STRUCTURAL
     assert held.status is AlertStatus.UPDATED and held.history[-1].period == "2015-08"
     assert held.history[-1].note == HELD_STRUCTURAL and held_open(held)
-    assert engine.open_alerts() == [held]
+    assert held in engine.open_alerts()  # beside the EGF criteria the notices met
     at = datetime(2016, 9, 1, tzinfo=UTC)
     (closed,) = engine.close(StaffClosure(alert_id=held.id, at=at, reason="structural_handled"))
     assert (closed.status, closed.resolution, closed.closure) == (
@@ -216,7 +216,7 @@ def test_a_burst_of_dismissals_alerts_at_once_and_is_held_open_as_structural() -
         "Henkilöstö sulki hälytyksen: rakennemuutos käsitelty"
     )
     assert closed.explanation.en.startswith("Closed by staff: the structural change")
-    assert engine.open_alerts() == []
+    assert [a for a in engine.open_alerts() if a.kind is AlertKind.LAYOFF_NOTICES] == []
 
 
 def test_a_burst_of_temporary_layoffs_resolves_when_quiet() -> None:
@@ -248,11 +248,10 @@ def test_staff_close_a_held_alert_once_and_anything_else_changes_nothing() -> No
 
 
 def test_an_alert_still_moving_is_not_closed() -> None:
-    jump = lambda area, t: 1.0 + 0.05 * max(0, t - SHIFT) if area == "KU240" else 1.0  # noqa: E731
+    jump = lambda area, t: 1.4 if area == "KU240" and t >= SHIFT else 1.0  # noqa: E731
     engine = Engine(H, CATALOGUE)
-    events = sorted(figures(unemployment=jump), key=ordering_key)
-    outputs = [o for e in events if period_index(e.period) - START <= SHIFT + 3
-               for o in engine.process(e)]  # fmt: skip
+    events = sorted(figures(months=SHIFT + 4, unemployment=jump), key=ordering_key)
+    outputs = engine.run(events)
     (moving,) = [a for a in alerts(outputs).values() if a.area == "KU240"]
     assert not held_open(moving)
     at = datetime(2024, 1, 2, tzinfo=UTC)
