@@ -78,8 +78,10 @@ def test_a_close_in_the_room_reaches_the_worker_and_resolves_the_alert(
         (command,) = [json.loads(r.value) for r in records(settings.bootstrap, names.closures)]
         assert set(command) == {"schema_version", "type", "alert_id", "at", "reason"}
         wait_until(
-            lambda: room.api("Demo admin", f"/api/alerts/{target.id}")["alert"]["resolution"]
-            == "closed_by_staff",
+            lambda: (
+                room.api("Demo admin", f"/api/alerts/{target.id}")["alert"]["resolution"]
+                == "closed_by_staff"
+            ),
             30,
             "the room to show the closed alert",
         )

@@ -132,8 +132,11 @@ class ActionLinked(_Frozen):
 
 
 class Closed(_Frozen):
-    """Staff close a held alert (the new normal accepted, the structural change dealt with, a
-    false alarm), with an optional note: the engine resolves it as ``closed_by_staff``."""
+    """Staff close a held alert, for a reason, with an optional note.
+
+    The reasons: the new normal accepted, the structural change dealt with, a false alarm. The
+    engine resolves the alert as ``closed_by_staff``.
+    """
 
     type: Literal["closed"] = "closed"
     reason: ClosureReason
@@ -204,6 +207,17 @@ class CaseState:
         return self.log[-1].at if self.log else None
 
 
+def _closed(current: CaseState, base: CaseState, event: CaseEvent, action: Closed) -> CaseState:
+    if current.closed is not None:
+        return base  # the first close stands; later ones are in the log
+    notes = current.notes
+    if action.note is not None:
+        notes = (*notes, CaseNote(event.actor, event.at, action.note))
+    return replace(
+        base, closed=action.reason, closed_by=event.actor, closed_at=event.at, notes=notes
+    )
+
+
 def apply_case_event(state: CaseState | None, event: CaseEvent) -> CaseState:
     """Fold one case event into the state of its alert; an event already seen changes nothing.
 
@@ -229,14 +243,7 @@ def apply_case_event(state: CaseState | None, event: CaseEvent) -> CaseState:
     if isinstance(action, Marked):
         return replace(base, assessment=action.assessment)
     if isinstance(action, Closed):
-        if current.closed is not None:
-            return base  # the first close stands; later ones are in the log
-        notes = current.notes
-        if action.note is not None:
-            notes = (*notes, CaseNote(event.actor, event.at, action.note))
-        return replace(
-            base, closed=action.reason, closed_by=event.actor, closed_at=event.at, notes=notes
-        )
+        return _closed(current, base, event, action)
     link = ResponseAction(
         event.actor, event.at, action.title, str(action.url) if action.url else None
     )

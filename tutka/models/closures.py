@@ -23,7 +23,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, ValidationError
 
 from tutka.models.alerts import ClosureReason
 from tutka.models.casework import AlertId
-from tutka.models.deadletter import DeadLetter, Origin, dead_letter
+from tutka.models.deadletter import DeadLetter, DeadLetterReason, Origin, dead_letter
 
 
 class StaffClosure(BaseModel):
@@ -57,5 +57,7 @@ def decode_closure(raw: bytes, origin: Origin, received_at: datetime) -> StaffCl
             f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" if e["loc"] else e["msg"]
             for e in errors[:5]
         )
-        reason = "decode" if kind in ("json_invalid", "json_type") else "validation"
+        reason: DeadLetterReason = (
+            "decode" if kind in ("json_invalid", "json_type") else "validation"
+        )
         return dead_letter(raw, origin, received_at, reason, kind, summary)

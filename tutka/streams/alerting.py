@@ -120,6 +120,7 @@ def apply_decision(
             state.last_signal = max(state.last_signal, period)
         return state, []
     emitted: list[Alert] = []
+    quiet_for = period - state.last_signal
     if current is not None and current.polarity is not decision.polarity:
         state.alert, state.last_signal = None, max(state.last_signal, period)
         state.notice_months = {}
@@ -146,13 +147,25 @@ def apply_decision(
         state.reported_change = change_of(state.alert.evidence, state.alert.kind, ctx.severity)
         return state, [*emitted, state.alert]
     merged, material, note = _merge(current, decision, state, ctx)
-    if current.history[-1].note in HOLD_NOTES:
+    if _renewed(current, quiet_for, ctx.rules):
         # A held alert that moves again is news (and no longer only held: staff see it move).
         material, note = True, "; ".join(n for n in ("moving again after the hold", note) if n)
     if material:
         merged = _advance(merged, AlertStatus.UPDATED, period, note, ctx)
     state.alert = merged
     return state, [merged] if material else []
+
+
+def _renewed(held: Alert, quiet_for: int, rules: AlertingRules) -> bool:
+    """Whether a signal on a held alert is announced (an update), as a new change would be.
+
+    New notices on a held structural change always are; a level held as the new normal that
+    moves again only after ``renew_after`` quiet months (sooner, it is the same change settling).
+    """
+    note = held.history[-1].note
+    if note == HELD_STRUCTURAL:
+        return True
+    return note == NEW_NORMAL and quiet_for >= rules.renew_after
 
 
 def _recovers(previous: Alert | None, decision: Decision, rules: AlertingRules) -> bool:

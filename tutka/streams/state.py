@@ -235,19 +235,7 @@ def snapshot(engine: Engine) -> EngineSnapshot:
         "calibration": _calibration(state.calibration),
         "triggers": triggers.snapshot(state.triggers),
         "stories": stories.snapshot(state.stories),
-        "stats": {
-            "events": dict(stats.events),
-            "figures": dict(stats.figures),
-            "notices": dict(stats.notices),
-            "evaluations": dict(stats.evaluations),
-            "signals": dict(stats.signals),
-            "decisions": dict(stats.decisions),
-            "alerts": dict(stats.alerts),
-            "unknown_areas": dict(stats.unknown_areas),
-            "releases": stats.releases,
-            # Only once there are any: a snapshot from before staff closures reads back as it was.
-            **({"closures": dict(stats.closures)} if stats.closures else {}),
-        },
+        "stats": _stats(stats),
     }
 
 
@@ -320,6 +308,23 @@ def _state_from(data: EngineSnapshot, engine: Engine) -> EngineState:
         area, section = burst_item["key"]
         state.bursts[area, section] = _burst_from(burst_item)
     return state
+
+
+def _stats(stats: EngineStats) -> StatsSnapshot:
+    out: StatsSnapshot = {
+        "events": dict(stats.events),
+        "figures": dict(stats.figures),
+        "notices": dict(stats.notices),
+        "evaluations": dict(stats.evaluations),
+        "signals": dict(stats.signals),
+        "decisions": dict(stats.decisions),
+        "alerts": dict(stats.alerts),
+        "unknown_areas": dict(stats.unknown_areas),
+        "releases": stats.releases,
+    }
+    if stats.closures:  # only once there are any: an older snapshot reads back as it was
+        out["closures"] = dict(stats.closures)
+    return out
 
 
 def _stats_from(stats: StatsSnapshot) -> EngineStats:

@@ -212,9 +212,7 @@ def test_a_burst_of_dismissals_alerts_at_once_and_is_held_open_as_structural() -
         AlertStatus.RESOLVED, "closed_by_staff", "structural_handled",
     )  # fmt: skip
     assert closed.sequence == held.sequence + 1 and closed.resolved_period == "2016-05"
-    assert closed.explanation.fi.startswith(
-        "Henkilöstö sulki hälytyksen: rakennemuutos käsitelty"
-    )
+    assert closed.explanation.fi.startswith("Henkilöstö sulki hälytyksen: rakennemuutos käsitelty")
     assert closed.explanation.en.startswith("Closed by staff: the structural change")
     assert [a for a in engine.open_alerts() if a.kind is AlertKind.LAYOFF_NOTICES] == []
 
@@ -229,7 +227,7 @@ def test_a_burst_of_temporary_layoffs_resolves_when_quiet() -> None:
 
 def test_staff_close_a_held_alert_once_and_anything_else_changes_nothing() -> None:
     jump = lambda area, t: 1.4 if area == "KU240" and t >= SHIFT else 1.0  # noqa: E731
-    engine, outputs = run(figures(unemployment=jump))
+    engine, _ = run(figures(unemployment=jump))
     (held,) = [a for a in engine.open_alerts() if a.area == "KU240"]
     assert held.history[-1].note == NEW_NORMAL and held_open(held)
     at = datetime(2024, 1, 2, tzinfo=UTC)
