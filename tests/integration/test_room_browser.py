@@ -290,3 +290,32 @@ def test_a_viewer_cannot_work_cases(room: Room, browser: WebDriver) -> None:
     wait_for(browser, lambda d: d.find_element(By.ID, "detail").is_displayed())
     ack = browser.find_elements(By.ID, "case-ack")
     assert not ack or not ack[0].is_displayed() or not ack[0].is_enabled()
+
+
+def test_staff_close_a_held_alert_and_the_engine_resolves_it(
+    room: Room, browser: WebDriver
+) -> None:
+    alerts = room.api("Demo admin", "/api/picture", status="all")["alerts"]
+    held = [
+        d for a in alerts if (d := room.api("Demo admin", f"/api/alerts/{a['id']}"))["closable"]
+    ]
+    assert held, "the demo's market should leave an alert held open as the new normal"
+    alert_id = held[0]["alert"]["id"]
+    sign_in(browser, room, "Demo admin", f"/alerts/{alert_id}")
+    form = wait_for(browser, lambda d: d.find_element(By.ID, "case-close-form"))
+    wait_for(browser, lambda d: form.is_displayed())
+    choose(browser, "case-close-reason", "new_normal_accepted")
+    browser.find_element(By.ID, "case-close-note").send_keys("Uusi taso on pysyvä.")
+    browser.find_element(By.ID, "case-close").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "case-closed-by").is_displayed())
+    assert "Demo admin" in browser.find_element(By.ID, "case-closed-by").text
+    wait_for(
+        browser,
+        lambda d: (
+            room.api("Demo admin", f"/api/alerts/{alert_id}")["alert"]["resolution"]
+            == "closed_by_staff"
+        ),
+        timeout=15,
+    )
+    wait_for(browser, lambda d: not d.find_element(By.ID, "case-close-form").is_displayed())
+    screenshot(browser, "12-closed-by-staff")

@@ -350,3 +350,19 @@ def test_a_held_alert_that_moves_again_says_so_and_is_no_longer_closable() -> No
     assert moved.history[-1].note.startswith("moving again after the hold")
     assert not held_open(moved)
     assert close_by_staff(groups["g"], MAY + 8, "false_alarm", ctx) is None
+
+
+def test_the_new_normal_moving_again_is_announced_only_after_renew_after_quiet_months() -> None:
+    table = {MAY - 12 + k: 1000.0 for k in range(12)} | {MAY + k: 1400.0 for k in range(60)}
+    for later, announced in ((MAY + 10, False), (MAY + 30, True)):
+        ctx = _classed(ChangeClass.UNDETERMINED, table)
+        groups = {"g": GroupState()}
+        groups["g"], _ = apply_decision(
+            groups["g"], decision(signal("KU240", 1400, 1000, period=MAY)), ctx
+        )
+        resolve_quiet(groups, ["g"], MAY + 3, ctx)
+        groups["g"], out = apply_decision(
+            groups["g"], decision(signal("KU240", 1410, 1000, period=later)), ctx
+        )
+        assert bool(out) is announced
+        assert held_open(groups["g"].alert) is not announced  # type: ignore[arg-type]
