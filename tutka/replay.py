@@ -309,11 +309,12 @@ def replay(
     on_event: Callable[[Event], None] | None = None,
     on_alert: Callable[[Alert], None] | None = None,
     on_dead_letter: DeadLetterSink | None = None,
+    engine: Engine | None = None,
 ) -> ReplayResult:
-    """Run the files through a fresh engine. ``on_event`` sees every valid event before the
-    engine does, ``on_alert`` every alert version as it is produced (the situation room),
-    ``on_dead_letter`` every dead letter (memory keeps only the first
-    :data:`KEEP_DEAD_LETTERS`)."""
+    """Run the files through a fresh engine (or ``engine``, which the caller keeps using
+    afterwards). ``on_event`` sees every valid event before the engine does, ``on_alert`` every
+    alert version as it is produced (the situation room), ``on_dead_letter`` every dead letter
+    (memory keeps only the first :data:`KEEP_DEAD_LETTERS`)."""
     started = time.perf_counter()
     now = datetime.now(UTC)
     tally = DeadLetterTally()
@@ -326,7 +327,7 @@ def replay(
             observer.metrics.dead_lettered("unknown", letter.reason, letter.error_type)
 
     stream = InputStream(paths, now, read_dead, KEEP_DEAD_LETTERS)
-    engine = Engine(hierarchy, catalogue, sector_names)
+    engine = engine if engine is not None else Engine(hierarchy, catalogue, sector_names)
     alerts: list[Alert] = []
     failed = _Failed(tally, on_dead_letter)  # dead letters of the run itself, after those read
     accepted: Counter[str] = Counter()  # events by type that neither failed nor were rejected

@@ -302,6 +302,34 @@ def test_a_viewer_cannot_work_cases(room: Room, browser: WebDriver) -> None:
     assert not browser.find_element(By.ID, "intake").is_displayed()  # no notice upload either
 
 
+def test_staff_close_a_held_alert_and_the_engine_resolves_it(
+    room: Room, browser: WebDriver
+) -> None:
+    alerts = room.api("Demo admin", "/api/picture", status="all")["alerts"]
+    held = [
+        d for a in alerts if (d := room.api("Demo admin", f"/api/alerts/{a['id']}"))["closable"]
+    ]
+    assert held, "the demo's market should leave an alert held open as the new normal"
+    alert_id = held[0]["alert"]["id"]
+    sign_in(browser, room, "Demo admin", f"/alerts/{alert_id}")
+    wait_for(browser, lambda d: d.find_element(By.ID, "case-close-form").is_displayed())
+    choose(browser, "case-close-reason", "new_normal_accepted")
+    browser.find_element(By.ID, "case-close-note").send_keys("Uusi taso on pysyvä.")
+    browser.find_element(By.ID, "case-close").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "case-closed-by").is_displayed())
+    assert "Demo admin" in browser.find_element(By.ID, "case-closed-by").text
+    wait_for(
+        browser,
+        lambda d: (
+            room.api("Demo admin", f"/api/alerts/{alert_id}")["alert"]["resolution"]
+            == "closed_by_staff"
+        ),
+        timeout=15,
+    )
+    wait_for(browser, lambda d: not d.find_element(By.ID, "case-close-form").is_displayed())
+    screenshot(browser, "12-closed-by-staff")
+
+
 def intake_reasons(driver: WebDriver) -> dict[int, str]:
     found = driver.execute_script(
         "return Array.from(document.querySelectorAll('#intake-table tbody tr'))"

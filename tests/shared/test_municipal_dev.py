@@ -53,7 +53,8 @@ def test_the_labels_are_the_issue_s_358_shifts(card: dict[str, Any]) -> None:
 def test_large_lasting_shifts_are_caught_early_within_the_budget(card: dict[str, Any]) -> None:
     detectors = card["shifts"]["sources"]["detectors"]
     # 72 and 125 before alerts were held open as the new normal (#15): a held alert now takes
-    # one large shift's and two shifts' first months; false alarms fell from 1.92 to 1.76.
+    # one large shift's and two shifts' first months; false alarms fell from 1.92 to 1.76. Held
+    # alerts staying open until staff close them (#17) keep 71 and 123, at 1.79.
     assert detectors["found_large"]["all"] >= 71  # 58 % of 122
     assert detectors["false_alarms_per_100_area_years"] <= 1.95
     assert detectors["median_delay_large"]["all"] <= 2

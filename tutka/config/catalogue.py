@@ -48,8 +48,11 @@ class AlertingRules(_Strict):
     #: A sector or occupation series smaller than this (value and expected level) is not alerted
     #: on, nor a change in one of fewer than ``min_breakdown_excess`` people.
     #: Quiet months an alert whose level stays shifted is kept open (the new normal) before it
-    #: resolves as ``settled``.
-    hold_shifted: Annotated[int, Field(ge=0, le=120)] = 24
+    #: resolves as ``settled`` by itself; None (the default): held until staff close it.
+    hold_shifted: Annotated[int, Field(ge=0, le=120)] | None = None
+    #: A level held as the new normal that moves again after this many quiet months is
+    #: announced again (an update), as a new change would be; sooner it is the same change.
+    renew_after: Annotated[int, Field(ge=1, le=120)] = 24
     min_breakdown_size: Annotated[float, Field(ge=0)] = 20.0
     min_breakdown_excess: Annotated[float, Field(ge=0)] = 10.0
 

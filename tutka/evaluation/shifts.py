@@ -57,7 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tutka.detectors.hindsight import lasting_shifts
 from tutka.evaluation.backtest import Shock, episodes
-from tutka.models.alerts import NEW_NORMAL, Alert, AlertKind, AlertStatus, Polarity
+from tutka.models.alerts import HOLD_NOTES, Alert, AlertKind, AlertStatus, Polarity
 from tutka.models.codes import period_index, period_of, period_str
 
 __all__ = [
@@ -169,8 +169,8 @@ def covered_months(alerts: Iterable[Alert]) -> dict[AreaPolarity, set[int]]:
 
 
 def _noted_only(version: Alert) -> bool:
-    """A version that only notes the level stays shifted (the new normal): no new alarm."""
-    return bool(version.history) and version.history[-1].note == NEW_NORMAL
+    """A version that only notes the alert is held open (the new normal): no new alarm."""
+    return bool(version.history) and version.history[-1].note in HOLD_NOTES
 
 
 def _raised(alerts: Iterable[Alert]) -> Iterable[tuple[Alert, set[int]]]:

@@ -228,6 +228,19 @@ class Story(_Frozen):
 #: The history note of an alert whose level stays shifted after its signals have gone quiet: a
 #: version that says so is a note on the open alert, not a new alarm.
 NEW_NORMAL: Final = "level stays shifted: the new normal"
+#: The history note of a structural change whose level cannot be told (a burst of permanent
+#: layoff notices) once its signals have gone quiet: held open until staff close it.
+HELD_STRUCTURAL: Final = "structural change: held open until staff close it"
+#: Notes that say an alert is held open (no new alarm): the ones staff may close.
+HOLD_NOTES: Final = frozenset({NEW_NORMAL, HELD_STRUCTURAL})
+
+#: Why staff closed a held alert.
+ClosureReason = Literal["new_normal_accepted", "structural_handled", "false_alarm"]
+CLOSURE_REASONS: Final[tuple[ClosureReason, ...]] = (
+    "new_normal_accepted",
+    "structural_handled",
+    "false_alarm",
+)
 
 
 class HistoryEntry(_Frozen):
@@ -259,9 +272,15 @@ class Alert(_Frozen):
     opened_period: Period
     available_on: date = Field(description="when the data that opened the alert became available")
     resolved_period: Period | None = None
-    #: ``recovered`` (the level came back), ``settled`` (it stayed shifted and became the new
-    #: normal), ``reversed``, ``withdrawn``; ``quiet`` where the level cannot be told (notices).
-    resolution: Literal["quiet", "recovered", "settled", "reversed", "withdrawn"] | None = None
+    #: ``recovered`` (the level came back), ``reversed`` (the opposite change came, or a
+    #: transient change recovered), ``withdrawn``, ``closed_by_staff`` (a held alert staff closed,
+    #: see ``closure``); ``quiet`` where the level cannot be told (notices). ``settled`` (a held
+    #: alert closed automatically) only where the catalogue sets ``hold_shifted``.
+    resolution: (
+        Literal["quiet", "recovered", "settled", "reversed", "withdrawn", "closed_by_staff"] | None
+    ) = None
+    #: Why staff closed the alert (with ``resolution="closed_by_staff"``). Omitted when None.
+    closure: ClosureReason | None = Field(default=None, exclude_if=_none)
     evidence: Annotated[tuple[SignalEvidence, ...], Field(max_length=MAX_EVIDENCE)]
     notices: Annotated[tuple[NoticeEvidence, ...], Field(max_length=MAX_NOTICES)] = ()
     notice_count: int = 0
@@ -304,6 +323,19 @@ class Alert(_Frozen):
             if data["region"] != area or data["ely"] != ely:
                 raise ValueError("region and ely must agree with area and parents")
         return data
+
+
+def held_open(alert: Alert) -> bool:
+    """Whether the alert is open and only held so (the new normal, a structural change).
+
+    Its latest version says so: such an alert stays open until staff close it (or its level
+    recovers, or the opposite change comes).
+    """
+    return (
+        alert.status is not AlertStatus.RESOLVED
+        and bool(alert.history)
+        and alert.history[-1].note in HOLD_NOTES
+    )
 
 
 def alert_id(group: str, opened_period: str) -> str:

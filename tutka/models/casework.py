@@ -1,4 +1,4 @@
-"""Case work on alerts, as events: acknowledge, assign, note, assess, link a response action.
+"""Case work on alerts, as events: acknowledge, assign, note, assess, link a response action, close.
 
 Staff work an alert in the situation room; every step is a :data:`CaseEvent` on the topic
 ``tutka.casenotes.v1`` (keyed by alert id, so one alert's events stay in order) or, on the
@@ -6,7 +6,9 @@ embedded default, a line in a local file. Every room instance folds the same eve
 :func:`apply_case_event` and so shows the same state, and nothing is lost on a restart.
 
 Case events name staff (who acknowledged, who it is assigned to): they are internal working
-records, never part of an alert, and never leave the room's own topic.
+records, never part of an alert, and never leave the room's own topic. Closing a held alert
+(:class:`Closed`) also tells the engine, with a command that names no one
+(:class:`~tutka.models.closures.StaffClosure`).
 
 >>> from datetime import UTC, datetime
 >>> at = datetime(2024, 3, 4, 9, 30, tzinfo=UTC)
@@ -40,6 +42,7 @@ from pydantic import (
     TypeAdapter,
 )
 
+from tutka.models.alerts import ClosureReason
 from tutka.models.codes import AreaCode
 from tutka.models.personal_data import contains_personal_code
 
@@ -128,11 +131,22 @@ class ActionLinked(_Frozen):
     url: HttpUrl | None = None
 
 
-CaseAction = Annotated[
-    Acknowledged | Assigned | Noted | Marked | ActionLinked, Field(discriminator="type")
-]
-CASE_ACTION: Final[TypeAdapter[Acknowledged | Assigned | Noted | Marked | ActionLinked]] = (
-    TypeAdapter(CaseAction, config=ConfigDict(hide_input_in_errors=True))
+class Closed(_Frozen):
+    """Staff close a held alert, for a reason, with an optional note.
+
+    The reasons: the new normal accepted, the structural change dealt with, a false alarm. The
+    engine resolves the alert as ``closed_by_staff``.
+    """
+
+    type: Literal["closed"] = "closed"
+    reason: ClosureReason
+    note: Text | None = None
+
+
+AnyAction = Acknowledged | Assigned | Noted | Marked | ActionLinked | Closed
+CaseAction = Annotated[AnyAction, Field(discriminator="type")]
+CASE_ACTION: Final[TypeAdapter[AnyAction]] = TypeAdapter(
+    CaseAction, config=ConfigDict(hide_input_in_errors=True)
 )
 
 
@@ -178,6 +192,10 @@ class CaseState:
     acknowledged_at: datetime | None = None
     assignee: str | None = None
     assessment: Assessment | None = None
+    #: Why staff closed the alert, who and when (None: not closed by staff).
+    closed: ClosureReason | None = None
+    closed_by: str | None = None
+    closed_at: datetime | None = None
     notes: tuple[CaseNote, ...] = ()
     actions: tuple[ResponseAction, ...] = ()
     log: tuple[CaseEvent, ...] = ()
@@ -187,6 +205,17 @@ class CaseState:
     def updated_at(self) -> datetime | None:
         """When the case last changed (the time of its latest event); ``None`` before any."""
         return self.log[-1].at if self.log else None
+
+
+def _closed(current: CaseState, base: CaseState, event: CaseEvent, action: Closed) -> CaseState:
+    if current.closed is not None:
+        return base  # the first close stands; later ones are in the log
+    notes = current.notes
+    if action.note is not None:
+        notes = (*notes, CaseNote(event.actor, event.at, action.note))
+    return replace(
+        base, closed=action.reason, closed_by=event.actor, closed_at=event.at, notes=notes
+    )
 
 
 def apply_case_event(state: CaseState | None, event: CaseEvent) -> CaseState:
@@ -213,6 +242,8 @@ def apply_case_event(state: CaseState | None, event: CaseEvent) -> CaseState:
         return replace(base, notes=(*current.notes, CaseNote(event.actor, event.at, action.text)))
     if isinstance(action, Marked):
         return replace(base, assessment=action.assessment)
+    if isinstance(action, Closed):
+        return _closed(current, base, event, action)
     link = ResponseAction(
         event.actor, event.at, action.title, str(action.url) if action.url else None
     )

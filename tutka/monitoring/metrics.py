@@ -45,7 +45,7 @@ from tutka.streams.engine import EngineStats
 #: The label value for a national alert's ELY area (it has none).
 NATIONAL: Final = "SSS"
 #: Event sources: the three input streams, and ``unknown`` for a payload whose type is unreadable.
-SOURCES: Final = ("layoff_notice", "unemployment", "vacancies", "unknown")
+SOURCES: Final = ("layoff_notice", "unemployment", "vacancies", "closures", "unknown")
 #: Seconds; from sub-millisecond core steps to a minute behind a busy broker.
 LATENCY_BUCKETS: Final = (
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0
@@ -172,6 +172,7 @@ class _EngineMark:
     signals: Tally[str] = field(default_factory=Tally)
     figures: Tally[str] = field(default_factory=Tally)
     notices: Tally[str] = field(default_factory=Tally)
+    closures: Tally[str] = field(default_factory=Tally)
 
 
 class Metrics:
@@ -227,6 +228,13 @@ class Metrics:
         self.notices = Counter(
             "tutka_notices_total",
             "Layoff notices by what the engine did with them",
+            ["outcome"],
+            registry=registry,
+        )
+        self.closures = Counter(
+            "tutka_staff_closures_total",
+            "Staff closures the engine received, by outcome: closed, or a no-op (unknown, "
+            "resolved, not_held)",
             ["outcome"],
             registry=registry,
         )
@@ -325,6 +333,8 @@ class Metrics:
                 self.deliveries.labels(channel=channel, outcome=outcome)
         for outcome in ("ok", "failed"):
             self.alertmanager_posts.labels(outcome=outcome)
+        for outcome in ("closed", "unknown", "resolved", "not_held"):
+            self.closures.labels(outcome=outcome)
         for state in ("firing", "resolved"):
             self.alertmanager_alerts.labels(state=state)
 
@@ -374,6 +384,7 @@ class Metrics:
         _advance(self.signals, "detector", stats.signals, mark.signals, self._detectors)
         _advance(self.figures, "outcome", stats.figures, mark.figures, None)
         _advance(self.notices, "outcome", stats.notices, mark.notices, None)
+        _advance(self.closures, "outcome", stats.closures, mark.closures, None)
         self.series.set(series)
 
     # -- alerts -------------------------------------------------------------------------------

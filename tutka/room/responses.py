@@ -122,6 +122,7 @@ def case_out(room: RoomContext, alert_id: str) -> CaseOut:
     return CaseOut(
         alert_id=alert_id, acknowledged_by=c.acknowledged_by,
         acknowledged_at=c.acknowledged_at, assignee=c.assignee, assessment=c.assessment,
+        closed=c.closed, closed_by=c.closed_by, closed_at=c.closed_at,
         notes=[CaseNoteOut(actor=n.actor, at=n.at, text=n.text) for n in c.notes],
         actions=[ResponseActionOut(actor=a.actor, at=a.at, title=a.title, url=a.url)
                  for a in c.actions],

@@ -145,6 +145,10 @@ class CaseOut(_Out):
     acknowledged_at: datetime | None
     assignee: str | None
     assessment: str | None
+    #: Why staff closed the alert, who and when (None: not closed by staff).
+    closed: str | None = None
+    closed_by: str | None = None
+    closed_at: datetime | None = None
     notes: list[CaseNoteOut]
     actions: list[ResponseActionOut]
     log: list[CaseEvent]
@@ -200,6 +204,8 @@ class AlertDetail(_Out):
     alert: Alert
     case: CaseOut
     chart: Chart
+    #: Held open (the new normal, a structural change) until staff close it: it may be closed.
+    closable: bool = False
 
 
 class SubscriptionRequest(BaseModel):
@@ -274,4 +280,11 @@ UPLOAD_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
     **ERRORS,
     409: {"model": Problem, "description": "the Idempotency-Key was used for another file"},
     503: {"model": Problem, "description": "this room takes no notices, or sending them failed"},
+}
+
+
+#: … and of case work, which may also find the alert not in a state to close.
+CASE_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    **ALERT_ERRORS,
+    409: {"model": Problem, "description": "only an alert held open can be closed"},
 }

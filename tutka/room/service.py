@@ -13,15 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from tutka.config.catalogue import Catalogue
 from tutka.config.settings import Settings
-from tutka.models.alerts import Alert, Localized
+from tutka.models.alerts import Alert, Localized, held_open
 from tutka.models.areas import Hierarchy
-from tutka.models.casework import CaseEvent, CaseState
+from tutka.models.casework import CaseEvent, CaseState, Closed
+from tutka.models.closures import StaffClosure
 from tutka.models.deadletter import DeadLetter, Origin, decode
 from tutka.models.events import Event, LayoffNoticeFiled
 from tutka.models.subscriptions import (
@@ -30,12 +31,10 @@ from tutka.models.subscriptions import (
     SubscriptionUpserted,
 )
 from tutka.room.intake import EmbeddedOutlet, KafkaOutlet, NoticeOutlet, Uploads
-from tutka.room.journals import FileJournal, Journal, KafkaJournal, parse_or_dead
+from tutka.room.journals import POLL_SECONDS, FileJournal, Journal, KafkaJournal, parse_or_dead
 from tutka.room.state import RoomState, Status
+from tutka.streams.engine import Engine
 from tutka.worker.topics import Topics
-
-if TYPE_CHECKING:
-    from tutka.streams.engine import Engine
 
 log = logging.getLogger("tutka.room")
 
@@ -73,6 +72,13 @@ class RoomMetrics:
         )  # fmt: skip
         self.streams = Gauge("tutka_room_live_streams", "Open live streams", registry=r)
         self.open_alerts = Gauge("tutka_room_open_alerts", "Open alerts", registry=r)
+        self.closures = Counter(
+            "tutka_room_staff_closures",
+            "Staff closures the embedded engine applied, by outcome (closed, or a no-op: "
+            "unknown, resolved, not_held)",
+            ["outcome"],
+            registry=r,
+        )
 
 
 class Service:
@@ -93,6 +99,9 @@ class Service:
         #: Where accepted notices of an upload go; None: this room takes no uploads.
         self.notices: NoticeOutlet | None = None
         self.uploads = Uploads()
+        #: Where staff closures go to the engine (the worker's topic; None on the embedded
+        #: default, whose pipeline takes them from the case events: :class:`PipelineCloser`).
+        self.closures: Journal | None = None
         self.dead_letters: list[DeadLetter] = []
         self._dead_sink = dead_sink
         self.stop = threading.Event()
@@ -103,6 +112,9 @@ class Service:
 
     def record_case(self, event: CaseEvent) -> CaseState:
         assert self.cases is not None
+        if isinstance(event.action, Closed) and self.closures is not None:
+            # The engine's command first (it names no one): a retry sends it again, harmlessly.
+            self.closures.append(event.alert_id, closure_of(event, event.action))
         self.cases.append(event.alert_id, event)
         self.metrics.case_events.labels(event.action.type).inc()
         return self.state.add_case_event(event)
@@ -145,6 +157,58 @@ class Service:
             thread.join(timeout=5)
 
 
+def closure_of(event: CaseEvent, action: Closed) -> StaffClosure:
+    """The engine's command for a staff close: the alert, when and why, never who."""
+    return StaffClosure(alert_id=event.alert_id, at=event.at, reason=action.reason)
+
+
+class PipelineCloser:
+    """Staff closures for the embedded pipeline's engine, applied on the pipeline's own thread.
+
+    Every close in the case journal is wanted (a page's, another instance's, an earlier
+    session's): it is queued when its case event is folded in, and queued again whenever the
+    replay produces the alert held open (after a restart the replay re-creates it, and the close
+    recorded before applies again). The engine ignores a close it cannot apply.
+    """
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.queue: queue.SimpleQueue[StaffClosure] = queue.SimpleQueue()
+        self.wanted: dict[str, StaffClosure] = {}
+        service.state.on_case.append(self.on_case)
+        service.state.on_alert.append(self.on_alert)
+
+    def on_case(self, event: CaseEvent) -> None:
+        if isinstance(event.action, Closed) and event.alert_id not in self.wanted:
+            self.wanted[event.alert_id] = closure_of(event, event.action)
+            self.queue.put(self.wanted[event.alert_id])
+
+    def on_alert(self, alert: Alert) -> None:
+        wanted = self.wanted.get(alert.id)
+        if wanted is not None and held_open(alert):
+            self.queue.put(wanted)
+
+    def drain(self, engine: Engine, timeout: float | None = None) -> None:
+        """Apply the queued closures (waiting up to ``timeout`` for the first one)."""
+        try:
+            closure = self.queue.get(timeout=timeout) if timeout else self.queue.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            before = dict(engine.stats.closures)
+            outputs = engine.close(closure)
+            for outcome, n in engine.stats.closures.items():
+                if n > before.get(outcome, 0):
+                    self.service.metrics.closures.labels(outcome).inc(n - before.get(outcome, 0))
+            for output in outputs:
+                if isinstance(output, Alert):
+                    self.service.state.add_alert(output)
+            try:
+                closure = self.queue.get_nowait()
+            except queue.Empty:
+                return
+
+
 # -- the embedded default -------------------------------------------------------------------------
 
 
@@ -167,6 +231,7 @@ def embedded(
             handle.write(letter.model_dump_json() + "\n")
 
     service = Service(hierarchy, Status(mode="embedded", source=source), sectors, keep_dead)
+    closer = PipelineCloser(service)  # before the journals: closes recorded earlier count
     keep_journals_in(service, data_dir)
     outlet = EmbeddedOutlet(data_dir / NOTICE_STORE)
     service.notices = outlet
@@ -178,7 +243,7 @@ def embedded(
 
     thread = threading.Thread(
         target=_run_pipeline,
-        args=(service, hierarchy, catalogue, sectors, with_store, pace_seconds, outlet.inbox),
+        args=(service, closer, hierarchy, catalogue, sectors, with_store, pace_seconds, outlet.inbox),
         name="room-pipeline",
         daemon=True,
     )
@@ -212,6 +277,7 @@ def _file_journal(service: Service, path: Path, name: str) -> FileJournal:
 
 def _run_pipeline(
     service: Service,
+    closer: PipelineCloser,
     hierarchy: Hierarchy,
     catalogue: Catalogue,
     sectors: dict[str, Localized],
@@ -227,10 +293,12 @@ def _run_pipeline(
         paths = inputs()
         state.set_ready(False, "running the pipeline")
         last_month: list[str] = []
+        engine = Engine(hierarchy, catalogue, sectors)
 
         def on_event(event: Event) -> None:
             if service.stop.is_set():
                 raise _Stopped
+            closer.drain(engine)  # between events: the engine is only ever touched here
             month = event.available_on.isoformat()[:7]
             if pace_seconds and last_month and month != last_month[0]:
                 time.sleep(pace_seconds)  # a release at a time, to watch it unfold
@@ -238,13 +306,20 @@ def _run_pipeline(
             state.observe(event)
 
         result = replay(
-            paths, hierarchy, catalogue, sectors, on_event=on_event, on_alert=state.add_alert
-        )
+            paths, hierarchy, catalogue, sectors, on_event=on_event, on_alert=state.add_alert,
+            engine=engine,
+        )  # fmt: skip
         for letter in result.dead_letters:
             service.dead(letter)
         state.set_ready(True, f"{result.records:,} records replayed in {result.seconds:.1f} s")
-        if inbox is not None:
-            _take_notices(service, result.engine, inbox)
+        # The data is in: uploaded notices and staff closures as they come, on this thread
+        # only (the engine is not shared).
+        while not service.stop.is_set():
+            if inbox is None:
+                closer.drain(engine, timeout=POLL_SECONDS)
+            else:
+                closer.drain(engine)
+                _take_notices(service, engine, inbox)
     except _Stopped:
         return
     except Exception as exc:  # the page says what went wrong rather than spinning forever
@@ -255,13 +330,12 @@ def _run_pipeline(
 def _take_notices(
     service: Service, engine: Engine, inbox: queue.Queue[list[LayoffNoticeFiled]]
 ) -> None:
-    """Uploaded notices through the replay's engine, as they come, until the room stops."""
-    while not service.stop.is_set():
-        try:
-            batch = inbox.get(timeout=0.2)
-        except queue.Empty:
-            continue
-        for notice in batch:
+    """Uploaded notices through the replay's engine (waiting a moment for the next batch)."""
+    try:
+        batch = inbox.get(timeout=0.2)
+    except queue.Empty:
+        return
+    for notice in batch:
             service.state.observe(notice)
             for output in engine.process(notice):
                 if isinstance(output, Alert):
@@ -306,6 +380,7 @@ def on_kafka(settings: Settings, hierarchy: Hierarchy, sectors: dict[str, Locali
 
     service = Service(hierarchy, Status(mode="kafka", source=kafka.bootstrap), sectors, to_topic)
     service.cases = KafkaJournal(producer, casenotes)
+    service.closures = KafkaJournal(producer, names.closures)
     service.subscriptions = KafkaJournal(producer, names.subscriptions)
     service.notices = KafkaOutlet(producer, names.of_type("layoff_notice"))
     thread = threading.Thread(

@@ -80,6 +80,8 @@ class RoomState:
         self._book = SubscriptionBook()
         self._listeners: set[Listener] = set()
         self.on_alert: list[Callable[[Alert], None]] = []
+        #: Called with every case event folded in for the first time (a page's or a journal's).
+        self.on_case: list[Callable[[CaseEvent], None]] = []
 
     # -- reading (copies, so handlers never see a half-made change) ---------------------------
 
@@ -148,6 +150,8 @@ class RoomState:
             message = {"type": "case", "alert_id": event.alert_id, "event": event.action.type,
                        "emitted": time.time() * 1000}  # fmt: skip
             self._publish(message, area, parents)
+            for hook in self.on_case:
+                hook(event)
         return state
 
     def apply_subscription_change(self, change: SubscriptionUpserted | SubscriptionRemoved) -> str:

@@ -3,9 +3,12 @@
 Per alert group (area + sector/occupation + kind) at most one alert is open. An accepted decision
 opens an alert or merges into the open one; the open alert is re-emitted (``updated``) only when
 something material changes — it escalates, a new detector or area joins, more notices arrive — so
-a persistent condition does not repeat itself every month. An alert resolves after
-``resolve_after`` months without signals (``quiet``), when the opposite change arrives
-(``reversed``), or when revised figures withdraw all of its evidence (``withdrawn``).
+a persistent condition does not repeat itself every month. After ``resolve_after`` months without
+signals an alert is judged on its level (:func:`resolve_quiet`): back → ``recovered`` (``reversed``
+for a transient change); still shifted, or a structural change whose level cannot be told → held
+open until staff close it (:func:`close_by_staff`, ``closed_by_staff``); otherwise ``quiet``. It
+also resolves when the opposite change arrives (``reversed``), or when revised figures withdraw all
+of its evidence (``withdrawn``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from typing import Final
 
 from tutka.config.catalogue import AlertingRules, SeverityRules
 from tutka.models.alerts import (
+    HELD_STRUCTURAL,
+    HOLD_NOTES,
     MAX_EVIDENCE,
     MAX_HISTORY,
     MAX_NOTICES,
@@ -24,6 +29,8 @@ from tutka.models.alerts import (
     Alert,
     AlertKind,
     AlertStatus,
+    ChangeClass,
+    ClosureReason,
     HistoryEntry,
     Localized,
     NoticeEvidence,
@@ -66,6 +73,9 @@ class AlertContext:
     #: A series' value in a month (series as alerts name it), for the labour force behind an
     #: alert's share and for telling a recovered level from one that stays shifted.
     values: Callable[[str, int], float | None] | None = None
+    #: Whether a negative alert's change is structural or transient (its story's class; None
+    #: where it has none), for what a quiet alert resolves as.
+    change_class: Callable[[Alert], ChangeClass | None] | None = None
 
     @property
     def resolve_after(self) -> int:
@@ -110,6 +120,7 @@ def apply_decision(
             state.last_signal = max(state.last_signal, period)
         return state, []
     emitted: list[Alert] = []
+    quiet_for = period - state.last_signal
     if current is not None and current.polarity is not decision.polarity:
         state.alert, state.last_signal = None, max(state.last_signal, period)
         state.notice_months = {}
@@ -136,10 +147,25 @@ def apply_decision(
         state.reported_change = change_of(state.alert.evidence, state.alert.kind, ctx.severity)
         return state, [*emitted, state.alert]
     merged, material, note = _merge(current, decision, state, ctx)
+    if _renewed(current, quiet_for, ctx.rules):
+        # A held alert that moves again is news (and no longer only held: staff see it move).
+        material, note = True, "; ".join(n for n in ("moving again after the hold", note) if n)
     if material:
         merged = _advance(merged, AlertStatus.UPDATED, period, note, ctx)
     state.alert = merged
     return state, [merged] if material else []
+
+
+def _renewed(held: Alert, quiet_for: int, rules: AlertingRules) -> bool:
+    """Whether a signal on a held alert is announced (an update), as a new change would be.
+
+    New notices on a held structural change always are; a level held as the new normal that
+    moves again only after ``renew_after`` quiet months (sooner, it is the same change settling).
+    """
+    note = held.history[-1].note
+    if note == HELD_STRUCTURAL:
+        return True
+    return note == NEW_NORMAL and quiet_for >= rules.renew_after
 
 
 def _recovers(previous: Alert | None, decision: Decision, rules: AlertingRules) -> bool:
@@ -164,7 +190,7 @@ def _recovers(previous: Alert | None, decision: Decision, rules: AlertingRules) 
 def _mark_reversed(state: GroupState, period: int, ctx: AlertContext) -> list[Alert]:
     previous = state.last_resolved
     state.candidates = {}
-    if previous is None or previous.resolution == "reversed":
+    if previous is None or previous.resolution in ("reversed", "closed_by_staff"):
         return []
     reversed_ = replace_alert(previous, ctx, resolution="reversed")
     entry = HistoryEntry(
@@ -195,27 +221,36 @@ def fold(state: GroupState, areas: tuple[str, ...], polarity: Polarity, ctx: Ale
 def resolve_quiet(
     groups: Mapping[str, GroupState], open_groups: Iterable[str], clock: int, ctx: AlertContext
 ) -> list[tuple[str, Alert]]:
-    """Settle the open alerts in ``open_groups`` that have been quiet for ``resolve_after``.
+    """Judge the open alerts in ``open_groups`` that have been quiet for ``resolve_after``.
 
-    Quiet is not recovered: an alert whose level is back (at least half way to where it was
-    before, in the same calendar month) resolves as ``recovered``; one whose level stays shifted
-    stays open as the new normal (noted once) until ``hold_shifted`` quiet months have passed,
-    then resolves as ``settled``. Where the level cannot be told (notice bursts), ``quiet``.
+    Quiet is not recovered: an alert whose level is back (three quarters of the way to where it
+    was before, in the same calendar months) resolves as ``recovered`` (``reversed`` for a
+    transient change: it came back as such changes do). One whose level stays shifted stays open
+    as the new normal, and a structural change whose level cannot be told (a burst of permanent
+    layoff notices) stays open as such (each noted once per hold), until staff close it
+    (:func:`close_by_staff`) — or, only where the catalogue sets ``hold_shifted``, until that
+    many quiet months have passed (``settled``). Any other alert whose level cannot be told
+    resolves as ``quiet``.
     """
     out = []
+    hold_for = ctx.rules.hold_shifted
     for key in sorted(open_groups):
         state = groups[key]
         alert = state.alert
         if alert is None or clock - state.last_signal < ctx.resolve_after:
             continue
         shifted = _still_shifted(alert, clock, ctx)
-        if shifted is None:
+        change = _class_of(alert, ctx)
+        hold = NEW_NORMAL if shifted else None
+        if shifted is None and change is ChangeClass.STRUCTURAL:
+            hold = HELD_STRUCTURAL
+        if shifted is False:
+            resolution = "reversed" if change is ChangeClass.TRANSIENT else "recovered"
+        elif hold is None:
             resolution = "quiet"
-        elif not shifted:
-            resolution = "recovered"
-        elif clock - state.last_signal < ctx.rules.hold_shifted:
-            if not any(h.note == NEW_NORMAL for h in alert.history):
-                state.alert = _advance(alert, AlertStatus.UPDATED, clock, NEW_NORMAL, ctx)
+        elif hold_for is None or clock - state.last_signal < hold_for:
+            if alert.history[-1].note not in HOLD_NOTES:
+                state.alert = _advance(alert, AlertStatus.UPDATED, clock, hold, ctx)
                 out.append((key, state.alert))
             continue
         else:
@@ -224,6 +259,35 @@ def resolve_quiet(
         out.append((key, state.last_resolved))
         state.alert, state.notice_months = None, {}
     return out
+
+
+def _class_of(alert: Alert, ctx: AlertContext) -> ChangeClass | None:
+    if alert.polarity is not Polarity.NEGATIVE or ctx.change_class is None:
+        return None
+    return ctx.change_class(alert)
+
+
+def close_by_staff(
+    state: GroupState, period: int, reason: ClosureReason, ctx: AlertContext
+) -> Alert | None:
+    """Resolve the group's held alert as ``closed_by_staff`` (None: nothing held to close).
+
+    Only an alert held open (its latest version notes the hold: the new normal, a structural
+    change) is closed; staff's command for one that is still moving, already resolved or
+    unknown changes nothing, so a redelivered command is harmless.
+    """
+    alert = state.alert
+    if alert is None or alert.history[-1].note not in HOLD_NOTES:
+        return None
+    at = max(period, period_index(alert.history[-1].period))
+    closed = replace_alert(
+        alert, ctx, resolved_period=period_str(at), resolution="closed_by_staff", closure=reason
+    )
+    state.last_resolved = _advance(
+        closed, AlertStatus.RESOLVED, at, f"closed by staff: {reason}", ctx
+    )
+    state.alert, state.notice_months, state.candidates = None, {}, {}
+    return state.last_resolved
 
 
 def held(state: GroupState, clock: int | None, ctx: AlertContext) -> bool:
@@ -442,6 +506,7 @@ def replace_alert(alert: Alert, ctx: AlertContext, **changes: object) -> Alert:
         polarity=updated.polarity,
         status=updated.status,
         resolution=updated.resolution,
+        closure=updated.closure,
         area=updated.area,
         area_name=updated.area_name,
         sector=updated.sector,

@@ -28,8 +28,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from tutka.config.catalogue import Catalogue
-from tutka.models.alerts import Alert, Localized
+from tutka.models.alerts import Alert, ChangeClass, Localized
 from tutka.models.areas import Hierarchy
+from tutka.models.closures import StaffClosure
 from tutka.models.events import LayoffNoticeFiled
 from tutka.streams import stories
 from tutka.streams.calibration import CalibrationState
@@ -74,8 +75,11 @@ class Engine:
     ) -> None:
         self.context = EngineContext(hierarchy, catalogue, sector_names)
         self.state = state if state is not None else EngineState()
-        # The alerting stage reads series values (labour force, recovery) through this look-up.
-        self.context.alerts = replace(self.context.alerts, values=self.value_of)
+        # The alerting stage reads series values (labour force, recovery) and a change's class
+        # (structural or transient: what a quiet alert resolves as) through these look-ups.
+        self.context.alerts = replace(
+            self.context.alerts, values=self.value_of, change_class=self._change_class
+        )
 
     # -- the step ---------------------------------------------------------------------------------
 
@@ -94,6 +98,15 @@ class Engine:
             out.extend(figures.on_figure(state, ctx, event))
         return self._with_stories(out)
 
+    def close(self, closure: StaffClosure) -> list[Output]:
+        """Staff close a held alert: its resolved version (``closed_by_staff``), or nothing.
+
+        A command for an alert that is unknown, already resolved or not held changes nothing
+        but a count in :attr:`stats` (``closures``), so a redelivered command is harmless.
+        """
+        closed = alerting.close_alert(self.state, self.context, closure.alert_id, closure.reason)
+        return self._with_stories(closed)
+
     def flush(self) -> list[Output]:
         """Judge the release still being collected (end of input, or an idle stream)."""
         return self._with_stories(figures.close_release(self.state, self.context))
@@ -101,6 +114,12 @@ class Engine:
     def _with_stories(self, out: list[Output]) -> list[Output]:
         """Each alert with its story, and notice alerts again with the figures' verdict."""
         return story_stage.tell(self.state, self.context, out)
+
+    def _change_class(self, alert: Alert) -> ChangeClass | None:
+        """The class the alert's story gives its change (read-only: links nothing)."""
+        rules, hierarchy = self.context.catalogue.footprint, self.context.hierarchy
+        story = stories.annotate(self.state.stories, alert, hierarchy, rules, link=False).story
+        return None if story is None else story.change_class
 
     def run(self, events: Iterable[Event]) -> list[Output]:
         """Every event in turn, then :meth:`flush`: what ``tutka replay`` does with sorted input."""

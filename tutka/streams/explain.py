@@ -100,6 +100,29 @@ _RESOLVED: Final[dict[str, dict[Lang, str]]] = {
                   "en": "Withdrawn after revised figures"},
 }  # fmt: skip
 
+#: Staff closed a held alert, and why (resolution ``closed_by_staff``).
+_CLOSED: Final[dict[str, dict[Lang, str]]] = {
+    "new_normal_accepted": {
+        "fi": "Henkilöstö sulki hälytyksen: uusi normaali hyväksytty",
+        "sv": "Personalen stängde larmet: den nya normalnivån godtagen",
+        "en": "Closed by staff: the new normal accepted",
+    },
+    "structural_handled": {
+        "fi": "Henkilöstö sulki hälytyksen: rakennemuutos käsitelty",
+        "sv": "Personalen stängde larmet: strukturförändringen behandlad",
+        "en": "Closed by staff: the structural change has been dealt with",
+    },
+    "false_alarm": {
+        "fi": "Henkilöstö sulki hälytyksen: väärä hälytys",
+        "sv": "Personalen stängde larmet: falskt larm",
+        "en": "Closed by staff: a false alarm",
+    },
+}
+_CLOSED_ANY: Final[dict[Lang, str]] = {
+    "fi": "Henkilöstö sulki hälytyksen", "sv": "Personalen stängde larmet",
+    "en": "Closed by staff",
+}  # fmt: skip
+
 _NOTICE_KINDS: Final[dict[NoticeKind, tuple[str, str, str]]] = {
     NoticeKind.DISMISSAL: ("irtisanominen", "uppsägning", "dismissal"),
     NoticeKind.TEMPORARY_LAYOFF: ("lomautus", "permittering", "temporary layoff"),
@@ -137,6 +160,8 @@ class AlertFacts:
     notice_persons: int
     also_in: Sequence[Localized]
     also_in_codes: Sequence[str] = ()
+    #: Why staff closed the alert (with resolution ``closed_by_staff``).
+    closure: str | None = None
 
 
 def fmt_number(value: float, lang: Lang) -> str:
@@ -173,7 +198,10 @@ def explain(facts: AlertFacts) -> Localized:
 
 def _sentence(facts: AlertFacts, lang: Lang) -> str:
     lead = _LEAD[facts.polarity][lang]
-    if facts.status is AlertStatus.RESOLVED and facts.resolution in _RESOLVED:
+    if facts.status is AlertStatus.RESOLVED and facts.resolution == "closed_by_staff":
+        closed = _CLOSED.get(facts.closure or "", _CLOSED_ANY)[lang]
+        lead = f"{closed} — {lead[0].lower()}{lead[1:]}"
+    elif facts.status is AlertStatus.RESOLVED and facts.resolution in _RESOLVED:
         lead = f"{_RESOLVED[facts.resolution][lang]} — {lead[0].lower()}{lead[1:]}"
     if facts.kind is AlertKind.LAYOFF_NOTICES:
         body = _notices_sentence(facts, lang)

@@ -167,6 +167,8 @@ class StatsSnapshot(TypedDict):
     alerts: dict[str, int]
     unknown_areas: dict[str, int]
     releases: int
+    #: Staff closures by outcome (absent in checkpoints from before them).
+    closures: NotRequired[dict[str, int]]
 
 
 class EngineSnapshot(TypedDict):
@@ -233,17 +235,7 @@ def snapshot(engine: Engine) -> EngineSnapshot:
         "calibration": _calibration(state.calibration),
         "triggers": triggers.snapshot(state.triggers),
         "stories": stories.snapshot(state.stories),
-        "stats": {
-            "events": dict(stats.events),
-            "figures": dict(stats.figures),
-            "notices": dict(stats.notices),
-            "evaluations": dict(stats.evaluations),
-            "signals": dict(stats.signals),
-            "decisions": dict(stats.decisions),
-            "alerts": dict(stats.alerts),
-            "unknown_areas": dict(stats.unknown_areas),
-            "releases": stats.releases,
-        },
+        "stats": _stats(stats),
     }
 
 
@@ -318,6 +310,23 @@ def _state_from(data: EngineSnapshot, engine: Engine) -> EngineState:
     return state
 
 
+def _stats(stats: EngineStats) -> StatsSnapshot:
+    out: StatsSnapshot = {
+        "events": dict(stats.events),
+        "figures": dict(stats.figures),
+        "notices": dict(stats.notices),
+        "evaluations": dict(stats.evaluations),
+        "signals": dict(stats.signals),
+        "decisions": dict(stats.decisions),
+        "alerts": dict(stats.alerts),
+        "unknown_areas": dict(stats.unknown_areas),
+        "releases": stats.releases,
+    }
+    if stats.closures:  # only once there are any: an older snapshot reads back as it was
+        out["closures"] = dict(stats.closures)
+    return out
+
+
 def _stats_from(stats: StatsSnapshot) -> EngineStats:
     return EngineStats(
         events=Counter(stats["events"]),
@@ -329,6 +338,7 @@ def _stats_from(stats: StatsSnapshot) -> EngineStats:
         alerts=Counter(stats["alerts"]),
         unknown_areas=Counter(stats["unknown_areas"]),
         releases=stats["releases"],
+        closures=Counter(stats.get("closures", {})),
     )
 
 

@@ -9,6 +9,10 @@ Three agents, each short and free of business decisions:
 * **core** (the dataset's partition of ``tutka.events.v1``, one worker at a time): the
   :class:`~tutka.worker.core.CoreProcessor` restores availability order across the input
   partitions, runs the engine, and its alerts go to ``tutka.alerts.v1`` keyed by alert group.
+* **closures** (``tutka.closures.v1``): staff closing held alerts in the room. A valid
+  :class:`~tutka.models.closures.StaffClosure` goes on to the ordered stream like an event (so
+  the core applies it at a definite place in the log, and a restart applies it again from the
+  checkpoint, deterministically); anything else becomes a dead letter.
 * **deliver** (``tutka.worker.delivery``): subscriptions, fed from ``tutka.alerts.v1``.
 
 Guarantee: processing is at-least-once, and every alert version reaches ``tutka.alerts.v1``
@@ -42,6 +46,7 @@ from tutka.config.catalogue import Catalogue
 from tutka.config.settings import Settings
 from tutka.models.alerts import Alert, Localized
 from tutka.models.areas import Hierarchy
+from tutka.models.closures import StaffClosure, decode_closure
 from tutka.models.deadletter import DeadLetter, Origin, dead_letter, decode
 from tutka.monitoring.observe import Observer
 from tutka.streams.engine import Output
@@ -57,6 +62,9 @@ STALLED_EXIT = 70
 # when they were first deployed; spelled out, they stay the same wherever the module lives.
 AGENT_INGEST = "streams.kafka.app.ingest"  # persisted name
 AGENT_CORE = "streams.kafka.app.core"  # persisted name
+AGENT_CLOSURES = "tutka.worker.closures"  # persisted name
+#: The ``source`` header of a staff closure on the ordered stream (events carry their partition).
+CLOSURE_SOURCE = "closures"
 
 #: Checkpoints are stored in pieces well under Kafka's default 1 MB message limit.
 CHUNK_BYTES = 512 * 1024  # 683 KiB once in base64
@@ -171,6 +179,7 @@ def create_app(
     events = app.topic(names.events, **raw)
     alerts = app.topic(names.alerts, **raw)
     deadletters = app.topic(names.deadletter, **raw)
+    closures_in = app.topic(names.closures, **raw)
     table = app.Table(
         "engine",
         default=None,
@@ -213,6 +222,28 @@ def create_app(
                     },
                 )
                 metrics.consumed(source)
+            shell.done[(message.topic, message.partition)] = message.offset
+
+    @app.agent(closures_in, name=AGENT_CLOSURES)
+    async def closures(stream: Any) -> None:
+        async for event in stream.events():
+            message = event.message
+            origin = Origin(
+                source="kafka", topic=message.topic, partition=message.partition,
+                offset=message.offset,
+                key=(message.key or b"").decode("utf-8", "replace") or None,
+            )  # fmt: skip
+            item = decode_closure(event.value, origin, now())
+            if isinstance(item, DeadLetter):
+                await deadletters.send(key=message.key, value=item.model_dump_json().encode())
+                metrics.dead_lettered(CLOSURE_SOURCE, item.reason, item.error_type)
+            else:
+                await events.send(
+                    key=shell.key,
+                    value=item.model_dump_json().encode(),
+                    headers={"source": CLOSURE_SOURCE.encode()},
+                )
+                metrics.consumed(CLOSURE_SOURCE)
             shell.done[(message.topic, message.partition)] = message.offset
 
     @app.agent(events, name=AGENT_CORE)
@@ -266,8 +297,14 @@ def create_app(
                 shell.core.skip(offset)
             return
         shell.last_activity = time.monotonic()
-        item = decode(value, Origin(source="kafka", topic=names.events, offset=offset), now())
         source = headers.get("source", b"").decode()
+        if source == CLOSURE_SOURCE:
+            # Validated by the closures agent; a record that is not one fails here and is
+            # quarantined like any record the core fails on.
+            closure = StaffClosure.model_validate_json(value)
+            await publish(shell.core.close(closure, offset), offset, value)
+            return
+        item = decode(value, Origin(source="kafka", topic=names.events, offset=offset), now())
         if isinstance(item, DeadLetter) or source not in shell.core.buffer.sources:
             # Only the ingest agent writes here; anything else is a foreign producer's record.
             reason = item.summary if isinstance(item, DeadLetter) else f"unknown source {source!r}"
@@ -450,7 +487,8 @@ def consumer_lag(app: faust.App, shell: Shell) -> dict[str, int]:
     ends = getattr(monitor, "tp_end_offsets", {})
     read = getattr(monitor, "tp_read_offsets", {})
     committed = getattr(monitor, "tp_committed_offsets", {})
-    watched = {*shell.topics.inputs, shell.topics.events, shell.topics.alerts}
+    watched = {*shell.topics.inputs, shell.topics.events, shell.topics.alerts,
+               shell.topics.closures}  # fmt: skip
     lag: dict[str, int] = {topic: 0 for topic, _ in shell.assigned if topic in watched}
     for tp, end in ends.items():
         key = (tp.topic, tp.partition)

@@ -19,6 +19,7 @@ from pydantic import TypeAdapter
 from tutka.config.catalogue import Catalogue
 from tutka.models.alerts import Localized
 from tutka.models.areas import Hierarchy
+from tutka.models.closures import StaffClosure
 from tutka.models.events import Event
 from tutka.streams.engine import Engine, Output
 from tutka.streams.ordering import OrderingBuffer
@@ -75,6 +76,11 @@ class CoreProcessor:
         out.extend(self.engine.flush())
         self.dirty = False
         return out
+
+    def close(self, closure: StaffClosure, offset: int) -> list[Output]:
+        """Staff close a held alert (the command at ``offset`` of the event stream)."""
+        self.position = offset
+        return self.engine.close(closure)
 
     def skip(self, offset: int) -> None:
         """A record that is not an event (e.g. a tick while busy) still moves the position."""

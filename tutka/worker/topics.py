@@ -74,6 +74,11 @@ class Topics:
         return self._name("tutka.casenotes.v1")
 
     @property
+    def closures(self) -> str:
+        """Staff closing held alerts: commands to the engine, naming no one (keyed by alert id)."""
+        return self._name("tutka.closures.v1")
+
+    @property
     def delivery_deadletter(self) -> str:
         """Subscription deliveries that failed for good, kept for replay."""
         return self._name("tutka.deliveries.deadletter.v1")
@@ -113,6 +118,7 @@ class Topics:
             TopicSpec(self.delivery_deadletter, p, keep),
             TopicSpec(self.subscriptions, 1, compacted),
             TopicSpec(self.casenotes, p, keep),
+            TopicSpec(self.closures, p, keep),
         ]
 
 

@@ -5,12 +5,24 @@ from __future__ import annotations
 from dataclasses import replace
 
 from tutka.config.catalogue import AlertingRules, SeverityRules
-from tutka.models.alerts import AlertKind, AlertStatus, Localized, Polarity, Severity, alert_id
+from tutka.models.alerts import (
+    HELD_STRUCTURAL,
+    NEW_NORMAL,
+    AlertKind,
+    AlertStatus,
+    ChangeClass,
+    Localized,
+    Polarity,
+    Severity,
+    alert_id,
+    held_open,
+)
 from tutka.models.codes import period_index
 from tutka.streams.alerting import (
     AlertContext,
     GroupState,
     apply_decision,
+    close_by_staff,
     importance,
     resolve_quiet,
     withdraw,
@@ -267,3 +279,90 @@ def test_a_recovery_marks_the_earlier_alert_reversed_instead_of_opening_a_new_on
     far = signal("KU240", 500, 1600, period=MAY + 7, polarity=Polarity.POSITIVE)
     groups["g"], (new,) = apply_decision(groups["g"], decision(far), CTX)
     assert new.status is AlertStatus.OPEN and new.polarity is Polarity.POSITIVE
+
+
+def _classed(change: ChangeClass, table: dict[int, float] | None = None) -> AlertContext:
+    return replace(
+        CTX,
+        values=None if table is None else (lambda series, period: table.get(period)),
+        change_class=lambda alert: change,
+    )
+
+
+def test_a_shifted_level_is_held_until_staff_close_it_without_a_settle() -> None:
+    ctx = _classed(
+        ChangeClass.UNDETERMINED,
+        {MAY - 12 + k: 1000.0 for k in range(12)} | {MAY + k: 1400.0 for k in range(60)},
+    )
+    groups = {"g": GroupState()}
+    groups["g"], _ = apply_decision(
+        groups["g"], decision(signal("KU240", 1400, 1000, period=MAY)), ctx
+    )
+    ((_, kept),) = resolve_quiet(groups, ["g"], MAY + 3, ctx)
+    assert kept.history[-1].note == NEW_NORMAL and held_open(kept)
+    for month in range(MAY + 4, MAY + 48):  # four years quiet and shifted: still open
+        assert resolve_quiet(groups, ["g"], month, ctx) == []
+    closed = close_by_staff(groups["g"], MAY + 48, "new_normal_accepted", ctx)
+    assert closed is not None and groups["g"].alert is None
+    assert (closed.status, closed.resolution, closed.closure) == (
+        AlertStatus.RESOLVED, "closed_by_staff", "new_normal_accepted",
+    )  # fmt: skip
+    assert closed.resolved_period == "2027-05" and closed.sequence == kept.sequence + 1
+    assert closed.explanation.fi.startswith("Henkilöstö sulki hälytyksen: uusi normaali hyväksytty")
+    assert close_by_staff(groups["g"], MAY + 49, "new_normal_accepted", ctx) is None
+
+
+def test_a_structural_change_whose_level_is_unknown_is_held_a_transient_one_resolves() -> None:
+    for change, expected in ((ChangeClass.STRUCTURAL, None), (ChangeClass.TRANSIENT, "quiet")):
+        ctx = _classed(change)
+        groups = {"g": GroupState()}
+        groups["g"], _ = apply_decision(
+            groups["g"], decision(signal("KU240", 1400, 1000, period=MAY)), ctx
+        )
+        ((_, alert),) = resolve_quiet(groups, ["g"], MAY + 3, ctx)
+        assert alert.resolution == expected
+        if expected is None:
+            assert alert.history[-1].note == HELD_STRUCTURAL and held_open(alert)
+            assert resolve_quiet(groups, ["g"], MAY + 30, ctx) == []
+
+
+def test_a_transient_change_that_recovers_resolves_as_reversed() -> None:
+    table = {MAY - 12 + k: 1000.0 for k in range(12)} | {MAY + 3: 1050.0}
+    ctx = _classed(ChangeClass.TRANSIENT, table)
+    groups = {"g": GroupState()}
+    groups["g"], _ = apply_decision(
+        groups["g"], decision(signal("KU240", 1400, 1000, period=MAY)), ctx
+    )
+    ((_, alert),) = resolve_quiet(groups, ["g"], MAY + 3, ctx)
+    assert (alert.status, alert.resolution) == (AlertStatus.RESOLVED, "reversed")
+
+
+def test_a_held_alert_that_moves_again_says_so_and_is_no_longer_closable() -> None:
+    ctx = _classed(ChangeClass.STRUCTURAL)
+    groups = {"g": GroupState()}
+    groups["g"], _ = apply_decision(
+        groups["g"], decision(signal("KU240", 1400, 1000, period=MAY)), ctx
+    )
+    resolve_quiet(groups, ["g"], MAY + 3, ctx)
+    groups["g"], (moved,) = apply_decision(
+        groups["g"], decision(signal("KU240", 1420, 1000, period=MAY + 8)), ctx
+    )
+    assert moved.history[-1].note.startswith("moving again after the hold")
+    assert not held_open(moved)
+    assert close_by_staff(groups["g"], MAY + 8, "false_alarm", ctx) is None
+
+
+def test_the_new_normal_moving_again_is_announced_only_after_renew_after_quiet_months() -> None:
+    table = {MAY - 12 + k: 1000.0 for k in range(12)} | {MAY + k: 1400.0 for k in range(60)}
+    for later, announced in ((MAY + 10, False), (MAY + 30, True)):
+        ctx = _classed(ChangeClass.UNDETERMINED, table)
+        groups = {"g": GroupState()}
+        groups["g"], _ = apply_decision(
+            groups["g"], decision(signal("KU240", 1400, 1000, period=MAY)), ctx
+        )
+        resolve_quiet(groups, ["g"], MAY + 3, ctx)
+        groups["g"], out = apply_decision(
+            groups["g"], decision(signal("KU240", 1410, 1000, period=later)), ctx
+        )
+        assert bool(out) is announced
+        assert held_open(groups["g"].alert) is not announced  # type: ignore[arg-type]

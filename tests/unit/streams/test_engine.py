@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import random
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
 from tutka.config.catalogue import Catalogue, OutlierRules, load_catalogue
-from tutka.models.alerts import Alert, AlertKind, AlertStatus, Polarity
+from tutka.models.alerts import (
+    HELD_STRUCTURAL,
+    NEW_NORMAL,
+    Alert,
+    AlertKind,
+    AlertStatus,
+    ChangeClass,
+    Polarity,
+    held_open,
+)
+from tutka.models.closures import StaffClosure
 from tutka.models.codes import period_index
 from tutka.streams.engine import Engine, Rejection
 from tutka.streams.ordering import ordering_key
@@ -168,21 +178,83 @@ def test_an_area_outside_the_hierarchy_is_rejected_not_crashed() -> None:
     assert engine.stats.figures["rejected"] == 1
 
 
-def test_a_burst_of_notices_alerts_at_once_and_resolves_when_quiet() -> None:
+def _burst(kind: str = "dismissal") -> list:  # type: ignore[type-arg]
     background = [
         notice(f"bg-{m}", date(2012 + m // 12, m % 12 + 1, 10), 8, sector="47")
         for m in range(0, 36, 2)
     ]
-    burst = [notice(f"mill-{i}", date(2015, 3, 2 + i), 180) for i in range(3)]
-    later = [notice("later", date(2015, 8, 3), 5, sector="47")]
-    _, outputs = run([*background, *burst, *later])
+    burst = [
+        notice(f"mill-{i}", date(2015, 3, 2 + i), 180).model_copy(update={"kind": kind})
+        for i in range(3)
+    ]
+    later = [notice(f"later-{m}", date(2015 + (7 + m) // 12, (7 + m) % 12 + 1, 3), 5, sector="47")
+             for m in range(0, 12, 3)]  # fmt: skip
+    return [*background, *burst, *later]
+
+
+def test_a_burst_of_dismissals_alerts_at_once_and_is_held_open_as_structural() -> None:
+    engine, outputs = run(_burst())
     found = [a for a in alerts(outputs).values() if a.kind is AlertKind.LAYOFF_NOTICES]
     assert [(a.area, a.sector) for a in found] == [("SK192", "C")]
     first = next(o for o in outputs if isinstance(o, Alert))
     assert first.available_on == date(2015, 3, 2) and first.notice_persons == 180
-    assert found[0].status is AlertStatus.RESOLVED and found[0].resolved_period == "2015-08"
-    assert found[0].notice_persons == 540 and found[0].notice_count == 3
-    assert {n.employer for n in found[0].notices} == {"Perämeren Sellu Oy"}
+    held = found[0]
+    assert held.notice_persons == 540 and held.notice_count == 3
+    assert {n.employer for n in held.notices} == {"Perämeren Sellu Oy"}
+    # Permanent job losses: quiet from 2015-08 on, yet open (noted once) until staff close it.
+    assert held.story is not None and held.story.change_class is ChangeClass.STRUCTURAL
+    assert held.status is AlertStatus.UPDATED and held.history[-1].period == "2015-08"
+    assert held.history[-1].note == HELD_STRUCTURAL and held_open(held)
+    assert held in engine.open_alerts()  # beside the EGF criteria the notices met
+    at = datetime(2016, 9, 1, tzinfo=UTC)
+    (closed,) = engine.close(StaffClosure(alert_id=held.id, at=at, reason="structural_handled"))
+    assert (closed.status, closed.resolution, closed.closure) == (
+        AlertStatus.RESOLVED, "closed_by_staff", "structural_handled",
+    )  # fmt: skip
+    assert closed.sequence == held.sequence + 1 and closed.resolved_period == "2016-05"
+    assert closed.explanation.fi.startswith("Henkilöstö sulki hälytyksen: rakennemuutos käsitelty")
+    assert closed.explanation.en.startswith("Closed by staff: the structural change")
+    assert [a for a in engine.open_alerts() if a.kind is AlertKind.LAYOFF_NOTICES] == []
+
+
+def test_a_burst_of_temporary_layoffs_resolves_when_quiet() -> None:
+    _, outputs = run(_burst("temporary_layoff"))
+    (found,) = [a for a in alerts(outputs).values() if a.kind is AlertKind.LAYOFF_NOTICES]
+    assert found.story is not None and found.story.change_class is ChangeClass.TRANSIENT
+    assert (found.status, found.resolution) == (AlertStatus.RESOLVED, "quiet")
+    assert found.resolved_period == "2015-08"
+
+
+def test_staff_close_a_held_alert_once_and_anything_else_changes_nothing() -> None:
+    jump = lambda area, t: 1.4 if area == "KU240" and t >= SHIFT else 1.0  # noqa: E731
+    engine, _ = run(figures(unemployment=jump))
+    (held,) = [a for a in engine.open_alerts() if a.area == "KU240"]
+    assert held.history[-1].note == NEW_NORMAL and held_open(held)
+    at = datetime(2024, 1, 2, tzinfo=UTC)
+    close = StaffClosure(alert_id=held.id, at=at, reason="new_normal_accepted")
+    (closed,) = engine.close(close)
+    assert (closed.id, closed.sequence, closed.resolution) == (
+        held.id, held.sequence + 1, "closed_by_staff",
+    )  # fmt: skip
+    assert closed.history[-1].note == "closed by staff: new_normal_accepted"
+    assert closed.explanation.sv.startswith("Personalen stängde larmet: den nya normalnivån")
+    assert held not in engine.open_alerts()
+    # Redelivered, unknown: nothing, counted.
+    assert engine.close(close) == []
+    assert engine.close(close.model_copy(update={"alert_id": "al-0000000000000000"})) == []
+    assert engine.stats.closures == {"closed": 1, "resolved": 1, "unknown": 1}
+
+
+def test_an_alert_still_moving_is_not_closed() -> None:
+    jump = lambda area, t: 1.4 if area == "KU240" and t >= SHIFT else 1.0  # noqa: E731
+    engine = Engine(H, CATALOGUE)
+    events = sorted(figures(months=SHIFT + 4, unemployment=jump), key=ordering_key)
+    outputs = engine.run(events)
+    (moving,) = [a for a in alerts(outputs).values() if a.area == "KU240"]
+    assert not held_open(moving)
+    at = datetime(2024, 1, 2, tzinfo=UTC)
+    assert engine.close(StaffClosure(alert_id=moving.id, at=at, reason="false_alarm")) == []
+    assert engine.stats.closures == {"not_held": 1}
 
 
 @pytest.mark.parametrize("persons", [5, 30])

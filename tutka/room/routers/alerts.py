@@ -5,16 +5,16 @@ import secrets
 from datetime import UTC, datetime
 from typing import Annotated, Final, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, HTTPException, Query, Response
 from fastapi import Path as PathParam
 
-from tutka.models.alerts import Alert
-from tutka.models.casework import CASE_ACTION, AlertId, CaseAction, CaseEvent
+from tutka.models.alerts import Alert, held_open
+from tutka.models.casework import CASE_ACTION, AlertId, CaseAction, CaseEvent, Closed
 from tutka.room.auth import Filtered, User, require, visible_alert
 from tutka.room.context import Room
 from tutka.room.export import to_csv, to_xlsx
 from tutka.room.responses import TIMELINE_LIMIT, case_out, chart_of, timeline_of
-from tutka.room.schemas import ALERT_ERRORS, ERRORS, AlertDetail, CaseOut, TimelineOut
+from tutka.room.schemas import ALERT_ERRORS, CASE_ERRORS, ERRORS, AlertDetail, CaseOut, TimelineOut
 from tutka.streams.picture import matches_view, ordered
 
 router = APIRouter()
@@ -87,7 +87,10 @@ def timeline(
 def alert_detail(room: Room, user: User, alert_id: AlertIdPath) -> AlertDetail:
     """An alert with its case and its evidence chart."""
     alert = visible_alert(room, user, alert_id)
-    return AlertDetail(alert=alert, case=case_out(room, alert.id), chart=chart_of(room, alert))
+    return AlertDetail(
+        alert=alert, case=case_out(room, alert.id), chart=chart_of(room, alert),
+        closable=held_open(alert),
+    )  # fmt: skip
 
 
 @router.get("/api/alerts/{alert_id}/case", response_model=CaseOut, responses=ALERT_ERRORS,
@@ -98,7 +101,7 @@ def case(room: Room, user: User, alert_id: AlertIdPath) -> CaseOut:
 
 
 @router.post("/api/alerts/{alert_id}/case", response_model=CaseOut, status_code=201,
-             responses=ALERT_ERRORS, tags=["cases"])  # fmt: skip
+             responses=CASE_ERRORS, tags=["cases"])  # fmt: skip
 def work_case(
     room: Room,
     user: User,
@@ -113,9 +116,12 @@ def work_case(
         ),
     ] = None,
 ) -> CaseOut:
-    """Acknowledge, assign, note, mark expected / new trend / false alarm, link an action."""
+    """Acknowledge, assign, note, mark expected / new trend / false alarm, link an action, or
+    close an alert held open (the new normal, a structural change): the engine then resolves
+    it as ``closed_by_staff`` (409 for an alert that is not held open)."""
     require(room, user, "work_cases")
     alert = visible_alert(room, user, alert_id)
+    checked = CASE_ACTION.validate_python(action)
     event_id = (
         secrets.token_hex(12)
         if idempotency_key is None
@@ -124,9 +130,15 @@ def work_case(
     current = room.state.case(alert.id)
     if current is not None and event_id in current.seen:
         return case_out(room, alert.id)  # a retry of a write already recorded
+    if isinstance(checked, Closed) and not held_open(alert):
+        raise HTTPException(
+            409,
+            "only an alert held open (the new normal, a structural change) can be closed; "
+            f"{alert.id} is {alert.status.value}",
+        )
     event = CaseEvent(
         id=event_id, alert_id=alert.id, ely=alert.ely, actor=user.name,
-        at=datetime.now(UTC), action=CASE_ACTION.validate_python(action),
+        at=datetime.now(UTC), action=checked,
     )  # fmt: skip
     room.service.record_case(event)
     return case_out(room, alert.id)

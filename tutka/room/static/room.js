@@ -41,6 +41,7 @@ const POLARITY_SYMBOL = { negative: "⊖", positive: "⊕" };
 const CHANGE_SYMBOL = { opened: "●", escalated: "▲", resolved: "✓", updated: "•" };
 const POLARITIES = ["negative", "positive"];
 const ASSESSMENTS = ["expected", "new_trend", "false_alarm"];
+const CLOSURE_REASONS = ["new_normal_accepted", "structural_handled", "false_alarm"];
 const SUBSCRIPTION_ID = /^[a-z0-9][a-z0-9-]{1,62}$/;
 const ALERT_PATH = /^\/alerts\/([^/]+)\/?$/;
 
@@ -1765,10 +1766,11 @@ function chartTable(values, expected, signals) {
 
 function buildCaseOptions() {
   fillSelect($("case-assessment"), ASSESSMENTS.map((a) => option(a, codeName("assessment", a))));
+  fillSelect($("case-close-reason"), CLOSURE_REASONS.map((r) => option(r, codeName("closureReason", r))));
 }
 
 function clearCaseForms() {
-  for (const id of ["case-assignee", "case-note", "case-action-title", "case-action-url"]) {
+  for (const id of ["case-assignee", "case-note", "case-action-title", "case-action-url", "case-close-note"]) {
     $(id).value = "";
     $(id).removeAttribute("aria-invalid");
   }
@@ -1789,6 +1791,12 @@ function renderCase() {
     : t("case.notAck");
   $("case-assignee-value").textContent = c.assignee || t("case.noAssignee");
   $("case-assessment-value").textContent = c.assessment ? codeName("assessment", c.assessment) : t("case.noAssessment");
+  // Only an alert held open (the new normal, a structural change) can be closed, and only once.
+  $("case-close-form").hidden = !data.closable || Boolean(c.closed);
+  $("case-closed-by").hidden = !c.closed;
+  $("case-closed-by").textContent = c.closed
+    ? t("case.closedBy", { name: c.closed_by, time: fmtDateTime(c.closed_at), reason: codeName("closureReason", c.closed) })
+    : "";
   $("case-notes").replaceChildren(...(c.notes.length ? c.notes.map((n) => h("li", {}, [
     h("p", { className: "note-text", text: n.text }),
     h("p", { className: "byline", text: t("case.byAt", { actor: n.actor, time: fmtDateTime(n.at) }) }),
@@ -1832,6 +1840,7 @@ function logText(action) {
     case "note": return t("case.log.note", { text: action.text.length > 80 ? `${action.text.slice(0, 80)}…` : action.text });
     case "marked": return t("case.log.marked", { assessment: codeName("assessment", action.assessment) });
     case "action_linked": return t("case.log.action_linked", { title: action.title });
+    case "closed": return t("case.log.closed", { reason: codeName("closureReason", action.reason) });
     default: return t("case.log.unknown", { type });
   }
 }
@@ -1886,6 +1895,13 @@ function bindCaseForms() {
   $("case-mark-form").addEventListener("submit", (event) => {
     event.preventDefault();
     postCase({ type: "marked", assessment: $("case-assessment").value }, $("case-mark"));
+  });
+  $("case-close-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const note = $("case-close-note").value.trim();
+    const action = { type: "closed", reason: $("case-close-reason").value };
+    if (note) action.note = note;
+    postCase(action, $("case-close"), () => { $("case-close-note").value = ""; loadDetail(); });
   });
   $("case-link-form").addEventListener("submit", (event) => {
     event.preventDefault();

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from tutka.models.alerts import Alert, AlertKind
-from tutka.streams.alerting import GroupState, apply_decision, fold, resolve_quiet, withdraw
+from tutka.models.alerts import Alert, AlertKind, ClosureReason
+from tutka.streams.alerting import (
+    GroupState,
+    apply_decision,
+    close_by_staff,
+    fold,
+    resolve_quiet,
+    withdraw,
+)
 from tutka.streams.signals import Decision
 from tutka.streams.stages.context import EngineContext
 from tutka.streams.stages.state import EngineState, Output
@@ -79,6 +86,31 @@ def resolve_quiet_groups(
     return list(alerts)
 
 
+def close_alert(
+    state: EngineState, ctx: EngineContext, alert_id: str, reason: ClosureReason
+) -> list[Output]:
+    """Staff close a held alert: its resolved version, or nothing (counted by outcome)."""
+    key = next((k for k in sorted(state.open_groups) if _alert_id(state, k) == alert_id), None)
+    if key is None:
+        resolved = any(
+            g.last_resolved is not None and g.last_resolved.id == alert_id
+            for g in state.groups.values()
+        )
+        state.stats.closures["resolved" if resolved else "unknown"] += 1
+        return []
+    group = state.groups[key]
+    notices = key.endswith("|" + AlertKind.LAYOFF_NOTICES.value)
+    clock = state.clock_notices if notices else state.clock_figures
+    closed = close_by_staff(group, clock if clock is not None else -1, reason, ctx.alerts)
+    if closed is None:
+        state.stats.closures["not_held"] += 1
+        return []
+    _track_open(state, key, group)
+    state.stats.closures["closed"] += 1
+    _count(state, [closed])
+    return [closed]
+
+
 def open_alerts(state: EngineState) -> list[Alert]:
     """The latest version of every open alert, in alert-group order."""
     return [g.alert for k in sorted(state.open_groups) if (g := state.groups[k]).alert is not None]
@@ -100,3 +132,8 @@ def counted(state: EngineState, alerts: list[Alert]) -> list[Alert]:
 def _count(state: EngineState, alerts: Iterable[Alert]) -> None:
     for alert in alerts:
         state.stats.alerts[alert.status.value] += 1
+
+
+def _alert_id(state: EngineState, key: str) -> str | None:
+    alert = state.groups[key].alert
+    return None if alert is None else alert.id

@@ -16,6 +16,7 @@ from typing import Final
 
 from tutka.models.areas import COUNTRY, level_depth
 from tutka.models.events import UnemploymentMeasure, VacancyMeasure
+from tutka.streams.alerting import held
 from tutka.streams.series import (
     SHARE_DETECTORS,
     Finding,
@@ -140,7 +141,11 @@ def _only_relative(
     rule = ctx.catalogue.rule(series.rule)
     if finding.detector in SHARE_DETECTORS:
         national = state.groups.get(group_key(COUNTRY, key.sector, key.occupation, rule.kind))
+        # A national alert only held open (the new normal, until staff close it) is no longer
+        # a shock in progress: local changes after it are judged on their own.
         if national is None or national.alert is None:
+            return False
+        if held(national, state.clock_figures, ctx.alerts):
             return False
     year_ago = series.value(finding.period - 12)
     if year_ago is None:

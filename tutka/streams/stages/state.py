@@ -57,6 +57,8 @@ class EngineStats:
     #: Records per area code outside the hierarchy (at most MAX_UNKNOWN_CODES codes kept).
     unknown_areas: Counter[str] = field(default_factory=Counter)
     releases: int = 0
+    #: Staff closures by outcome: ``closed``, or a no-op (``unknown``, ``not_held``).
+    closures: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(slots=True)
