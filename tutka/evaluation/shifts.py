@@ -57,7 +57,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from tutka.detectors.hindsight import lasting_shifts
 from tutka.evaluation.backtest import Shock, episodes
-from tutka.models.alerts import HOLD_NOTES, Alert, AlertKind, AlertStatus, Polarity
+from tutka.models.alerts import (
+    HOLD_NOTES,
+    Alert,
+    AlertKind,
+    AlertStatus,
+    Polarity,
+    is_verdict_note,
+)
 from tutka.models.codes import period_index, period_of, period_str
 
 __all__ = [
@@ -169,8 +176,11 @@ def covered_months(alerts: Iterable[Alert]) -> dict[AreaPolarity, set[int]]:
 
 
 def _noted_only(version: Alert) -> bool:
-    """A version that only notes the alert is held open (the new normal): no new alarm."""
-    return bool(version.history) and version.history[-1].note in HOLD_NOTES
+    """A version that only notes the alert is held open or the figures' verdict: no new alarm."""
+    if not version.history:
+        return False
+    note = version.history[-1].note
+    return note in HOLD_NOTES or is_verdict_note(note)
 
 
 def _raised(alerts: Iterable[Alert]) -> Iterable[tuple[Alert, set[int]]]:

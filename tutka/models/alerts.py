@@ -233,6 +233,24 @@ NEW_NORMAL: Final = "level stays shifted: the new normal"
 HELD_STRUCTURAL: Final = "structural change: held open until staff close it"
 #: Notes that say an alert is held open (no new alarm): the ones staff may close.
 HOLD_NOTES: Final = frozenset({NEW_NORMAL, HELD_STRUCTURAL})
+#: The history note of a notice alert's version that carries the figures' verdict
+#: ("figures: confirmed"): a note on the alert, which leaves its hold as it was.
+VERDICT_NOTE: Final = "figures: {status}"
+_VERDICT_PREFIX: Final = VERDICT_NOTE.split("{", 1)[0]
+
+
+def is_verdict_note(note: str | None) -> bool:
+    """Whether a history note only carries the figures' verdict on a notice alert."""
+    return note is not None and note.startswith(_VERDICT_PREFIX)
+
+
+def hold_of(alert: Alert) -> str | None:
+    """The hold the alert's latest versions note (verdict notes skipped), or None."""
+    for entry in reversed(alert.history):
+        if not is_verdict_note(entry.note):
+            return entry.note if entry.note in HOLD_NOTES else None
+    return None
+
 
 #: Why staff closed a held alert.
 ClosureReason = Literal["new_normal_accepted", "structural_handled", "false_alarm"]
@@ -331,11 +349,7 @@ def held_open(alert: Alert) -> bool:
     Its latest version says so: such an alert stays open until staff close it (or its level
     recovers, or the opposite change comes).
     """
-    return (
-        alert.status is not AlertStatus.RESOLVED
-        and bool(alert.history)
-        and alert.history[-1].note in HOLD_NOTES
-    )
+    return alert.status is not AlertStatus.RESOLVED and hold_of(alert) is not None
 
 
 def alert_id(group: str, opened_period: str) -> str:

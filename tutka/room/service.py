@@ -243,7 +243,16 @@ def embedded(
 
     thread = threading.Thread(
         target=_run_pipeline,
-        args=(service, closer, hierarchy, catalogue, sectors, with_store, pace_seconds, outlet.inbox),
+        args=(
+            service,
+            closer,
+            hierarchy,
+            catalogue,
+            sectors,
+            with_store,
+            pace_seconds,
+            outlet.inbox,
+        ),
         name="room-pipeline",
         daemon=True,
     )
@@ -336,10 +345,10 @@ def _take_notices(
     except queue.Empty:
         return
     for notice in batch:
-            service.state.observe(notice)
-            for output in engine.process(notice):
-                if isinstance(output, Alert):
-                    service.state.add_alert(output)
+        service.state.observe(notice)
+        for output in engine.process(notice):
+            if isinstance(output, Alert):
+                service.state.add_alert(output)
 
 
 class _Stopped(Exception):

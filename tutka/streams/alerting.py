@@ -21,7 +21,6 @@ from typing import Final
 from tutka.config.catalogue import AlertingRules, SeverityRules
 from tutka.models.alerts import (
     HELD_STRUCTURAL,
-    HOLD_NOTES,
     MAX_EVIDENCE,
     MAX_HISTORY,
     MAX_NOTICES,
@@ -38,6 +37,7 @@ from tutka.models.alerts import (
     Severity,
     SignalEvidence,
     alert_id,
+    hold_of,
 )
 from tutka.models.areas import Hierarchy
 from tutka.models.codes import period_index, period_str
@@ -249,7 +249,7 @@ def resolve_quiet(
         elif hold is None:
             resolution = "quiet"
         elif hold_for is None or clock - state.last_signal < hold_for:
-            if alert.history[-1].note not in HOLD_NOTES:
+            if hold_of(alert) is None:  # not yet noted (a verdict note keeps the hold)
                 state.alert = _advance(alert, AlertStatus.UPDATED, clock, hold, ctx)
                 out.append((key, state.alert))
             continue
@@ -277,7 +277,7 @@ def close_by_staff(
     unknown changes nothing, so a redelivered command is harmless.
     """
     alert = state.alert
-    if alert is None or alert.history[-1].note not in HOLD_NOTES:
+    if alert is None or hold_of(alert) is None:
         return None
     at = max(period, period_index(alert.history[-1].period))
     closed = replace_alert(

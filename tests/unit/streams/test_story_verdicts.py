@@ -9,16 +9,24 @@ alerts are the same.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
-from tutka.models.alerts import Alert, AlertKind, AlertStatus, StoryStatus
+from tutka.models.alerts import (
+    HELD_STRUCTURAL,
+    VERDICT_NOTE,
+    Alert,
+    AlertKind,
+    AlertStatus,
+    StoryStatus,
+    held_open,
+)
+from tutka.models.closures import StaffClosure
 from tutka.models.events import LayoffNoticeFiled
 from tutka.streams.engine import Engine, Event, Output
 from tutka.streams.ordering import ordering_key
 from tutka.streams.picture import changes
-from tutka.streams.stages.stories import VERDICT_NOTE
 from tutka.streams.stories import StoryState, restore, snapshot
 
 from .market import figures, notice
@@ -86,7 +94,7 @@ def test_the_notice_alert_is_sent_again_with_the_figures_verdict(
     assert [a.history[-1].note for a in versions].count(again.history[-1].note) == 1
 
 
-def test_no_rise_seen_once_the_horizon_has_passed_even_on_a_resolved_notice_alert() -> None:
+def test_no_rise_seen_once_the_horizon_has_passed_and_the_hold_stays() -> None:
     out = Engine(H, CATALOGUE).run(_events(1.0, 180, months=60, later=True))
     assert not any(
         isinstance(o, Alert) and o.kind is AlertKind.UNEMPLOYMENT and o.area == "KU240" for o in out
@@ -94,18 +102,20 @@ def test_no_rise_seen_once_the_horizon_has_passed_even_on_a_resolved_notice_aler
     versions = _notice_versions(out)
     last = versions[-1]
     assert [a.sequence for a in versions] == list(range(1, len(versions) + 1))
-    assert versions[-2].status is AlertStatus.RESOLVED and versions[-2].resolution == "quiet"
+    # Permanent dismissals are a structural change: held open until staff close it.
+    assert versions[-2].history[-1].note == HELD_STRUCTURAL and held_open(versions[-2])
     assert versions[-2].story is not None and versions[-2].story.status is StoryStatus.PENDING
-    assert last.status is AlertStatus.RESOLVED and last.resolution == "quiet"
+    assert last.status is AlertStatus.UPDATED and last.resolution is None
     assert last.story is not None and last.story.status is StoryStatus.NO_RISE
     assert last.history[-1].note == "figures: no_rise"
+    # The verdict is a note on the alert: the hold stands, so staff can still close it.
+    assert held_open(last)
     # The footprint runs April 2015 to September 2016: the verdict comes with the next month.
     assert last.story.footprint[-1].period == "2016-09"
     assert last.history[-1].period == "2016-10"
     assert "no rise" in last.story.explanation.en and "nousua" in last.story.explanation.fi
     assert "ingen ökning" in last.story.explanation.sv
-    # The room's timeline: the verdict on a resolved alert is not a second resolution.
-    assert [c.change for c in changes(versions[-3], versions[-2])] == ["resolved"]
+    # The room's timeline: the verdict is no change of state.
     assert changes(versions[-2], last) == []
 
 
@@ -122,3 +132,19 @@ def test_an_older_stories_checkpoint_restores_without_watches() -> None:
     data = snapshot(StoryState())
     del data["watch"]
     assert restore(data) == StoryState()
+
+
+def test_staff_can_close_a_held_notice_alert_after_its_verdict() -> None:
+    engine = Engine(H, CATALOGUE)
+    last = _notice_versions(engine.run(_events(1.0, 180, months=60, later=True)))[-1]
+    assert last.history[-1].note == "figures: no_rise"
+    at = datetime(2020, 1, 2, tzinfo=UTC)
+    closed = [
+        o
+        for o in engine.close(StaffClosure(alert_id=last.id, at=at, reason="structural_handled"))
+        if isinstance(o, Alert)
+    ]
+    assert [(a.id, a.status, a.resolution) for a in closed] == [
+        (last.id, AlertStatus.RESOLVED, "closed_by_staff")
+    ]
+    assert closed[0].sequence == last.sequence + 1

@@ -12,15 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tutka.models.alerts import MAX_HISTORY, Alert, AlertStatus, HistoryEntry
+from tutka.models.alerts import MAX_HISTORY, VERDICT_NOTE, Alert, AlertStatus, HistoryEntry
 from tutka.models.codes import period_index, period_str
 from tutka.streams import stories
 from tutka.streams.stages.alerting import counted
 from tutka.streams.stages.context import EngineContext
 from tutka.streams.stages.state import EngineState, Output
-
-#: The history note of a notice alert's version that carries the figures' verdict.
-VERDICT_NOTE = "figures: {status}"
 
 
 def tell(state: EngineState, ctx: EngineContext, out: Sequence[Output]) -> list[Output]:
