@@ -53,7 +53,8 @@ class Decoder:
 
     def __init__(self) -> None:
         self._templates: dict[SeriesShape, Figure] = {}
-        self._days: dict[tuple[str, str], date] = {}  # valid (period, published) pairs
+        #: Valid (period, published) pairs, remembered.
+        self.days: dict[tuple[str, str], date] = {}
         #: Figures built from a template (the rest were validated in full).
         self.fast = 0
         #: Cells the source left blank on purpose (suppressed): skipped and counted, since a
@@ -86,7 +87,7 @@ class Decoder:
         shape = _shape(payload)
         if shape is not None:
             template = self._templates.get(shape)
-            update = _varying(payload, self._days) if template is not None else None
+            update = _varying(payload, self.days) if template is not None else None
             if template is not None and update is not None:
                 self.fast += 1
                 return template.model_copy(update=update)
@@ -94,7 +95,7 @@ class Decoder:
         if (
             shape is not None
             and isinstance(result, UnemploymentReported | VacanciesReported)
-            and _varying(payload, self._days) is not None
+            and _varying(payload, self.days) is not None
         ):
             if len(self._templates) >= MAX_TEMPLATES:
                 self._templates.clear()
@@ -111,7 +112,7 @@ class Decoder:
         )
         if template is None or (fraction is None and exponent is None):
             return None  # (an integer value is for the models to judge)
-        update = _varying_values(period, float(value), published, int(revision), self._days)
+        update = varying_values(period, float(value), published, int(revision), self.days)
         if update is None:
             return None
         self.fast += 1
@@ -220,12 +221,12 @@ def _varying(
         revision = None
     elif type(revision) is not int:  # (null too: present, and not an integer)
         return None
-    return _varying_values(
+    return varying_values(
         payload.get("period"), payload.get("value"), payload.get("published"), revision, days
     )
 
 
-def _varying_values(
+def varying_values(
     period: object,
     value: object,
     published: object,
