@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pv
 import pyarrow.parquet as pq
 
-from tutka.inputs.decoding import Decoder, Figure, varying_values
+from tutka.inputs.decoding import Decoder, Figure, figure_from, varying_values
 from tutka.inputs.formats import ALL, Event, csv_published
 from tutka.models.deadletter import DeadLetter
 from tutka.models.events import PXWEB_MEASURES, UnemploymentMeasure, VacancyMeasure
@@ -132,7 +132,7 @@ def columnar_events(
                     if update is not None:
                         decoder.fast += 1
                         raw = ",".join([column[j] for column in text])
-                        yield template.model_copy(update=update), raw, number
+                        yield figure_from(template, update), raw, number
                         continue
             row = [column[j] for column in text]
             item = slow(row, number)

@@ -90,7 +90,7 @@ class Decoder:
             update = _varying(payload, self.days) if template is not None else None
             if template is not None and update is not None:
                 self.fast += 1
-                return template.model_copy(update=update)
+                return figure_from(template, update)
         result = validate(payload, raw, file_origin(file, number), now)
         if (
             shape is not None
@@ -116,8 +116,30 @@ class Decoder:
         if update is None:
             return None
         self.fast += 1
-        return template.model_copy(update=update)
+        return figure_from(template, update)
 
+
+def figure_from(template: Figure, update: dict[str, object]) -> Figure:
+    """``template.model_copy(update=update)``, for a figure template, at a third of its cost.
+
+    What pydantic's ``model_copy`` does for a model without extra fields or private attributes
+    (the figures have neither): a new object with the template's values, ``update`` put over
+    them, and the fields set grown by ``update``'s keys. A test holds the two equal.
+    """
+    cls = type(template)
+    figure = cls.__new__(cls)
+    values = dict(template.__dict__)
+    values.update(update)
+    fields_set = set(template.__pydantic_fields_set__)
+    fields_set.update(update)
+    _set(figure, "__dict__", values)
+    _set(figure, "__pydantic_extra__", None)
+    _set(figure, "__pydantic_fields_set__", fields_set)
+    _set(figure, "__pydantic_private__", None)
+    return figure
+
+
+_set: Final = object.__setattr__
 
 _STRING = r'"([^"\\\x00-\x1f]*)"'  # a JSON string without escapes (nor control characters)
 #: A figure exactly as the models serialise it (``model_dump_json``: what ``tutka simulate``
