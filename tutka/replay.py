@@ -207,9 +207,7 @@ class InputStream:
         return heapq.merge(*streams, key=_key)
 
     def _ordered(self, index: int, order: FileOrder) -> Iterator[Record]:
-        records = read_records(
-            order.path, self.received_at, self.decoder, self.counts, order.plain
-        )
+        records = read_records(order.path, self.received_at, self.decoder, self.counts, order.plain)
         events = self._events(index, records)
         if order.mode == "sorted":
             return _checked(events, order.path)

@@ -1,4 +1,4 @@
-"""Columnar reading: a long-format table parsed in batches by pyarrow, its common rows checked at once.
+"""Columnar reading: a long table parsed in batches by pyarrow, its common rows checked at once.
 
 Statistics Finland's tables are long (the occupation table 12ti: 3.7 million rows), and nearly
 every row is the same shape: codes, a month, a measure code and a number. Here pyarrow parses a
@@ -26,7 +26,13 @@ import pyarrow.parquet as pq
 from tutka.inputs.decoding import Decoder, Figure, figure_from, varying_values
 from tutka.inputs.formats import ALL, Event, csv_published
 from tutka.models.deadletter import DeadLetter
-from tutka.models.events import PXWEB_MEASURES, UnemploymentMeasure, VacancyMeasure
+from tutka.models.events import (
+    PXWEB_MEASURES,
+    UnemploymentMeasure,
+    UnemploymentReported,
+    VacanciesReported,
+    VacancyMeasure,
+)
 
 #: Bytes pyarrow parses at a time (a batch of roughly 100 000 rows of a long table).
 BLOCK_BYTES: Final = 1 << 22
@@ -35,10 +41,16 @@ _CODE: Final = r"^[A-Za-z0-9]{1,16}$"
 _MONTH: Final = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
 _NUMBER: Final = r"^[0-9]{1,9}(\.[0-9]{1,9})?$"
 _MEASURE_CODES: Final = pa.array(
-    sorted({*PXWEB_MEASURES, *(m.value for m in UnemploymentMeasure),
-            *(m.value for m in VacancyMeasure)})  # fmt: skip
+    sorted(
+        {
+            *PXWEB_MEASURES,
+            *(m.value for m in UnemploymentMeasure),
+            *(m.value for m in VacancyMeasure),
+        }
+    )
 )
 
+FIGURES: Final = (UnemploymentReported, VacanciesReported)
 #: The row-by-row path: a row's fields and line number → its event, dead letter, or None (a
 #: suppressed cell, counted by the callee).
 SlowRow = Callable[[list[str], int], "Event | DeadLetter | None"]
@@ -77,7 +89,9 @@ def _as_text(column: pa.Array) -> pa.Array:
         # A whole number as the CSV writes it ("1200", not "1200.0"); others as pyarrow does.
         whole = pc.equal(column, pc.round(column))
         text = pc.if_else(
-            whole, pc.cast(pc.cast(column, pa.int64(), safe=False), pa.string()), pc.cast(column, pa.string())
+            whole,
+            pc.cast(pc.cast(column, pa.int64(), safe=False), pa.string()),
+            pc.cast(column, pa.string()),
         )
     else:
         text = pc.cast(column, pa.string())
@@ -138,9 +152,8 @@ def columnar_events(
             item = slow(row, number)
             if item is None:
                 continue
-            if key is not None and key not in templates and item.type != "layoff_notice":
-                if not isinstance(item, DeadLetter):
-                    templates[key] = item  # type: ignore[assignment]
+            if key is not None and key not in templates and isinstance(item, FIGURES):
+                templates[key] = item
             yield item, ",".join(row), number
 
 

@@ -90,20 +90,20 @@ class ExternalSort:
                     keyed = [(key(item), item) for item in chunk]
                     del chunk
                     keyed.sort(key=itemgetter(0))  # stable: ties keep the file's order
-                    handle = open(Path(tmp) / f"chunk-{len(files):05d}", "w+b")  # noqa: SIM115
-                    files.append(handle)
-                    _write(handle, [(k, encode(item)) for k, item in keyed])
+                    spill: IO[bytes] = open(Path(tmp) / f"chunk-{len(files):05d}", "w+b")  # noqa: SIM115
+                    files.append(spill)
+                    _write(spill, [(k, encode(item)) for k, item in keyed])
                     del keyed
                     self.chunks_written += 1
                     chunk = _take(items, self.chunk)
-                for handle in files:
-                    handle.seek(0)
+                for chunk_file in files:
+                    chunk_file.seek(0)
                 merged = heapq.merge(*(_read(h) for h in files), key=itemgetter(0))
                 for _, payload in merged:
                     yield decode(payload)
             finally:
-                for handle in files:
-                    handle.close()
+                for chunk_file in files:
+                    chunk_file.close()
 
 
 def _take(items: Iterator[Any], n: int) -> list[Any]:
@@ -123,7 +123,7 @@ def _write(handle: IO[bytes], spilled: list[Spilled]) -> None:
 def _read(handle: IO[bytes]) -> Iterator[Spilled]:
     while True:
         try:
-            batch: list[Spilled] = pickle.load(handle)  # noqa: S301 (our own temporary file)
+            batch: list[Spilled] = pickle.load(handle)  # (our own temporary file)
         except EOFError:
             return
         yield from batch
