@@ -77,15 +77,14 @@ class ExternalSort:
         decode: Callable[[Any], Any],
     ) -> Iterator[Any]:
         """``items`` in ``key`` order (stable); chunks go to disk as ``encode`` makes them."""
-        first = _take(items, self.chunk)
-        if len(first) < self.chunk:
-            first.sort(key=key)
-            yield from first
+        chunk = _take(items, self.chunk)
+        if len(chunk) < self.chunk:
+            chunk.sort(key=key)
+            yield from chunk
             return
         with tempfile.TemporaryDirectory(prefix="tutka-sort-", dir=self.directory) as tmp:
             files: list[IO[bytes]] = []
             try:
-                chunk = first
                 while chunk:
                     keyed = [(key(item), item) for item in chunk]
                     del chunk
