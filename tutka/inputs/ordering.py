@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final, Literal
 
-import pyarrow as pa
-
-from tutka.inputs.columnar import parquet_batches, parquet_columns, rows
 from tutka.inputs.decoding import CANONICAL_FIGURE, ISO_DAY, is_figure_type
 from tutka.inputs.formats import (
     ALL,
@@ -98,6 +95,10 @@ def scan_order(path: Path) -> FileOrder:
 
 def _scan_parquet(path: Path) -> FileOrder:
     """A Parquet file's order, row by row as text (as the readers see it)."""
+    import pyarrow as pa  # (columnar reading only: 100 MB of libraries)
+
+    from tutka.inputs.columnar import parquet_batches, parquet_columns, rows
+
     try:
         columns = [c.strip() for c in parquet_columns(path)]
         if not set(columns) >= DATA_COLUMNS:

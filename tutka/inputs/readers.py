@@ -9,9 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-import pyarrow as pa
-
-from tutka.inputs.columnar import columnar_events, csv_batches, parquet_batches, parquet_columns
 from tutka.inputs.decoding import Decoder
 from tutka.inputs.formats import (
     ALL,
@@ -41,6 +38,9 @@ from tutka.models.events import PXWEB_MEASURES, UnemploymentMeasure
 #: cell is *suppressed*, not bad input: it is counted (:attr:`Decoder.suppressed`), never a dead
 #: letter, and the series simply has no figure that month.
 SUPPRESSED: Final = frozenset({"", ".", "..", "-"})
+#: A plain CSV file at least this large (bytes on disk) is read in columnar batches; a smaller
+#: one row by row, sparing pyarrow's libraries (about 100 MB of memory) where they gain little.
+COLUMNAR_BYTES: Final = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +109,8 @@ def read_records(
     compressed file that stops decompressing: reading the other files goes on.
 
     ``plain``: the order scan found the CSV plain (:class:`~tutka.inputs.ordering.FileOrder`),
-    so it is read in columnar batches; a Parquet file always is.
+    so it is read in columnar batches if it is at least :data:`COLUMNAR_BYTES` large; a Parquet
+    file always is.
     """
     now = received_at or datetime.now(UTC)
     decoder = decoder if decoder is not None else Decoder()
@@ -117,7 +118,7 @@ def read_records(
     if is_parquet(path):
         yield from _columnar_records(path, _parquet_header(path), now, decoder)
         return
-    if plain:
+    if plain and path.stat().st_size >= COLUMNAR_BYTES:
         yield from _columnar_records(path, _csv_header(path), now, decoder)
         return
     try:
@@ -142,6 +143,10 @@ def _csv_header(path: Path) -> list[str]:
 
 
 def _parquet_header(path: Path) -> list[str]:
+    import pyarrow as pa  # (columnar reading only: 100 MB of libraries)
+
+    from tutka.inputs.columnar import parquet_columns
+
     try:
         columns = [c.strip() for c in parquet_columns(path)]
     except (OSError, pa.ArrowException) as exc:
@@ -238,6 +243,14 @@ def _columnar_records(
     path: Path, columns: list[str], now: datetime, decoder: Decoder
 ) -> Iterator[Record]:
     """A plain CSV or a Parquet file read in columnar batches (:mod:`tutka.inputs.columnar`)."""
+    import pyarrow as pa  # (columnar reading only: 100 MB of libraries)
+
+    from tutka.inputs.columnar import (
+        columnar_events,
+        csv_batches,
+        parquet_batches,
+    )
+
     file, source = str(path), _source(str(path))
 
     def slow(row: list[str], number: int) -> Event | DeadLetter | None:

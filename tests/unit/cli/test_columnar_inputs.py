@@ -5,12 +5,13 @@ from __future__ import annotations
 import gzip
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tutka.inputs import input_files, read_records, scan_order
+from tutka.inputs import columnar, input_files, read_records, readers, scan_order
 from tutka.inputs.decoding import Decoder, figure_from
 from tutka.models.deadletter import DeadLetter
 from tutka.models.events import VacanciesReported
@@ -52,14 +53,33 @@ def as_rows(path: Path, plain: bool) -> tuple[list[tuple[object, ...]], Decoder]
     return out, decoder
 
 
+@pytest.fixture
+def columnar_calls(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every plain CSV is read in columns (not only large ones); the columnar reads, counted."""
+    calls: list[Path] = []
+    events = columnar.columnar_events
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(Path())
+        return events(*args, **kwargs)
+
+    monkeypatch.setattr(readers, "COLUMNAR_BYTES", 0)
+    monkeypatch.setattr(columnar, "columnar_events", counted)
+    return calls
+
+
 @pytest.mark.parametrize("name", ["table.csv", "table.csv.gz"])
-def test_a_plain_table_reads_the_same_in_columns_as_row_by_row(tmp_path: Path, name: str) -> None:
+def test_a_plain_table_reads_the_same_in_columns_as_row_by_row(
+    tmp_path: Path, name: str, columnar_calls: list[Path]
+) -> None:
     path = tmp_path / name
     data = TABLE.encode()
     path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
     assert scan_order(path).plain
     rows, rows_decoder = as_rows(path, plain=False)
+    assert columnar_calls == []
     columns, columns_decoder = as_rows(path, plain=True)
+    assert len(columnar_calls) == 1
     assert columns == rows
     assert columns_decoder.suppressed == rows_decoder.suppressed == 2
     assert columns_decoder.fast == rows_decoder.fast > 0
