@@ -41,8 +41,9 @@ from tutka.inputs.formats import Event
 from tutka.streams.ordering import OrderKey, ordering_key
 
 #: Records sorted in memory at a time; a longer unsorted file is sorted in chunks on disk. At
-#: about a kilobyte per record in memory this holds a chunk near 200 MB at most.
-SORT_CHUNK: Final = 200_000
+#: about two kilobytes per record in memory (event, raw text, keys) this holds a chunk near
+#: 100 MB.
+SORT_CHUNK: Final = 50_000
 #: Records pickled together in a chunk file (fewer, larger writes; reading back holds one batch
 #: per chunk).
 BATCH: Final = 2_048
