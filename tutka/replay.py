@@ -31,6 +31,7 @@ from tutka.config.catalogue import Catalogue
 from tutka.inputs import Decoder, Event, FileOrder, Record, input_files, read_records, scan_order
 from tutka.inputs.external_sort import SORT_CHUNK, EventCodec, ExternalSort
 from tutka.inputs.formats import LineCounts
+from tutka.inputs.readers import COLUMNAR_RECORDS
 from tutka.models.alerts import Alert, Localized
 from tutka.models.areas import Hierarchy
 from tutka.models.deadletter import DeadLetter, dead_letter
@@ -207,7 +208,8 @@ class InputStream:
         return heapq.merge(*streams, key=_key)
 
     def _ordered(self, index: int, order: FileOrder) -> Iterator[Record]:
-        records = read_records(order.path, self.received_at, self.decoder, self.counts, order.plain)
+        columnar = order.plain and order.records >= COLUMNAR_RECORDS
+        records = read_records(order.path, self.received_at, self.decoder, self.counts, columnar)
         events = self._events(index, records)
         if order.mode == "sorted":
             return _checked(events, order.path)

@@ -34,8 +34,8 @@ from tutka.models.events import (
     VacancyMeasure,
 )
 
-#: Bytes pyarrow parses at a time (a batch of roughly 100 000 rows of a long table).
-BLOCK_BYTES: Final = 1 << 22
+#: Bytes pyarrow parses at a time (a batch of roughly 25 000 rows of a long table).
+BLOCK_BYTES: Final = 1 << 20
 #: What the vectorised checks vouch for; anything else takes the row-by-row path.
 _CODE: Final = r"^[A-Za-z0-9]{1,16}$"
 _MONTH: Final = r"^[0-9]{4}-(0[1-9]|1[0-2])$"
@@ -80,7 +80,7 @@ def parquet_columns(path: Path) -> list[str]:
 
 def parquet_batches(path: Path) -> Iterator[list[pa.Array]]:
     """A Parquet file's rows, every column as text (a missing value as an empty cell)."""
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=100_000):
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=25_000):
         yield [_as_text(batch.column(i)) for i in range(batch.num_columns)]
 
 

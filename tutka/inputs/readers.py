@@ -38,9 +38,10 @@ from tutka.models.events import PXWEB_MEASURES, UnemploymentMeasure
 #: cell is *suppressed*, not bad input: it is counted (:attr:`Decoder.suppressed`), never a dead
 #: letter, and the series simply has no figure that month.
 SUPPRESSED: Final = frozenset({"", ".", "..", "-"})
-#: A plain CSV file at least this large (bytes on disk) is read in columnar batches; a smaller
-#: one row by row, sparing pyarrow's libraries (about 100 MB of memory) where they gain little.
-COLUMNAR_BYTES: Final = 1 << 20
+#: A plain CSV of at least this many records is worth reading in columnar batches (the replay's
+#: choice); a shorter one is read row by row, sparing pyarrow's libraries and batches (about
+#: 150 MB of memory) where they would gain a few seconds.
+COLUMNAR_RECORDS: Final = 500_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,8 +110,8 @@ def read_records(
     compressed file that stops decompressing: reading the other files goes on.
 
     ``plain``: the order scan found the CSV plain (:class:`~tutka.inputs.ordering.FileOrder`),
-    so it is read in columnar batches if it is at least :data:`COLUMNAR_BYTES` large; a Parquet
-    file always is.
+    so it is read in columnar batches (the replay asks for that from :data:`COLUMNAR_RECORDS`
+    records on); a Parquet file always is.
     """
     now = received_at or datetime.now(UTC)
     decoder = decoder if decoder is not None else Decoder()
@@ -118,7 +119,7 @@ def read_records(
     if is_parquet(path):
         yield from _columnar_records(path, _parquet_header(path), now, decoder)
         return
-    if plain and path.stat().st_size >= COLUMNAR_BYTES:
+    if plain:
         yield from _columnar_records(path, _csv_header(path), now, decoder)
         return
     try:

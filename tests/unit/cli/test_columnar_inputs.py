@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tutka.inputs import columnar, input_files, read_records, readers, scan_order
+from tutka.inputs import columnar, input_files, read_records, scan_order
 from tutka.inputs.decoding import Decoder, figure_from
 from tutka.models.deadletter import DeadLetter
 from tutka.models.events import VacanciesReported
@@ -55,7 +55,7 @@ def as_rows(path: Path, plain: bool) -> tuple[list[tuple[object, ...]], Decoder]
 
 @pytest.fixture
 def columnar_calls(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Every plain CSV is read in columns (not only large ones); the columnar reads, counted."""
+    """The columnar reads, counted."""
     calls: list[Path] = []
     events = columnar.columnar_events
 
@@ -63,7 +63,6 @@ def columnar_calls(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         calls.append(Path())
         return events(*args, **kwargs)
 
-    monkeypatch.setattr(readers, "COLUMNAR_BYTES", 0)
     monkeypatch.setattr(columnar, "columnar_events", counted)
     return calls
 
