@@ -43,7 +43,7 @@ TABLE = """month,area,occupation,measure,value
 
 def as_rows(path: Path, plain: bool) -> tuple[list[tuple[object, ...]], Decoder]:
     decoder = Decoder()
-    out = []
+    out: list[tuple[object, ...]] = []
     for record in read_records(path, decoder=decoder, plain=plain):
         item = record.item
         if isinstance(item, DeadLetter):
@@ -136,10 +136,10 @@ def test_a_parquet_table_gives_the_figures_of_the_same_csv(tmp_path: Path) -> No
     order = scan_order(parquet)
     assert order.plain and order.mode == "unsorted" and order.records == len(fields)
     stream = InputStream([parquet])
-    from_parquet = [r.item.model_dump_json() for r in stream]  # type: ignore[union-attr]
+    from_parquet = [r.item.model_dump_json() for r in stream]
     stream_csv = InputStream([csv_path])
     from_csv = [
-        r.item.model_dump_json()  # type: ignore[union-attr]
+        r.item.model_dump_json()
         for r in stream_csv
         if r.raw.split(",")[4].strip().replace(".", "", 1).isdigit()
     ]
