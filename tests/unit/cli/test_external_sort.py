@@ -77,16 +77,13 @@ def test_a_shuffled_table_sorted_in_chunks_is_the_in_memory_sort(tmp_path: Path)
     records = list(read_records(path))
     expected = sorted(
         (r.item for r in records if not isinstance(r.item, DeadLetter)),
-        key=ordering_key,  # type: ignore[arg-type]
+        key=ordering_key,
     )
     stream = InputStream([path], sort_chunk=2)
     got = [(record.item, record.raw, record.line) for record in stream]
     assert stream.sorts[0].chunks_written == 4
     assert [item for item, _, _ in got] == expected
-    assert [item.model_fields_set for item, _, _ in got] == [
-        e.model_fields_set  # type: ignore[union-attr]
-        for e in expected
-    ]
+    assert [item.model_fields_set for item, _, _ in got] == [e.model_fields_set for e in expected]
     by_line = {r.line: r.raw for r in records}
     assert all(by_line[line] == raw for _, raw, line in got)
     # Dead letters in file order, suppressed cells counted: the invariant holds.
@@ -105,7 +102,7 @@ def test_the_codec_rebuilds_each_figure_exactly(market: Path) -> None:
         for r in read_records(market / "unemployment.jsonl")
         if not isinstance(r.item, DeadLetter)
     ][:200]
-    back = [codec.decode(codec.encode(e)) for e in events]  # type: ignore[arg-type]
+    back = [codec.decode(codec.encode(e)) for e in events]
     assert [b.model_dump_json() for b in back] == [e.model_dump_json() for e in events]
     assert [b.model_fields_set for b in back] == [e.model_fields_set for e in events]
 
