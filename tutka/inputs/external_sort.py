@@ -137,6 +137,10 @@ class EventCodec:
     """
 
     _ids: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    #: Per event class, what reads its fixed fields (all but :data:`_VARYING`) from ``__dict__``.
+    _fixed: dict[type[Any], Callable[[dict[str, Any]], tuple[Any, ...]]] = field(
+        default_factory=dict
+    )
     _shapes: list[tuple[type[Any], dict[str, Any], set[str]]] = field(default_factory=list)
 
     def key(self, event: Event) -> OrderKey:
@@ -151,9 +155,13 @@ class EventCodec:
         private = getattr(event, "__pydantic_private__", None)
         if event.type == "layoff_notice" or event.__pydantic_extra__ or private:
             return (_WHOLE, event)
-        fixed = tuple((k, v) for k, v in values.items() if k not in _VARYING)
+        cls = type(event)
+        fixed_of = self._fixed.get(cls)
+        if fixed_of is None:
+            names = [name for name in cls.model_fields if name not in _VARYING]
+            fixed_of = self._fixed[cls] = itemgetter(*names)
         fields_set = event.model_fields_set
-        shape = (type(event), fixed, frozenset(fields_set))
+        shape = (cls, fixed_of(values), frozenset(fields_set))
         try:
             number = self._ids.get(shape)
         except TypeError:  # an unhashable value: written whole
@@ -161,7 +169,7 @@ class EventCodec:
         if number is None:
             number = len(self._shapes)
             self._ids[shape] = number
-            self._shapes.append((type(event), dict(values), set(fields_set)))
+            self._shapes.append((cls, dict(values), set(fields_set)))
         published: date = values["published"]
         return (
             number,
