@@ -7,7 +7,9 @@ order a stable sort of all records would give (ties: earlier file first, then ea
 memory bounded by the engine's state instead of the input's size. A file whose lines are in
 availability order (what ``tutka simulate`` writes) is streamed as it is; one whose days are in
 order but not the records within a day (Statistics Finland's tables) is sorted a day at a time;
-anything else is read whole and sorted in memory, that file alone.
+anything else (the occupation table 12ti, by area, occupation and month) is sorted externally:
+in chunks of ``sort_chunk`` records written to temporary files, then merged
+(:mod:`tutka.inputs.external_sort`), so its length costs disk, not memory.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from typing import Final
 
 from tutka.config.catalogue import Catalogue
 from tutka.inputs import Decoder, Event, FileOrder, Record, input_files, read_records, scan_order
+from tutka.inputs.external_sort import SORT_CHUNK, EventCodec, ExternalSort
 from tutka.inputs.formats import LineCounts
+from tutka.inputs.readers import COLUMNAR_RECORDS
 from tutka.models.alerts import Alert, Localized
 from tutka.models.areas import Hierarchy
 from tutka.models.deadletter import DeadLetter, dead_letter
@@ -181,8 +185,14 @@ class InputStream:
         received_at: datetime | None = None,
         on_dead: DeadLetterSink | None = None,
         keep_dead: int | None = None,
+        sort_chunk: int = SORT_CHUNK,
+        sort_directory: Path | None = None,
     ) -> None:
         self.files: list[FileOrder] = [scan_order(p) for p in input_files(list(paths))]
+        #: The external sorts of the unsorted files (how many chunks each wrote to disk).
+        self.sorts: list[ExternalSort] = []
+        self._sort_chunk = sort_chunk
+        self._sort_directory = sort_directory
         self.received_at = received_at or datetime.now(UTC)
         self.decoder = Decoder()
         self.counts = LineCounts()
@@ -210,13 +220,31 @@ class InputStream:
         return heapq.merge(*streams, key=_key)
 
     def _ordered(self, index: int, order: FileOrder) -> Iterator[Record]:
-        records = read_records(order.path, self.received_at, self.decoder, self.counts)
+        columnar = order.plain and order.records >= COLUMNAR_RECORDS
+        records = read_records(order.path, self.received_at, self.decoder, self.counts, columnar)
         events = self._events(index, records)
         if order.mode == "sorted":
             return _checked(events, order.path)
         if order.mode == "by_day":
             return _sorted_by_day(events, order.path)
-        return iter(sorted(events, key=_key))
+        return self._sorted_externally(events, str(order.path))
+
+    def _sorted_externally(self, records: Iterator[Record], file: str) -> Iterator[Record]:
+        """An unsorted file's records in order, sorted in chunks on disk when it is long."""
+        sorter = ExternalSort(self._sort_chunk, self._sort_directory)
+        self.sorts.append(sorter)
+        codec = EventCodec()
+
+        def key(record: Record) -> OrderKey:
+            return codec.key(record.item)  # type: ignore[arg-type]
+
+        def encode(record: Record) -> tuple[object, str, int]:
+            return (codec.encode(record.item), record.raw, record.line)  # type: ignore[arg-type]
+
+        def decode(payload: tuple[tuple[object, ...], str, int]) -> Record:
+            return Record(codec.decode(payload[0]), payload[1], file, payload[2])
+
+        return sorter.sort(records, key, encode, decode)
 
     def _events(self, index: int, records: Iterable[Record]) -> Iterator[Record]:
         dead = self._dead[index]
@@ -310,11 +338,13 @@ def replay(
     on_alert: Callable[[Alert], None] | None = None,
     on_dead_letter: DeadLetterSink | None = None,
     engine: Engine | None = None,
+    sort_chunk: int = SORT_CHUNK,
 ) -> ReplayResult:
     """Run the files through a fresh engine (or ``engine``, which the caller keeps using
     afterwards). ``on_event`` sees every valid event before the engine does, ``on_alert`` every
     alert version as it is produced (the situation room), ``on_dead_letter`` every dead letter
-    (memory keeps only the first :data:`KEEP_DEAD_LETTERS`)."""
+    (memory keeps only the first :data:`KEEP_DEAD_LETTERS`). An unsorted file longer than
+    ``sort_chunk`` records is sorted on disk (:mod:`tutka.inputs.external_sort`)."""
     started = time.perf_counter()
     now = datetime.now(UTC)
     tally = DeadLetterTally()
@@ -326,7 +356,7 @@ def replay(
         if observer is not None:
             observer.metrics.dead_lettered("unknown", letter.reason, letter.error_type)
 
-    stream = InputStream(paths, now, read_dead, KEEP_DEAD_LETTERS)
+    stream = InputStream(paths, now, read_dead, KEEP_DEAD_LETTERS, sort_chunk)
     engine = engine if engine is not None else Engine(hierarchy, catalogue, sector_names)
     alerts: list[Alert] = []
     failed = _Failed(tally, on_dead_letter)  # dead letters of the run itself, after those read

@@ -53,7 +53,8 @@ class Decoder:
 
     def __init__(self) -> None:
         self._templates: dict[SeriesShape, Figure] = {}
-        self._days: dict[tuple[str, str], date] = {}  # valid (period, published) pairs
+        #: Valid (period, published) pairs, remembered.
+        self.days: dict[tuple[str, str], date] = {}
         #: Figures built from a template (the rest were validated in full).
         self.fast = 0
         #: Cells the source left blank on purpose (suppressed): skipped and counted, since a
@@ -86,15 +87,15 @@ class Decoder:
         shape = _shape(payload)
         if shape is not None:
             template = self._templates.get(shape)
-            update = _varying(payload, self._days) if template is not None else None
+            update = _varying(payload, self.days) if template is not None else None
             if template is not None and update is not None:
                 self.fast += 1
-                return template.model_copy(update=update)
+                return figure_from(template, update)
         result = validate(payload, raw, file_origin(file, number), now)
         if (
             shape is not None
             and isinstance(result, UnemploymentReported | VacanciesReported)
-            and _varying(payload, self._days) is not None
+            and _varying(payload, self.days) is not None
         ):
             if len(self._templates) >= MAX_TEMPLATES:
                 self._templates.clear()
@@ -111,12 +112,34 @@ class Decoder:
         )
         if template is None or (fraction is None and exponent is None):
             return None  # (an integer value is for the models to judge)
-        update = _varying_values(period, float(value), published, int(revision), self._days)
+        update = varying_values(period, float(value), published, int(revision), self.days)
         if update is None:
             return None
         self.fast += 1
-        return template.model_copy(update=update)
+        return figure_from(template, update)
 
+
+def figure_from(template: Figure, update: dict[str, object]) -> Figure:
+    """``template.model_copy(update=update)``, for a figure template, at a third of its cost.
+
+    What pydantic's ``model_copy`` does for a model without extra fields or private attributes
+    (the figures have neither): a new object with the template's values, ``update`` put over
+    them, and the fields set grown by ``update``'s keys. A test holds the two equal.
+    """
+    cls = type(template)
+    figure = cls.__new__(cls)
+    values = dict(template.__dict__)
+    values.update(update)
+    fields_set = set(template.__pydantic_fields_set__)
+    fields_set.update(update)
+    _set(figure, "__dict__", values)
+    _set(figure, "__pydantic_extra__", None)
+    _set(figure, "__pydantic_fields_set__", fields_set)
+    _set(figure, "__pydantic_private__", None)
+    return figure
+
+
+_set: Final = object.__setattr__
 
 _STRING = r'"([^"\\\x00-\x1f]*)"'  # a JSON string without escapes (nor control characters)
 #: A figure exactly as the models serialise it (``model_dump_json``: what ``tutka simulate``
@@ -220,12 +243,12 @@ def _varying(
         revision = None
     elif type(revision) is not int:  # (null too: present, and not an integer)
         return None
-    return _varying_values(
+    return varying_values(
         payload.get("period"), payload.get("value"), payload.get("published"), revision, days
     )
 
 
-def _varying_values(
+def varying_values(
     period: object,
     value: object,
     published: object,

@@ -28,7 +28,7 @@ from tutka.models.events import (
 )
 
 Event = LayoffNoticeFiled | UnemploymentReported | VacanciesReported
-SUFFIXES: Final = (".jsonl", ".csv")
+SUFFIXES: Final = (".jsonl", ".csv", ".parquet")
 DATA_COLUMNS: Final = frozenset({"month", "area", "measure", "value"})
 PUBLICATION_DAY: Final = 25
 #: Statistics Finland's code for "all" in a classification column.
@@ -155,6 +155,11 @@ def file_origin(file: str, line: int) -> Origin:
 
 def is_csv(path: Path) -> bool:
     return path.name.removesuffix(".gz").endswith(".csv")
+
+
+def is_parquet(path: Path) -> bool:
+    """A Parquet file (Statistics Finland's long format, in columns; compressed inside)."""
+    return path.name.endswith(".parquet")
 
 
 def open_input(path: Path) -> IO[str]:

@@ -8,6 +8,7 @@ The pipeline needs its input in availability order (:func:`tutka.streams.orderin
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from tutka.inputs.formats import (
     csv_rows,
     is_blank_row,
     is_csv,
+    is_parquet,
     open_input,
     own_measure,
 )
@@ -45,6 +47,10 @@ class FileOrder:
     path: Path
     mode: OrderMode
     records: int
+    #: A CSV whose every line is one plain row (ASCII, no quotes, the header's columns, no
+    #: blank or unreadable line, no byte-order mark): it may be read in columnar batches
+    #: (:mod:`tutka.inputs.columnar`), which then give exactly the rows the csv module gives.
+    plain: bool = False
 
 
 class _Unknown:
@@ -61,12 +67,15 @@ def scan_order(path: Path) -> FileOrder:
     value …) take no place in the order. A line whose place is unclear without validation
     (an odd type in a key field) makes the file ``unsorted``: the safe, in-memory way.
     """
+    if is_parquet(path):
+        return _scan_parquet(path)
     try:
         with open_input(path) as handle:
             lines = CappedLines(handle)
             if not is_csv(path):
                 return _classify(path, _json_lines(lines), _json_key, lines)
-            reader = csv.reader(lines)
+            plain = _Plain(not _has_bom(path))
+            reader = csv.reader(plain.lines(lines))
             columns = [c.strip() for c in next(reader, [])]
             if not set(columns) >= DATA_COLUMNS:
                 return FileOrder(path, "unsorted", 0)  # reading it will say what is wrong
@@ -74,12 +83,61 @@ def scan_order(path: Path) -> FileOrder:
             def key(row: list[str] | Unreadable) -> RawKey | _Unknown | None:
                 return None if isinstance(row, Unreadable) else _csv_key(columns, row)
 
-            rows = (row for row in csv_rows(reader, lines) if not _blank(row))
-            return _classify(path, rows, key, lines)
+            plain.width = len(columns)
+            order = _classify(path, plain.rows(csv_rows(reader, lines)), key, lines)
+            is_plain = plain.plain and lines.end is None and not lines.problems
+            return FileOrder(path, order.mode, order.records, is_plain)
     except (csv.Error, *CORRUPT):  # the header: reading it will make the dead letter
         return FileOrder(path, "unsorted", 1)
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
+
+
+def _scan_parquet(path: Path) -> FileOrder:
+    """A Parquet file's order, row by row as text (as the readers see it)."""
+    import pyarrow as pa  # (columnar reading only: 100 MB of libraries)
+
+    from tutka.inputs.columnar import parquet_batches, parquet_columns, rows
+
+    try:
+        columns = [c.strip() for c in parquet_columns(path)]
+        if not set(columns) >= DATA_COLUMNS:
+            return FileOrder(path, "unsorted", 0)  # reading it will say what is wrong
+        order = _classify(
+            path, rows(parquet_batches(path)), lambda row: _csv_key(columns, row),
+            CappedLines(io.StringIO()),  # (no lines: nothing cut short)
+        )  # fmt: skip
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    return FileOrder(path, order.mode, order.records, plain=True)
+
+
+class _Plain:
+    """Watches a CSV's lines and rows go by and says whether the file is plain (see FileOrder)."""
+
+    def __init__(self, plain: bool) -> None:
+        self.width = 0
+        self.plain = plain
+
+    def lines(self, lines: CappedLines) -> Iterator[str]:
+        for line in lines:
+            if self.plain and (not line.isascii() or '"' in line or "\r" in line.rstrip("\r\n")):
+                self.plain = False
+            yield line
+
+    def rows(self, rows: Iterator[list[str] | Unreadable]) -> Iterator[list[str] | Unreadable]:
+        for row in rows:
+            if _blank(row):
+                self.plain = False
+                continue
+            if isinstance(row, Unreadable) or len(row) != self.width:
+                self.plain = False
+            yield row
+
+
+def _has_bom(path: Path) -> bool:
+    with open_input(path) as handle:
+        return handle.read(1) == "\ufeff"
 
 
 def _json_lines(lines: CappedLines) -> Iterator[str]:
