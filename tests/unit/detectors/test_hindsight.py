@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+from numpy.lib.stride_tricks import sliding_window_view
 
-from tutka.detectors.hindsight import lasting_shifts
+from tutka.detectors.hindsight import _nanmedian, lasting_shifts
 
 COUNTRY = np.full(96, 100_000.0)
 
@@ -67,3 +70,28 @@ def test_two_steps_close_together_merge_into_the_larger() -> None:
 
 def test_too_short_a_series_labels_nothing() -> None:
     assert lasting_shifts(series([(0, 1000.0), (10, 1500.0)], months=36), COUNTRY[:36], 0) == []
+
+
+def test_the_nan_median_is_numpys_bit_for_bit() -> None:
+    """The labels' fast NaN-median equals ``np.nanmedian`` exactly: odd and even counts, ties,
+    signed zeros, gaps and all-NaN lanes, along each axis the labels use."""
+    rng = np.random.default_rng(5)
+    checked = 0
+    for _ in range(400):
+        shape = (int(rng.integers(1, 5)), int(rng.integers(1, 40)))
+        values = rng.normal(size=shape) * 10.0 ** int(rng.integers(-3, 4))
+        if rng.random() < 0.5:
+            values = np.round(values, 1)  # ties and (signed) zeros
+        values[rng.random(shape) < rng.random()] = np.nan
+        cases = [(values, 0), (values, 1)]
+        if shape[1] >= 13:
+            cases.append((sliding_window_view(values, 13, axis=1), 2))
+        for array, axis in cases:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                expected = np.nanmedian(array, axis=axis)
+            got = _nanmedian(array, axis)
+            assert got.shape == expected.shape
+            assert got.tobytes() == expected.tobytes(), (array, axis)
+            checked += 1
+    assert checked > 800

@@ -11,10 +11,10 @@ import math
 from collections.abc import Sequence
 from typing import cast
 
-from tutka.models.codes import AreaLevel, area_level
+from tutka.models.codes import AreaLevel
 from tutka.streams.calibration import group_of, level_of_group
 from tutka.streams.series import Finding, Inputs, SeriesState
-from tutka.streams.stages.context import EngineContext
+from tutka.streams.stages.context import EngineContext, level_of
 from tutka.streams.stages.state import EngineState
 
 
@@ -22,7 +22,7 @@ def calibration_group(detector: str, series: SeriesState) -> str:
     """The calibration group of ``detector`` watching ``series``."""
     key = series.key
     breakdown = key.sector is not None or key.occupation is not None
-    return group_of(detector, series.rule, area_level(key.area), breakdown)
+    return group_of(detector, series.rule, level_of(key.area), breakdown)
 
 
 def track(

@@ -8,7 +8,7 @@ reference areas, the areas of a level) depend on them alone. It is rebuilt, neve
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import partial
+from functools import lru_cache, partial
 
 from tutka.config.catalogue import Catalogue
 from tutka.detectors.base import DetectorParams
@@ -58,7 +58,7 @@ class EngineContext:
 
         Shared by every such series until one learns (copy on write).
         """
-        key = (rule_name, area_level(area))
+        key = (rule_name, level_of(area))
         pristine = self._pristine.get(key)
         if pristine is None:
             pristine = Pristine(partial(_detectors, self.params(*key)))
@@ -106,3 +106,12 @@ class EngineContext:
 
 def _detectors(params: Mapping[str, DetectorParams]) -> dict[str, AnyDetector]:
     return {name: build(name, p) for name, p in params.items()}
+
+
+@lru_cache(maxsize=1 << 12)
+def level_of(area: str) -> AreaLevel:
+    """:func:`area_level`, remembered: it is asked for every series judged, and the codes are few.
+
+    (An unknown code raises and is not remembered.)
+    """
+    return area_level(area)

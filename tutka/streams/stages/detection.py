@@ -160,12 +160,12 @@ def series_inputs(state: EngineState, ctx: EngineContext, series: SeriesState) -
     rule = ctx.catalogue.rule(series.rule) if series.rule else None
     relative = key.area != COUNTRY and rule is not None and rule.relative_to_country
     return _SeriesInputs(
-        state.series,
+        state,
+        ctx,
         series,
         ctx.reference_areas(key.area),
         key.with_area(COUNTRY) if relative else None,
         rule is not None and rule.derived is None,
-        thresholds(state, ctx, series) if state.calibration.results else _NO_THRESHOLDS,
     )
 
 
@@ -212,26 +212,47 @@ class _SeriesInputs:
     (An object rather than two closures per evaluation: it is built for every figure.)
     """
 
-    __slots__ = ("_additive", "_areas", "_country", "_series", "_state", "_thresholds")
+    __slots__ = (
+        "_additive",
+        "_areas",
+        "_country",
+        "_ctx",
+        "_engine",
+        "_series",
+        "_state",
+        "_thresholds",
+    )
 
     def __init__(
         self,
-        series: Mapping[SeriesKey, SeriesState],
+        engine: EngineState,
+        ctx: EngineContext,
         state: SeriesState,
         areas: tuple[str, ...],
         country: SeriesKey | None,
         additive: bool,
-        thresholds: Mapping[str, float],
     ) -> None:
-        self._series = series
+        self._engine = engine
+        self._ctx = ctx
+        self._series: Mapping[SeriesKey, SeriesState] = engine.series
         self._state = state
         self._areas = areas
         self._country = country  # None: not relative to the country (scale 1)
         self._additive = additive
-        self._thresholds = thresholds
+        # Looked up when a detector first asks: most series' detectors never reach a value.
+        self._thresholds: Mapping[str, float] | None = None
 
     def threshold(self, detector: str) -> float | None:
-        return self._thresholds.get(detector)
+        found = self._thresholds
+        if found is None:
+            engine = self._engine
+            found = (
+                thresholds(engine, self._ctx, self._state)
+                if engine.calibration.results
+                else _NO_THRESHOLDS
+            )
+            self._thresholds = found
+        return found.get(detector)
 
     def reference(self, period: int) -> float | None:
         """The count the series is a share of: the country's (1.0 for the country itself).
