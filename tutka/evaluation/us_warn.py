@@ -34,7 +34,7 @@ from typing import Final
 from pydantic import ValidationError
 
 from tutka.config.catalogue import Catalogue
-from tutka.models.alerts import Alert, AlertKind, Polarity, TriggerRule
+from tutka.models.alerts import Alert, AlertKind, AlertStatus, Polarity, TriggerRule, hold_of
 from tutka.models.areas import Area, Hierarchy
 from tutka.models.codes import business_id_check_digit, period_index, period_str
 from tutka.models.events import LayoffNoticeFiled, NoticeKind, UnemploymentReported
@@ -241,12 +241,34 @@ class Lead:
 
 
 def _month(alert: Alert) -> int:
-    return period_index(f"{alert.available_on:%Y-%m}")
+    """The month the version's data became available (an opening's, or a woken alert's)."""
+    opened = period_index(f"{alert.available_on:%Y-%m}")
+    if alert.sequence == 1:
+        return opened
+    # The data of a later version is as late after its period as the opening's was.
+    return opened + period_index(alert.history[-1].period) - period_index(alert.opened_period)
 
 
 def _first(alerts: Iterable[Alert], window: tuple[int, int]) -> int | None:
     months = [m for a in alerts if window[0] <= (m := _month(a)) <= window[1]]
     return min(months) if months else None
+
+
+def announcements(alerts: Iterable[Alert]) -> list[Alert]:
+    """The versions that warn anew: openings, and a held alert's first version after its hold.
+
+    A held alert (the new normal, a structural change) stays open until staff close it, so a
+    later wave in its area wakes it rather than opening a new alert.
+    """
+    previous: dict[str, Alert] = {}
+    out = []
+    for alert in alerts:
+        before = previous.get(alert.id)
+        woken = before is not None and hold_of(before) is not None and hold_of(alert) is None
+        if alert.sequence == 1 or (woken and alert.status is not AlertStatus.RESOLVED):
+            out.append(alert)
+        previous[alert.id] = alert
+    return out
 
 
 def _notice_led(alert: Alert) -> bool:
@@ -278,9 +300,10 @@ def leads(
     Notice-led: the first layoff-notice alert on the state (else on the country) whose notices
     became known in the onset window. Figure-led: the first negative unemployment alert or
     Sahm-rule trigger on the state (else on the country) whose figures became available in it.
-    Only opening versions count.
+    Only announcements count: an alert's opening version, or a held alert woken by new
+    notices or a new move (staff see it as a fresh warning); updates of a moving alert do not.
     """
-    firsts = [a for a in alerts if a.sequence == 1]
+    firsts = announcements(alerts)
     notice_alerts = [a for a in firsts if _notice_led(a)]
     figure_alerts = [a for a in firsts if _figure_led(a)]
     out = []
