@@ -136,6 +136,8 @@ class Shell:
         self._done_total = 0
         #: The partitions assigned to this worker.
         self.assigned: set[tuple[str, int]] = set()
+        #: Records of the ordered stream the core agent has finished with (any dataset's).
+        self.taken = 0
 
     def note_progress(self, waiting: int) -> None:
         """The observer's look at the lag: progress when nothing waits or records were done."""
@@ -295,6 +297,12 @@ def create_app(
                 await checkpoint()
 
     async def core_record(event: Any) -> None:
+        try:
+            await core_handle(event)
+        finally:
+            shell.taken += 1
+
+    async def core_handle(event: Any) -> None:
         message = event.message
         if message.key != shell.key:
             return  # another dataset's ordered stream

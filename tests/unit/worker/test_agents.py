@@ -139,6 +139,8 @@ def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:
         pass
 
     monkeypatch.setattr(faust.topics.Topic, "send", send)
+    # One record per batch: ``put`` returns once the agent has handled it (the tests rely on it).
+    monkeypatch.setattr(worker_app, "TAKE_MAX", 1)
     monkeypatch.setattr(worker_app, "read_back", read_back)
     monkeypatch.setattr(worker_app, "read_range", read_range)
     monkeypatch.setattr(worker_app, "end_offsets", end_offsets)
@@ -179,7 +181,14 @@ async def put_record(
     w: Worker, agent: Any, value: bytes, headers: dict[str, bytes], key: bytes = DATASET
 ) -> None:
     w.log[agent.sent_offset] = (key, value, headers)
+    taken = w.shell.taken
     await agent.put(value, key=key, headers=headers)
+    # The core takes records in batches: wait until it has finished with this one.
+    for _ in range(5000):
+        if w.shell.taken > taken:
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the core agent did not take the record")
 
 
 def stream_is_quiet(w: Worker) -> None:
