@@ -292,6 +292,9 @@ def create_app(
     async def core(stream: Any) -> None:
         async for batch in stream.take_events(TAKE_MAX, within=TAKE_WITHIN):
             for event in batch:
+                # The checkpoint table writes to the partition of the event being processed:
+                # faust knows it only inside its own iteration, so a batch says it per record.
+                stream._set_current_event(event)
                 await core_record(event)
             if time.monotonic() - shell.last_checkpoint >= k.checkpoint_seconds:
                 await checkpoint()
