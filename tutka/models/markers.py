@@ -3,7 +3,9 @@
 A release is everything one publisher sends for one availability date (``published``; a
 notice's ``announced``). After sending it, the publisher (``tutka publish``, ``tutka fetch
 --publish``) sends one :class:`ReleaseEnd` to **every partition** of every input topic the
-release went to, each copy with the number of the release's events it sent to that partition.
+publisher writes to, each copy with the number of the release's events it sent to that
+partition (zero for a topic the release did not touch: the copy still says that nothing earlier
+is coming from this publisher).
 A worker that has seen the marker on every one of those partitions, and that many events of the
 release on each, knows the release is complete and judges it at once, instead of waiting for a
 later release or for ``idle_seconds`` of quiet.

@@ -294,7 +294,7 @@ def create_app(
             for event in batch:
                 # The checkpoint table writes to the partition of the event being processed:
                 # faust knows it only inside its own iteration, so a batch says it per record.
-                stream._set_current_event(event)
+                stream._set_current_event(event)  # noqa: SLF001 (faust has no public way)
                 await core_record(event)
             if time.monotonic() - shell.last_checkpoint >= k.checkpoint_seconds:
                 await checkpoint()
@@ -508,7 +508,7 @@ def create_app(
             await events.send(key=shell.key, value=TICK, partition=shell.events_partition)
         elif shell.owner and shell.restored and shell.core.dirty:
             # Per-partition idleness: a quiet input partition stops holding the watermark.
-            idle = quiet_sources(shell, time.monotonic(), k.idle_seconds)
+            idle = quiet_sources(shell, time.monotonic(), k.idle_seconds, caught_up(app, shell))
             if idle:
                 value = IDLE_TICK + json.dumps(idle).encode() + b"}"
                 await events.send(key=shell.key, value=value, partition=shell.events_partition)
@@ -534,15 +534,40 @@ def create_app(
     return app
 
 
-def quiet_sources(shell: Shell, now: float, idle_seconds: float) -> list[str]:
-    """Input partitions the core has had nothing from for ``idle_seconds`` (not yet idle)."""
+def quiet_sources(
+    shell: Shell, now: float, idle_seconds: float, caught: set[tuple[str, int]]
+) -> list[str]:
+    """Input partitions to name idle: nothing from them for ``idle_seconds``, not yet idle.
+
+    Only a partition this worker has read to its end (``caught``), with the ordered stream read
+    to its end as well, counts as quiet: a partition merely behind others (a backlog) is not.
+    """
     core = shell.core
+    if (shell.topics.events, shell.events_partition) not in caught:
+        return []
     return [
         source
         for source in core.sources
         if source not in core.buffer.idle
+        and (source.rsplit(":", 1)[0], int(source.rsplit(":", 1)[1])) in caught
         and now - shell.last_seen.get(source, shell.started) >= idle_seconds
     ]
+
+
+def caught_up(app: faust.App, shell: Shell) -> set[tuple[str, int]]:
+    """This worker's partitions whose every record (as of faust's last fetch) is finished."""
+    monitor = app.monitor
+    ends = getattr(monitor, "tp_end_offsets", {})
+    committed = getattr(monitor, "tp_committed_offsets", {})
+    out: set[tuple[str, int]] = set()
+    for tp, end in ends.items():
+        key = (tp.topic, tp.partition)
+        if key not in shell.assigned:
+            continue
+        done = shell.done.get(key)
+        if (done is not None and done + 1 >= end) or committed.get(tp, -1) >= end or end == 0:
+            out.add(key)
+    return out
 
 
 def start_watchdog(shell: Shell, stall_seconds: float) -> threading.Thread:

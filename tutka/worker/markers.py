@@ -3,7 +3,7 @@
 :class:`ReleaseCounter` follows what a publisher sends, in availability order, and says how many
 events of the current release went to each partition; when the next release begins (or the
 input ends) the publisher sends :meth:`ReleaseCounter.markers` to every partition of the topics
-the release went to. Partitions are computed as Kafka's default partitioner computes them
+the publisher writes to. Partitions are computed as Kafka's default partitioner computes them
 (murmur2 of the key), so counting needs no acknowledgements.
 """
 
@@ -52,9 +52,10 @@ class ReleaseCounter:
         """The markers of every release counted so far (the input ended); then starts afresh."""
         out: list[tuple[EventType, ReleaseEnd]] = []
         for day, counts in sorted(self.counts.items()):
-            covered = {kind: self.partitions[kind] for kind, _ in counts}
+            # Every topic the publisher writes, not only those the release touched: the marker
+            # also says "nothing earlier is still coming from me" on the others.
             out.extend(release_markers(self.dataset, day, self.periods.get(day), dict(counts),
-                                       covered))  # fmt: skip
+                                       self.partitions))  # fmt: skip
         self.counts.clear()
         self.periods.clear()
         return out

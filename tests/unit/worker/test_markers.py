@@ -173,13 +173,23 @@ def test_the_release_counter_counts_each_partition_and_closes_on_the_next_day() 
     for key in keys:
         assert counter.add("unemployment", key, day, "2023-12") == []
     closed = counter.add("vacancies", b"KU001", day + timedelta(days=1), "2023-12")
-    assert [(k, m.partition) for k, m in closed] == [("unemployment", p) for p in range(3)]
-    assert [m.count for _, m in closed] == [
-        sum(partition_of(k, 3) == p for k in keys) for p in range(3)
+    # Every partition of every topic the publisher writes gets a copy (zero where none went).
+    assert [(k, m.partition) for k, m in closed] == [
+        *(("unemployment", p) for p in range(3)),
+        ("vacancies", 0),
+        ("vacancies", 1),
     ]
-    assert all(m.published == day and m.topics == ("unemployment",) for _, m in closed)
+    assert [m.count for _, m in closed] == [
+        *(sum(partition_of(k, 3) == p for k in keys) for p in range(3)),
+        0,
+        0,
+    ]
+    assert all(m.published == day and m.topics == ("unemployment", "vacancies") for _, m in closed)
     last = counter.finish()
     assert [(k, m.partition, m.count) for k, m in last] == [
+        ("unemployment", 0, 0),
+        ("unemployment", 1, 0),
+        ("unemployment", 2, 0),
         ("vacancies", 0, int(partition_of(b"KU001", 2) == 0)),
         ("vacancies", 1, int(partition_of(b"KU001", 2) == 1)),
     ]
