@@ -39,6 +39,8 @@ from tutka.streams.state import restore as restore_engine
 from tutka.streams.state import snapshot as snapshot_engine
 
 CHECKPOINT_VERSION: Final = 1
+#: Days of event counts kept for markers that may still come (beyond, the oldest are forgotten).
+SEEN_DAYS: Final = 400
 _EVENT: Final[TypeAdapter[Event]] = TypeAdapter(Event)
 
 
@@ -68,10 +70,12 @@ class CoreProcessor:
         self._reset_markers()
 
     def _reset_markers(self) -> None:
-        #: Events seen per (source, availability date), for the markers' counts.
-        self.seen: Counter[tuple[str, date]] = Counter()
+        #: Events seen per availability date and source, for the markers' counts.
+        self.seen: dict[date, Counter[str]] = {}
         #: Markers of releases not complete yet: (dataset, date) → (topics, source → count).
         self.markers: dict[tuple[str, date], tuple[tuple[str, ...], dict[str, int]]] = {}
+        #: The pending releases by date (derived from ``markers``).
+        self._on: dict[date, set[tuple[str, date]]] = {}
         #: Releases closed by their markers (a figure for the metrics).
         self.closed = 0
 
@@ -86,10 +90,15 @@ class CoreProcessor:
         self.position = offset
         self.dirty = True
         day = event.available_on
-        self.seen[(source, day)] += 1
+        counts = self.seen.get(day)
+        if counts is None:
+            counts = self.seen[day] = Counter()
+            if len(self.seen) > SEEN_DAYS:
+                self._forget_counts()
+        counts[source] += 1
         out = self._process(self.buffer.add(source, event))
-        if self.markers and any(d == day for _, d in self.markers):
-            out.extend(self._close_complete())
+        if day in self._on:
+            out.extend(self._close_complete(self._on[day]))
         return out
 
     def receive_many(self, items: Iterable[tuple[Event, str, int]]) -> list[Output]:
@@ -106,8 +115,9 @@ class CoreProcessor:
             return []  # the shell checks this; a stray copy proves nothing
         _, counts = self.markers.setdefault(marker.release, (marker.topics, {}))
         counts[source] = marker.count
+        self._on.setdefault(marker.published, set()).add(marker.release)
         self.dirty = True
-        return self._close_complete()
+        return self._close_complete({marker.release})
 
     def idle(self, sources: Iterable[str], offset: int) -> list[Output]:
         """Quiet sources (named by a tick) stop holding the watermark until they send again."""
@@ -117,33 +127,40 @@ class CoreProcessor:
     def complete(self, release: tuple[str, date]) -> bool:
         """Whether every partition of the release's topics sent its marker and its events."""
         topics, counts = self.markers[release]
-        day = release[1]
-        covered = [s for s in self.sources if self.kinds.get(s) in topics]
-        return bool(covered) and all(
-            s in counts and self.seen[(s, day)] >= counts[s] for s in covered
-        )
+        if len(counts) < len(self.sources) and any(s not in counts for s in self._covered(topics)):
+            return False
+        seen = self.seen.get(release[1], Counter())
+        return all(seen[s] >= n for s, n in counts.items())
 
-    def _close_complete(self) -> list[Output]:
+    def _covered(self, topics: tuple[str, ...]) -> list[str]:
+        return [s for s in self.sources if self.kinds.get(s) in topics]
+
+    def _close_complete(self, candidates: Iterable[tuple[str, date]]) -> list[Output]:
         out: list[Output] = []
-        for release in sorted(self.markers, key=lambda r: (r[1], r[0])):
+        for release in sorted(candidates, key=lambda r: (r[1], r[0])):
             if release not in self.markers or not self.complete(release):
                 continue
             day = release[1]
-            topics, _ = self.markers.pop(release)
-            for source in self.sources:
-                if self.kinds.get(source) in topics:
-                    self.buffer.advance(source, day + timedelta(days=1))
+            topics, _ = self.markers[release]
+            for source in self._covered(topics):
+                self.buffer.advance(source, day + timedelta(days=1))
             out.extend(self._process(self.buffer.release_through(day)))
             out.extend(self.engine.flush())
             self.closed += 1
             # Releases up to this date are all out: their markers and counts have done their work.
-            for other in [r for r in self.markers if r[1] < day]:
-                del self.markers[other]
-            pending = {d for _, d in self.markers}
-            for key in [k for k in self.seen if k[1] <= day and k[1] not in pending]:
-                del self.seen[key]
+            for earlier in [d for d in self._on if d <= day]:
+                for done in self._on.pop(earlier):
+                    del self.markers[done]
+            for earlier in [d for d in self.seen if d <= day and d not in self._on]:
+                del self.seen[earlier]
         self.dirty = len(self.buffer) > 0 or bool(self.markers)
         return out
+
+    def _forget_counts(self) -> None:
+        """Counts of days long past that no marker waits for (a publisher without markers)."""
+        keep = sorted(self.seen)[-SEEN_DAYS // 2 :]
+        for day in [d for d in self.seen if d not in self._on and d not in keep]:
+            del self.seen[day]
 
     def _process(self, events: Iterable[Event]) -> list[Output]:
         out: list[Output] = []
@@ -162,6 +179,7 @@ class CoreProcessor:
         self.dirty = False
         self.seen.clear()
         self.markers.clear()
+        self._on.clear()
         return out
 
     def skip(self, offset: int) -> None:
@@ -179,7 +197,11 @@ class CoreProcessor:
             "watermarks": {s: d.isoformat() for s, d in self.buffer.watermarks.items()},
             "buffered": [e.model_dump(mode="json") for e in self.buffer.buffered()],
             "idle": sorted(self.buffer.idle),
-            "seen": [[s, d.isoformat(), n] for (s, d), n in sorted(self.seen.items())],
+            "seen": [
+                [s, d.isoformat(), n]
+                for d, counts in sorted(self.seen.items())
+                for s, n in sorted(counts.items())
+            ],
             "markers": [
                 [dataset, day.isoformat(), list(topics), counts]
                 for (dataset, day), (topics, counts) in sorted(self.markers.items())
@@ -211,11 +233,14 @@ class CoreProcessor:
             data.get("idle", ()),
         )
         # Checkpoints from before markers have none of these (the same state as no markers).
-        self.seen = Counter({(s, date.fromisoformat(d)): n for s, d, n in data.get("seen", [])})
+        for s, d, n in data.get("seen", []):
+            self.seen.setdefault(date.fromisoformat(d), Counter())[s] = n
         self.markers = {
             (dataset, date.fromisoformat(day)): (tuple(topics), dict(counts))
             for dataset, day, topics, counts in data.get("markers", [])
         }
+        for release in self.markers:
+            self._on.setdefault(release[1], set()).add(release)
         self.closed = data.get("closed", 0)
         self.position = data["position"]
         self.dirty = data["dirty"]
