@@ -506,9 +506,11 @@ def create_app(
         quiet = time.monotonic() - shell.last_activity >= k.idle_seconds
         if waking or (shell.owner and shell.core.dirty and quiet):
             await events.send(key=shell.key, value=TICK, partition=shell.events_partition)
-        elif shell.owner and shell.restored and shell.core.dirty:
+        elif shell.owner and shell.restored and shell.core.dirty and k.partition_idle_seconds:
             # Per-partition idleness: a quiet input partition stops holding the watermark.
-            idle = quiet_sources(shell, time.monotonic(), k.idle_seconds, caught_up(app, shell))
+            idle = quiet_sources(
+                shell, time.monotonic(), k.partition_idle_seconds, caught_up(app, shell)
+            )
             if idle:
                 value = IDLE_TICK + json.dumps(idle).encode() + b"}"
                 await events.send(key=shell.key, value=value, partition=shell.events_partition)

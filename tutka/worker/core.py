@@ -78,6 +78,9 @@ class CoreProcessor:
         self._on: dict[date, set[tuple[str, date]]] = {}
         #: Releases closed by their markers (a figure for the metrics).
         self.closed = 0
+        #: The latest date a marker closed: a copy for it or an earlier one (a record read twice,
+        #: at least once as the stream is) is stale and must not judge a later release early.
+        self.closed_through: date | None = None
 
     # -- processing -----------------------------------------------------------------------------
 
@@ -113,6 +116,8 @@ class CoreProcessor:
         self.position = offset
         if self.kinds.get(source) not in marker.topics:
             return []  # the shell checks this; a stray copy proves nothing
+        if self.stale(marker.published):
+            return []
         _, counts = self.markers.setdefault(marker.release, (marker.topics, {}))
         counts[source] = marker.count
         self._on.setdefault(marker.published, set()).add(marker.release)
@@ -123,6 +128,13 @@ class CoreProcessor:
         """Quiet sources (named by a tick) stop holding the watermark until they send again."""
         self.position = offset
         return self._process(self.buffer.set_idle(sources))
+
+    def stale(self, day: date) -> bool:
+        """Whether the release of ``day`` is closed already (by a marker or a later release)."""
+        pending = self.engine.state.pending
+        return (self.closed_through is not None and day <= self.closed_through) or (
+            pending is not None and pending.available_on > day
+        )
 
     def complete(self, release: tuple[str, date]) -> bool:
         """Whether every partition of the release's topics sent its marker and its events."""
@@ -147,6 +159,7 @@ class CoreProcessor:
             out.extend(self._process(self.buffer.release_through(day)))
             out.extend(self.engine.flush())
             self.closed += 1
+            self.closed_through = max(day, self.closed_through or day)
             # Releases up to this date are all out: their markers and counts have done their work.
             for earlier in [d for d in self._on if d <= day]:
                 for done in self._on.pop(earlier):
@@ -207,6 +220,7 @@ class CoreProcessor:
                 for (dataset, day), (topics, counts) in sorted(self.markers.items())
             ],
             "closed": self.closed,
+            "closed_through": self.closed_through.isoformat() if self.closed_through else None,
             "engine": snapshot_engine(self.engine),
         }
 
@@ -242,5 +256,7 @@ class CoreProcessor:
         for release in self.markers:
             self._on.setdefault(release[1], set()).add(release)
         self.closed = data.get("closed", 0)
+        through = data.get("closed_through")
+        self.closed_through = date.fromisoformat(through) if through else None
         self.position = data["position"]
         self.dirty = data["dirty"]

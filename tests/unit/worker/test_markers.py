@@ -206,3 +206,24 @@ def test_a_marker_is_checked_at_the_boundary() -> None:
         good.model_validate({**good.model_dump(), "count": -1})
     with pytest.raises(ValidationError):
         good.model_validate({**good.model_dump(), "topics": ("alerts",)})
+
+
+def test_a_marker_read_twice_does_not_judge_a_later_release_early(run: Run) -> None:
+    """At-least-once: after a rebalance a release's events and markers may come again, after
+    the release was closed; the stale copies must not close the release now being collected."""
+    (day, first), (next_day, second) = releases(run.events)[:2]
+    feed = Feed(processor())
+    core = feed.core
+    feed.events(first)
+    markers = markers_for(day, first)
+    for source, marker in markers.items():
+        feed.mark(source, marker)
+    assert core.closed == 1 and core.closed_through == day
+    # The next release, whole but without its markers yet: all sources past it, still pending.
+    feed.events(second)
+    # Read again: the first release's events and markers.
+    feed.events(first)
+    for source, marker in markers.items():
+        assert feed.mark(source, marker) == []
+    assert core.closed == 1 and not core.markers
+    assert core.stale(day) and not core.stale(next_day)
