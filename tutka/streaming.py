@@ -77,9 +77,10 @@ def worker_command(ctx: click.Context, loglevel: str) -> None:
 @click.option("--rate", type=float, default=0.0, show_default=True,
               help="Events per second (0 = as fast as the broker takes them).")  # fmt: skip
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@click.option("--markers/--no-markers", default=True, show_default=True,
+@click.option("--markers/--no-markers", default=False, show_default=True,
               help="After each release (availability date), an end-of-release marker on every "
-              "partition, so the worker judges it at once.")  # fmt: skip
+              "partition, so the worker judges it at once (experimental, see the README)."
+              )  # fmt: skip
 def publish_command(paths: tuple[Path, ...], rate: float, quiet: bool, markers: bool) -> None:
     """Send the files `tutka replay` reads to the input topics, in availability order.
 
@@ -110,7 +111,7 @@ def publish(
     rate: float,
     quiet: bool,
     *,
-    markers: bool = True,
+    markers: bool = False,
     dataset: str = "publish",
 ) -> Counter[str]:
     """Send ``events`` keyed by area to their topics; returns how many went to each topic.

@@ -86,7 +86,7 @@ def test_a_release_with_its_markers_is_judged_without_waiting_for_quiet(
     events = sorted((r.item for r in loaded), key=ordering_key)  # type: ignore[arg-type]
     upto = [e for e in events if e.available_on <= first.available_on]
     assert len(upto) < len(events)
-    sent = publish(settings, upto, 0, True)
+    sent = publish(settings, upto, 0, True, markers=True)
     assert sent["markers"] > 0
     cluster["start"](TUTKA_KAFKA__IDLE_SECONDS="600")
     wanted = {(a.id, 1) for a in expected if a.available_on == first.available_on}

@@ -98,8 +98,10 @@ class KafkaSink:
         *,
         rate: float = 0.0,
         on_sent: Callable[[int], None] | None = None,
+        markers: bool = False,
     ) -> None:
         self.settings = settings
+        self.markers = markers
         self.topics = topics_for(settings)
         self.rate = rate
         self.on_sent = on_sent
@@ -203,7 +205,7 @@ class KafkaSink:
                         time.sleep(ahead)
                 if self.on_sent is not None and len(futures) % 1000 == 0:
                     self.on_sent(len(futures))
-            for kind, marker in markers + counter.finish():
+            for kind, marker in markers + counter.finish() if self.markers else []:
                 producer.send(self.topics.of_type(kind), partition=marker.partition,
                               value=marker.model_dump_json().encode())  # fmt: skip
             producer.flush()
