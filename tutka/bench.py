@@ -100,6 +100,10 @@ def _send_all(
             period = None if isinstance(event, LayoffNoticeFiled) else event.period
             close(counter.add(event.type, key.encode(), event.available_on, period))
         producer.send(names.of_type(event.type), key=key.encode(), value=value)
+        if counter is not None and (
+            i == len(events) or events[i].available_on != event.available_on
+        ):
+            close(counter.finish())  # the release's last event: its markers at once
         last_sent[event.available_on] = time.time()
         if rate > 0:
             ahead = i / rate - (time.monotonic() - started)

@@ -147,6 +147,10 @@ def publish(
                 close(counter.add(event.type, key.encode(), event.available_on, period))
             producer.send(topic, key=key.encode(), value=event.model_dump_json().encode())
             sent[topic] += 1
+            if counter is not None and (
+                i == len(events) or events[i].available_on != event.available_on
+            ):
+                close(counter.finish())  # the release's last event: its markers now
             if rate > 0:
                 ahead = i / rate - (time.monotonic() - started)
                 if ahead > 0:
