@@ -304,6 +304,10 @@ def create_app(
             await core_handle(event)
         finally:
             shell.taken += 1
+            if event.value and not event.value.startswith(b'{"type":"tick"'):
+                # Quiet is measured from the end of the last record: one record may carry
+                # thousands of events, and its own processing time is not a quiet stream.
+                shell.last_activity = time.monotonic()
 
     async def core_handle(event: Any) -> None:
         message = event.message
