@@ -73,10 +73,15 @@ IDLE_TICK = b'{"type":"tick","idle":'
 #: The start of a record of the ordered stream carrying several events of one input partition.
 BATCH = b'{"type":"events","events":['
 #: Records taken at a time from a stream, and the longest wait to fill a batch (seconds).
-TAKE_MAX = 2000
+#: 1 = one record at a time through ``stream.events()``, the default: with faust's
+#: ``take_events`` the end-to-end test against replay failed (cause not found yet).
+TAKE_MAX = 1
 TAKE_WITHIN = 0.05
 #: A batch record of the ordered stream stays well under Kafka's default 1 MB message limit.
 BATCH_BYTES = 512 * 1024
+#: Whether ingest forwards a partition's events as one record (off: one record per event, as
+#: before; the core reads both). Off until the end-to-end test against replay passes with it.
+BATCH_RECORDS = False
 _EVENTS: Final[TypeAdapter[list[Event]]] = TypeAdapter(list[Event])
 
 
@@ -206,7 +211,7 @@ def create_app(
 
     @app.agent(inputs, name=AGENT_INGEST)
     async def ingest(stream: Any) -> None:
-        async for batch in stream.take_events(TAKE_MAX, within=TAKE_WITHIN):
+        async for batch in batches(stream):
             # The valid events of each input partition, in order, go on as one record; a marker
             # first sends what its partition has gathered, so it follows its release's events.
             gathered: dict[str, list[bytes]] = {}
@@ -271,6 +276,10 @@ def create_app(
 
     async def send_events(where: str, values: list[bytes], published: float | None) -> None:
         """The events of one input partition to the ordered stream, a few records at most."""
+        if not BATCH_RECORDS:
+            for value in values:
+                await send_ordered(where, value, published)
+            return
         start = 0
         while start < len(values):
             end, size = start, 0
@@ -290,7 +299,7 @@ def create_app(
 
     @app.agent(events, name=AGENT_CORE)
     async def core(stream: Any) -> None:
-        async for batch in stream.take_events(TAKE_MAX, within=TAKE_WITHIN):
+        async for batch in batches(stream):
             for event in batch:
                 # The checkpoint table writes to the partition of the event being processed:
                 # faust knows it only inside its own iteration, so a batch says it per record.
@@ -538,6 +547,16 @@ def create_app(
     app.tutka_observer = observer  # type: ignore[attr-defined]
     app.tutka_deliveries = install_delivery(app, settings, hierarchy, metrics)  # type: ignore[attr-defined]
     return app
+
+
+async def batches(stream: Any) -> AsyncIterator[list[Any]]:
+    """A stream's events in batches of up to ``TAKE_MAX`` (one at a time when it is 1)."""
+    if TAKE_MAX > 1:
+        async for batch in stream.take_events(TAKE_MAX, within=TAKE_WITHIN):
+            yield list(batch)
+    else:
+        async for event in stream.events():
+            yield [event]
 
 
 def quiet_sources(
