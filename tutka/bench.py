@@ -49,9 +49,12 @@ from tutka.models.alerts import Alert
 from tutka.models.areas import Hierarchy, level_depth
 from tutka.models.codes import period_index, period_str
 from tutka.models.events import LayoffNoticeFiled
+from tutka.models.markers import EventType, ReleaseEnd
 from tutka.replay import ReplayResult, replay
+from tutka.streaming import partition_counts
 from tutka.streams.ordering import ordering_key
 from tutka.synthetic import generate, plan, synthetic_hierarchy, write_plan
+from tutka.worker.markers import ReleaseCounter
 from tutka.worker.topics import Topics, ensure_topics
 
 console = Console(highlight=False)
@@ -71,23 +74,43 @@ class Figures:
 
 
 def _send_all(
-    bootstrap: str, names: Topics, events: Sequence[Event], rate: float
+    bootstrap: str, names: Topics, events: Sequence[Event], rate: float, markers: bool = True
 ) -> dict[date, float]:
-    """Publish in availability order; returns, per availability date, when its last event went."""
+    """Publish in availability order; returns, per availability date, when its last event went.
+
+    With ``markers``, each release is followed by its end-of-release markers (as ``tutka
+    publish`` sends them).
+    """
     producer = KafkaProducer(
         bootstrap_servers=bootstrap, acks=1, linger_ms=5, batch_size=256 * 1024
     )
+    counter = ReleaseCounter("bench", partition_counts(producer, names)) if markers else None
+
+    def close(closed: list[tuple[EventType, ReleaseEnd]]) -> None:
+        for kind, marker in closed:
+            producer.send(names.of_type(kind), partition=marker.partition,
+                          value=marker.model_dump_json().encode())  # fmt: skip
+
     last_sent: dict[date, float] = {}
     started = time.monotonic()
     for i, event in enumerate(events, start=1):
         key = event.municipality if isinstance(event, LayoffNoticeFiled) else event.area
         value = event.model_dump_json().encode()
+        if counter is not None:
+            period = None if isinstance(event, LayoffNoticeFiled) else event.period
+            close(counter.add(event.type, key.encode(), event.available_on, period))
         producer.send(names.of_type(event.type), key=key.encode(), value=value)
+        if counter is not None and (
+            i == len(events) or events[i].available_on != event.available_on
+        ):
+            close(counter.finish())  # the release's last event: its markers at once
         last_sent[event.available_on] = time.time()
         if rate > 0:
             ahead = i / rate - (time.monotonic() - started)
             if ahead > 0:
                 time.sleep(ahead)
+    if counter is not None:
+        close(counter.finish())
     producer.flush()
     producer.close()
     return last_sent
@@ -153,9 +176,18 @@ def _env(bootstrap: str, namespace: str, idle: float, workdir: Path) -> dict[str
 
 
 def run_worker_bench(
-    bootstrap: str, events: Sequence[Event], rate: float, workdir: Path, idle: float = 3.0
+    bootstrap: str,
+    events: Sequence[Event],
+    rate: float,
+    workdir: Path,
+    idle: float = 3.0,
+    markers: bool = True,
 ) -> Figures:
-    """One worker, one namespace; ``rate`` 0 measures throughput, otherwise latency."""
+    """One worker, one namespace; ``rate`` 0 measures throughput, otherwise latency.
+
+    Without ``markers`` a release is judged when the next one begins (or after ``idle``
+    seconds of quiet); with them, as soon as its markers and events are in.
+    """
     namespace = f"bench-{uuid.uuid4().hex[:8]}."
     settings = KafkaSettings(bootstrap=bootstrap, namespace=namespace)
     names = Topics(namespace)
@@ -166,7 +198,7 @@ def run_worker_bench(
     try:
         time.sleep(12)  # the worker joins its group before the clock starts
         started = time.time()
-        last_sent = _send_all(bootstrap, names, events, rate)
+        last_sent = _send_all(bootstrap, names, events, rate, markers)
         alerts = _tail(bootstrap, names.alerts, stop_after_idle=idle + 15, timeout=3600,
                        alive=lambda: worker.poll() is None)  # fmt: skip
     finally:
@@ -177,8 +209,8 @@ def run_worker_bench(
         raise click.ClickException(
             f"the worker {'exited' if crashed else 'produced no alerts'}; see {workdir}"
         )
-    # The final alerts wait for the quiet-stream flush: that wait is not processing time.
-    finished = max(r.timestamp for r in alerts) / 1000 - idle
+    # Without markers the final alerts wait for the quiet-stream flush: not processing time.
+    finished = max(r.timestamp for r in alerts) / 1000 - (0 if markers else idle)
     latencies = []
     for record in alerts:
         alert = Alert.model_validate_json(record.value)
@@ -213,7 +245,9 @@ faust.Worker(app, loglevel="warn", quiet=True).execute_from_commandline()
 """
 
 
-def run_noop_bench(bootstrap: str, events: Sequence[Event], rate: float, workdir: Path) -> Figures:
+def run_noop_bench(
+    bootstrap: str, events: Sequence[Event], rate: float, workdir: Path, markers: bool = True
+) -> Figures:
     namespace = f"bench-{uuid.uuid4().hex[:8]}."
     settings = KafkaSettings(bootstrap=bootstrap, namespace=namespace)
     names = Topics(namespace)
@@ -225,7 +259,7 @@ def run_noop_bench(bootstrap: str, events: Sequence[Event], rate: float, workdir
     try:
         time.sleep(12)
         started = time.time()
-        _send_all(bootstrap, names, events, rate)
+        _send_all(bootstrap, names, events, rate, markers)
         forwarded = _tail(bootstrap, f"{namespace}noop.out", stop_after_idle=10, timeout=3600)
         inputs = [r for name in names.inputs for r in _tail(bootstrap, name, 2, 120)]
     finally:
@@ -251,8 +285,27 @@ def run_noop_bench(bootstrap: str, events: Sequence[Event], rate: float, workdir
               help="Events per second for the latency runs (below capacity).")  # fmt: skip
 @click.option("--latency-events", default=60_000, show_default=True,
               help="How many of the events the paced latency runs publish.")  # fmt: skip
+@click.option(
+    "--markers/--no-markers",
+    default=True,
+    show_default=True,
+    help="End-of-release markers after each release (as `tutka publish` sends).",
+)
+@click.option(
+    "--only",
+    type=click.Choice(["both", "noop", "worker"]),
+    default="both",
+    show_default=True,
+    help="Run only the no-op agent or only the tutka worker.",
+)
 def bench_kafka(
-    occupations: int, start: str, end: str, latency_rate: float, latency_events: int
+    occupations: int,
+    start: str,
+    end: str,
+    latency_rate: float,
+    latency_events: int,
+    markers: bool,
+    only: str,
 ) -> None:
     """Events/s and publish→alert latency through Kafka, beside a no-op faust agent.
 
@@ -272,10 +325,16 @@ def bench_kafka(
         assert bootstrap is not None
         try:
             rows = []
-            runs = (("no-op faust agent", run_noop_bench), ("tutka worker", run_worker_bench))
+            runs: list[tuple[str, Callable[..., Figures]]] = [
+                ("no-op faust agent", run_noop_bench),
+                ("tutka worker", run_worker_bench),
+            ]
+            wanted = {"both": (0, 1), "noop": (0,), "worker": (1,)}[only]
+            runs = [runs[i] for i in wanted]
             for name, run in runs:
-                throughput = run(bootstrap, events, 0, workdir)
-                paced = run(bootstrap, events[:latency_events], latency_rate, workdir)
+                throughput = run(bootstrap, events, 0, workdir, markers=markers)
+                paced = run(bootstrap, events[:latency_events], latency_rate, workdir,
+                            markers=markers)  # fmt: skip
                 rows.append((name, throughput, paced))
                 console.print(f"{name}: done")
         finally:

@@ -20,6 +20,7 @@ from tutka.inputs import Event, InputError
 from tutka.models.alerts import Alert, AlertKind
 from tutka.models.deadletter import DeadLetter
 from tutka.models.events import LayoffNoticeFiled
+from tutka.models.markers import EventType, ReleaseEnd
 from tutka.models.subscriptions import (
     SUBSCRIPTION_CHANGE,
     Subscription,
@@ -31,10 +32,13 @@ from tutka.models.subscriptions import (
 )
 from tutka.replay import load
 from tutka.webhooks import check_webhook, subscription_key
-from tutka.worker.topics import TopicSpec, ensure_topics, topics_for
+from tutka.worker.markers import ReleaseCounter
+from tutka.worker.topics import Topics, TopicSpec, ensure_topics, topics_for
 
 console = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
+#: The key of :func:`publish`'s count of end-of-release markers.
+MARKERS = "markers"
 
 
 def _settings() -> Settings:
@@ -73,7 +77,11 @@ def worker_command(ctx: click.Context, loglevel: str) -> None:
 @click.option("--rate", type=float, default=0.0, show_default=True,
               help="Events per second (0 = as fast as the broker takes them).")  # fmt: skip
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def publish_command(paths: tuple[Path, ...], rate: float, quiet: bool) -> None:
+@click.option("--markers/--no-markers", default=False, show_default=True,
+              help="After each release (availability date), an end-of-release marker on every "
+              "partition, so the worker judges it at once (experimental, see the README)."
+              )  # fmt: skip
+def publish_command(paths: tuple[Path, ...], rate: float, quiet: bool, markers: bool) -> None:
     """Send the files `tutka replay` reads to the input topics, in availability order.
 
     Each event goes to the topic of its type (tutka.notices.v1, tutka.unemployment.v1,
@@ -88,21 +96,40 @@ def publish_command(paths: tuple[Path, ...], rate: float, quiet: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     ensure_topics(settings)
     events = [r.item for r in records if not isinstance(r.item, DeadLetter)]
-    sent = publish(settings, events, rate, quiet)
+    sent = publish(settings, events, rate, quiet, markers=markers)
+    closing = sent.pop(MARKERS, 0)
     console.print(
         f"Published {sum(sent.values()):,} events to {settings.bootstrap} "
-        f"({', '.join(f'{t} {n:,}' for t, n in sorted(sent.items()))}); "
-        f"{len(dead):,} invalid lines not sent."
+        f"({', '.join(f'{t} {n:,}' for t, n in sorted(sent.items()))}) and {closing:,} "
+        f"end-of-release markers; {len(dead):,} invalid lines not sent."
     )
 
 
 def publish(
-    settings: KafkaSettings, events: Sequence[Event], rate: float, quiet: bool
+    settings: KafkaSettings,
+    events: Sequence[Event],
+    rate: float,
+    quiet: bool,
+    *,
+    markers: bool = False,
+    dataset: str = "publish",
 ) -> Counter[str]:
-    """Send ``events`` keyed by area to their topics; returns how many went to each topic."""
+    """Send ``events`` keyed by area to their topics; returns how many went to each topic.
+
+    With ``markers``, every release (availability date) is followed by its end-of-release
+    markers (:mod:`tutka.worker.markers`); ``MARKERS`` in the result counts them.
+    """
     names = topics_for(settings)
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap, acks="all", linger_ms=5)
     sent: Counter[str] = Counter()
+    counter = ReleaseCounter(dataset, partition_counts(producer, names)) if markers else None
+
+    def close(closed: list[tuple[EventType, ReleaseEnd]]) -> None:
+        for kind, marker in closed:
+            producer.send(names.of_type(kind), partition=marker.partition,
+                          value=marker.model_dump_json().encode())  # fmt: skip
+            sent[MARKERS] += 1
+
     started = time.monotonic()
     columns = (
         TextColumn("[bold]publishing"),
@@ -115,17 +142,32 @@ def publish(
         for i, event in enumerate(events, start=1):
             key = event.municipality if isinstance(event, LayoffNoticeFiled) else event.area
             topic = names.of_type(event.type)
+            if counter is not None:
+                period = None if isinstance(event, LayoffNoticeFiled) else event.period
+                close(counter.add(event.type, key.encode(), event.available_on, period))
             producer.send(topic, key=key.encode(), value=event.model_dump_json().encode())
             sent[topic] += 1
+            if counter is not None and (
+                i == len(events) or events[i].available_on != event.available_on
+            ):
+                close(counter.finish())  # the release's last event: its markers now
             if rate > 0:
                 ahead = i / rate - (time.monotonic() - started)
                 if ahead > 0:
                     time.sleep(ahead)
             if i % 1000 == 0 or i == len(events):
                 bar.update(task, completed=i)
+    if counter is not None:
+        close(counter.finish())
     producer.flush()
     producer.close()
     return sent
+
+
+def partition_counts(producer: KafkaProducer, names: Topics) -> dict[EventType, int]:
+    """How many partitions each input topic has (markers go to every one)."""
+    kinds: tuple[EventType, ...] = ("layoff_notice", "unemployment", "vacancies")
+    return {kind: len(producer.partitions_for(names.of_type(kind))) for kind in kinds}
 
 
 @click.group("alerts")

@@ -30,6 +30,7 @@ from tutka.config.sectors import localized_sector_names
 from tutka.config.settings import KafkaSettings
 from tutka.dev.pxweb import PxWebServer
 from tutka.fetch.sinks import identity
+from tutka.models.markers import ReleaseEnd
 from tutka.replay import replay
 from tutka.worker.topics import Topics, ensure_topics
 
@@ -71,6 +72,10 @@ def figures(bootstrap: str, topics: Topics) -> list[dict[str, Any]]:
     for topic in (topics.unemployment, topics.vacancies):
         for record in records(bootstrap, topic):
             payload = json.loads(record.value)
+            if payload["type"] == "release_end":  # an end-of-release marker, not a figure
+                marker = ReleaseEnd.model_validate(payload)
+                assert (marker.partition, marker.dataset) == (record.partition, "12r5")
+                continue
             assert record.key.decode() == payload["area"]  # keyed as the worker expects
             assert topics.of_type(payload["type"]) == topic
             out.append(payload)

@@ -70,6 +70,33 @@ def test_the_worker_publishes_exactly_what_replay_produces(
         assert record.key.decode() == json.loads(record.value)["group"]
 
 
+def test_a_release_with_its_markers_is_judged_without_waiting_for_quiet(
+    cluster: dict[str, Any], market: Any
+) -> None:
+    """Published up to the release that opens the first alert, and no further: with
+    ``idle_seconds`` at 600 only the publisher's end-of-release markers can close that release
+    (no later release begins, the stream is not quiet long enough), and its alert comes out."""
+    from tutka.replay import load
+    from tutka.streams.ordering import ordering_key
+
+    directory, expected = market
+    settings, names = cluster["settings"], cluster["topics"]
+    first = min(expected, key=lambda a: a.available_on)
+    loaded, _ = load([directory])
+    events = sorted((r.item for r in loaded), key=ordering_key)  # type: ignore[arg-type]
+    upto = [e for e in events if e.available_on <= first.available_on]
+    assert len(upto) < len(events)
+    sent = publish(settings, upto, 0, True, markers=True)
+    assert sent["markers"] > 0
+    cluster["start"](TUTKA_KAFKA__IDLE_SECONDS="600")
+    wanted = {(a.id, 1) for a in expected if a.available_on == first.available_on}
+    wait_until(lambda: wanted <= {(a.id, a.sequence) for a in versions(settings.bootstrap,
+               names.alerts)}, 240, "the alerts of the last release published")  # fmt: skip
+    got = versions(settings.bootstrap, names.alerts)
+    assert_same_alerts(got, [a for a in expected if (a.id, a.sequence) in {
+        (g.id, g.sequence) for g in got}])  # fmt: skip
+
+
 # -- 2. bad input ----------------------------------------------------------------------------------
 
 

@@ -50,6 +50,13 @@ class KafkaSettings(_Group):
     idle_seconds: float = Field(
         default=30.0, gt=0, description="quiet time after which buffered events are released"
     )
+    partition_idle_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="an input partition read to its end and quiet this long stops holding the "
+        "watermark (off by default: the end offsets it judges by may be a moment old, so a "
+        "partition behind the others can be taken for a quiet one and its events come late)",
+    )
     checkpoint_seconds: float = Field(
         default=10.0, gt=0, description="at most this long between engine checkpoints"
     )

@@ -10,7 +10,10 @@ crash) delivers only what has not arrived.
   ``tutka.vacancies.v1``) keyed by its area, as ``tutka publish`` and the worker expect, with an
   idempotent producer (``acks=all``; broker retries never duplicate). Before sending it reads the
   input topics back from the end offsets recorded when the batch began, and skips every event
-  already there (same source, series, period and revision).
+  already there (same source, series, period and revision). After the batch it sends the
+  end-of-release markers (:mod:`tutka.models.markers`) of each release in it, to every partition
+  of its topics, counting the whole batch (also what had arrived before a crash), so the worker
+  judges the release at once.
 """
 
 from __future__ import annotations
@@ -19,12 +22,15 @@ import json
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
 from tutka.config.settings import KafkaSettings
 from tutka.fetch.client import FetchError
 from tutka.fetch.store import Pending, write_lines_atomically
+from tutka.models.markers import EventType, ReleaseEnd
+from tutka.worker.markers import ReleaseCounter
 from tutka.worker.topics import ensure_topics, topics_for
 
 with warnings.catch_warnings():  # kafka-python's protocol schemas warn at import (not ours)
@@ -92,8 +98,10 @@ class KafkaSink:
         *,
         rate: float = 0.0,
         on_sent: Callable[[int], None] | None = None,
+        markers: bool = False,
     ) -> None:
         self.settings = settings
+        self.markers = markers
         self.topics = topics_for(settings)
         self.rate = rate
         self.on_sent = on_sent
@@ -175,8 +183,15 @@ class KafkaSink:
         futures = []
         started = time.monotonic()
         try:
+            kinds: tuple[EventType, ...] = ("unemployment", "vacancies")
+            partitions = {k: len(producer.partitions_for(self.topics.of_type(k))) for k in kinds}
+            counter = ReleaseCounter(batch.name.removesuffix(".batch.jsonl"), partitions)
+            markers: list[tuple[EventType, ReleaseEnd]] = []
             for line in batch_lines(batch):
                 payload = json.loads(line)
+                markers += counter.add(payload["type"], str(payload["area"]).encode(),
+                                       date.fromisoformat(payload["published"]),
+                                       payload.get("period"))  # fmt: skip
                 if identity(payload) in arrived:
                     continue
                 topic = self.topics.of_type(payload["type"])
@@ -190,6 +205,9 @@ class KafkaSink:
                         time.sleep(ahead)
                 if self.on_sent is not None and len(futures) % 1000 == 0:
                     self.on_sent(len(futures))
+            for kind, marker in markers + counter.finish() if self.markers else []:
+                producer.send(self.topics.of_type(kind), partition=marker.partition,
+                              value=marker.model_dump_json().encode())  # fmt: skip
             producer.flush()
             failed = [f.exception for f in futures if f.failed()]
         finally:

@@ -7,7 +7,10 @@ records of different partitions and topics interleave at random. :class:`Orderin
 events back until every input partition has moved past their availability date (a per-source
 watermark, as in Flink or Beam), then releases them in ``ordering_key`` order. A source that
 never sends (an empty partition) would hold everything back, so the shell may release everything
-after a quiet period (:meth:`OrderingBuffer.release_all`).
+after a quiet period (:meth:`OrderingBuffer.release_all`), or mark one quiet source idle
+(:meth:`OrderingBuffer.set_idle`: it no longer holds the watermark until it sends again). A
+publisher's end-of-release marker lets the shell release one availability date at once
+(:meth:`OrderingBuffer.advance` and :meth:`OrderingBuffer.release_through`).
 
 >>> from datetime import date
 >>> from tutka.models.events import VacanciesReported
@@ -78,6 +81,8 @@ class OrderingBuffer:
         if not self.sources:
             raise ValueError("an ordering buffer needs at least one source")
         self.watermarks: dict[str, date] = {}
+        #: Sources that were quiet for a while: they hold no watermark until they send again.
+        self.idle: set[str] = set()
         self._heap: list[tuple[OrderKey, int, Event]] = []
         self._seq = 0
 
@@ -86,21 +91,45 @@ class OrderingBuffer:
 
     @property
     def watermark(self) -> date | None:
-        """The availability date every source has reached (None until all have sent)."""
-        if len(self.watermarks) < len(self.sources):
+        """The availability date every active source has reached (None until all have sent).
+
+        Idle sources do not count; with every source idle there is no watermark.
+        """
+        active = self.sources - self.idle
+        if not active or any(s not in self.watermarks for s in active):
             return None
-        return min(self.watermarks.values())
+        return min(self.watermarks[s] for s in active)
 
     def add(self, source: str, event: Event) -> list[Event]:
         """Buffer ``event`` from ``source``; return the events that are now safe, in order."""
         if source not in self.sources:
             raise ValueError(f"unknown source {source!r}; known: {sorted(self.sources)}")
         available = event.available_on
+        self.idle.discard(source)
         if source not in self.watermarks or available > self.watermarks[source]:
             self.watermarks[source] = available
         heapq.heappush(self._heap, (ordering_key(event), self._seq, event))
         self._seq += 1
         return self._release(self.watermark)
+
+    def set_idle(self, sources: Iterable[str]) -> list[Event]:
+        """Mark ``sources`` idle (quiet); return the events that are now safe, in order."""
+        self.idle |= set(sources) & self.sources
+        return self._release(self.watermark)
+
+    def advance(self, source: str, day: date) -> None:
+        """``source`` will send nothing available before ``day`` (a publisher said so)."""
+        if source in self.sources and (
+            source not in self.watermarks or day > self.watermarks[source]
+        ):
+            self.watermarks[source] = day
+
+    def release_through(self, day: date) -> list[Event]:
+        """Every buffered event available on or before ``day``, in order (a complete release)."""
+        out = []
+        while self._heap and self._heap[0][2].available_on <= day:
+            out.append(heapq.heappop(self._heap)[2])
+        return out
 
     def release_all(self) -> list[Event]:
         """Everything buffered, in order (end of input, or a quiet stream)."""
@@ -120,9 +149,12 @@ class OrderingBuffer:
         """The events held back, in the order they will be released."""
         return [event for _, _, event in sorted(self._heap)]
 
-    def restore(self, watermarks: dict[str, date], events: Iterable[Event]) -> None:
-        """Reload a buffer saved as ``watermarks`` and ``buffered()``."""
+    def restore(
+        self, watermarks: dict[str, date], events: Iterable[Event], idle: Iterable[str] = ()
+    ) -> None:
+        """Reload a buffer saved as ``watermarks``, ``buffered()`` and ``idle``."""
         self.watermarks = {s: d for s, d in watermarks.items() if s in self.sources}
+        self.idle = set(idle) & self.sources
         self._heap = []
         self._seq = 0
         for event in events:

@@ -6,12 +6,24 @@ its offset. The processor restores availability order across the input partition
 state — engine, held-back events, and the offset it has reached — as one checkpoint. A worker
 restarted from a checkpoint skips what the checkpoint already covers and carries on exactly as
 before.
+
+Two things let a release be judged without waiting for the next one or for a quiet stream:
+
+* **end-of-release markers** (:class:`~tutka.models.markers.ReleaseEnd`): once the marker of a
+  release has arrived on every partition of the topics it names, and as many of the release's
+  events as each copy counts, the release is complete: everything available up to its date is
+  released in order and judged. A partial set of markers, or too few events, waits.
+* **idle partitions**: a partition the shell found quiet (a tick names it) no longer holds the
+  watermark while the others advance, until it sends again.
+
+Both arrive as records of the ordered stream, so a restarted worker makes the same decisions.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final
 
 from pydantic import TypeAdapter
@@ -21,12 +33,15 @@ from tutka.models.alerts import Localized
 from tutka.models.areas import Hierarchy
 from tutka.models.closures import StaffClosure
 from tutka.models.events import Event
+from tutka.models.markers import ReleaseEnd
 from tutka.streams.engine import Engine, Output
 from tutka.streams.ordering import OrderingBuffer
 from tutka.streams.state import restore as restore_engine
 from tutka.streams.state import snapshot as snapshot_engine
 
 CHECKPOINT_VERSION: Final = 1
+#: Days of event counts kept for markers that may still come (beyond, the oldest are forgotten).
+SEEN_DAYS: Final = 400
 _EVENT: Final[TypeAdapter[Event]] = TypeAdapter(Event)
 
 
@@ -39,17 +54,34 @@ class CoreProcessor:
         catalogue: Catalogue,
         sectors: Mapping[str, Localized],
         sources: Iterable[str],
+        kinds: Mapping[str, str] | None = None,
     ) -> None:
         self.hierarchy = hierarchy
         self.catalogue = catalogue
         self.sectors = dict(sectors)
         self.sources = sorted(sources)
+        #: The event type each source (input partition) carries; markers name types.
+        self.kinds = dict(kinds or {})
         self.engine = Engine(hierarchy, catalogue, self.sectors)
         self.buffer = OrderingBuffer(self.sources)
         #: Offset of the last record of the event stream folded in (-1: none).
         self.position = -1
         #: True when something is held back or pending that an idle flush would release.
         self.dirty = False
+        self._reset_markers()
+
+    def _reset_markers(self) -> None:
+        #: Events seen per availability date and source, for the markers' counts.
+        self.seen: dict[date, Counter[str]] = {}
+        #: Markers of releases not complete yet: (dataset, date) → (topics, source → count).
+        self.markers: dict[tuple[str, date], tuple[tuple[str, ...], dict[str, int]]] = {}
+        #: The pending releases by date (derived from ``markers``).
+        self._on: dict[date, set[tuple[str, date]]] = {}
+        #: Releases closed by their markers (a figure for the metrics).
+        self.closed = 0
+        #: The latest date a marker closed: a copy for it or an earlier one (a record read twice,
+        #: at least once as the stream is) is stale and must not judge a later release early.
+        self.closed_through: date | None = None
 
     # -- processing -----------------------------------------------------------------------------
 
@@ -61,8 +93,92 @@ class CoreProcessor:
         """Fold in one validated event from input partition ``source``."""
         self.position = offset
         self.dirty = True
+        day = event.available_on
+        counts = self.seen.get(day)
+        if counts is None:
+            counts = self.seen[day] = Counter()
+            if len(self.seen) > SEEN_DAYS:
+                self._forget_counts()
+        counts[source] += 1
+        out = self._process(self.buffer.add(source, event))
+        if day in self._on:
+            out.extend(self._close_complete(self._on[day]))
+        return out
+
+    def receive_many(self, items: Iterable[tuple[Event, str, int]]) -> list[Output]:
+        """:meth:`receive` for each (event, source, offset) of a batch, in order."""
         out: list[Output] = []
-        for released in self.buffer.add(source, event):
+        for event, source, offset in items:
+            out.extend(self.receive(event, source, offset))
+        return out
+
+    def mark(self, marker: ReleaseEnd, source: str, offset: int) -> list[Output]:
+        """Fold in one copy of a release's end marker, from input partition ``source``."""
+        self.position = offset
+        if self.kinds.get(source) not in marker.topics:
+            return []  # the shell checks this; a stray copy proves nothing
+        if self.stale(marker.published):
+            return []
+        _, counts = self.markers.setdefault(marker.release, (marker.topics, {}))
+        counts[source] = marker.count
+        self._on.setdefault(marker.published, set()).add(marker.release)
+        self.dirty = True
+        return self._close_complete({marker.release})
+
+    def idle(self, sources: Iterable[str], offset: int) -> list[Output]:
+        """Quiet sources (named by a tick) stop holding the watermark until they send again."""
+        self.position = offset
+        return self._process(self.buffer.set_idle(sources))
+
+    def stale(self, day: date) -> bool:
+        """Whether the release of ``day`` is closed already (by a marker or a later release)."""
+        pending = self.engine.state.pending
+        return (self.closed_through is not None and day <= self.closed_through) or (
+            pending is not None and pending.available_on > day
+        )
+
+    def complete(self, release: tuple[str, date]) -> bool:
+        """Whether every partition of the release's topics sent its marker and its events."""
+        topics, counts = self.markers[release]
+        if len(counts) < len(self.sources) and any(s not in counts for s in self._covered(topics)):
+            return False
+        seen = self.seen.get(release[1], Counter())
+        return all(seen[s] >= n for s, n in counts.items())
+
+    def _covered(self, topics: tuple[str, ...]) -> list[str]:
+        return [s for s in self.sources if self.kinds.get(s) in topics]
+
+    def _close_complete(self, candidates: Iterable[tuple[str, date]]) -> list[Output]:
+        out: list[Output] = []
+        for release in sorted(candidates, key=lambda r: (r[1], r[0])):
+            if release not in self.markers or not self.complete(release):
+                continue
+            day = release[1]
+            topics, _ = self.markers[release]
+            for source in self._covered(topics):
+                self.buffer.advance(source, day + timedelta(days=1))
+            out.extend(self._process(self.buffer.release_through(day)))
+            out.extend(self.engine.flush())
+            self.closed += 1
+            self.closed_through = max(day, self.closed_through or day)
+            # Releases up to this date are all out: their markers and counts have done their work.
+            for earlier in [d for d in self._on if d <= day]:
+                for done in self._on.pop(earlier):
+                    del self.markers[done]
+            for earlier in [d for d in self.seen if d <= day and d not in self._on]:
+                del self.seen[earlier]
+        self.dirty = len(self.buffer) > 0 or bool(self.markers)
+        return out
+
+    def _forget_counts(self) -> None:
+        """Counts of days long past that no marker waits for (a publisher without markers)."""
+        keep = sorted(self.seen)[-SEEN_DAYS // 2 :]
+        for day in [d for d in self.seen if d not in self._on and d not in keep]:
+            del self.seen[day]
+
+    def _process(self, events: Iterable[Event]) -> list[Output]:
+        out: list[Output] = []
+        for released in events:
             out.extend(self.engine.process(released))
         return out
 
@@ -75,6 +191,9 @@ class CoreProcessor:
             out.extend(self.engine.process(released))
         out.extend(self.engine.flush())
         self.dirty = False
+        self.seen.clear()
+        self.markers.clear()
+        self._on.clear()
         return out
 
     def close(self, closure: StaffClosure, offset: int) -> list[Output]:
@@ -96,6 +215,18 @@ class CoreProcessor:
             "sources": self.sources,
             "watermarks": {s: d.isoformat() for s, d in self.buffer.watermarks.items()},
             "buffered": [e.model_dump(mode="json") for e in self.buffer.buffered()],
+            "idle": sorted(self.buffer.idle),
+            "seen": [
+                [s, d.isoformat(), n]
+                for d, counts in sorted(self.seen.items())
+                for s, n in sorted(counts.items())
+            ],
+            "markers": [
+                [dataset, day.isoformat(), list(topics), counts]
+                for (dataset, day), (topics, counts) in sorted(self.markers.items())
+            ],
+            "closed": self.closed,
+            "closed_through": self.closed_through.isoformat() if self.closed_through else None,
             "engine": snapshot_engine(self.engine),
         }
 
@@ -104,6 +235,7 @@ class CoreProcessor:
         self.engine = Engine(self.hierarchy, self.catalogue, self.sectors)
         self.buffer = OrderingBuffer(self.sources)
         self.position, self.dirty = -1, False
+        self._reset_markers()
         if data is None:
             return
         if data.get("v") != CHECKPOINT_VERSION:
@@ -118,6 +250,19 @@ class CoreProcessor:
         self.buffer.restore(
             {s: date.fromisoformat(d) for s, d in data["watermarks"].items()},
             (_EVENT.validate_python(e) for e in data["buffered"]),
+            data.get("idle", ()),
         )
+        # Checkpoints from before markers have none of these (the same state as no markers).
+        for s, d, n in data.get("seen", []):
+            self.seen.setdefault(date.fromisoformat(d), Counter())[s] = n
+        self.markers = {
+            (dataset, date.fromisoformat(day)): (tuple(topics), dict(counts))
+            for dataset, day, topics, counts in data.get("markers", [])
+        }
+        for release in self.markers:
+            self._on.setdefault(release[1], set()).add(release)
+        self.closed = data.get("closed", 0)
+        through = data.get("closed_through")
+        self.closed_through = date.fromisoformat(through) if through else None
         self.position = data["position"]
         self.dirty = data["dirty"]

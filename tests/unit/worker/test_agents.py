@@ -13,6 +13,7 @@ import asyncio
 import base64
 import gzip
 import json
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from tests.receiver import PostRecorder
 from tutka.config.settings import AlertmanagerSettings, KafkaSettings, Settings, WebhookSettings
 from tutka.models.alerts import Alert
 from tutka.models.deadletter import DeadLetter
+from tutka.models.markers import ReleaseEnd
 from tutka.models.subscriptions import (
     Subscription,
     SubscriptionUpserted,
@@ -139,6 +141,8 @@ def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:
         pass
 
     monkeypatch.setattr(faust.topics.Topic, "send", send)
+    # One record per batch: ``put`` returns once the agent has handled it (the tests rely on it).
+    monkeypatch.setattr(worker_app, "TAKE_MAX", 1)
     monkeypatch.setattr(worker_app, "read_back", read_back)
     monkeypatch.setattr(worker_app, "read_range", read_range)
     monkeypatch.setattr(worker_app, "end_offsets", end_offsets)
@@ -179,7 +183,14 @@ async def put_record(
     w: Worker, agent: Any, value: bytes, headers: dict[str, bytes], key: bytes = DATASET
 ) -> None:
     w.log[agent.sent_offset] = (key, value, headers)
+    taken = w.shell.taken
     await agent.put(value, key=key, headers=headers)
+    # The core takes records in batches: wait until it has finished with this one.
+    for _ in range(5000):
+        if w.shell.taken > taken:
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the core agent did not take the record")
 
 
 def stream_is_quiet(w: Worker) -> None:
@@ -395,3 +406,60 @@ def test_an_alert_is_posted_to_the_webhooks_it_matches_and_a_failed_one_parked(
     deliveries = "tutka_subscription_deliveries_total"
     assert worker.counted(deliveries, channel="webhook", outcome="delivered") == 1
     assert worker.counted(deliveries, channel="webhook", outcome="failed") == 1
+
+
+def test_ingest_forwards_markers_and_dead_letters_invalid_or_misrouted_ones(
+    worker: Worker, run: Run
+) -> None:
+    names = worker.names
+    figure = run.events[0]
+    marker = ReleaseEnd(dataset="publish", published=figure.available_on,
+                        topics=("unemployment",), partition=0, partitions=1, count=1)  # fmt: skip
+    good = marker.model_dump_json().encode()
+    wrong_partition = marker.model_copy(update={"partition": 1, "partitions": 2})
+
+    async def scenario() -> None:
+        async with worker.app.agents[worker_app.AGENT_INGEST].test_context() as ingest:
+            await put_on(ingest, names.unemployment, figure.model_dump_json().encode(), key=b"k")
+            await put_on(ingest, names.unemployment, good)
+            await put_on(ingest, names.vacancies, good)  # names unemployment only
+            await put_on(ingest, names.unemployment, wrong_partition.model_dump_json().encode())
+            await put_on(ingest, names.unemployment, good.replace(b'"count":1', b'"count":-1'))
+
+    asyncio.run(scenario())
+    forwarded = worker.on(names.events)
+    assert [s.value for s in forwarded] == [figure.model_dump_json().encode(), good]
+    assert forwarded[1].headers["source"] == b"tutka.unemployment.v1:0"
+    assert [(d.reason, d.error_type) for _, d in worker.letters()] == [
+        ("validation", "misrouted_marker"),
+        ("validation", "misrouted_marker"),
+        ("validation", "invalid_marker"),
+    ]
+    assert worker.counted("tutka_events_consumed_total", source="unemployment",
+                          outcome="dead_letter") == 2  # fmt: skip
+
+
+def test_the_core_judges_a_release_when_its_markers_are_in(worker: Worker, run: Run) -> None:
+    """No tick, no later release: the markers alone close the release and its alert goes out."""
+    expected = [o for o in run.outputs if isinstance(o, Alert)]
+    day = expected[0].available_on
+    upto = [(s, e) for s, e in run.records if e.available_on <= day]
+    counts = Counter(s for s, e in upto if e.available_on == day)
+    kinds = {s: worker.names.type_of(s.rsplit(":", 1)[0]) for s in SOURCES}
+
+    async def scenario() -> None:
+        async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
+            await put_events(worker, core, upto)
+            for source in SOURCES:
+                n = 2 if kinds[source] == "vacancies" else 1
+                topics = tuple(sorted(set(kinds.values())))
+                copy = ReleaseEnd(dataset="publish", published=day, topics=topics,  # type: ignore[arg-type]
+                                  partition=int(source.rsplit(":", 1)[1]), partitions=n,
+                                  count=counts[source])  # fmt: skip
+                await put_record(worker, core, copy.model_dump_json().encode(),
+                                 {"source": source.encode()})  # fmt: skip
+
+    asyncio.run(scenario())
+    got = worker.alerts()
+    assert got and got == expected[: len(got)]  # the first alert out, before any later release
+    assert worker.shell.core.closed >= 1 and len(worker.shell.core.buffer) == 0
