@@ -9,34 +9,22 @@ layoffs are not estimable.
 
 from __future__ import annotations
 
-import importlib.util
 import tomllib
 
 import pytest
 
-from tests.shared_data import ROOT, SHARED
+from tests.shared_data import SHARED_US, US_MARKS, script
 from tutka.config.catalogue import FootprintRules, load_catalogue
 from tutka.models.events import NoticeKind
 from tutka.streams.footprint_fit import Fit, snippet
 
-US = SHARED / "data" / "us"
-
-pytestmark = [
-    pytest.mark.shared_data,
-    pytest.mark.slow,
-    pytest.mark.skipif(not (US / "warn").exists(), reason=f"shared data {US} is absent"),
-]
+pytestmark = US_MARKS
 
 
 @pytest.fixture(scope="module")
 def fit() -> Fit:
-    spec = importlib.util.spec_from_file_location(
-        "us_footprint_fit", ROOT / "scripts" / "us_footprint_fit.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    out: Fit = module.run(US)
+    module = script("us_footprint_fit")
+    out: Fit = module.run(SHARED_US)
     return out
 
 

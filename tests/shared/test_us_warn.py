@@ -7,31 +7,19 @@ the share of noticed permanent losses that shows up in unemployment, with its in
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 import pytest
 
-from tests.shared_data import ROOT, SHARED
+from tests.shared_data import SHARED_US, US_MARKS, script
 
-US = SHARED / "data" / "us"
-
-pytestmark = [
-    pytest.mark.shared_data,
-    pytest.mark.slow,
-    pytest.mark.skipif(not (US / "warn").exists(), reason=f"shared data {US} is absent"),
-]
+pytestmark = US_MARKS
 
 
 @pytest.fixture(scope="module")
 def result() -> dict[str, Any]:
-    spec = importlib.util.spec_from_file_location(
-        "us_warn_check", ROOT / "scripts" / "us_warn_check.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    out: dict[str, Any] = module.run(US)
+    module = script("us_warn_check")
+    out: dict[str, Any] = module.run(SHARED_US)
     return out
 
 

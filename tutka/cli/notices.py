@@ -6,13 +6,17 @@ notices and figures of the same areas (:mod:`tutka.streams.footprint_fit`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
 from tutka.cli.context import load_context
 from tutka.inputs.notice_sheet import SheetResult, parse_sheet, rejected_csv
 from tutka.inputs.notice_store import append_store, publish_notices
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 _SUMMARY = {
     "fi": "{rows} riviä: {ok} ilmoitusta hyväksytty, {bad} riviä hylätty, {blank} tyhjää",
@@ -145,23 +149,21 @@ def write_rejected(result: SheetResult, path: Path) -> None:
     path.write_text(rejected_csv(result.rejected), encoding="utf-8", newline="")
 
 
+def _input_paths(name: str, what: str) -> Callable[[F], F]:
+    """A required, repeatable ``--NAME`` of input files or directories (``NAME_paths``)."""
+    return click.option(
+        f"--{name}",
+        f"{name}_paths",
+        multiple=True,
+        required=True,
+        type=click.Path(exists=True, path_type=Path),
+        help=f"{what} (.jsonl or .csv, optionally .gz, or a directory).",
+    )
+
+
 @click.command("calibrate")
-@click.option(
-    "--notices",
-    "notices_paths",
-    multiple=True,
-    required=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Notices as the pipeline reads them (.jsonl or .csv, optionally .gz, or a directory).",
-)
-@click.option(
-    "--figures",
-    "figures_paths",
-    multiple=True,
-    required=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Monthly figures of the same areas (.jsonl or .csv, optionally .gz, or a directory).",
-)
+@_input_paths("notices", "Notices as the pipeline reads them")
+@_input_paths("figures", "Monthly figures of the same areas")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),

@@ -12,26 +12,19 @@ from rich.console import Console
 from tutka.cli.context import load_context
 from tutka.config.settings import RoomUser
 from tutka.room.api import create_app
+from tutka.room.options import pipeline_sources
 from tutka.room.tokens import ephemeral_users, token_hash
 
 console = Console(highlight=False)
 
 
 @click.group("room", invoke_without_command=True)
-@click.option("--demo", is_flag=True, help="Run on the demo's synthetic market (no broker).")
-@click.option(
-    "--replay",
-    "replay_paths",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Input files or directories to run through the in-process pipeline (repeatable).",
-)
+@pipeline_sources
 @click.option(
     "--kafka", is_flag=True, help="Follow a running worker's topics (TUTKA_KAFKA__BOOTSTRAP)."
 )
 @click.option("--host", help="Address to bind (default TUTKA_ROOM__HOST, 127.0.0.1).")
 @click.option("--port", type=int, help="Port (default TUTKA_ROOM__PORT, 8080).")
-@click.option("--seed", default=7, show_default=True, help="Seed of the demo market.")
 @click.option(
     "--pace",
     type=float,

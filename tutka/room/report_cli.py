@@ -17,6 +17,7 @@ from rich.console import Console
 from tutka.cli.context import load_context
 from tutka.models.access import Principal
 from tutka.models.alerts import AlertKind, Polarity, Severity
+from tutka.room.options import pipeline_sources
 from tutka.streams.explain import Lang
 from tutka.streams.picture import StatusFilter, View
 
@@ -27,15 +28,7 @@ err = Console(stderr=True, highlight=False)
 
 
 @click.command("report")
-@click.option("--demo", is_flag=True, help="Report on the demo's synthetic market.")
-@click.option(
-    "--replay",
-    "replay_paths",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Input files or directories to run through the pipeline first (repeatable).",
-)
-@click.option("--seed", default=7, show_default=True, help="Seed of the demo market.")
+@pipeline_sources
 @click.option(
     "--lang", type=click.Choice(["fi", "sv", "en"]), default="fi", show_default=True,
     help="Language of the report.",
