@@ -311,6 +311,46 @@ def bench_kafka(
 
     Uses TUTKA_KAFKA__BOOTSTRAP if set, else starts a local broker for the run.
     """
+    run = run_kafka_bench(occupations, start, end, latency_rate, latency_events, markers, only)
+    table = Table(
+        title=f"Kafka end to end, {len(run.events):,} events, {run.series:,} series (one worker)"
+    )
+    for column in ("", "events/s (full speed)", f"latency p50 @ {latency_rate:.0f}/s",
+                   f"latency p99 @ {latency_rate:.0f}/s"):  # fmt: skip
+        table.add_column(column, justify="right")
+    for name, throughput, paced in run.rows:
+        table.add_row(name, f"{throughput.rate:,.0f}", _seconds(paced.latency_p50),
+                      _seconds(paced.latency_p99))  # fmt: skip
+    console.print(table)
+
+
+def _seconds(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f} s"
+
+
+@dataclass
+class KafkaRun:
+    """The events published, how many series they make, and per agent its two runs."""
+
+    events: list[Event]
+    series: int
+    #: (agent, the full-speed run, the run paced at the latency rate)
+    rows: list[tuple[str, Figures, Figures]]
+
+
+def run_kafka_bench(
+    occupations: int,
+    start: str,
+    end: str,
+    latency_rate: float,
+    latency_events: int,
+    markers: bool = True,
+    only: str = "both",
+) -> KafkaRun:
+    """The demo's market through a broker, per agent at full speed and then paced.
+
+    Uses TUTKA_KAFKA__BOOTSTRAP if set, else starts a local broker for the run.
+    """
     data = generate(seed=7, start=start, end=end, occupations=occupations)
     events = sorted(data.events, key=ordering_key)
     figures = [e for e in events if not isinstance(e, LayoffNoticeFiled)]
@@ -340,15 +380,7 @@ def bench_kafka(
         finally:
             if broker is not None:
                 broker.clean()
-    table = Table(title=f"Kafka end to end, {len(events):,} events, {series:,} series (one worker)")
-    for column in ("", "events/s (full speed)", f"latency p50 @ {latency_rate:.0f}/s",
-                   f"latency p99 @ {latency_rate:.0f}/s"):  # fmt: skip
-        table.add_column(column, justify="right")
-    for name, throughput, paced in rows:
-        p50 = f"{paced.latency_p50:.3f} s" if paced.latency_p50 is not None else "–"
-        p99 = f"{paced.latency_p99:.3f} s" if paced.latency_p99 is not None else "–"
-        table.add_row(name, f"{throughput.rate:,.0f}", p50, p99)
-    console.print(table)
+    return KafkaRun(events, series, rows)
 
 
 # -- replay ---------------------------------------------------------------------------------------

@@ -70,6 +70,10 @@ COMMANDS: dict[str, LazyCommand] = {
 
 #: ``tutka bench …``: speed figures.
 BENCH_COMMANDS: dict[str, LazyCommand] = {
+    "all": LazyCommand(
+        "tutka.bench_all:bench_all",
+        "Issue 18's table in one run: replay, river, detectors, the 12ti file and Kafka.",
+    ),
     "detectors": LazyCommand(
         "tutka.bench_detectors:bench_detectors",
         "Observations/s and state per series: reference detectors, banks and river, side by side.",
