@@ -21,7 +21,6 @@ import json
 import multiprocessing
 import tempfile
 import time
-from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
@@ -137,25 +136,26 @@ def market_matrix(market: Path) -> Matrix:
     """The market's first publications as a (months x series) matrix: complete series only.
 
     A detector row then sees every series the replay sees (the market has no gaps), each
-    observation once, as first published (revisions are the replay's business).
+    observation once, as first published (revisions are the replay's business). Built from
+    arrow columns (no Python object per value), so the parent of the replays stays small.
     """
-    series: dict[str, dict[str, float]] = defaultdict(dict)
+    parts = []
     for batch in _figure_batches(market):
         first = batch.filter(pc.equal(batch.column("revision"), 0))
         fill = [pc.fill_null(first.column(c), "") for c in ("sector", "occupation")]
-        keys = pc.binary_join_element_wise(
-            first.column("area"), first.column("measure"), *fill, "|"
-        ).to_pylist()
-        periods = first.column("period").to_pylist()
-        values = first.column("value").to_pylist()
-        for key, period, value in zip(keys, periods, values, strict=True):
-            series[key][period] = value
-    months = sorted({p for values in series.values() for p in values})
-    full = [values for values in series.values() if len(values) == len(months)]
-    matrix = np.empty((len(months), len(full)), dtype=np.float64)
-    for column, values in enumerate(full):
-        matrix[:, column] = [values[m] for m in months]
-    return matrix
+        key = pc.binary_join_element_wise(first.column("area"), first.column("measure"), *fill, "|")
+        parts.append(pa.table({"key": key, "period": first.column("period"),
+                               "value": first.column("value")}))  # fmt: skip
+    table = pa.concat_tables(parts).combine_chunks()
+    keys = pc.dictionary_encode(table.column("key")).combine_chunks()
+    periods = pc.dictionary_encode(table.column("period")).combine_chunks()
+    series = keys.indices.to_numpy()
+    order = np.argsort(periods.dictionary.to_numpy(zero_copy_only=False))  # "YYYY-MM" sorts
+    month = np.argsort(order)[periods.indices.to_numpy()]
+    matrix = np.full((len(order), len(keys.dictionary)), np.nan)
+    matrix[month, series] = table.column("value").to_numpy()
+    complete = ~np.isnan(matrix).any(axis=0)
+    return np.ascontiguousarray(matrix[:, complete])
 
 
 @click.command("all")

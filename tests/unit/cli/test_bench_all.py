@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -55,3 +57,23 @@ def test_one_run_gives_every_row(tmp_path: Path) -> None:
     assert ("river PageHinkley" in rows) == river_installed()
     assert "engine state per series" in result.output
     assert "kafka" not in figures and "occupation_file" not in figures
+
+
+def _report_peak(queue: Any) -> None:
+    from tutka.replay import peak_rss_mb
+
+    queue.put(peak_rss_mb())
+
+
+def test_a_replay_started_by_a_large_parent_reports_its_own_peak_memory() -> None:
+    """``ru_maxrss`` survives ``exec``: the child would report its parent's 600 MiB."""
+    held = bytearray(600 * 2**20)
+    held[::4096] = b"\x01" * len(range(0, len(held), 4096))  # touched: resident
+    spawn = multiprocessing.get_context("spawn")
+    queue = spawn.Queue()
+    child = spawn.Process(target=_report_peak, args=(queue,))
+    child.start()
+    peak = queue.get(timeout=120)
+    child.join()
+    assert 20 < peak < 400
+    del held
