@@ -119,9 +119,7 @@ def demo_matrix(
     return widened, count
 
 
-def demo_pairs(
-    seed: int, copies: int, start: str = "2012-01", end: str = "2024-12"
-) -> Matrix:
+def demo_pairs(seed: int, copies: int, start: str = "2012-01", end: str = "2024-12") -> Matrix:
     """The demo's sub-national series with the country's (``SSS``) of the same measure: a
     (months x series x 2) array of (count, reference), widened as :func:`demo_matrix` (the
     copies scale the areas' counts; the country's stays)."""
@@ -146,7 +144,7 @@ def _reference(name: str, params: DetectorParams) -> Run:
             return detectors, alarms
         for column, det in zip(matrix.T.tolist(), detectors, strict=True):
             for x in column:
-                alarms += det.learn(x)[1]  # type: ignore[arg-type]
+                alarms += det.learn(x)[1]
         return detectors, alarms
 
     return run

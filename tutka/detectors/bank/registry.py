@@ -24,9 +24,7 @@ T = TypeVar("T", bound=DetectorParams)
 class Banked(NamedTuple):
     """A bank class, the reference detector class and its hyperparameters' class."""
 
-    bank: (
-        type[CUSUMBank] | type[SeasonalBaselineBank] | type[BOCPDBank] | type[RelativeShiftBank]
-    )
+    bank: type[CUSUMBank] | type[SeasonalBaselineBank] | type[BOCPDBank] | type[RelativeShiftBank]
     reference: type[CUSUM] | type[SeasonalBaseline] | type[BOCPD] | type[RelativeShift]
     params: type[DetectorParams]
 

@@ -164,7 +164,9 @@ class RelativeShiftBank:
             sigma = self._sigma(rows, judged)
             judged &= sigma > 0  # False for NaN as well
         if judged.any():
-            found, z, change = self._best_window(rows[judged], seen[judged], s[judged], sigma[judged])
+            found, z, change = self._best_window(
+                rows[judged], seen[judged], s[judged], sigma[judged]
+            )
             if found.any():
                 at = np.flatnonzero(judged)[found]
                 z, change = z[found], change[found]
@@ -245,11 +247,15 @@ class RelativeShiftBank:
     def _update(
         self, rows: IntArray, seen: IntArray, value: FloatArray, y: FloatArray, s: FloatArray
     ) -> None:
-        """Fold the release in: differences, deseasonalised values, counts, log shares, and the
-        seasonal deviation of the month six back once its centred window is complete."""
+        """Fold the release in, as the reference's ``update``.
+
+        The difference (when this value and the last are known), the deseasonalised value, the
+        count, the log share, and the seasonal deviation of the month six back once its centred
+        window is complete.
+        """
         p, cols = self.params, self.columns
         width = self.width
-        previous = cols["s"][rows, (seen - 1) % width]  # NaN for a row's first observation
+        previous = cols["s"][rows, (seen - 1) % width].astype(np.float64)  # NaN at first
         differs = ~np.isnan(previous) & ~np.isnan(s) & (seen > 0)
         if differs.any():
             at = rows[differs]
@@ -263,7 +269,7 @@ class RelativeShiftBank:
         full = seen + 1 >= CENTRED
         if full.any():
             at, now = rows[full], seen[full]
-            window = cols["y"][at]
+            window = cols["y"][at].astype(np.float64)
             centre = window[np.arange(len(at)), (now - HALF) % CENTRED]
             learns = ~np.isnan(centre)
             if learns.any():

@@ -92,12 +92,20 @@ RANDOM_CASES = [
     pytest.param(
         "relative_shift",
         RelativeShiftParams(
-            threshold=2.0, shortest_window=1, longest_window=4, baseline=4, season=4,
-            seasonal_years=2, min_seasonal_years=2, scale_months=12, min_differences=3,
-            min_persons=0, min_change=0,
+            threshold=2.0,
+            shortest_window=1,
+            longest_window=4,
+            baseline=4,
+            season=4,
+            seasonal_years=2,
+            min_seasonal_years=2,
+            scale_months=12,
+            min_differences=3,
+            min_persons=0,
+            min_change=0,
         ),
         id="relative_shift-short",
-    ),  # fmt: skip
+    ),
 ]
 
 Series = Mapping[Hashable, Mapping[int, float]] | Mapping[Hashable, Mapping[int, RelativePoint]]
@@ -128,8 +136,9 @@ def reference(name: str, params: DetectorParams, series: Series) -> dict[object,
         found = []
         for period in sorted(values):
             ready = det.ready
-            a, alarm = det.learn(values[period])
-            found.append(Out(count_of(values[period]), a.score, a.baseline, a.direction, ready, alarm))
+            x = values[period]
+            a, alarm = det.learn(x)
+            found.append(Out(count_of(x), a.score, a.baseline, a.direction, ready, alarm))
         out[key] = found
     return out
 
