@@ -193,9 +193,10 @@ class RelativeShiftBank:
         stale = judged & np.isnan(sigma)
         if stale.any():
             at = rows[stale]
-            diffs = cols["diffs"][at].astype(np.float64)
-            centre = medians(diffs)
-            mad = medians(np.abs(diffs - centre[:, None]))
+            ordered = np.sort(cols["diffs"][at], axis=1).astype(np.float64, copy=False)
+            kept = self._diff_kept(at)
+            centre = middle_of_sorted(ordered, kept)
+            mad = absolute_deviation_median(ordered, kept, centre)
             fresh = MAD_TO_SIGMA * mad / math.sqrt(2)
             sigma[stale] = fresh
             cols["sigma"][at] = fresh
@@ -209,35 +210,37 @@ class RelativeShiftBank:
         The best is the first ``k`` with the largest ``|z|`` (a later one must exceed it).
         """
         p, cols = self.params, self.columns
-        width = self.width
+        width, b = self.width, p.baseline
         # The kept deseasonalised values oldest first, then this one: the reference's ``values``.
         slots = (seen[:, None] - width + np.arange(width)[None, :]) % width
         values = np.empty((len(rows), width + 1))
-        values[:, :width] = cols["s"][rows[:, None], slots]
+        values[:, :width] = np.take_along_axis(cols["s"][rows], slots, axis=1)
         values[:, width] = s
         finite = ~np.isnan(values)
+        # How many known values lie before each place, to count a window's by a subtraction.
+        known = np.zeros((len(rows), width + 2), dtype=np.int64)
+        np.cumsum(finite, axis=1, out=known[:, 1:])
         zeros = np.where(finite, values, 0.0)
-        counts = cols["counts"]
+        counts = cols["counts"][rows]
         found = np.zeros(len(rows), dtype=bool)
         best_z = np.zeros(len(rows))
         best_change = np.zeros(len(rows))
-        least_base = (p.baseline + 1) // 2
+        least_base = (b + 1) // 2
         for k in range(p.shortest_window, p.longest_window + 1):
             end = width + 1 - k
-            recent = np.count_nonzero(finite[:, end:], axis=1)
-            base_values = values[:, end - p.baseline : end]
-            usable = (recent > 0) & (seen >= k)
-            usable &= np.count_nonzero(finite[:, end - p.baseline : end], axis=1) >= least_base
+            recent = known[:, width + 1] - known[:, end]
+            in_base = known[:, end] - known[:, end - b]
+            usable = (recent > 0) & (seen >= k) & (in_base >= least_base)
             if not usable.any():
                 continue
             with np.errstate(invalid="ignore", divide="ignore"):
                 mean = zeros[:, end:].sum(axis=1) / recent
-            change = mean - medians(base_values)
-            before = counts[rows, (seen - k) % self.kept_counts]
+            change = mean - counted_medians(values[:, end - b : end], in_base)
+            before = np.take_along_axis(counts, ((seen - k) % self.kept_counts)[:, None], 1)[:, 0]
             relative = np.abs(np.expm1(change))
             material = ~((relative < p.min_change) | (before * relative < p.min_persons))
             with np.errstate(invalid="ignore", divide="ignore"):
-                z = change / (sigma * math.sqrt(1 / k + MEDIAN_VARIANCE / p.baseline))
+                z = change / (sigma * math.sqrt(1 / k + MEDIAN_VARIANCE / b))
             better = usable & material & (~found | (np.abs(z) > np.abs(best_z)))
             best_z = np.where(better, z, best_z)
             best_change = np.where(better, change, best_change)
@@ -330,6 +333,62 @@ class RelativeShiftBank:
                 raise ValueError("relative_shift state does not match its parameters")
             cols["deviations"][row, phase, : len(found)] = found
             cols["deviation_count"][row, phase] = len(found)
+
+
+def counted_medians(values: FloatArray, counts: IntArray) -> FloatArray:
+    """The median of each row's ``counts[i]`` non-NaN values (NaN for a row without any).
+
+    :func:`~tutka.detectors.bank.seasonal_baseline.medians` for rows whose count of values is
+    known: a sort (NaN last), then the middle one or the mean of the middle two, as
+    ``statistics.median``.
+
+    >>> counted_medians(np.array([[3.0, 1.0, np.nan], [4.0, 1.0, 2.0]]), np.array([2, 3])).tolist()
+    [2.0, 2.0]
+    """
+    return middle_of_sorted(np.sort(values, axis=1), counts)
+
+
+def middle_of_sorted(ordered: FloatArray, counts: IntArray) -> FloatArray:
+    """:func:`counted_medians` of rows already sorted (their ``counts[i]`` values first)."""
+    lo = (np.maximum(counts - 1, 0) // 2)[:, None]
+    hi = np.minimum(counts // 2, ordered.shape[1] - 1)[:, None]
+    middle = 0.5 * (
+        np.take_along_axis(ordered, lo, axis=1)[:, 0]
+        + np.take_along_axis(ordered, hi, axis=1)[:, 0]
+    )
+    out: FloatArray = np.where(counts > 0, middle, np.nan)
+    return out
+
+
+def absolute_deviation_median(
+    ordered: FloatArray, counts: IntArray, centre: FloatArray
+) -> FloatArray:
+    """The median of ``|v − centre|`` over each sorted row's ``counts[i]`` values.
+
+    When every row holds as many values (settled rows), without a second sort: the ``m + 1``
+    values nearest the centre are a run of the sorted row, and the farthest of a run is one of
+    its two ends, so the ``m``-th smallest distance (from 0) is the least, over the runs
+    ``ordered[i … i + m]``, of the larger distance of the two ends. Each is a distance
+    ``|v − centre|`` of the row: the result is exactly :func:`counted_medians` of them, which
+    rows of different counts take.
+
+    >>> row = np.array([[1.0, 2.0, 4.0, 7.0, 11.0, np.nan]])
+    >>> absolute_deviation_median(row, np.array([5]), np.array([4.0])).tolist()
+    [3.0]
+    >>> counted_medians(np.abs(row - 4.0), np.array([5])).tolist()
+    [3.0]
+    """
+    distance = np.abs(ordered - centre[:, None])
+    if len(counts) and (counts == counts[0]).all() and counts[0] > 0:
+        # Every row as full (the usual case once the rows are settled): the runs by slicing.
+        n = int(counts[0])
+        picked = [
+            np.minimum.reduce(np.maximum(distance[:, : n - m], distance[:, m:n]), axis=1)
+            for m in ((n - 1) // 2, n // 2)
+        ]
+        full: FloatArray = 0.5 * (picked[0] + picked[1])
+        return full
+    return counted_medians(distance, counts)
 
 
 def _wrapped(count: IntArray, width: int) -> IntArray:

@@ -11,13 +11,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tutka.detectors.bank.relative_shift import RelativeShiftBank
+from tutka.detectors.bank.relative_shift import (
+    RelativeShiftBank,
+    absolute_deviation_median,
+    counted_medians,
+)
 from tutka.detectors.bank.seasonal_baseline import medians
 from tutka.detectors.base import json_roundtrip
 from tutka.detectors.relative_shift import RelativePoint, RelativeShift, RelativeShiftParams
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     st.lists(
         st.lists(
@@ -95,3 +99,38 @@ def test_a_snapshot_that_does_not_fit_is_refused() -> None:
     other.grow(1)
     with pytest.raises(ValueError, match="relative_shift state"):
         other.load(0, snapshot)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(1, 9).flatmap(
+        lambda width: st.lists(
+            st.lists(
+                st.one_of(st.sampled_from([0.0, 1.0, -1.0, 0.25]), st.floats(-1e3, 1e3)),
+                min_size=width,
+                max_size=width,
+            ),
+            min_size=1,
+            max_size=5,
+        )
+    ),
+    st.booleans(),
+)
+def test_the_absolute_deviations_median_without_a_second_sort(
+    rows: list[list[float]], ragged: bool
+) -> None:
+    """Exactly the median of the sorted distances, for full rows (by runs) and ragged ones."""
+    values = np.sort(np.array(rows), axis=1)
+    counts = np.full(len(rows), values.shape[1])
+    if ragged:  # the last places of every other row not filled yet
+        counts[::2] = np.maximum(counts[::2] - 2, 0)
+        values[np.arange(values.shape[1])[None, :] >= counts[:, None]] = np.nan
+    centre = counted_medians(values, counts)
+    got = absolute_deviation_median(values, counts, centre)
+    for row, c, g in zip(values.tolist(), centre.tolist(), got.tolist(), strict=True):
+        kept = [v for v in row if not math.isnan(v)]
+        if not kept:
+            assert math.isnan(g)
+            continue
+        assert c == statistics.median(kept)
+        assert g == statistics.median(abs(v - c) for v in kept)
