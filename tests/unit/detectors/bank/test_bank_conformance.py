@@ -11,9 +11,9 @@ reference runs each series on its own. The stated tolerance:
   direction is the sign of a number that is zero up to rounding: BOCPD scores 3.0 against a
   baseline of 3.000000000000001 with a high score, found by hypothesis);
 * float32 banks: alarms and readiness identical on the demo's and 12r5's series; scores within
-  ``SCORE32`` and baselines within ``BASELINE32`` (relative); directions identical except where
-  the score is below ``ABS32`` or the value equals the baseline to ``BASELINE32`` (a zero
-  deviation has no sign in float32).
+  ``SCORE32`` (``relative_shift``: 1e-4, ``SCORE32_OF``) and baselines within ``BASELINE32``
+  (relative); directions identical except where the score is below ``ABS32`` or the value
+  equals the baseline to ``BASELINE32`` (a zero deviation has no sign in float32).
 
 On the demo, 12r5 and random streams (hypothesis), for every banked detector. ``relative_shift``
 takes a pair per observation (``RelativePoint``: the area's count and the country's): its series
@@ -48,6 +48,9 @@ from tutka.models.codes import period_index
 
 REL, ABS = 1e-9, 1e-9
 ABS32, SCORE32, BASELINE32 = 1e-6, 0.01, 1e-4
+#: A tighter float32 score tolerance where a bank allows one: relative_shift keeps its log
+#: shares in float64 and stores only deviations and differences in float32 (found: 9e-6).
+SCORE32_OF = {"relative_shift": 1e-4}
 
 TABLE_12R5 = SHARED_FI / "tyonv_12r5_regions.csv"
 MUNICIPAL_12R5 = SHARED_FI / "tyonv_12r5_municipalities_dev.csv"
@@ -170,7 +173,10 @@ def banked(
 
 
 def assert_conform(
-    want: dict[object, list[Out]], got: dict[object, list[Out]], float32: bool = False
+    want: dict[object, list[Out]],
+    got: dict[object, list[Out]],
+    float32: bool = False,
+    score32: float = SCORE32,
 ) -> None:
     assert want.keys() == got.keys()
     for key, expected in want.items():
@@ -180,7 +186,7 @@ def assert_conform(
             where = f"{key} at {t}: reference {w}, bank {g}"
             assert (g.alarm, g.ready) == (w.alarm, w.ready), where
             if float32:
-                assert abs(g.score - w.score) <= SCORE32, where
+                assert abs(g.score - w.score) <= score32, where
                 assert math.isclose(g.baseline, w.baseline, rel_tol=BASELINE32, abs_tol=1e-3), where
                 tie = math.isclose(w.value, w.baseline, rel_tol=BASELINE32, abs_tol=1e-3)
                 assert g.direction == w.direction or w.score <= ABS32 or tie, where
@@ -261,7 +267,8 @@ def test_demo_series(name: str, params: DetectorParams) -> None:
     want = reference(name, params, series)
     assert has_alarms(want) > 50  # the comparison covers alarms and adoptions
     assert_conform(want, banked(name, params, series))
-    assert_conform(want, banked(name, params, series, np.float32), float32=True)
+    float32 = banked(name, params, series, np.float32)
+    assert_conform(want, float32, float32=True, score32=SCORE32_OF.get(name, SCORE32))
 
 
 @pytest.mark.slow
@@ -276,7 +283,8 @@ def test_12r5_series(name: str, params: DetectorParams) -> None:
     want = reference(name, params, series)
     assert has_alarms(want) > 10
     assert_conform(want, banked(name, params, series))
-    assert_conform(want, banked(name, params, series, np.float32), float32=True)
+    float32 = banked(name, params, series, np.float32)
+    assert_conform(want, float32, float32=True, score32=SCORE32_OF.get(name, SCORE32))
 
 
 # -- random streams -------------------------------------------------------------------------------
