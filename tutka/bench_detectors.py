@@ -217,17 +217,20 @@ def measure(name: str, run: Run, matrix: Matrix, repeat: int) -> DetectorFigures
     )
 
 
-def runs(catalogue: Catalogue) -> list[tuple[str, Run, bool]]:
-    """Every row: reference and banks per banked detector, then river's when installed; and
-    whether the row takes (count, reference) pairs."""
+def runs(catalogue: Catalogue, detectors: tuple[str, ...] = ()) -> list[tuple[str, Run, bool]]:
+    """Every row: reference and banks per banked detector (those of ``detectors`` when given),
+    then river's when installed (and no detectors are named); and whether the row takes
+    (count, reference) pairs."""
     out: list[tuple[str, Run, bool]] = []
     for name in sorted(BANKS):
+        if detectors and name not in detectors:
+            continue
         params = BANKS[name].params.model_validate(catalogue.detector_params("unemployment", name))
         pairs = name in SHARE_DETECTORS
         out.append((f"{name} reference", _reference(name, params), pairs))
         out.append((f"{name} bank f64", _bank(name, params, np.float64), pairs))
         out.append((f"{name} bank f32", _bank(name, params, np.float32), pairs))
-    if river_installed():
+    if river_installed() and not detectors:
         out.append(("river PageHinkley", _river("PageHinkley"), False))
         out.append(("river ADWIN", _river("ADWIN"), False))
     return out
@@ -247,9 +250,22 @@ def river_installed() -> bool:
     "--start", default="2012-01", show_default=True, help="The demo market's first month."
 )
 @click.option("--end", default="2024-12", show_default=True, help="The demo market's last month.")
+@click.option(
+    "--detector",
+    "detectors",
+    multiple=True,
+    type=click.Choice(sorted(BANKS)),
+    help="Only this banked detector's rows (repeatable; river's are then left out).",
+)
 @click.pass_context
 def bench_detectors(
-    ctx: click.Context, seed: int, copies: int, repeat: int, start: str, end: str
+    ctx: click.Context,
+    seed: int,
+    copies: int,
+    repeat: int,
+    start: str,
+    end: str,
+    detectors: tuple[str, ...],
 ) -> None:
     """Observations/s and state per series: reference detectors, banks and river, side by side.
 
@@ -268,10 +284,10 @@ def bench_detectors(
         f"= {matrix.size:,} observations; relative_shift: the {pairs.shape[1]:,} sub-national "
         f"ones with the country's = {pairs.shape[0] * pairs.shape[1]:,}."
     )
-    if not river_installed():
+    if not river_installed() and not detectors:
         console.print(escape(RIVER_ABSENT), style="yellow")
     rows = []
-    for name, run, takes_pairs in runs(context.catalogue):
+    for name, run, takes_pairs in runs(context.catalogue, detectors):
         rows.append(measure(name, run, pairs if takes_pairs else matrix, repeat))
         console.print(f"  {name}: {rows[-1].rate:,.0f} obs/s")
     table = Table(

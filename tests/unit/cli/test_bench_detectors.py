@@ -62,3 +62,17 @@ def test_without_river_the_bench_says_so(monkeypatch: pytest.MonkeyPatch) -> Non
     assert result.exit_code == 0, result.output
     assert "river is not installed" in result.output and "muutostutka[bench]" in result.output
     assert "cusum bank f32" in result.output and "river PageHinkley" not in result.output
+
+
+@pytest.mark.slow
+def test_one_detectors_rows_alone() -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["bench", "detectors", "--start", "2023-01", "--end", "2024-12", "--repeat", "1",
+         "--detector", "relative_shift"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "relative_shift bank f32" in result.output and "cusum" not in result.output
+    assert (
+        "river PageHinkley" not in result.output and "river is not installed" not in result.output
+    )
