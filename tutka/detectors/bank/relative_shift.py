@@ -132,6 +132,8 @@ class RelativeShiftBank:
         """
         p, cols = self.params, self.columns
         points = np.asarray(x, dtype=np.float64)
+        if points.size == 0:
+            points = points.reshape(0, 2)
         if points.ndim != 2 or points.shape[1] != 2 or len(points) != len(rows):
             raise ValueError(
                 f"relative_shift takes a (count, reference) pair per row: shape ({len(rows)}, 2),"
@@ -149,8 +151,9 @@ class RelativeShiftBank:
         factor = np.full(count, np.nan)
         if has_factor.any():
             at = rows[has_factor]
-            factor[has_factor] = medians(
-                cols["deviations"][at, phase[has_factor]].astype(np.float64)
+            factor[has_factor] = counted_medians(
+                cols["deviations"][at, phase[has_factor]].astype(np.float64, copy=False),
+                kept[has_factor],
             )
         s = y - factor  # NaN without a factor or a log share
         ready = self._diff_kept(rows) >= p.min_differences

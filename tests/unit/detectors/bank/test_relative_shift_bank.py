@@ -58,6 +58,8 @@ def test_an_observation_is_a_count_and_a_reference() -> None:
     out = bank.learn(np.array([0, 1]), np.array([RelativePoint(10, 1000), RelativePoint(5, 0)]))
     assert out.score.tolist() == [0.0, 0.0] and out.baseline.tolist() == [10.0, 5.0]
     assert out.ready.tolist() == [False, False]
+    empty = bank.learn(np.array([], dtype=np.int64), np.array([]))  # a release without values
+    assert empty.score.shape == empty.alarm.shape == (0,)
 
 
 def test_a_missing_share_is_learnt_as_a_gap() -> None:
