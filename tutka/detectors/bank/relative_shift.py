@@ -16,8 +16,9 @@ for an even count, as ``statistics.median``). The rings: the last 13 log shares,
 ``seasonal_years`` deviations (a count per calendar month says where the next one goes), the
 last ``baseline + longest_window`` deseasonalised values and ``longest_window + 1`` counts, and
 the last ``scale_months`` differences. The noise is cached per row and marked stale (NaN) when a
-difference is added, as the reference's. The windows ``k`` are a loop over at most 24 lengths,
-every row at once.
+difference is added, as the reference's; a settled row's MAD takes the median of distances from
+its sorted differences without sorting the distances (:func:`absolute_deviation_median`).
+The windows ``k`` are a loop over at most 24 lengths, every row at once.
 
 State per row with the defaults: 2 072 bytes in float64; 1 208 in float32, which stores the
 seasonal deviations and the differences (small numbers about zero, the bulk) in float32 but
