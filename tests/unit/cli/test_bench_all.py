@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from tutka.bench import write_areas, write_market
-from tutka.bench_all import market_matrix
+from tutka.bench_all import market_matrix, share_pairs
 from tutka.bench_detectors import river_installed
 from tutka.cli import cli
 from tutka.replay import InputStream
@@ -53,7 +53,10 @@ def test_one_run_gives_every_row(tmp_path: Path) -> None:
     assert replay["alerts"] >= 0 and replay["peak_rss_mb"] > 0
     assert replay["state_bytes"] > 100 * replay["series"]  # a checkpoint was measured
     rows = set(figures["detectors"])
-    assert {"cusum reference", "cusum bank f64", "seasonal_baseline reference"} <= rows
+    assert {"cusum reference", "cusum bank f64", "seasonal_baseline reference",
+            "relative_shift reference", "relative_shift bank f64"} <= rows  # fmt: skip
+    shares = figures["detectors"]["relative_shift reference"]["observations"]
+    assert 0 < shares < figures["detectors"]["cusum reference"]["observations"]
     assert ("river PageHinkley" in rows) == river_installed()
     assert "engine state per series" in result.output
     assert "kafka" not in figures and "occupation_file" not in figures
@@ -77,3 +80,12 @@ def test_a_replay_started_by_a_large_parent_reports_its_own_peak_memory() -> Non
     child.join()
     assert 20 < peak < 400
     del held
+
+
+def test_share_pairs_match_each_area_with_the_countrys_series_of_the_same_measure() -> None:
+    keys = ["SSS|unemployed||", "KU091|unemployed||", "KU091|unemployed||2", "MK01|vacancies||"]
+    matrix = np.arange(12.0).reshape(3, 4)
+    pairs = share_pairs(matrix, keys)
+    assert pairs.shape == (3, 1, 2)  # no national occupation 2, no national vacancies
+    assert pairs[:, 0, 0].tolist() == matrix[:, 1].tolist()
+    assert pairs[:, 0, 1].tolist() == matrix[:, 0].tolist()
