@@ -17,11 +17,12 @@ demo: $(STAMP)
 	$(BIN)/tutka demo
 
 ## test: the system programs the tests start, lint, type-check, and every test (those that need no
-# service on every core, pytest-xdist; then the integration tests one at a time: they start brokers,
-# Prometheus, Alertmanager and Chromium, and wait on them)
+# service on every core, pytest-xdist; then the integration tests, two files at a time: they start
+# brokers, Prometheus, Alertmanager and Chromium on free ports and mostly wait on them. Two, not
+# one per core: each worker may run its own broker.)
 test: system lint typecheck
 	$(BIN)/python -m pytest -n auto --dist loadfile -m "not integration"
-	$(BIN)/python -m pytest -m integration
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m integration
 
 ## system: Prometheus, Alertmanager, Chromium and its driver, a JDK and Maven, installed if missing
 # (root or passwordless sudo; otherwise it says what to install). Silent and instant when all are
