@@ -35,6 +35,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -43,6 +44,7 @@ import faust
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+from faust.streams import _current_event  # the context variable faust's tables read
 from kafka.partitioner.default import murmur2
 from pydantic import TypeAdapter, ValidationError
 
@@ -83,13 +85,13 @@ BATCH = b'{"type":"events","events":['
 #: Records taken at a time from a stream, and the longest wait to fill a batch (seconds).
 #: 1 = one record at a time through ``stream.events()``, the default: with faust's
 #: ``take_events`` the end-to-end test against replay failed (cause not found yet).
-TAKE_MAX = 1
+TAKE_MAX = 2000
 TAKE_WITHIN = 0.05
 #: A batch record of the ordered stream stays well under Kafka's default 1 MB message limit.
 BATCH_BYTES = 512 * 1024
 #: Whether ingest forwards a partition's events as one record (off: one record per event, as
 #: before; the core reads both). Off until the end-to-end test against replay passes with it.
-BATCH_RECORDS = False
+BATCH_RECORDS = True
 _EVENTS: Final[TypeAdapter[list[Event]]] = TypeAdapter(list[Event])
 
 
@@ -332,9 +334,7 @@ def create_app(
     async def core(stream: Any) -> None:
         async for batch in batches(stream):
             for event in batch:
-                # The checkpoint table writes to the partition of the event being processed:
-                # faust knows it only inside its own iteration, so a batch says it per record.
-                stream._set_current_event(event)  # noqa: SLF001 (faust has no public way)
+                processing(event)
                 await core_record(event)
             if time.monotonic() - shell.last_checkpoint >= k.checkpoint_seconds:
                 await checkpoint()
@@ -584,6 +584,21 @@ def create_app(
     app.tutka_observer = observer  # type: ignore[attr-defined]
     app.tutka_deliveries = install_delivery(app, settings, hierarchy, metrics)  # type: ignore[attr-defined]
     return app
+
+
+def processing(event: Any) -> None:
+    """``event`` is the one this task processes now: the table writes to its partition.
+
+    Faust's tables find the partition of a write in the task-local ``current_event`` context
+    variable, which faust sets only inside its own one-at-a-time iteration. For a batch of
+    ``take_events`` it is set here, per record, in this task's context only (it stays set after
+    the batch, for the checkpoint that follows). Never through ``Stream._set_current_event``:
+    that also sets the stream's shared ``current_event``, which ``take_events``'s background
+    reader takes for the record it adds once the batch being processed is done. A record arriving
+    during a batch was then replaced by the batch's last one (read twice) and never processed,
+    and the worker's alerts differed from replay's.
+    """
+    _current_event.set(weakref.ref(event))
 
 
 async def batches(stream: Any) -> AsyncIterator[list[Any]]:

@@ -277,6 +277,54 @@ def test_the_core_publishes_exactly_the_replays_alerts_and_checkpoints_when_quie
     assert worker.counted("tutka_alerts_total", status="open", **labels) == 1
 
 
+def test_the_core_taking_records_in_batches_loses_none_that_arrive_meanwhile(
+    worker: Worker, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches as faust's ``take_events`` makes them, with records arriving while one is handled.
+
+    Its background reader adds a record that arrives during a batch once the batch is done, taking
+    it from the stream's shared ``current_event``; the core once set that per record of its batch
+    (for the table's partition), so such a record was replaced by the batch's last one and lost.
+    """
+    monkeypatch.setattr(worker_app, "TAKE_MAX", 64)
+    monkeypatch.setattr(worker_app, "TAKE_WITHIN", 0.005)
+    records = run.records
+    sent = faust.topics.Topic.send
+
+    async def slow_send(topic: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(0)  # a real producer yields to the event loop
+        await sent(topic, **kwargs)
+
+    monkeypatch.setattr(faust.topics.Topic, "send", slow_send)
+    offsets: list[int] = []
+    handle = worker_app.CoreProcessor.receive
+
+    def receive(core: CoreProcessor, event: Any, source: str, offset: int) -> Any:
+        offsets.append(offset)
+        return handle(core, event, source, offset)
+
+    monkeypatch.setattr(worker_app.CoreProcessor, "receive", receive)
+
+    async def scenario() -> None:
+        async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
+            for i, (source, event) in enumerate(records):
+                value = event.model_dump_json().encode()
+                worker.log[core.sent_offset] = (DATASET, value, {"source": source.encode()})
+                await core.put(value, key=DATASET, headers={"source": source.encode()}, wait=False)
+                if i % 3 == 0:
+                    await asyncio.sleep(0.001)  # records keep coming while batches are handled
+            for _ in range(5000):
+                if worker.shell.taken >= len(records):
+                    break
+                await asyncio.sleep(0.002)
+            stream_is_quiet(worker)
+            await put_record(worker, core, worker_app.TICK, {})
+
+    asyncio.run(scenario())
+    assert offsets == list(range(len(records)))  # each record once, in order
+    assert worker.alerts() == [o for o in run.outputs if isinstance(o, Alert)]
+
+
 def test_a_worker_taking_over_sends_no_alert_version_twice(worker: Worker, run: Run) -> None:
     records = run.records
     split = 1200
