@@ -2,7 +2,8 @@
 
 Three agents, each short and free of business decisions:
 
-* **ingest** (every input partition, parallel across workers): records are taken in batches;
+* **ingest** (every input partition, parallel across workers): records are taken in batches
+  (``TUTKA_KAFKA__BATCH``, 2,000 at most);
   raw bytes → ``decode`` → the valid events of one input partition go on to the ordered stream
   ``tutka.events.v1`` together, as one record (keyed by dataset, tagged with their input
   partition); a publisher's end-of-release marker (:mod:`tutka.models.markers`) is checked and
@@ -82,16 +83,10 @@ TICK = b'{"type":"tick"}'
 IDLE_TICK = b'{"type":"tick","idle":'
 #: The start of a record of the ordered stream carrying several events of one input partition.
 BATCH = b'{"type":"events","events":['
-#: Records taken at a time from a stream, and the longest wait to fill a batch (seconds).
-#: 1 = one record at a time through ``stream.events()``, the default: with faust's
-#: ``take_events`` the end-to-end test against replay failed (cause not found yet).
-TAKE_MAX = 2000
+#: The longest wait to fill a batch of ``TUTKA_KAFKA__BATCH`` records (seconds).
 TAKE_WITHIN = 0.05
 #: A batch record of the ordered stream stays well under Kafka's default 1 MB message limit.
 BATCH_BYTES = 512 * 1024
-#: Whether ingest forwards a partition's events as one record (off: one record per event, as
-#: before; the core reads both). Off until the end-to-end test against replay passes with it.
-BATCH_RECORDS = True
 _EVENTS: Final[TypeAdapter[list[Event]]] = TypeAdapter(list[Event])
 
 
@@ -222,7 +217,7 @@ def create_app(
 
     @app.agent(inputs, name=AGENT_INGEST)
     async def ingest(stream: Any) -> None:
-        async for batch in batches(stream):
+        async for batch in batches(stream, k.batch):
             # The valid events of each input partition, in order, go on as one record; a marker
             # first sends what its partition has gathered, so it follows its release's events.
             gathered: dict[str, list[bytes]] = {}
@@ -287,7 +282,7 @@ def create_app(
 
     async def send_events(where: str, values: list[bytes], published: float | None) -> None:
         """The events of one input partition to the ordered stream, a few records at most."""
-        if not BATCH_RECORDS:
+        if k.batch == 1:
             for value in values:
                 await send_ordered(where, value, published)
             return
@@ -332,7 +327,7 @@ def create_app(
 
     @app.agent(events, name=AGENT_CORE)
     async def core(stream: Any) -> None:
-        async for batch in batches(stream):
+        async for batch in batches(stream, k.batch):
             for event in batch:
                 processing(event)
                 await core_record(event)
@@ -601,10 +596,10 @@ def processing(event: Any) -> None:
     _current_event.set(weakref.ref(event))
 
 
-async def batches(stream: Any) -> AsyncIterator[list[Any]]:
-    """A stream's events in batches of up to ``TAKE_MAX`` (one at a time when it is 1)."""
-    if TAKE_MAX > 1:
-        async for batch in stream.take_events(TAKE_MAX, within=TAKE_WITHIN):
+async def batches(stream: Any, size: int) -> AsyncIterator[list[Any]]:
+    """A stream's events in batches of up to ``size`` (one at a time when it is 1)."""
+    if size > 1:
+        async for batch in stream.take_events(size, within=TAKE_WITHIN):
             yield list(batch)
     else:
         async for event in stream.events():

@@ -103,10 +103,17 @@ class Worker:
 
 
 @pytest.fixture
-def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:
+def worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Worker]:
+    # One record per batch unless a test asks for more (indirect parametrisation): ``put`` then
+    # returns once the agent has handled it, and the tests rely on it.
+    batch = getattr(request, "param", 1)
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
-        kafka=KafkaSettings(data_dir=tmp_path / "worker", partitions=1, dataset=DATASET.decode()),
+        kafka=KafkaSettings(
+            data_dir=tmp_path / "worker", partitions=1, dataset=DATASET.decode(), batch=batch
+        ),
         webhook=WebhookSettings(
             signing_key=SecretStr("unit-test-master-key-of-at-least-32-bytes"),
             max_attempts=1,
@@ -141,8 +148,6 @@ def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:
         pass
 
     monkeypatch.setattr(faust.topics.Topic, "send", send)
-    # One record per batch: ``put`` returns once the agent has handled it (the tests rely on it).
-    monkeypatch.setattr(worker_app, "TAKE_MAX", 1)
     monkeypatch.setattr(worker_app, "read_back", read_back)
     monkeypatch.setattr(worker_app, "read_range", read_range)
     monkeypatch.setattr(worker_app, "end_offsets", end_offsets)
@@ -277,6 +282,7 @@ def test_the_core_publishes_exactly_the_replays_alerts_and_checkpoints_when_quie
     assert worker.counted("tutka_alerts_total", status="open", **labels) == 1
 
 
+@pytest.mark.parametrize("worker", [64], indirect=True)
 def test_the_core_taking_records_in_batches_loses_none_that_arrive_meanwhile(
     worker: Worker, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -286,7 +292,6 @@ def test_the_core_taking_records_in_batches_loses_none_that_arrive_meanwhile(
     it from the stream's shared ``current_event``; the core once set that per record of its batch
     (for the table's partition), so such a record was replaced by the batch's last one and lost.
     """
-    monkeypatch.setattr(worker_app, "TAKE_MAX", 64)
     monkeypatch.setattr(worker_app, "TAKE_WITHIN", 0.005)
     records = run.records
     sent = faust.topics.Topic.send
