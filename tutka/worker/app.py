@@ -221,7 +221,12 @@ def create_app(
             # The valid events of each input partition, in order, go on as one record; a marker
             # first sends what its partition has gathered, so it follows its release's events.
             gathered: dict[str, list[bytes]] = {}
-            latest: dict[str, float] = {}
+            #: When the oldest event gathered per partition was published: a record's latency
+            #: is that of the event in it that waited longest.
+            earliest: dict[str, float] = {}
+            # A record counts as finished (lag, "read to its end" for idleness) once what it
+            # became is sent on, not when it is decoded: at the end of the batch.
+            finished: dict[tuple[str, int], int] = {}
             for event in batch:
                 message = event.message
                 where = f"{message.topic}:{message.partition}"
@@ -250,16 +255,17 @@ def create_app(
                     await deadletters.send(key=message.key, value=item.model_dump_json().encode())
                     metrics.dead_lettered(source, item.reason, item.error_type)
                 elif isinstance(item, ReleaseEnd):
-                    await send_events(where, gathered.pop(where, []), latest.get(where))
+                    await send_events(where, gathered.pop(where, []), earliest.pop(where, None))
                     await send_ordered(where, item.model_dump_json().encode(), None)
                     metrics.consumed(source)
                 else:
                     gathered.setdefault(where, []).append(item.model_dump_json().encode())
-                    latest[where] = message.timestamp or time.time()
+                    earliest.setdefault(where, message.timestamp or time.time())
                     metrics.consumed(source)
-                shell.done[(message.topic, message.partition)] = message.offset
+                finished[(message.topic, message.partition)] = message.offset
             for where, values in gathered.items():
-                await send_events(where, values, latest.get(where))
+                await send_events(where, values, earliest.get(where))
+            shell.done.update(finished)
 
     def check_marker(value: bytes, origin: Origin, topic: str) -> ReleaseEnd | DeadLetter:
         """A marker as the boundary sees it: valid and on a partition it names, or a dead letter."""

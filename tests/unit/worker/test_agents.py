@@ -157,7 +157,14 @@ def worker(
     observer.pusher.stop()
 
 
-async def put_on(agent: Any, topic: str, value: bytes, key: bytes | None = None) -> None:
+async def put_on(
+    agent: Any,
+    topic: str,
+    value: bytes,
+    key: bytes | None = None,
+    partition: int | None = None,
+    wait: bool = True,
+) -> None:
     """``agent.put`` of a record of ``topic``: the test wrapper names a record's topic only for
     agents that read one topic, and ingest reads three."""
     to_message = agent.to_message
@@ -169,7 +176,7 @@ async def put_on(agent: Any, topic: str, value: bytes, key: bytes | None = None)
 
     agent.to_message = on_topic
     try:
-        await agent.put(value, key=key)
+        await agent.put(value, key=key, partition=partition, wait=wait)
     finally:
         del agent.to_message
 
@@ -252,6 +259,49 @@ def test_ingest_forwards_valid_events_and_dead_letters_the_rest(worker: Worker, 
     assert worker.counted(consumed, source="vacancies", outcome="dead_letter") == 1
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("worker", [64], indirect=True)
+def test_batched_ingest_and_core_publish_exactly_the_replays_alerts(
+    worker: Worker, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both agents taking records in batches; ingest forwarding each partition's events as one
+    record of the ordered stream (split at ``BATCH_BYTES``), the core reading those."""
+    monkeypatch.setattr(worker_app, "BATCH_BYTES", 4096)  # a few events a record
+    names, records = worker.names, run.records
+
+    async def until(done: Any) -> None:
+        for _ in range(5000):
+            if done():
+                return
+            await asyncio.sleep(0.002)
+        raise AssertionError("the agent did not finish")
+
+    async def scenario() -> None:
+        async with worker.app.agents[worker_app.AGENT_INGEST].test_context() as ingest:
+            for i, (source, event) in enumerate(records):
+                topic, partition = source.rsplit(":", 1)
+                value = event.model_dump_json().encode()
+                await put_on(ingest, topic, value, b"k", int(partition), wait=False)
+                if i % 50 == 0:
+                    await asyncio.sleep(0.001)
+            # Ingest marks a batch's records finished once it has sent what they became.
+            await until(lambda: max(worker.shell.done.values(), default=-1) == len(records) - 1)
+        forwarded = worker.on(names.events)
+        assert len(forwarded) < len(records) / 3, "events go on several to a record"
+        assert all(len(s.value) < 4096 + 2048 for s in forwarded)
+        async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
+            for record in forwarded:
+                worker.log[core.sent_offset] = (DATASET, record.value, record.headers)
+                await core.put(record.value, key=DATASET, headers=record.headers, wait=False)
+            await until(lambda: worker.shell.taken >= len(forwarded))
+            stream_is_quiet(worker)
+            await put_record(worker, core, worker_app.TICK, {})
+
+    asyncio.run(scenario())
+    assert worker.alerts() == [o for o in run.outputs if isinstance(o, Alert)]
+    assert worker.letters() == []
+
+
 # -- core -----------------------------------------------------------------------------------------
 
 
@@ -282,6 +332,7 @@ def test_the_core_publishes_exactly_the_replays_alerts_and_checkpoints_when_quie
     assert worker.counted("tutka_alerts_total", status="open", **labels) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("worker", [64], indirect=True)
 def test_the_core_taking_records_in_batches_loses_none_that_arrive_meanwhile(
     worker: Worker, run: Run, monkeypatch: pytest.MonkeyPatch
