@@ -3,7 +3,7 @@
 Three agents, each short and free of business decisions:
 
 * **ingest** (every input partition, parallel across workers): records are taken in batches
-  (``TUTKA_KAFKA__BATCH``, 2,000 at most);
+  (``TUTKA_KAFKA__BATCH`` records at a time, 2,000 by default);
   raw bytes → ``decode`` → the valid events of one input partition go on to the ordered stream
   ``tutka.events.v1`` together, as one record (keyed by dataset, tagged with their input
   partition); a publisher's end-of-release marker (:mod:`tutka.models.markers`) is checked and
