@@ -334,10 +334,16 @@ def create_app(
     @app.agent(events, name=AGENT_CORE)
     async def core(stream: Any) -> None:
         async for batch in batches(stream, k.batch):
+            own = None
             for event in batch:
                 processing(event)
                 await core_record(event)
-            if time.monotonic() - shell.last_checkpoint >= k.checkpoint_seconds:
+                if event.message.partition == shell.events_partition:
+                    own = event
+            if own is not None and time.monotonic() - shell.last_checkpoint >= k.checkpoint_seconds:
+                # The checkpoint belongs to the dataset's partition of the table, whichever
+                # dataset's record the batch ended with.
+                processing(own)
                 await checkpoint()
 
     async def core_record(event: Any) -> None:
