@@ -18,6 +18,7 @@ market first (see :func:`write_market`), or takes a directory of input files.
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import multiprocessing
 import os
@@ -162,7 +163,9 @@ def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
     return subprocess.Popen(args, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
 
 
-def _env(bootstrap: str, namespace: str, idle: float, workdir: Path) -> dict[str, str]:
+def _env(
+    bootstrap: str, namespace: str, idle: float, workdir: Path, data: str = "worker-data"
+) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
         "TUTKA_KAFKA__BOOTSTRAP": bootstrap,
@@ -170,7 +173,7 @@ def _env(bootstrap: str, namespace: str, idle: float, workdir: Path) -> dict[str
         "TUTKA_KAFKA__IDLE_SECONDS": str(idle),
         "TUTKA_KAFKA__CHECKPOINT_SECONDS": "30",
         "TUTKA_METRICS__PORT": "0",
-        "TUTKA_KAFKA__DATA_DIR": str(workdir / "worker-data"),
+        "TUTKA_KAFKA__DATA_DIR": str(workdir / data),
     })  # fmt: skip
     return env
 
@@ -182,29 +185,35 @@ def run_worker_bench(
     workdir: Path,
     idle: float = 3.0,
     markers: bool = True,
+    workers: int = 1,
 ) -> Figures:
-    """One worker, one namespace; ``rate`` 0 measures throughput, otherwise latency.
+    """``workers`` workers, one namespace; ``rate`` 0 measures throughput, otherwise latency.
 
     Without ``markers`` a release is judged when the next one begins (or after ``idle``
-    seconds of quiet); with them, as soon as its markers and events are in.
+    seconds of quiet); with them, as soon as its markers and events are in. Several workers
+    share the input partitions (ingest); one of them holds the dataset's core.
     """
     namespace = f"bench-{uuid.uuid4().hex[:8]}."
     settings = KafkaSettings(bootstrap=bootstrap, namespace=namespace)
     names = Topics(namespace)
     ensure_topics(settings)
-    env = _env(bootstrap, namespace, idle, workdir)
-    worker = _spawn([sys.executable, "-m", "tutka", "worker"], env,
-                    workdir / f"worker-{namespace}log")  # fmt: skip
+    spawned = []
+    for i in range(workers):
+        env = _env(bootstrap, namespace, idle, workdir, f"worker-data-{i}")
+        spawned.append(_spawn([sys.executable, "-m", "tutka", "worker"], env,
+                              workdir / f"worker-{namespace}{i}.log"))  # fmt: skip
     try:
-        time.sleep(12)  # the worker joins its group before the clock starts
+        time.sleep(12 + 8 * (workers - 1))  # the workers join their group before the clock
         started = time.time()
         last_sent = _send_all(bootstrap, names, events, rate, markers)
         alerts = _tail(bootstrap, names.alerts, stop_after_idle=idle + 15, timeout=3600,
-                       alive=lambda: worker.poll() is None)  # fmt: skip
+                       alive=lambda: all(w.poll() is None for w in spawned))  # fmt: skip
     finally:
-        crashed = worker.poll() is not None
-        worker.terminate()
-        worker.wait(timeout=60)
+        crashed = any(w.poll() is not None for w in spawned)
+        for worker in spawned:
+            worker.terminate()
+        for worker in spawned:
+            worker.wait(timeout=60)
     if crashed or not alerts:
         raise click.ClickException(
             f"the worker {'exited' if crashed else 'produced no alerts'}; see {workdir}"
@@ -291,6 +300,8 @@ def run_noop_bench(
     show_default=True,
     help="End-of-release markers after each release (as `tutka publish` sends).",
 )
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 8),
+              help="tutka worker processes sharing the input partitions.")  # fmt: skip
 @click.option(
     "--only",
     type=click.Choice(["both", "noop", "worker"]),
@@ -305,16 +316,17 @@ def bench_kafka(
     latency_rate: float,
     latency_events: int,
     markers: bool,
+    workers: int,
     only: str,
 ) -> None:
     """Events/s and publish→alert latency through Kafka, beside a no-op faust agent.
 
     Uses TUTKA_KAFKA__BOOTSTRAP if set, else starts a local broker for the run.
     """
-    run = run_kafka_bench(occupations, start, end, latency_rate, latency_events, markers, only)
-    table = Table(
-        title=f"Kafka end to end, {len(run.events):,} events, {run.series:,} series (one worker)"
+    run = run_kafka_bench(
+        occupations, start, end, latency_rate, latency_events, markers, only, workers
     )
+    table = Table(title=f"Kafka end to end, {len(run.events):,} events, {run.series:,} series")
     for column in ("", "events/s (full speed)", f"latency p50 @ {latency_rate:.0f}/s",
                    f"latency p99 @ {latency_rate:.0f}/s"):  # fmt: skip
         table.add_column(column, justify="right")
@@ -346,6 +358,7 @@ def run_kafka_bench(
     latency_events: int,
     markers: bool = True,
     only: str = "both",
+    workers: int = 1,
 ) -> KafkaRun:
     """The demo's market through a broker, per agent at full speed and then paced.
 
@@ -365,9 +378,10 @@ def run_kafka_bench(
         assert bootstrap is not None
         try:
             rows = []
+            several = functools.partial(run_worker_bench, workers=workers)
             runs: list[tuple[str, Callable[..., Figures]]] = [
                 ("no-op faust agent", run_noop_bench),
-                ("tutka worker", run_worker_bench),
+                ("tutka worker" if workers == 1 else f"tutka worker × {workers}", several),
             ]
             wanted = {"both": (0, 1), "noop": (0,), "worker": (1,)}[only]
             runs = [runs[i] for i in wanted]

@@ -73,6 +73,14 @@ class KafkaSettings(_Group):
         "event loop stops) exits with status 70, for its supervisor to restart it: faust can "
         "hang for good after the broker comes back",
     )
+    batch: int = Field(
+        default=2000,
+        ge=1,
+        le=100_000,
+        description="records the worker's agents take from a stream at a time; ingest forwards "
+        "the valid events of one input partition in such a batch as one record of the ordered "
+        "stream (at most 512 KiB); 1: one record at a time, one event per record",
+    )
     data_dir: Path = Field(
         default=Path(".tutka/worker"),
         description="local directory of the faust worker (its tables live on Kafka changelogs)",

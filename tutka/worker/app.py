@@ -2,7 +2,8 @@
 
 Three agents, each short and free of business decisions:
 
-* **ingest** (every input partition, parallel across workers): records are taken in batches;
+* **ingest** (every input partition, parallel across workers): records are taken in batches
+  (``TUTKA_KAFKA__BATCH`` records at a time, 2,000 by default);
   raw bytes → ``decode`` → the valid events of one input partition go on to the ordered stream
   ``tutka.events.v1`` together, as one record (keyed by dataset, tagged with their input
   partition); a publisher's end-of-release marker (:mod:`tutka.models.markers`) is checked and
@@ -35,6 +36,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -43,6 +45,7 @@ import faust
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+from faust.streams import _current_event  # the context variable faust's tables read
 from kafka.partitioner.default import murmur2
 from pydantic import TypeAdapter, ValidationError
 
@@ -80,16 +83,10 @@ TICK = b'{"type":"tick"}'
 IDLE_TICK = b'{"type":"tick","idle":'
 #: The start of a record of the ordered stream carrying several events of one input partition.
 BATCH = b'{"type":"events","events":['
-#: Records taken at a time from a stream, and the longest wait to fill a batch (seconds).
-#: 1 = one record at a time through ``stream.events()``, the default: with faust's
-#: ``take_events`` the end-to-end test against replay failed (cause not found yet).
-TAKE_MAX = 1
+#: The longest wait to fill a batch of ``TUTKA_KAFKA__BATCH`` records (seconds).
 TAKE_WITHIN = 0.05
 #: A batch record of the ordered stream stays well under Kafka's default 1 MB message limit.
 BATCH_BYTES = 512 * 1024
-#: Whether ingest forwards a partition's events as one record (off: one record per event, as
-#: before; the core reads both). Off until the end-to-end test against replay passes with it.
-BATCH_RECORDS = False
 _EVENTS: Final[TypeAdapter[list[Event]]] = TypeAdapter(list[Event])
 
 
@@ -220,11 +217,16 @@ def create_app(
 
     @app.agent(inputs, name=AGENT_INGEST)
     async def ingest(stream: Any) -> None:
-        async for batch in batches(stream):
+        async for batch in batches(stream, k.batch):
             # The valid events of each input partition, in order, go on as one record; a marker
             # first sends what its partition has gathered, so it follows its release's events.
             gathered: dict[str, list[bytes]] = {}
-            latest: dict[str, float] = {}
+            #: When the oldest event gathered per partition was published: a record's latency
+            #: is that of the event in it that waited longest.
+            earliest: dict[str, float] = {}
+            # A record counts as finished (lag, "read to its end" for idleness) once what it
+            # became is sent on, not when it is decoded: at the end of the batch.
+            finished: dict[tuple[str, int], int] = {}
             for event in batch:
                 message = event.message
                 where = f"{message.topic}:{message.partition}"
@@ -253,16 +255,17 @@ def create_app(
                     await deadletters.send(key=message.key, value=item.model_dump_json().encode())
                     metrics.dead_lettered(source, item.reason, item.error_type)
                 elif isinstance(item, ReleaseEnd):
-                    await send_events(where, gathered.pop(where, []), latest.get(where))
+                    await send_events(where, gathered.pop(where, []), earliest.pop(where, None))
                     await send_ordered(where, item.model_dump_json().encode(), None)
                     metrics.consumed(source)
                 else:
                     gathered.setdefault(where, []).append(item.model_dump_json().encode())
-                    latest[where] = message.timestamp or time.time()
+                    earliest.setdefault(where, message.timestamp or time.time())
                     metrics.consumed(source)
-                shell.done[(message.topic, message.partition)] = message.offset
+                finished[(message.topic, message.partition)] = message.offset
             for where, values in gathered.items():
-                await send_events(where, values, latest.get(where))
+                await send_events(where, values, earliest.get(where))
+            shell.done.update(finished)
 
     def check_marker(value: bytes, origin: Origin, topic: str) -> ReleaseEnd | DeadLetter:
         """A marker as the boundary sees it: valid and on a partition it names, or a dead letter."""
@@ -285,7 +288,7 @@ def create_app(
 
     async def send_events(where: str, values: list[bytes], published: float | None) -> None:
         """The events of one input partition to the ordered stream, a few records at most."""
-        if not BATCH_RECORDS:
+        if k.batch == 1:
             for value in values:
                 await send_ordered(where, value, published)
             return
@@ -330,13 +333,17 @@ def create_app(
 
     @app.agent(events, name=AGENT_CORE)
     async def core(stream: Any) -> None:
-        async for batch in batches(stream):
+        async for batch in batches(stream, k.batch):
+            own = None
             for event in batch:
-                # The checkpoint table writes to the partition of the event being processed:
-                # faust knows it only inside its own iteration, so a batch says it per record.
-                stream._set_current_event(event)  # noqa: SLF001 (faust has no public way)
+                processing(event)
                 await core_record(event)
-            if time.monotonic() - shell.last_checkpoint >= k.checkpoint_seconds:
+                if event.message.partition == shell.events_partition:
+                    own = event
+            if own is not None and time.monotonic() - shell.last_checkpoint >= k.checkpoint_seconds:
+                # The checkpoint belongs to the dataset's partition of the table, whichever
+                # dataset's record the batch ended with.
+                processing(own)
                 await checkpoint()
 
     async def core_record(event: Any) -> None:
@@ -586,10 +593,25 @@ def create_app(
     return app
 
 
-async def batches(stream: Any) -> AsyncIterator[list[Any]]:
-    """A stream's events in batches of up to ``TAKE_MAX`` (one at a time when it is 1)."""
-    if TAKE_MAX > 1:
-        async for batch in stream.take_events(TAKE_MAX, within=TAKE_WITHIN):
+def processing(event: Any) -> None:
+    """``event`` is the one this task processes now: the table writes to its partition.
+
+    Faust's tables find the partition of a write in the task-local ``current_event`` context
+    variable, which faust sets only inside its own one-at-a-time iteration. For a batch of
+    ``take_events`` it is set here, per record, in this task's context only (it stays set after
+    the batch, for the checkpoint that follows). Never through ``Stream._set_current_event``:
+    that also sets the stream's shared ``current_event``, which ``take_events``'s background
+    reader takes for the record it adds once the batch being processed is done. A record arriving
+    during a batch was then replaced by the batch's last one (read twice) and never processed,
+    and the worker's alerts differed from replay's.
+    """
+    _current_event.set(weakref.ref(event))
+
+
+async def batches(stream: Any, size: int) -> AsyncIterator[list[Any]]:
+    """A stream's events in batches of up to ``size`` (one at a time when it is 1)."""
+    if size > 1:
+        async for batch in stream.take_events(size, within=TAKE_WITHIN):
             yield list(batch)
     else:
         async for event in stream.events():

@@ -103,10 +103,17 @@ class Worker:
 
 
 @pytest.fixture
-def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:
+def worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[Worker]:
+    # One record per batch unless a test asks for more (indirect parametrisation): ``put`` then
+    # returns once the agent has handled it, and the tests rely on it.
+    batch = getattr(request, "param", 1)
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
-        kafka=KafkaSettings(data_dir=tmp_path / "worker", partitions=1, dataset=DATASET.decode()),
+        kafka=KafkaSettings(
+            data_dir=tmp_path / "worker", partitions=1, dataset=DATASET.decode(), batch=batch
+        ),
         webhook=WebhookSettings(
             signing_key=SecretStr("unit-test-master-key-of-at-least-32-bytes"),
             max_attempts=1,
@@ -141,8 +148,6 @@ def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:
         pass
 
     monkeypatch.setattr(faust.topics.Topic, "send", send)
-    # One record per batch: ``put`` returns once the agent has handled it (the tests rely on it).
-    monkeypatch.setattr(worker_app, "TAKE_MAX", 1)
     monkeypatch.setattr(worker_app, "read_back", read_back)
     monkeypatch.setattr(worker_app, "read_range", read_range)
     monkeypatch.setattr(worker_app, "end_offsets", end_offsets)
@@ -152,7 +157,14 @@ def worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Worker]:
     observer.pusher.stop()
 
 
-async def put_on(agent: Any, topic: str, value: bytes, key: bytes | None = None) -> None:
+async def put_on(
+    agent: Any,
+    topic: str,
+    value: bytes,
+    key: bytes | None = None,
+    partition: int | None = None,
+    wait: bool = True,
+) -> None:
     """``agent.put`` of a record of ``topic``: the test wrapper names a record's topic only for
     agents that read one topic, and ingest reads three."""
     to_message = agent.to_message
@@ -164,7 +176,7 @@ async def put_on(agent: Any, topic: str, value: bytes, key: bytes | None = None)
 
     agent.to_message = on_topic
     try:
-        await agent.put(value, key=key)
+        await agent.put(value, key=key, partition=partition, wait=wait)
     finally:
         del agent.to_message
 
@@ -247,6 +259,49 @@ def test_ingest_forwards_valid_events_and_dead_letters_the_rest(worker: Worker, 
     assert worker.counted(consumed, source="vacancies", outcome="dead_letter") == 1
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("worker", [64], indirect=True)
+def test_batched_ingest_and_core_publish_exactly_the_replays_alerts(
+    worker: Worker, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both agents taking records in batches; ingest forwarding each partition's events as one
+    record of the ordered stream (split at ``BATCH_BYTES``), the core reading those."""
+    monkeypatch.setattr(worker_app, "BATCH_BYTES", 4096)  # a few events a record
+    names, records = worker.names, run.records
+
+    async def until(done: Any) -> None:
+        for _ in range(5000):
+            if done():
+                return
+            await asyncio.sleep(0.002)
+        raise AssertionError("the agent did not finish")
+
+    async def scenario() -> None:
+        async with worker.app.agents[worker_app.AGENT_INGEST].test_context() as ingest:
+            for i, (source, event) in enumerate(records):
+                topic, partition = source.rsplit(":", 1)
+                value = event.model_dump_json().encode()
+                await put_on(ingest, topic, value, b"k", int(partition), wait=False)
+                if i % 50 == 0:
+                    await asyncio.sleep(0.001)
+            # Ingest marks a batch's records finished once it has sent what they became.
+            await until(lambda: max(worker.shell.done.values(), default=-1) == len(records) - 1)
+        forwarded = worker.on(names.events)
+        assert len(forwarded) < len(records) / 3, "events go on several to a record"
+        assert all(len(s.value) < 4096 + 2048 for s in forwarded)
+        async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
+            for record in forwarded:
+                worker.log[core.sent_offset] = (DATASET, record.value, record.headers)
+                await core.put(record.value, key=DATASET, headers=record.headers, wait=False)
+            await until(lambda: worker.shell.taken >= len(forwarded))
+            stream_is_quiet(worker)
+            await put_record(worker, core, worker_app.TICK, {})
+
+    asyncio.run(scenario())
+    assert worker.alerts() == [o for o in run.outputs if isinstance(o, Alert)]
+    assert worker.letters() == []
+
+
 # -- core -----------------------------------------------------------------------------------------
 
 
@@ -275,6 +330,55 @@ def test_the_core_publishes_exactly_the_replays_alerts_and_checkpoints_when_quie
     assert restored.position == len(records) and not restored.dirty
     labels = {"kind": "unemployment", "polarity": "negative", "severity": expected[0].severity}
     assert worker.counted("tutka_alerts_total", status="open", **labels) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("worker", [64], indirect=True)
+def test_the_core_taking_records_in_batches_loses_none_that_arrive_meanwhile(
+    worker: Worker, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches as faust's ``take_events`` makes them, with records arriving while one is handled.
+
+    Its background reader adds a record that arrives during a batch once the batch is done, taking
+    it from the stream's shared ``current_event``; the core once set that per record of its batch
+    (for the table's partition), so such a record was replaced by the batch's last one and lost.
+    """
+    monkeypatch.setattr(worker_app, "TAKE_WITHIN", 0.005)
+    records = run.records
+    sent = faust.topics.Topic.send
+
+    async def slow_send(topic: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(0)  # a real producer yields to the event loop
+        await sent(topic, **kwargs)
+
+    monkeypatch.setattr(faust.topics.Topic, "send", slow_send)
+    offsets: list[int] = []
+    handle = worker_app.CoreProcessor.receive
+
+    def receive(core: CoreProcessor, event: Any, source: str, offset: int) -> Any:
+        offsets.append(offset)
+        return handle(core, event, source, offset)
+
+    monkeypatch.setattr(worker_app.CoreProcessor, "receive", receive)
+
+    async def scenario() -> None:
+        async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
+            for i, (source, event) in enumerate(records):
+                value = event.model_dump_json().encode()
+                worker.log[core.sent_offset] = (DATASET, value, {"source": source.encode()})
+                await core.put(value, key=DATASET, headers={"source": source.encode()}, wait=False)
+                if i % 3 == 0:
+                    await asyncio.sleep(0.001)  # records keep coming while batches are handled
+            for _ in range(5000):
+                if worker.shell.taken >= len(records):
+                    break
+                await asyncio.sleep(0.002)
+            stream_is_quiet(worker)
+            await put_record(worker, core, worker_app.TICK, {})
+
+    asyncio.run(scenario())
+    assert offsets == list(range(len(records)))  # each record once, in order
+    assert worker.alerts() == [o for o in run.outputs if isinstance(o, Alert)]
 
 
 def test_a_worker_taking_over_sends_no_alert_version_twice(worker: Worker, run: Run) -> None:
