@@ -292,14 +292,14 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
     def _load_state(self, state: JSONObject) -> None:
         p = self.params
         self._seen = integer(state["seen"])
-        self._y = deque(_read_floats(state["y"]), maxlen=CENTRED)
+        self._y = deque(read_floats(state["y"]), maxlen=CENTRED)
         deviations = state["deviations"]
         if not isinstance(deviations, list) or len(deviations) != p.season:
             raise ValueError(f"relative_shift state needs {p.season} seasonal deviation lists")
-        self._deviations = [deque(_read_floats(d), maxlen=p.seasonal_years) for d in deviations]
-        self._s = deque(_read_floats(state["s"]), maxlen=p.baseline + p.longest_window)
-        self._counts = deque(_read_floats(state["counts"]), maxlen=p.longest_window + 1)
-        self._diffs = deque(_read_floats(state["diffs"]), maxlen=p.scale_months)
+        self._deviations = [deque(read_floats(d), maxlen=p.seasonal_years) for d in deviations]
+        self._s = deque(read_floats(state["s"]), maxlen=p.baseline + p.longest_window)
+        self._counts = deque(read_floats(state["counts"]), maxlen=p.longest_window + 1)
+        self._diffs = deque(read_floats(state["diffs"]), maxlen=p.scale_months)
         self._sigma = None
 
 
@@ -313,7 +313,7 @@ def _json_floats(values: Iterable[float]) -> list[JSONValue]:
     return [None if math.isnan(v) else v for v in values]
 
 
-def _read_floats(value: JSONValue) -> list[float]:
+def read_floats(value: JSONValue) -> list[float]:
     """A state list back as floats, null as NaN; ``ValueError`` on anything else."""
     if not isinstance(value, list):
         raise ValueError(f"expected a list of numbers, got {type(value).__name__}")

@@ -59,7 +59,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tutka.detectors.bank.base import BankAssessment, alarms, capped, float_type, state_of
-from tutka.detectors.bank.rows import BoolArray, Column, Columns, FloatArray, IntArray
+from tutka.detectors.bank.rows import BoolArray, Column, ColumnBank, Columns, FloatArray, IntArray
 from tutka.detectors.bank.seasonal_baseline import medians
 from tutka.detectors.base import JSONObject, JSONValue, integer, params_json
 from tutka.detectors.relative_shift import (
@@ -68,13 +68,14 @@ from tutka.detectors.relative_shift import (
     MEDIAN_VARIANCE,
     RelativeShift,
     RelativeShiftParams,
+    read_floats,
 )
 
 #: The place of the centre of the 13-month window, counted back from its newest month.
 HALF: int = CENTRED // 2
 
 
-class RelativeShiftBank:
+class RelativeShiftBank(ColumnBank):
     """Moving-window test for a lasting change of a log share, for many series (see the module).
 
     Args:
@@ -104,18 +105,7 @@ class RelativeShiftBank:
         self.columns.add("diff_count", np.int32, 0)
         self.columns.add("sigma", np.float64, np.nan)  # NaN: stale, recomputed when needed
 
-    # -- rows ------------------------------------------------------------------------------------
-    def grow(self, capacity: int) -> None:
-        """Make room for ``capacity`` rows."""
-        self.columns.grow(capacity)
-
-    def reset(self, row: int) -> None:
-        """Start ``row`` afresh."""
-        self.columns.reset(row)
-
-    def bytes_per_row(self) -> int:
-        """Bytes of state one series holds."""
-        return self.columns.bytes_per_row()
+    # (rows: grow, reset and bytes_per_row come from ColumnBank)
 
     # -- the detector ----------------------------------------------------------------------------
     def update(self, rows: IntArray, x: FloatArray) -> None:
@@ -325,14 +315,14 @@ class RelativeShiftBank:
             raise ValueError(f"relative_shift state needs {p.season} seasonal deviation lists")
         self.reset(row)
         cols["seen"][row] = seen
-        _load_ring(cols["y"], row, _nullable(state["y"]), seen, exact=True)
-        _load_ring(cols["s"], row, _nullable(state["s"]), seen, exact=True)
-        _load_ring(cols["counts"], row, _nullable(state["counts"]), seen, exact=True)
-        diffs = _nullable(state["diffs"])
+        _load_ring(cols["y"], row, read_floats(state["y"]), seen, exact=True)
+        _load_ring(cols["s"], row, read_floats(state["s"]), seen, exact=True)
+        _load_ring(cols["counts"], row, read_floats(state["counts"]), seen, exact=True)
+        diffs = read_floats(state["diffs"])
         _load_ring(cols["diffs"], row, diffs, len(diffs), exact=False)
         cols["diff_count"][row] = len(diffs)
         for phase, kept in enumerate(deviations):
-            found = _nullable(kept)
+            found = read_floats(kept)
             if len(found) > p.seasonal_years:
                 raise ValueError("relative_shift state does not match its parameters")
             cols["deviations"][row, phase, : len(found)] = found
@@ -419,18 +409,3 @@ def _load_ring(column: Column, row: int, values: list[float], count: int, exact:
         raise ValueError("relative_shift state does not match its parameters")
     for age, v in enumerate(reversed(values)):
         column[row, (count - 1 - age) % width] = v
-
-
-def _nullable(value: JSONValue) -> list[float]:
-    """A state list back as floats, null as NaN; ``ValueError`` on anything else."""
-    if not isinstance(value, list):
-        raise ValueError(f"expected a list of numbers, got {type(value).__name__}")
-    out: list[float] = []
-    for item in value:
-        if item is None:
-            out.append(math.nan)
-        elif isinstance(item, int | float) and not isinstance(item, bool):
-            out.append(float(item))
-        else:
-            raise ValueError(f"expected a number or null, got {item!r}")
-    return out

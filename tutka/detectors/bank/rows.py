@@ -131,3 +131,21 @@ class Columns:
 
     def __getitem__(self, name: str) -> Column:
         return self.arrays[name]
+
+
+class ColumnBank:
+    """A bank whose whole state is its :class:`Columns`: rows grow, restart and are sized there."""
+
+    columns: Columns
+
+    def grow(self, capacity: int) -> None:
+        """Make room for ``capacity`` rows."""
+        self.columns.grow(capacity)
+
+    def reset(self, row: int) -> None:
+        """Start ``row`` afresh."""
+        self.columns.reset(row)
+
+    def bytes_per_row(self) -> int:
+        """Bytes of state one series holds."""
+        return self.columns.bytes_per_row()

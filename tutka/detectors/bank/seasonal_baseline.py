@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tutka.detectors.bank.base import BankAssessment, alarms, capped, float_type, state_of
-from tutka.detectors.bank.rows import BoolArray, Columns, FloatArray, IntArray
+from tutka.detectors.bank.rows import BoolArray, ColumnBank, Columns, FloatArray, IntArray
 from tutka.detectors.base import JSONObject, JSONValue, floats, integer, params_json
 from tutka.detectors.robust import MAD_TO_SIGMA
 from tutka.detectors.seasonal_baseline import SeasonalBaseline, SeasonalBaselineParams
@@ -60,7 +60,7 @@ def medians(values: FloatArray) -> FloatArray:
     return np.where(counts > 0, middle, np.nan)
 
 
-class SeasonalBaselineBank:
+class SeasonalBaselineBank(ColumnBank):
     """Deviation from the same month in earlier years, count-aware, for many series.
 
     Args:
@@ -85,18 +85,7 @@ class SeasonalBaselineBank:
         self.columns.add("ratio_count", np.int32, 0)
         self.columns.add("run_direction", np.int8, 0)
 
-    # -- rows ------------------------------------------------------------------------------------
-    def grow(self, capacity: int) -> None:
-        """Make room for ``capacity`` rows."""
-        self.columns.grow(capacity)
-
-    def reset(self, row: int) -> None:
-        """Start ``row`` afresh."""
-        self.columns.reset(row)
-
-    def bytes_per_row(self) -> int:
-        """Bytes of state one series holds."""
-        return self.columns.bytes_per_row()
+    # (rows: grow, reset and bytes_per_row come from ColumnBank)
 
     # -- the detector ----------------------------------------------------------------------------
     def update(self, rows: IntArray, x: FloatArray) -> None:
