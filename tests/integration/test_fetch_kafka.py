@@ -184,6 +184,15 @@ def test_fetch_to_topics_to_worker_gives_the_alerts_of_the_csv(
         print(f"\nfetch 12r5 (23,112 figures) to Kafka: {time.monotonic() - started:.1f} s")
     finally:
         px.stop()
+    # The fetcher follows each release with its end-of-release markers (the default): the
+    # worker judges a release as soon as it is in, and still gives exactly the CSV's alerts.
+    released = {
+        ReleaseEnd.model_validate_json(r.value).published
+        for topic in (names.unemployment, names.vacancies)
+        for r in records(settings.bootstrap, topic)
+        if json.loads(r.value)["type"] == "release_end"
+    }
+    assert len(released) >= 200  # 12r5: a release a month since 2006, each with its markers
     cluster["start"]()
     got = settle(settings.bootstrap, names.alerts, len(expected))
     assert_same_alerts(got, expected)

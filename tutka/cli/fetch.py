@@ -89,6 +89,10 @@ def fetch_group() -> None:
     default=0.0,
     help="--publish: events per second at most (0: as fast as Kafka takes them).",
 )
+@click.option("--markers/--no-markers", default=True, show_default=True,
+              help="--publish: follow each release with its end-of-release markers on every "
+              "input partition, so the worker judges it at once rather than after a quiet "
+              "spell.")  # fmt: skip
 @click.option("--pause-before-publish", type=click.FloatRange(min=0), default=0.0, hidden=True,
               help="Testing: sleep between recording a batch and delivering it.")  # fmt: skip
 @click.pass_context
@@ -96,7 +100,7 @@ def statfin_command(ctx: click.Context, base_url: str | None, tables: tuple[str,
                     tables_file: Path | None, out_dir: Path | None, publish: bool,
                     lookback: int | None, state_dir: Path | None, every: float | None,
                     metrics_port: int | None, metrics_textfile: Path | None, rate: float,
-                    pause_before_publish: float) -> None:  # fmt: skip
+                    markers: bool, pause_before_publish: float) -> None:  # fmt: skip
     """Read Statistics Finland's PxWeb tables (12r5, 12ti, …) into the stream.
 
     Each run asks a table only for the months that may have changed (the last --lookback months
@@ -133,7 +137,7 @@ def statfin_command(ctx: click.Context, base_url: str | None, tables: tuple[str,
     sink: Sink
     if publish:
         namespace = settings.kafka.namespace.rstrip(".") or "default"
-        sink = KafkaSink(settings.kafka, rate=rate)
+        sink = KafkaSink(settings.kafka, rate=rate, markers=markers)
         where = state_dir or fetch.state_dir / f"kafka-{namespace}"
         destination = f"Kafka {settings.kafka.bootstrap}"
     else:
