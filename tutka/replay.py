@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import gc
 import heapq
-import resource
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,6 +30,7 @@ from tutka.inputs import Decoder, Event, FileOrder, Record, input_files, read_re
 from tutka.inputs.external_sort import SORT_CHUNK, EventCodec, ExternalSort
 from tutka.inputs.formats import LineCounts
 from tutka.inputs.readers import COLUMNAR_RECORDS
+from tutka.memory import peak_rss_mb
 from tutka.models.alerts import Alert, Localized
 from tutka.models.areas import Hierarchy
 from tutka.models.deadletter import DeadLetter, dead_letter
@@ -495,20 +494,3 @@ def _collect(
     dead.append(letter)
     if observer is not None:
         observer.metrics.dead_lettered(record.item.type, letter.reason, letter.error_type)
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process's own program so far, in MiB.
-
-    Linux's ``VmHWM`` where there is one: ``ru_maxrss`` survives ``exec``, so a process started
-    by a large parent (``tutka bench all``'s replays) would report the parent's peak.
-    """
-    try:
-        status = Path("/proc/self/status").read_text(encoding="ascii")
-    except OSError:
-        status = ""
-    for line in status.splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024  # kB
-    usage = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return usage / (1024 * 1024) if sys.platform == "darwin" else usage / 1024

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import click
 from rich.console import Console
 
 from tutka.cli.context import global_options, load_context
+from tutka.memory import peak_rss_mb
 from tutka.synthetic import plan, synthetic_hierarchy, write_plan
 
 console = Console(highlight=False)
@@ -96,15 +96,7 @@ def simulate_command(
     manifest = json.loads((out_dir / "manifest.json").read_text(encoding="utf-8"))
     console.print(
         f"Wrote {sum(manifest['counts'].values()):,} events in "
-        f"{time.perf_counter() - started:.1f} s (peak memory {_peak_rss_mib():,.0f} MiB):"
+        f"{time.perf_counter() - started:.1f} s (peak memory {peak_rss_mb():,.0f} MiB):"
     )
     for file in files:
         console.print(f"  {file}")
-
-
-def _peak_rss_mib() -> float:
-    """This process's peak resident set size (Linux and macOS report it in different units)."""
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10

@@ -26,6 +26,7 @@ from rich.table import Table
 from tutka.config.areas import load_hierarchy
 from tutka.config.sectors import localized_sector_names
 from tutka.config.settings import RoomUser, WebhookSettings
+from tutka.memory import peak_rss_mb
 from tutka.models.alerts import (
     Alert,
     AlertKind,
@@ -37,7 +38,6 @@ from tutka.models.alerts import (
     alert_id,
 )
 from tutka.models.areas import Hierarchy
-from tutka.replay import peak_rss_mb
 from tutka.room.api import create_app
 from tutka.room.service import Service
 from tutka.room.state import Status

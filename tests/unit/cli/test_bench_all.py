@@ -63,7 +63,7 @@ def test_one_run_gives_every_row(tmp_path: Path) -> None:
 
 
 def _report_peak(queue: Any) -> None:
-    from tutka.replay import peak_rss_mb
+    from tutka.memory import peak_rss_mb
 
     queue.put(peak_rss_mb())
 

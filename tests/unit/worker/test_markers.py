@@ -72,6 +72,19 @@ class Feed:
         return got
 
 
+def all_but_the_last_marked(
+    day: date, events: list[Event]
+) -> tuple[CoreProcessor, Feed, dict[str, ReleaseEnd]]:
+    """A fresh core fed a release's events and the markers of every partition but the last."""
+    core = processor()
+    feed = Feed(core)
+    feed.events(events)
+    markers = markers_for(day, events)
+    for source in SOURCES[:-1]:
+        feed.mark(source, markers[source])
+    return core, feed, markers
+
+
 def test_releases_closed_by_markers_give_the_replays_alerts_each_at_its_own_marker(
     run: Run,
 ) -> None:
@@ -97,12 +110,7 @@ def test_a_partial_set_of_markers_or_a_missing_event_waits(run: Run) -> None:
     last = SOURCES[-1]
     both = [r for r in releases(run.events) if any(source_of(e) == last for e in r[1])]
     (day, first), (next_day, second) = both[:2]
-    core = processor()
-    feed = Feed(core)
-    feed.events(first)
-    markers = markers_for(day, first)
-    for source in SOURCES[:-1]:
-        feed.mark(source, markers[source])
+    core, feed, markers = all_but_the_last_marked(day, first)
     assert len(core.buffer) > 0 and core.markers  # one partition has not said it is done
     assert not core.complete(("publish", day))
 
@@ -121,12 +129,7 @@ def test_a_partial_set_of_markers_or_a_missing_event_waits(run: Run) -> None:
 
 def test_markers_survive_a_checkpoint(run: Run) -> None:
     (day, first), _ = releases(run.events)[:2]
-    core = processor()
-    feed = Feed(core)
-    feed.events(first)
-    markers = markers_for(day, first)
-    for source in SOURCES[:-1]:
-        feed.mark(source, markers[source])
+    core, feed, markers = all_but_the_last_marked(day, first)
     checkpoint = through_json(core.checkpoint())
     restored = processor()
     restored.restore(checkpoint)
