@@ -124,15 +124,18 @@ def lasting_shifts(
 ) -> list[LastingShift]:
     """Label every row of ``counts`` (rows = areas, columns = consecutive months).
 
-    ``first_month`` is the absolute index (year × 12 + month − 1) of column 0; shift months are
-    absolute too. ``excluded`` drops shifts dated in that inclusive range of absolute months.
+    ``country`` is the reference count per month, one for all rows (a vector) or one per row (a
+    matrix shaped like ``counts``); every row is labelled on its own, so rows labelled together
+    get what each would alone. ``first_month`` is the absolute index (year × 12 + month − 1) of
+    column 0; shift months are absolute too. ``excluded`` drops shifts dated in that inclusive
+    range of absolute months.
     """
     months = counts.shape[1]
     if months < 2 * SPAN + LOOKAHEAD - SPAN + 1:
         return []
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        y = np.log(counts + 1.0) - np.log(country)[None, :]
+        y = np.log(counts + 1.0) - np.log(np.atleast_2d(country))
         s = deseasonalised(y, first_month)
         sigma = noise(s)
         medians = _nanmedian(sliding_window_view(s, SPAN, axis=1), axis=2)

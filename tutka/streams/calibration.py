@@ -44,7 +44,7 @@ from typing import Final
 
 import numpy as np
 
-from tutka.detectors.hindsight import LOOKAHEAD, SPAN, lasting_shifts
+from tutka.detectors.hindsight import LOOKAHEAD, SPAN, FloatArray, lasting_shifts
 
 #: Alarm months at most this many months apart form one episode (as in the backtest).
 EPISODE_GAP: Final = 2
@@ -57,6 +57,8 @@ EXPLAINED_AFTER: Final = 6
 #: Months of the future that judging an episode needs: the shift's own look-ahead, and the
 #: latest shift month that could explain it.
 JUDGE_LAG: Final = LOOKAHEAD + EXPLAINED_AFTER + PUBLICATION_LAG
+#: Tracks labelled together at most (bounds the labels' working arrays to tens of megabytes).
+LABEL_BLOCK: Final = 1024
 
 
 @dataclass(slots=True)
@@ -167,12 +169,11 @@ def judge(
     alarms = [0] * len(grid)
     exposure = 0
     judged_until = now - JUDGE_LAG
-    for track in tracks:
-        span = _judged_span(track, judged_until, excluded)
-        if not span:
-            continue
+    spans = [(track, _judged_span(track, judged_until, excluded)) for track in tracks]
+    spans = [(track, span) for track, span in spans if span]
+    shifts = shift_months([track for track, _ in spans], excluded)
+    for (track, span), explained in zip(spans, shifts, strict=True):
         exposure += len(span)
-        explained = _shift_months(track, excluded)
         for g, threshold in enumerate(grid):
             episodes = alarm_episodes(track.signed, threshold, track.first)
             if not episodes:
@@ -209,21 +210,42 @@ def _judged_span(
     return frozenset(months)
 
 
-def _shift_months(track: Track, excluded: Sequence[tuple[int, int]]) -> dict[int, list[int]]:
-    """The months of the track's lasting shifts by direction, outside excluded periods.
+def shift_months(
+    tracks: Sequence[Track], excluded: Sequence[tuple[int, int]]
+) -> list[dict[int, list[int]]]:
+    """Per track, the months of its lasting shifts by direction, outside excluded periods.
 
-    A missing or non-positive reference is NaN to the labels (that month takes no part).
+    Tracks spanning the same months are labelled together, a block of rows at a time: the
+    labels are computed row by row, so this is what labelling each track alone gives, without
+    a round of array set-up per series (it was most of the calibration's time). A missing or
+    non-positive reference is NaN to the labels (that month takes no part).
     """
-    counts = np.asarray(track.counts, dtype=np.float64)[None, :]
-    references = np.asarray(track.references, dtype=np.float64)
-    if np.isnan(references).any() or not np.all(references > 0):
-        references = np.where(np.isfinite(references) & (references > 0), references, np.nan)
-    by_direction: dict[int, list[int]] = {}
-    for shift in lasting_shifts(counts, references, track.first):
-        if any(a <= shift.month <= b for a, b in excluded):
-            continue
-        by_direction.setdefault(shift.direction, []).append(shift.month)
-    return by_direction
+    out: list[dict[int, list[int]]] = [{} for _ in tracks]
+    alike: dict[tuple[int, int], list[int]] = {}
+    for i, track in enumerate(tracks):
+        alike.setdefault((track.first, len(track.counts)), []).append(i)
+    for (first, _), members in alike.items():
+        for start in range(0, len(members), LABEL_BLOCK):
+            block = members[start : start + LABEL_BLOCK]
+            counts = np.vstack([np.frombuffer(tracks[i].counts) for i in block])
+            references = _usable(np.vstack([np.frombuffer(tracks[i].references) for i in block]))
+            for shift in lasting_shifts(counts, references, first):
+                if any(a <= shift.month <= b for a, b in excluded):
+                    continue
+                out[block[shift.row]].setdefault(shift.direction, []).append(shift.month)
+    return out
+
+
+def _usable(references: FloatArray) -> FloatArray:
+    """References with the months of a row that are missing or not positive as NaN.
+
+    Only rows with such a month are rewritten (a row without one is kept exactly as it is).
+    """
+    bad = np.isnan(references).any(axis=1) | ~np.all(references > 0, axis=1)
+    if bad.any():
+        rows = references[bad]
+        references[bad] = np.where(np.isfinite(rows) & (rows > 0), rows, np.nan)
+    return references
 
 
 def poisson_upper(events: float, confidence: float) -> float:

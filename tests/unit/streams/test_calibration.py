@@ -16,6 +16,7 @@ from tutka.streams.calibration import (
     group_of,
     judge,
     poisson_upper,
+    shift_months,
     threshold_for,
 )
 
@@ -54,6 +55,26 @@ def test_an_alarm_a_lasting_shift_explains_is_not_false() -> None:
     false = judge([track(flat, scores)], GRID, now=months - 1)
     assert false.false_alarms[GRID.index(10.0)] == 1
     assert false.false_alarms[GRID.index(12.5)] == 0  # above the score: no alarm at all
+
+
+def test_tracks_labelled_together_get_what_each_gets_alone() -> None:
+    """Batching by span changes nothing: shifts, gaps, a missing reference, mixed spans."""
+    rng = np.random.default_rng(3)
+    tracks = []
+    for i in range(40):
+        months, first = (96, 0) if i % 3 else (72, 5)
+        at = int(rng.integers(20, months - 30))
+        t = track(step(months, at, 1000, float(rng.choice([700, 1000, 1400]))), [0.0] * months,
+                  first)  # fmt: skip
+        if i % 5 == 0:
+            t.references[int(rng.integers(0, months))] = math.nan
+        if i % 7 == 0:
+            t.references[10] = -1.0
+        tracks.append(t)
+    together = shift_months(tracks, excluded=[(60, 62)])
+    alone = [shift_months([t], excluded=[(60, 62)])[0] for t in tracks]
+    assert together == alone
+    assert sum(len(months) for found in together for months in found.values()) >= 10
 
 
 def test_recent_alarms_are_not_judged_yet() -> None:
