@@ -17,8 +17,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
+from kafka.coordinator.assignors.abstract import AbstractPartitionAssignor
+from kafka.protocol.consumer.metadata import (
+    ConsumerProtocolAssignment,
+    ConsumerProtocolSubscription,
+)
 
 from tests.integration.workers import (
     MASTER_KEY,
@@ -226,6 +231,69 @@ def test_two_workers_share_the_partitions_and_one_takes_over(
     assert_same_alerts(got, expected)
     survivor = two if owner is one else one
     assert "core restored at offset" in survivor.text()
+
+
+# -- 4b. a worker frozen at start ------------------------------------------------------------------
+
+
+class StandStill(AbstractPartitionAssignor):
+    """Speaks faust's assignment protocol (by name), so it can join a worker's group; gives out
+    nothing. A member that stops polling after it joined never rejoins a rebalance, and the broker
+    holds every other member's join until the rebalance timeout (here: until the member leaves)."""
+
+    name = "faust"
+    version = 0
+    assigned = threading.Event()
+
+    @classmethod
+    def assign(cls, cluster: Any, members: Any) -> dict[str, ConsumerProtocolAssignment]:
+        return {m.member_id: ConsumerProtocolAssignment(cls.version, [], b"") for m in members}
+
+    @classmethod
+    def metadata(cls, topics: Any) -> ConsumerProtocolSubscription:
+        return ConsumerProtocolSubscription(cls.version, sorted(topics), b"")
+
+    @classmethod
+    def on_assignment(cls, assignment: Any, generation: Any = None) -> None:
+        cls.assigned.set()
+
+
+def test_a_worker_frozen_at_start_is_restarted_and_loses_and_repeats_nothing(
+    cluster: dict[str, Any], market: Any
+) -> None:
+    """The start arm of the watchdog and the supervisor's restart, end to end.
+
+    A member that joined the worker's group and then stands still holds the worker's rebalance
+    (the worker waits in its group join), as a freeze would: nothing is ever read. With
+    ``TUTKA_KAFKA__START_SECONDS`` at 10 the watchdog ends the worker with status 70 and the
+    supervising ``Worker`` starts a fresh one, as compose would. Once the member leaves, the fresh
+    worker publishes exactly what replay produces.
+    """
+    directory, expected = market
+    settings, names = cluster["settings"], cluster["topics"]
+    publish_market(settings, directory)
+    member = KafkaConsumer(
+        names.closures,
+        bootstrap_servers=settings.bootstrap,
+        group_id=names.app_id,
+        partition_assignment_strategy=[StandStill],
+        max_poll_interval_ms=180_000,  # the broker's wait for it to rejoin (the rebalance timeout)
+        enable_auto_commit=False,
+    )
+    try:
+        StandStill.assigned.clear()
+        wait_until(lambda: bool(member.poll(timeout_ms=200) is not None)
+                   and StandStill.assigned.is_set(), 60, "the member in the group")  # fmt: skip
+        worker = cluster["start"](TUTKA_KAFKA__START_SECONDS="10")
+        wait_until(lambda: worker.restarts >= 1, 120, "the watchdog's exit and a restart")
+        assert "worker stalled (a rebalance began" in worker.text()
+        assert versions(settings.bootstrap, names.alerts) == [], "it should not have read"
+    finally:
+        member.close()  # leaves the group: the fresh worker's join goes through
+    got = settle(settings.bootstrap, names.alerts, len(expected))
+    assert_same_alerts(got, expected)
+    assert worker.unexpected_exits == []
+    print(f"frozen start: {worker.restarts} restart(s), {len(got)} alert versions, exactly once")
 
 
 # -- 5. subscriptions ---------------------------------------------------------------------------

@@ -60,7 +60,13 @@ from tutka.streams.engine import Output
 from tutka.worker.core import CoreProcessor
 from tutka.worker.delivery import install as install_delivery
 from tutka.worker.topics import Topics, ensure_topics, topics_for
-from tutka.worker.watchdog import RebalanceSensor, StartWatch, recovery_position, start_watchdog
+from tutka.worker.watchdog import (
+    RebalanceSensor,
+    StartWatch,
+    consumer_generation,
+    recovery_position,
+    start_watchdog,
+)
 
 log = logging.getLogger("tutka.worker")
 
@@ -167,9 +173,11 @@ class Shell:
             return f"records wait and none was finished for {now - self.progress_at:.0f} s"
         return None
 
-    def verdict(self, now: float, stall_seconds: float, start_seconds: float) -> str | None:
+    def verdict(
+        self, now: float, stall_seconds: float, start_seconds: float, generation: int | None = None
+    ) -> str | None:
         """Why the watchdog ends the worker at ``now`` (start arm, then stall arm), or None."""
-        starting = self.start.starting(now, start_seconds)
+        starting = self.start.starting(now, start_seconds, generation)
         if starting is not None or not self.watching:
             return starting
         return self.stalled(now, stall_seconds)
@@ -813,4 +821,4 @@ def watchdog_check(
     rebalance = shell.start.rebalance
     if rebalance is not None and rebalance.joined:
         shell.start.note_recovery(recovery_position(app), now)
-    return shell.verdict(now, stall_seconds, start_seconds)
+    return shell.verdict(now, stall_seconds, start_seconds, consumer_generation(app))

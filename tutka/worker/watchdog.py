@@ -58,6 +58,9 @@ class Rebalance:
     joined: bool = True
     #: When faust finished taking up the assignment (``_on_partitions_assigned`` returned).
     assigned: float | None = None
+    #: The consumer's group generation when the rebalance began: a new one means that the join
+    #: went through and the assignment came.
+    generation: int | None = None
 
 
 class StartWatch:
@@ -70,9 +73,9 @@ class StartWatch:
         self.recovered_at = started
         self.position: int | None = None
 
-    def began(self, now: float) -> None:
+    def began(self, now: float, generation: int | None = None) -> None:
         """Faust began a rebalance (its consumer thread, before the group join)."""
-        self.rebalance = Rebalance(now)
+        self.rebalance = Rebalance(now, generation=generation)
 
     def assigned(self, now: float) -> None:
         """Faust took up the assignment; table recovery comes next."""
@@ -90,8 +93,14 @@ class StartWatch:
             self.position = position
             self.recovered_at = now
 
-    def starting(self, now: float, start_seconds: float) -> str | None:
-        """Why the worker counts as stuck before it started reading at ``now``, or None."""
+    def starting(
+        self, now: float, start_seconds: float, generation: int | None = None
+    ) -> str | None:
+        """Why the worker counts as stuck before it started reading at ``now``, or None.
+
+        ``generation`` is the consumer's group generation now (if known): it tells a join that has
+        not gone through from an assignment that came and was not taken up.
+        """
         current = self.rebalance
         if current is None:
             return None
@@ -101,11 +110,15 @@ class StartWatch:
                         "a rebalance (it has not joined the consumer group)")  # fmt: skip
             return None
         if current.assigned is None:
-            if now - current.began > start_seconds:
-                return (f"a rebalance began {now - current.began:.0f} s ago and its partition "
-                        "assignment was never taken up (faust's _on_partitions_assigned "
-                        "did not finish)")  # fmt: skip
-            return None
+            if now - current.began <= start_seconds:
+                return None
+            began = f"a rebalance began {now - current.began:.0f} s ago"
+            if generation is not None and generation != current.generation:
+                return (f"{began}: the assignment came (generation {generation}) but was never "
+                        "taken up (faust's _on_partitions_assigned did not finish)")  # fmt: skip
+            if generation is not None:
+                return f"{began} and the group join has not gone through (no assignment came)"
+            return f"{began} and no assignment was taken up"
         since = max(current.assigned, self.recovered_at)
         if now - since > start_seconds:
             return (f"partitions were assigned {now - current.assigned:.0f} s ago and the worker "
@@ -125,7 +138,7 @@ class RebalanceSensor(Sensor):
         self.watch = watch
 
     def on_rebalance_start(self, app: Any) -> dict[str, Any]:
-        self.watch.began(time.monotonic())
+        self.watch.began(time.monotonic(), consumer_generation(app))
         state: dict[str, Any] = super().on_rebalance_start(app)
         return state
 
@@ -134,6 +147,12 @@ class RebalanceSensor(Sensor):
 
     def on_rebalance_end(self, app: Any, state: dict[str, Any]) -> None:
         self.watch.ended()
+
+
+def consumer_generation(app: Any) -> int | None:
+    """The group generation of faust's consumer (set when an assignment comes), or None."""
+    generation = getattr(app, "consumer_generation_id", None)
+    return generation if isinstance(generation, int) else None
 
 
 def recovery_position(app: Any) -> int | None:
