@@ -286,7 +286,10 @@ def test_a_worker_frozen_at_start_is_restarted_and_loses_and_repeats_nothing(
                    and StandStill.assigned.is_set(), 60, "the member in the group")  # fmt: skip
         worker = cluster["start"](TUTKA_KAFKA__START_SECONDS="10")
         wait_until(lambda: worker.restarts >= 1, 120, "the watchdog's exit and a restart")
-        assert "worker stalled (a rebalance began" in worker.text()
+        text = worker.text()
+        assert "worker stalled (a rebalance began" in text
+        assert "the group join has not gone through" in text
+        assert "where the worker stood:" in text and "--- task " in text  # for the next freeze
         assert versions(settings.bootstrap, names.alerts) == [], "it should not have read"
     finally:
         member.close()  # leaves the group: the fresh worker's join goes through

@@ -29,10 +29,15 @@ A thread, because the event loop itself may be what is stuck.
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import io
 import logging
 import os
+import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -170,6 +175,31 @@ def recovery_position(app: Any) -> int | None:
     return sum(offset for offset in offsets if offset is not None)
 
 
+def stacks() -> str:
+    """Where every thread and every unfinished asyncio task of the process stands, as text.
+
+    Logged when the watchdog ends the worker, so that a hang says where it was: a thread blocked
+    outside the event loop, or the awaits that never returned. Read from the watchdog's thread
+    without the loop (which may be stuck): the tasks are found through the garbage collector.
+    """
+    out = io.StringIO()
+    names = {thread.ident: thread.name for thread in threading.enumerate()}
+    for ident, frame in sys._current_frames().items():  # noqa: SLF001 - documented, for this
+        out.write(f"--- thread {names.get(ident, ident)}\n")
+        out.write("".join(traceback.format_stack(frame)))
+    try:
+        tasks = [o for o in gc.get_objects() if isinstance(o, asyncio.Task) and not o.done()]
+    except RuntimeError:  # the heap changed under us: the threads have to do
+        tasks = []
+    for task in tasks:
+        out.write(f"--- task {task.get_name()} {task.get_coro()!r}\n")
+        try:
+            task.print_stack(file=out)
+        except RuntimeError:
+            out.write("(its stack changed while being read)\n")
+    return out.getvalue()
+
+
 def start_watchdog(check: Callable[[float], str | None]) -> threading.Thread:
     """A thread that ends the process (status 70) once ``check(now)`` gives a reason."""
 
@@ -179,6 +209,7 @@ def start_watchdog(check: Callable[[float], str | None]) -> threading.Thread:
             reason = check(time.monotonic())
             if reason is not None:
                 log.critical("worker stalled (%s): exiting for a restart", reason)
+                log.critical("where the worker stood:\n%s", stacks())
                 logging.shutdown()
                 os._exit(STALLED_EXIT)
 

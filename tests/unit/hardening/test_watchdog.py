@@ -3,11 +3,13 @@ broker comes back exits, for its supervisor to restart it; so does one that free
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from types import SimpleNamespace
 from typing import Any
 
 from tutka.worker.app import Shell
-from tutka.worker.watchdog import RebalanceSensor, StartWatch, recovery_position
+from tutka.worker.watchdog import RebalanceSensor, StartWatch, recovery_position, stacks
 
 
 def shell(**values: Any) -> Any:
@@ -139,3 +141,19 @@ def test_recovery_position_sums_the_offsets_faust_recovered_and_survives_a_bad_r
     recovery = SimpleNamespace(active_offsets={"a": 5, "b": None}, standby_offsets={"c": 7})
     assert recovery_position(SimpleNamespace(tables=SimpleNamespace(recovery=recovery))) == 12
     assert recovery_position(SimpleNamespace()) is None
+
+
+def test_the_stacks_logged_at_exit_show_each_thread_and_the_awaits_that_never_returned() -> None:
+    async def never_answered(event: asyncio.Event) -> None:
+        await event.wait()
+
+    async def look() -> str:
+        task = asyncio.create_task(never_answered(asyncio.Event()), name="the-stuck-one")
+        await asyncio.sleep(0)
+        text = await asyncio.to_thread(stacks)  # from another thread, as the watchdog reads
+        task.cancel()
+        return text
+
+    text = asyncio.run(look())
+    assert f"--- thread {threading.current_thread().name}" in text
+    assert "--- task the-stuck-one" in text and "in never_answered" in text
