@@ -192,12 +192,27 @@ def stacks() -> str:
     except RuntimeError:  # the heap changed under us: the threads have to do
         tasks = []
     for task in tasks:
-        out.write(f"--- task {task.get_name()} {task.get_coro()!r}\n")
-        try:
-            task.print_stack(file=out)
-        except RuntimeError:
-            out.write("(its stack changed while being read)\n")
+        out.write(f"--- task {task.get_name()}, awaiting:\n")
+        out.writelines(f"{line}\n" for line in awaits(task.get_coro()))
     return out.getvalue()
+
+
+def awaits(coro: Any) -> list[str]:
+    """The chain of awaits a suspended coroutine stands in, outermost first (``File …, line …``).
+
+    ``Task.print_stack`` shows a suspended task's outermost frame only; this follows ``cr_await``
+    down to the innermost coroutine, which is where a hang waits.
+    """
+    lines: list[str] = []
+    while coro is not None and len(lines) < 100:
+        frame = next((f for f in (getattr(coro, a, None) for a in ("cr_frame", "gi_frame",
+                      "ag_frame")) if f is not None), None)  # fmt: skip
+        if frame is not None:
+            code = frame.f_code
+            lines.append(f'  File "{code.co_filename}", line {frame.f_lineno}, in {code.co_name}')
+        coro = next((c for c in (getattr(coro, a, None) for a in ("cr_await", "gi_yieldfrom",
+                     "ag_await")) if c is not None), None)  # fmt: skip
+    return lines
 
 
 def start_watchdog(check: Callable[[float], str | None]) -> threading.Thread:

@@ -147,8 +147,11 @@ def test_the_stacks_logged_at_exit_show_each_thread_and_the_awaits_that_never_re
     async def never_answered(event: asyncio.Event) -> None:
         await event.wait()
 
+    async def handling(event: asyncio.Event) -> None:
+        await never_answered(event)  # the innermost await is where a hang waits
+
     async def look() -> str:
-        task = asyncio.create_task(never_answered(asyncio.Event()), name="the-stuck-one")
+        task = asyncio.create_task(handling(asyncio.Event()), name="the-stuck-one")
         await asyncio.sleep(0)
         text = await asyncio.to_thread(stacks)  # from another thread, as the watchdog reads
         task.cancel()
@@ -156,4 +159,7 @@ def test_the_stacks_logged_at_exit_show_each_thread_and_the_awaits_that_never_re
 
     text = asyncio.run(look())
     assert f"--- thread {threading.current_thread().name}" in text
-    assert "--- task the-stuck-one" in text and "in never_answered" in text
+    assert "--- task the-stuck-one, awaiting:" in text
+    stuck = text.split("--- task the-stuck-one, awaiting:\n")[1].split("---")[0]
+    assert [line.rsplit(" in ", 1)[1] for line in stuck.splitlines()[:3]] == [
+        "handling", "never_answered", "wait"]  # fmt: skip
