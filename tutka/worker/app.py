@@ -819,6 +819,6 @@ def watchdog_check(
     its recovery service (reading it earlier would make one from this thread).
     """
     rebalance = shell.start.rebalance
-    if rebalance is not None and rebalance.joined:
+    if rebalance is not None and rebalance.begun:
         shell.start.note_recovery(recovery_position(app), now)
     return shell.verdict(now, stall_seconds, start_seconds, consumer_generation(app))

@@ -59,8 +59,8 @@ class Rebalance:
     """
 
     began: float
-    #: False for the worker's own start, before faust began its first rebalance.
-    joined: bool = True
+    #: False for the worker's own start: faust has not begun its first rebalance yet.
+    begun: bool = True
     #: When faust finished taking up the assignment (``_on_partitions_assigned`` returned).
     assigned: float | None = None
     #: The consumer's group generation when the rebalance began: a new one means that the join
@@ -73,7 +73,7 @@ class StartWatch:
 
     def __init__(self, started: float) -> None:
         #: None when no rebalance is in progress; a start counts as one until faust's first.
-        self.rebalance: Rebalance | None = Rebalance(started, joined=False)
+        self.rebalance: Rebalance | None = Rebalance(started, begun=False)
         #: When the recovered changelog offsets last moved, and where they stood.
         self.recovered_at = started
         self.position: int | None = None
@@ -109,7 +109,7 @@ class StartWatch:
         current = self.rebalance
         if current is None:
             return None
-        if not current.joined:
+        if not current.begun:
             if now - current.began > start_seconds:
                 return (f"started {now - current.began:.0f} s ago and faust never began "
                         "a rebalance (it has not joined the consumer group)")  # fmt: skip

@@ -128,7 +128,7 @@ def test_the_sensor_feeds_faust_rebalances_to_the_watch() -> None:
     watch = StartWatch(started=0.0)
     sensor = RebalanceSensor(watch)
     state = sensor.on_rebalance_start(SimpleNamespace(consumer_generation_id=4))
-    assert watch.rebalance is not None and watch.rebalance.joined
+    assert watch.rebalance is not None and watch.rebalance.begun
     assert watch.rebalance.generation == 4
     assert watch.rebalance.assigned is None
     sensor.on_rebalance_return(None, state)
