@@ -240,7 +240,12 @@ def read_topic(kafka_bootstrap: str) -> ReadTopic:
 
 @pytest.fixture
 def cluster(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """Settings, topic names and a worker factory for one namespace; stops every worker."""
+    """Settings, topic names and a worker factory for one namespace; stops every worker.
+
+    The workers are supervised (:class:`~tests.integration.workers.Worker`): one that exits 70 is
+    restarted; a test fails if one of its workers exited any other way by itself, or logged a
+    traceback.
+    """
     settings = KafkaSettings(bootstrap=kafka_bootstrap, namespace=f"{topic_prefix}.", partitions=3)
     env = dict(os.environ)
     env.update({
@@ -250,6 +255,9 @@ def cluster(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> Iterator
         "TUTKA_KAFKA__IDLE_SECONDS": "4",
         "TUTKA_KAFKA__CHECKPOINT_SECONDS": "2",
         "TUTKA_KAFKA__SESSION_TIMEOUT_SECONDS": "8",
+        # A worker frozen at start exits 70 after this long and the Worker restarts it (as compose
+        # would): a freeze, a restart and the work itself fit well inside the tests' 240 s waits.
+        "TUTKA_KAFKA__START_SECONDS": "45",
         "TUTKA_WEBHOOK__SIGNING_KEY": MASTER_KEY,
         "TUTKA_WEBHOOK__BACKOFF_SECONDS": "0.05",
         # The receivers are on 127.0.0.1 over http; a receiver down parks after one round.
@@ -268,4 +276,5 @@ def cluster(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> Iterator
     for worker in workers:
         worker.stop()
     for worker in workers:
+        assert worker.unexpected_exits == [], worker.text()[-4000:]
         assert "Traceback" not in worker.text(), worker.text()[-4000:]

@@ -17,8 +17,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient
+from kafka.coordinator.assignors.abstract import AbstractPartitionAssignor
+from kafka.protocol.consumer.metadata import (
+    ConsumerProtocolAssignment,
+    ConsumerProtocolSubscription,
+)
 
 from tests.integration.workers import (
     MASTER_KEY,
@@ -76,11 +81,18 @@ def test_a_release_with_its_markers_is_judged_without_waiting_for_quiet(
     """Published up to the release that opens the first alert, and no further: with
     ``idle_seconds`` at 600 only the publisher's end-of-release markers can close that release
     (no later release begins, the stream is not quiet long enough), and its alert comes out."""
+    directory, expected = market
+    settings, names = cluster["settings"], cluster["topics"]
+    wanted = publish_first_release(settings, directory, expected)
+    cluster["start"](TUTKA_KAFKA__IDLE_SECONDS="600")
+    assert_first_release(settings, names, wanted, expected)
+
+
+def publish_first_release(settings: Any, directory: Path, expected: list[Alert]) -> set[Version]:
+    """The events up to the release that opens the first alert, with their markers; its alerts."""
     from tutka.replay import load
     from tutka.streams.ordering import ordering_key
 
-    directory, expected = market
-    settings, names = cluster["settings"], cluster["topics"]
     first = min(expected, key=lambda a: a.available_on)
     loaded, _ = load([directory])
     events = sorted((r.item for r in loaded), key=ordering_key)  # type: ignore[arg-type]
@@ -88,13 +100,19 @@ def test_a_release_with_its_markers_is_judged_without_waiting_for_quiet(
     assert len(upto) < len(events)
     sent = publish(settings, upto, 0, True, markers=True)
     assert sent["markers"] > 0
-    cluster["start"](TUTKA_KAFKA__IDLE_SECONDS="600")
-    wanted = {(a.id, 1) for a in expected if a.available_on == first.available_on}
+    return {(a.id, 1) for a in expected if a.available_on == first.available_on}
+
+
+def assert_first_release(
+    settings: Any, names: Any, wanted: set[Version], expected: list[Alert]
+) -> list[Alert]:
+    """The first release's alerts come out, each once and as replay makes them."""
     wait_until(lambda: wanted <= {(a.id, a.sequence) for a in versions(settings.bootstrap,
                names.alerts)}, 240, "the alerts of the last release published")  # fmt: skip
     got = versions(settings.bootstrap, names.alerts)
     assert_same_alerts(got, [a for a in expected if (a.id, a.sequence) in {
         (g.id, g.sequence) for g in got}])  # fmt: skip
+    return got
 
 
 # -- 2. bad input ----------------------------------------------------------------------------------
@@ -226,6 +244,73 @@ def test_two_workers_share_the_partitions_and_one_takes_over(
     assert_same_alerts(got, expected)
     survivor = two if owner is one else one
     assert "core restored at offset" in survivor.text()
+
+
+# -- 4b. a worker frozen at start ------------------------------------------------------------------
+
+
+class StandStill(AbstractPartitionAssignor):
+    """Speaks faust's assignment protocol (by name), so it can join a worker's group; gives out
+    nothing. A member that stops polling after it joined never rejoins a rebalance, and the broker
+    holds every other member's join until the rebalance timeout (here: until the member leaves)."""
+
+    name = "faust"
+    version = 0
+    assigned = threading.Event()
+
+    @classmethod
+    def assign(cls, cluster: Any, members: Any) -> dict[str, ConsumerProtocolAssignment]:
+        return {m.member_id: ConsumerProtocolAssignment(cls.version, [], b"") for m in members}
+
+    @classmethod
+    def metadata(cls, topics: Any) -> ConsumerProtocolSubscription:
+        return ConsumerProtocolSubscription(cls.version, sorted(topics), b"")
+
+    @classmethod
+    def on_assignment(cls, assignment: Any, generation: Any = None) -> None:
+        cls.assigned.set()
+
+
+def test_a_worker_frozen_at_start_is_restarted_and_loses_and_repeats_nothing(
+    cluster: dict[str, Any], market: Any
+) -> None:
+    """The start arm of the watchdog and the supervisor's restart, end to end.
+
+    A member that joined the worker's group and then stands still holds the worker's rebalance
+    (the worker waits in its group join), as a freeze would: nothing is ever read. With
+    ``TUTKA_KAFKA__START_SECONDS`` at 10 the watchdog ends the worker with status 70 and the
+    supervising ``Worker`` starts a fresh one, as compose would. Once the member leaves, the fresh
+    worker publishes the alerts of what was published (a release and its markers, as in the test
+    above), each once and as replay makes them.
+    """
+    directory, expected = market
+    settings, names = cluster["settings"], cluster["topics"]
+    wanted = publish_first_release(settings, directory, expected)
+    member = KafkaConsumer(
+        names.closures,
+        bootstrap_servers=settings.bootstrap,
+        group_id=names.app_id,
+        partition_assignment_strategy=[StandStill],
+        max_poll_interval_ms=180_000,  # the broker's wait for it to rejoin (the rebalance timeout)
+        enable_auto_commit=False,
+    )
+    try:
+        StandStill.assigned.clear()
+        wait_until(lambda: bool(member.poll(timeout_ms=200) is not None)
+                   and StandStill.assigned.is_set(), 60, "the member in the group")  # fmt: skip
+        worker = cluster["start"](TUTKA_KAFKA__START_SECONDS="10", TUTKA_KAFKA__IDLE_SECONDS="600")
+        wait_until(lambda: worker.restarts >= 1, 120, "the watchdog's exit and a restart")
+        text = worker.text()
+        assert "worker stalled (a rebalance began" in text
+        assert "the group join has not gone through" in text
+        # Where it stood, for the next real freeze: here, aiokafka's join held by the broker.
+        assert "where the worker stood:" in text and "in perform_group_join" in text
+        assert versions(settings.bootstrap, names.alerts) == [], "it should not have read"
+    finally:
+        member.close()  # leaves the group: the fresh worker's join goes through
+    got = assert_first_release(settings, names, wanted, expected)
+    assert worker.unexpected_exits == []
+    print(f"frozen start: {worker.restarts} restart(s), {len(got)} alert versions, exactly once")
 
 
 # -- 5. subscriptions ---------------------------------------------------------------------------

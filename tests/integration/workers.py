@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from kafka import KafkaConsumer, TopicPartition
 from tutka.config.settings import KafkaSettings
 from tutka.models.alerts import Alert
 from tutka.streaming import MARKERS, publish
+from tutka.worker.watchdog import STALLED_EXIT
 
 MASTER_KEY = "integration-test-master-key-of-32-bytes+"
 
@@ -28,32 +30,71 @@ def free_port() -> int:
 
 
 class Worker:
-    """A `tutka worker` process with its own log file."""
+    """A `tutka worker` process with its own log file, supervised the way compose supervises one.
+
+    Compose (``restart: unless-stopped``) starts a fresh worker when one exits; a worker's
+    watchdog exits with status 70 (``STALLED_EXIT``) when it finds the worker stuck, counting on
+    that. So here too: a worker that exits 70 is started again at once with the same
+    environment, its output appended to the same log after a line saying so, and ``restarts``
+    counts it. Any other exit is not restarted and stays visible: ``process.poll()`` shows it and
+    ``unexpected_exits`` lists it (the ``cluster`` fixture fails a test that had one). Once the
+    test stops or kills the worker, nothing is restarted.
+    """
 
     def __init__(self, env: dict[str, str], log: Path) -> None:
         self.log = log
         self.metrics_port = free_port()
-        env = {**env, "TUTKA_METRICS__PORT": str(self.metrics_port),
-               "TUTKA_KAFKA__DATA_DIR": str(log.with_suffix(".data"))}  # fmt: skip
-        self.handle = log.open("w")
-        self.process = subprocess.Popen(
+        self.env = {**env, "TUTKA_METRICS__PORT": str(self.metrics_port),
+                    "TUTKA_KAFKA__DATA_DIR": str(log.with_suffix(".data"))}  # fmt: skip
+        log.write_text("")
+        self.handle = log.open("a")  # O_APPEND: the processes' output and our lines interleave
+        self.restarts = 0
+        self.unexpected_exits: list[int] = []
+        self._ended = False  # stopped or killed by the test
+        self._lock = threading.Lock()
+        self.process = self._spawn()
+        self._supervisor = threading.Thread(target=self._supervise, daemon=True)
+        self._supervisor.start()
+
+    def _spawn(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [sys.executable, "-m", "tutka", "worker", "--loglevel", "info"],
-            env=env,
+            env=self.env,
             stdout=self.handle,
             stderr=subprocess.STDOUT,
         )
 
+    def _supervise(self) -> None:
+        while True:
+            code = self.process.wait()
+            with self._lock:
+                if self._ended:
+                    return
+                if code != STALLED_EXIT:
+                    self.unexpected_exits.append(code)
+                    return
+                self.restarts += 1
+                self.handle.write(f"--- test supervisor: the worker exited with status {code}; "
+                                  f"restart {self.restarts}\n")  # fmt: skip
+                self.handle.flush()
+                self.process = self._spawn()
+
     def kill(self) -> None:
+        with self._lock:
+            self._ended = True
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
+        with self._lock:
+            self._ended = True
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
                 self.process.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._supervisor.join(timeout=5)
         self.handle.close()
 
     def text(self) -> str:

@@ -73,6 +73,15 @@ class KafkaSettings(_Group):
         "event loop stops) exits with status 70, for its supervisor to restart it: faust can "
         "hang for good after the broker comes back",
     )
+    start_seconds: float = Field(
+        default=90.0,
+        ge=10,
+        description="a worker that has not begun a rebalance this long after it started, or "
+        "whose rebalance (joining the group, taking up the assignment, then recovering its "
+        "table with no progress) stands still this long, exits with status 70 for its "
+        "supervisor to restart it: faust can freeze while taking up an assignment; above "
+        "faust's 60 s rebalance timeout, which a join may legitimately wait out",
+    )
     batch: int = Field(
         default=2000,
         ge=1,

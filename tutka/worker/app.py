@@ -33,8 +33,6 @@ import contextlib
 import gzip
 import json
 import logging
-import os
-import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Mapping
@@ -62,10 +60,15 @@ from tutka.streams.engine import Output
 from tutka.worker.core import CoreProcessor
 from tutka.worker.delivery import install as install_delivery
 from tutka.worker.topics import Topics, ensure_topics, topics_for
+from tutka.worker.watchdog import (
+    RebalanceSensor,
+    StartWatch,
+    consumer_generation,
+    recovery_position,
+    start_watchdog,
+)
 
 log = logging.getLogger("tutka.worker")
-#: Exit status of a worker that stalled (EX_SOFTWARE): its supervisor restarts it.
-STALLED_EXIT = 70
 
 # Agent names are contracts like topic names. Faust derived these from module path + function
 # when they were first deployed; spelled out, they stay the same wherever the module lives.
@@ -140,10 +143,14 @@ class Shell:
         self.poison: set[int] = set()
         #: The last offset each agent finished, per (topic, partition): for the lag metric.
         self.done: dict[tuple[str, int], int] = {}
-        #: The watchdog's view (monotonic times): the last look at the lag, the last progress.
+        #: The watchdog's view (monotonic times): the last look at the lag, the last progress;
+        #: the stall arm is armed once the worker runs (faust starts our timers only then).
         self.observed_at = time.monotonic()
         self.progress_at = time.monotonic()
         self._done_total = 0
+        self.watching = False
+        #: The start arm's view: from the start, and again at every rebalance, until reading.
+        self.start = StartWatch(self.started)
         #: The partitions assigned to this worker.
         self.assigned: set[tuple[str, int]] = set()
         #: Records of the ordered stream the core agent has finished with (any dataset's).
@@ -165,6 +172,15 @@ class Shell:
         if now - self.progress_at > stall_seconds:
             return f"records wait and none was finished for {now - self.progress_at:.0f} s"
         return None
+
+    def verdict(
+        self, now: float, stall_seconds: float, start_seconds: float, generation: int | None = None
+    ) -> str | None:
+        """Why the watchdog ends the worker at ``now`` (start arm, then stall arm), or None."""
+        starting = self.start.starting(now, start_seconds, generation)
+        if starting is not None or not self.watching:
+            return starting
+        return self.stalled(now, stall_seconds)
 
 
 def create_app(
@@ -195,6 +211,8 @@ def create_app(
     )
     # Faust's own sensors, on the same (fresh) registry as ours: one /metrics for the worker.
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, "tutka_faust"))
+    # The watchdog's start arm follows faust's rebalances (tutka.worker.watchdog).
+    app.sensors.add(RebalanceSensor(shell.start))
     raw: dict[str, Any] = {
         "key_type": bytes,
         "value_type": bytes,
@@ -584,8 +602,9 @@ def create_app(
 
     @app.task
     async def watch() -> None:
+        # Faust runs app tasks once the first rebalance is complete: the stall arm starts here.
         shell.observed_at = shell.progress_at = time.monotonic()
-        start_watchdog(shell, k.stall_seconds)
+        shell.watching = True
 
     app.tutka_shell = shell  # type: ignore[attr-defined]
     app.tutka_observer = observer  # type: ignore[attr-defined]
@@ -652,30 +671,6 @@ def caught_up(app: faust.App, shell: Shell) -> set[tuple[str, int]]:
         if (done is not None and done + 1 >= end) or committed.get(tp, -1) >= end or end == 0:
             out.add(key)
     return out
-
-
-def start_watchdog(shell: Shell, stall_seconds: float) -> threading.Thread:
-    """A thread that ends the process (status 70) when the worker stalls (:meth:`Shell.stalled`).
-
-    After the broker goes away and comes back, faust can hang for good inside a consumer restart
-    (a commit that never returns), neither working nor failing. Infrastructure errors are meant
-    to end the worker so that its supervisor starts a fresh one (compose: ``restart``), and a
-    fresh worker resumes exactly where the checkpoint and the transactions left off; this makes
-    the hang such an error. A thread, because the event loop itself may be what is stuck.
-    """
-
-    def run() -> None:
-        while True:
-            time.sleep(1.0)
-            reason = shell.stalled(time.monotonic(), stall_seconds)
-            if reason is not None:
-                log.critical("worker stalled (%s): exiting for a restart", reason)
-                logging.shutdown()
-                os._exit(STALLED_EXIT)
-
-    thread = threading.Thread(target=run, name="tutka-watchdog", daemon=True)
-    thread.start()
-    return thread
 
 
 def consumer_lag(app: faust.App, shell: Shell) -> dict[str, int]:
@@ -804,8 +799,26 @@ def discover_partitions(bootstrap: str, names: Topics) -> dict[str, int]:
 
 def build(settings: Settings, hierarchy: Hierarchy, catalogue: Catalogue,
           sectors: Mapping[str, Localized]) -> faust.App:  # fmt: skip
-    """Create missing topics and the app, ready for a faust worker (metrics served)."""
-    ensure_topics(settings.kafka)
-    partitions = discover_partitions(settings.kafka.bootstrap, topics_for(settings.kafka))
+    """Create missing topics and the app, ready for a faust worker (metrics served, watched)."""
+    k = settings.kafka
+    ensure_topics(k)
+    partitions = discover_partitions(k.bootstrap, topics_for(k))
     observer = Observer.create(hierarchy, settings.metrics, settings.alertmanager)
-    return create_app(settings, hierarchy, catalogue, sectors, partitions, observer)
+    app = create_app(settings, hierarchy, catalogue, sectors, partitions, observer)
+    shell: Shell = app.tutka_shell  # type: ignore[attr-defined]
+    start_watchdog(lambda now: watchdog_check(shell, app, now, k.stall_seconds, k.start_seconds))
+    return app
+
+
+def watchdog_check(
+    shell: Shell, app: faust.App, now: float, stall_seconds: float, start_seconds: float
+) -> str | None:
+    """The watchdog's look, once a second from its thread: recovery's progress, then the verdict.
+
+    Recovery is read only once faust has begun a rebalance: by then its table manager has made
+    its recovery service (reading it earlier would make one from this thread).
+    """
+    rebalance = shell.start.rebalance
+    if rebalance is not None and rebalance.begun:
+        shell.start.note_recovery(recovery_position(app), now)
+    return shell.verdict(now, stall_seconds, start_seconds, consumer_generation(app))
