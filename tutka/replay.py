@@ -27,7 +27,7 @@ from typing import Final
 
 from tutka.config.catalogue import Catalogue
 from tutka.inputs import Decoder, Event, FileOrder, Record, input_files, read_records, scan_order
-from tutka.inputs.external_sort import SORT_CHUNK, EventCodec, ExternalSort
+from tutka.inputs.external_sort import SORT_CHUNK, ExternalSort
 from tutka.inputs.formats import LineCounts
 from tutka.inputs.readers import COLUMNAR_RECORDS
 from tutka.memory import peak_rss_mb
@@ -226,24 +226,13 @@ class InputStream:
             return _checked(events, order.path)
         if order.mode == "by_day":
             return _sorted_by_day(events, order.path)
-        return self._sorted_externally(events, str(order.path))
+        return self._sorted_externally(events)
 
-    def _sorted_externally(self, records: Iterator[Record], file: str) -> Iterator[Record]:
+    def _sorted_externally(self, records: Iterator[Record]) -> Iterator[Record]:
         """An unsorted file's records in order, sorted in chunks on disk when it is long."""
         sorter = ExternalSort(self._sort_chunk, self._sort_directory)
         self.sorts.append(sorter)
-        codec = EventCodec()
-
-        def key(record: Record) -> OrderKey:
-            return codec.key(record.item)  # type: ignore[arg-type]
-
-        def encode(record: Record) -> tuple[object, str, int]:
-            return (codec.encode(record.item), record.raw, record.line)  # type: ignore[arg-type]
-
-        def decode(payload: tuple[tuple[object, ...], str, int]) -> Record:
-            return Record(codec.decode(payload[0]), payload[1], file, payload[2])
-
-        return sorter.sort(records, key, encode, decode)
+        return sorter.sort(records)
 
     def _events(self, index: int, records: Iterable[Record]) -> Iterator[Record]:
         dead = self._dead[index]

@@ -10,8 +10,8 @@ import pytest
 
 from tutka.config.areas import load_hierarchy
 from tutka.config.catalogue import load_catalogue
-from tutka.inputs import read_records, scan_order
-from tutka.inputs.external_sort import EventCodec, ExternalSort
+from tutka.inputs import Record, read_records, scan_order
+from tutka.inputs.external_sort import ExternalSort
 from tutka.models.deadletter import DeadLetter
 from tutka.replay import InputStream, replay
 from tutka.streams.ordering import ordering_key
@@ -55,18 +55,45 @@ def shuffled_market(market: Path, path: Path) -> Path:
     return path
 
 
-def test_the_sort_spills_chunks_and_merges_them_stably() -> None:
-    items = [(n % 7, n) for n in range(100)]
-    random.Random(2).shuffle(items)
-    sorter = ExternalSort(chunk=9)
-    out = list(sorter.sort(iter(items), lambda x: (x[0],), lambda x: x, lambda x: tuple(x)))
-    assert out == sorted(items, key=lambda x: x[0])  # stable: ties keep the input's order
-    assert sorter.chunks_written == 12
-    short = ExternalSort(chunk=1000)
-    assert list(short.sort(iter(items), lambda x: x, lambda x: x, lambda x: x)) == sorted(items)
+def figures(market: Path) -> list[Record]:
+    """Every valid record of the market's figure files, in file order."""
+    return [
+        record
+        for name in ("unemployment.jsonl", "vacancies.jsonl", "notices.jsonl")
+        for record in read_records(market / name)
+        if not isinstance(record.item, DeadLetter)
+    ]
+
+
+def fingerprint(records: list[Record]) -> list[tuple[object, ...]]:
+    """Everything a record holds: its event field for field (and fields set), text, origin."""
+    return [
+        (type(r.item), r.item.__dict__, r.item.model_fields_set, r.raw, r.file, r.line)
+        for r in records
+    ]
+
+
+def test_the_sort_spills_chunks_and_merges_them_stably(market: Path) -> None:
+    records = figures(market)
+    random.Random(2).shuffle(records)
+    records = records[:1500]
+    expected = sorted(records, key=lambda r: ordering_key(r.item))  # type: ignore[arg-type]
+    # Every key twice, in chunks far apart (ties): they keep the input's order.
+    records = records + records
+    records = [Record(r.item, f"{r.raw} #{n}", r.file, r.line) for n, r in enumerate(records)]
+    stable = sorted(records, key=lambda r: ordering_key(r.item))  # type: ignore[arg-type]
+    sorter = ExternalSort(chunk=97, block=13)
+    got = list(sorter.sort(iter(records)))
+    assert fingerprint(got) == fingerprint(stable)
+    assert [r.item for r in got[::2]] == [r.item for r in expected]
+    assert sorter.chunks_written == -(-len(records) // 97)
+    short = ExternalSort(chunk=len(records) + 1)
+    assert fingerprint(list(short.sort(iter(records)))) == fingerprint(stable)
     assert short.chunks_written == 0
     with pytest.raises(ValueError, match="at least one record"):
         ExternalSort(chunk=0)
+    with pytest.raises(ValueError, match="at least one row"):
+        ExternalSort(block=0)
 
 
 def test_a_shuffled_table_sorted_in_chunks_is_the_in_memory_sort(tmp_path: Path) -> None:
@@ -95,16 +122,23 @@ def test_a_shuffled_table_sorted_in_chunks_is_the_in_memory_sort(tmp_path: Path)
     assert stream.records == len(got) + len(stream.dead) + stream.suppressed
 
 
-def test_the_codec_rebuilds_each_figure_exactly(market: Path) -> None:
-    codec = EventCodec()
-    events = [
-        r.item
-        for r in read_records(market / "unemployment.jsonl")
-        if not isinstance(r.item, DeadLetter)
-    ][:200]
-    back = [codec.decode(codec.encode(e)) for e in events]
-    assert [b.model_dump_json() for b in back] == [e.model_dump_json() for e in events]
-    assert [b.model_fields_set for b in back] == [e.model_fields_set for e in events]
+def test_a_chunk_file_rebuilds_each_record_exactly(market: Path, tmp_path: Path) -> None:
+    """Figures of every shape, notices and odd figures (a revision with its previous value, a
+    value the rows cannot hold) come back from the chunk files exactly as they went in."""
+    records = figures(market)[:400]
+    base = next(r for r in records if r.item.type == "unemployment")
+    revised = base.item.model_copy(update={"revision": 2, "previous_value": 7.5})
+    odd = base.item.model_copy(update={"value": 3})  # an int where the rows hold floats
+    unicode = Record(base.item, "\u00e4\udcff raw", "other.csv", 10**12)
+    records += [Record(revised, "revised", "x", 1), Record(odd, "odd", "x", 2), unicode]
+    random.Random(5).shuffle(records)
+    sorter = ExternalSort(chunk=50, block=7, directory=tmp_path)
+    got = list(sorter.sort(iter(records)))
+    expected = sorted(records, key=lambda r: ordering_key(r.item))  # type: ignore[arg-type]
+    assert fingerprint(got) == fingerprint(expected)
+    assert [r.item.model_dump_json() for r in got] == [r.item.model_dump_json() for r in expected]
+    assert sorter.chunks_written == 9
+    assert not list(tmp_path.iterdir())  # the chunk files are gone
 
 
 @pytest.mark.slow
