@@ -132,7 +132,7 @@ class ExternalSort:
         with tempfile.TemporaryDirectory(prefix="tutka-sort-", dir=self.directory) as tmp:
             files: list[IO[bytes]] = []
             try:
-                chunk = first
+                chunk, first = first, []
                 while chunk:
                     rows, raws, wholes = codec.encode(chunk)
                     del chunk
