@@ -52,11 +52,12 @@ from datetime import date
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from tutka.inputs.decoding import Pending
 from tutka.inputs.formats import Event
 from tutka.inputs.readers import Record
 from tutka.models.events import LayoffNoticeFiled, UnemploymentReported, VacanciesReported
@@ -90,7 +91,6 @@ ROW: Final = np.dtype(
     ]
 )
 _WHOLE: Final = -1
-_NEW: Final = -2
 #: The packed merge key: day (22 bits, any ordinal up to year 9999), kind (1), month (17),
 #: name rank (24: up to 16.7 million distinct names in a file).
 _DAY_SHIFT: Final = 42
@@ -121,14 +121,17 @@ class ExternalSort:
         if self.block < 1:
             raise ValueError(f"a sort block holds at least one row, got {self.block}")
 
-    def sort(self, records: Iterator[Record]) -> Iterator[Record]:
-        """``records`` (events, not dead letters) in availability order, ties in file order."""
+    def sort(self, records: Iterator[Record | Pending], file: str = "") -> Iterator[Record]:
+        """``records`` (events, not dead letters) in availability order, ties in file order.
+
+        A :class:`~tutka.inputs.decoding.Pending` figure (of ``file``) comes out built."""
         first = list(islice(records, self.chunk))
         if len(first) < self.chunk:
-            first.sort(key=_record_key)  # stable: ties keep the file's order
-            yield from first
+            built = [_built(record, file) for record in first]
+            built.sort(key=_record_key)  # stable: ties keep the file's order
+            yield from built
             return
-        codec = RowCodec()
+        codec = RowCodec(pending_file=file)
         with tempfile.TemporaryDirectory(prefix="tutka-sort-", dir=self.directory) as tmp:
             files: list[IO[bytes]] = []
             try:
@@ -148,6 +151,12 @@ class ExternalSort:
             finally:
                 for chunk_file in files:
                     chunk_file.close()
+
+
+def _built(record: Record | Pending, file: str) -> Record:
+    if isinstance(record, Pending):
+        return Record(record.build(), record.raw, file, record.line)
+    return record
 
 
 def _record_key(record: Record) -> tuple[Any, ...]:
@@ -215,74 +224,111 @@ class RowCodec:
     _months: list[int] = field(default_factory=list)
     _file_ids: dict[str, int] = field(default_factory=dict)
     _files: list[str] = field(default_factory=list)
+    #: What the figures of each template (of :class:`Pending` figures) share, by its ``id``;
+    #: the templates themselves are kept, so that no other object takes one's ``id``.
+    _templates: dict[int, tuple[int, int, float] | Literal[False]] = field(default_factory=dict)
+    _kept: list[Any] = field(default_factory=list)
+    #: The file of the :class:`Pending` figures.
+    pending_file: str = ""
     seq: int = 0
 
-    def encode(self, records: list[Record]) -> tuple[Rows, list[str], list[Any]]:
+    def __post_init__(self) -> None:
+        self._pending_file = self._file(self.pending_file)
+
+    def encode(self, records: list[Record | Pending]) -> tuple[Rows, list[str], list[Any]]:
         """A chunk's rows (in file order), raw texts and records pickled whole."""
         out: list[tuple[Any, ...]] = []
         append = out.append
+        raws: list[str] = []
         wholes: list[Any] = []
         file, file_id = "", -1
         seq = self.seq
-        shape_ids, shapes, name_ids = self._shape_ids, self._shapes, self._name_ids
-        period_ids, months = self._period_ids, self._months
+        templates, period_ids, months = self._templates, self._period_ids, self._months
         for record in records:
-            if record.file != file:
-                file, file_id = record.file, self._file(record.file)
-            event: Any = record.item
-            cls = type(event)
-            values = event.__dict__
-            if cls in _FIGURES and not event.__pydantic_extra__ and not event.__pydantic_private__:
-                period, value, published = values["period"], values["value"], values["published"]
-                revision, previous = values["revision"], values["previous_value"]
-                fixed_of = self._fixed.get(cls) or self._fixed_of(cls)
-                shape = (cls, fixed_of(values), frozenset(event.__pydantic_fields_set__))
-                try:
-                    number = shape_ids.get(shape, _NEW)
-                except TypeError:  # an unhashable value: the record is pickled whole
-                    number = _WHOLE
-                if (
-                    number != _WHOLE
-                    and type(period) is str
-                    and type(value) is float
-                    and type(published) is date
-                    and type(revision) is int
-                    and (previous is None or (type(previous) is float and previous == previous))
-                ):
-                    if number == _NEW:
-                        number = self._new_shape(shape, event, values)
-                    name_key = (*shapes[number][3], revision)
-                    name = name_ids.get(name_key)
-                    if name is None:
-                        name = self._name(name_key)
+            if type(record) is Pending:
+                template, period, value, published, raw, line = record
+                known = templates.get(id(template))
+                if known is None:
+                    known = self._template(record)
+                if known:
                     period_id = period_ids.get(period)
                     if period_id is None:
                         period_id = self._period(period)
-                    append(
-                        (
-                            published.toordinal(),
-                            0,
-                            months[period_id],
-                            name,
-                            seq,
-                            number,
-                            period_id,
-                            value,
-                            np.nan if previous is None else previous,  # (NaN: None's mark)
-                            record.line,
-                            file_id,
-                            0,
-                        )
-                    )
+                    number, name, previous = known
+                    append((published.toordinal(), 0, months[period_id], name, seq, number,
+                            period_id, value, previous, line, self._pending_file, 0))  # fmt: skip
+                    raws.append(raw)
                     seq += 1
                     continue
-            day, kind, month, name = self._whole_key(event)
-            append((day, kind, month, name, seq, _WHOLE, len(wholes), 0.0, 0.0, record.line,
-                    file_id, 0))  # fmt: skip
-            wholes.append(event)
+                event: Any = record.build()
+                line, file_id_now = record.line, self._pending_file
+            else:
+                event, raw, line = record.item, record.raw, record.line  # type: ignore[union-attr]
+                if record.file != file:  # type: ignore[union-attr]
+                    file, file_id = record.file, self._file(record.file)  # type: ignore[union-attr]
+                file_id_now = file_id
+            raws.append(raw)
+            figure = self._figure(event) if type(event) in _FIGURES else None
+            if figure is not None:
+                period = event.period
+                period_id = period_ids.get(period)
+                if period_id is None:
+                    period_id = self._period(period)
+                number, name, previous = figure
+                append((event.published.toordinal(), 0, months[period_id], name, seq, number,
+                        period_id, event.value, previous, line, file_id_now, 0))  # fmt: skip
+            else:
+                day, kind, month, name = self._whole_key(event)
+                append((day, kind, month, name, seq, _WHOLE, len(wholes), 0.0, 0.0, line,
+                        file_id_now, 0))  # fmt: skip
+                wholes.append(event)
             seq += 1
         self.seq = seq
-        return np.array(out, dtype=ROW), [r.raw for r in records], wholes
+        return np.array(out, dtype=ROW), raws, wholes
+
+    def _template(self, pending: Pending) -> tuple[int, int, float] | Literal[False]:
+        """What every figure a template makes shares (shape, name, previous value), or False
+        (they are pickled whole); the template is kept, so that its ``id`` stays its own."""
+        self._kept.append(pending.template)
+        shared = self._figure(pending.build())
+        known: tuple[int, int, float] | Literal[False] = False if shared is None else shared
+        self._templates[id(pending.template)] = known
+        return known
+
+    def _figure(self, event: Any) -> tuple[int, int, float] | None:
+        """A figure's shape, name and previous value (NaN for None), or None: pickle it whole.
+
+        (Its period, value and publication day go in its row.)"""
+        values = event.__dict__
+        period, value, published = values["period"], values["value"], values["published"]
+        revision, previous = values["revision"], values["previous_value"]
+        if (
+            type(period) is not str
+            or type(value) is not float
+            or type(published) is not date
+            or type(revision) is not int
+            or event.__pydantic_extra__
+            or event.__pydantic_private__
+        ):
+            return None
+        if previous is None:
+            previous = np.nan  # (None's mark: a valid previous value is never NaN)
+        elif type(previous) is not float or previous != previous:
+            return None
+        cls = type(event)
+        fixed_of = self._fixed.get(cls) or self._fixed_of(cls)
+        shape = (cls, fixed_of(values), frozenset(event.__pydantic_fields_set__))
+        try:
+            number = self._shape_ids.get(shape)
+        except TypeError:  # an unhashable value: the record is pickled whole
+            return None
+        if number is None:
+            number = self._new_shape(shape, event, values)
+        name_key = (*self._shapes[number][3], revision)
+        name = self._name_ids.get(name_key)
+        if name is None:
+            name = self._name(name_key)
+        return number, name, previous
 
     def _fixed_of(self, cls: type[Any]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
         """What reads a class's fixed fields (all but :data:`_VARYING`) from ``__dict__``."""
