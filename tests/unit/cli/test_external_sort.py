@@ -141,6 +141,53 @@ def test_a_chunk_file_rebuilds_each_record_exactly(market: Path, tmp_path: Path)
     assert not list(tmp_path.iterdir())  # the chunk files are gone
 
 
+def occupation_table(path: Path) -> Path:
+    """A 12ti-like table (area, occupation, measure, month) with suppressed and bad cells."""
+    lines = ["month,area,occupation,measure,value"]
+    for area in ("SSS", "MK01", "MK02", "KU998"):  # (KU998: outside the hierarchy)
+        for occupation in ("SSS", "2221", "5120"):
+            for measure in ("TYOTTOMATLOPUSSA", "AVPAIKATLOPUSSA"):
+                for n in range(30):
+                    month = f"{2019 + n // 12}-{n % 12 + 1:02d}"
+                    value = "" if n % 7 == 3 else "x" if n == 11 else f"{(n * 37) % 500}"
+                    lines.append(f"{month},{area},{occupation},{measure},{value}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_table_read_in_columns_is_sorted_unbuilt_and_comes_out_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The columnar reading hands its figures to the sort unbuilt (Pending); they come out as
+    the figures of reading row by row and sorting in memory: same events, text, lines."""
+    path = occupation_table(tmp_path / "tyonv_12ti.csv")
+    order = scan_order(path)
+    assert (order.mode, order.plain) == ("unsorted", True)
+    records = list(read_records(path))
+    expected = sorted(
+        (r for r in records if not isinstance(r.item, DeadLetter)),
+        key=lambda r: ordering_key(r.item),  # type: ignore[arg-type]
+    )
+    monkeypatch.setattr("tutka.replay.COLUMNAR_RECORDS", 1)
+    stream = InputStream([path], sort_chunk=100)
+    got = list(stream)
+    assert stream.decoder.fast > 400  # most figures went the Pending way
+    assert stream.sorts[0].chunks_written == -(-len(got) // 100) > 5
+    assert fingerprint(got) == fingerprint(expected)
+    dead = [r for r in records if isinstance(r.item, DeadLetter)]
+    assert [(d.origin.line, d.raw) for d in stream.dead] == [
+        (r.line, r.item.raw)
+        for r in dead  # type: ignore[union-attr]
+    ]
+    assert stream.records == len(got) + len(stream.dead) + stream.suppressed
+    # The run's own dead letters (KU998 is no area of the hierarchy) keep the raw text and line.
+    result = replay([path], load_hierarchy(), load_catalogue(), sort_chunk=100)
+    unknown = [d for d in result.dead_letters if d.error_type == "unknown_area"]
+    by_line = {r.line: r.raw for r in records}
+    assert len(unknown) == sum("KU998" in r.raw for r in expected)
+    assert all(by_line[d.origin.line] == d.raw and "KU998" in d.raw for d in unknown)  # type: ignore[union-attr]
+
+
 @pytest.mark.slow
 def test_a_shuffled_market_sorted_on_disk_raises_the_alerts_of_the_sorted_one(
     market: Path, tmp_path: Path
