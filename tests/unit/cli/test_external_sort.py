@@ -5,13 +5,15 @@ from __future__ import annotations
 import gzip
 import random
 from pathlib import Path
+from typing import IO
 
 import pytest
 
 from tutka.config.areas import load_hierarchy
 from tutka.config.catalogue import load_catalogue
-from tutka.inputs import Record, read_records, scan_order
+from tutka.inputs import Record, ordering, read_records, scan_order
 from tutka.inputs.external_sort import ExternalSort
+from tutka.inputs.ordering import _scan_text
 from tutka.models.deadletter import DeadLetter
 from tutka.replay import InputStream, replay
 from tutka.streams.ordering import ordering_key
@@ -205,3 +207,50 @@ def test_a_shuffled_market_sorted_on_disk_raises_the_alerts_of_the_sorted_one(
     assert chunked.records == whole.records + 1
     assert chunked.records == chunked.accepted + chunked.dead_letter_total + chunked.suppressed
     assert [d.error_type for d in chunked.dead_letters] == ["json_invalid"]
+
+
+#: The rest of an unsorted table, after the day went back: every way a line may be (or not
+#: be) plain, each checked alone.
+ODD_RESTS = [
+    "",
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,11200",  # (no line end at the end)
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,11200\n\n",  # a blank line
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,11200\n   \n2020-05,MK19,SSS,TYOTTOMATLOPUSSA,1\n",
+    '2020-04,MK19,SSS,TYOTTOMATLOPUSSA,"11200"\n',  # a quote
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,11200,\n",  # a field too many
+    "2020-04,MK19,SSS,11200\n",  # a field too few
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,11200\r\n2020-05,MK19,SSS,TYOTTOMATLOPUSSA,1\r\n",
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,11200\r2020-05,MK19,SSS,TYOTTOMATLOPUSSA,1\n",
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,11200\r",
+    "2020-04,MK19,SSS,TYÖTTÖMÄT,11200\n",  # not ASCII
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,1\x00\n",
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA," + "9" * 140_000 + "\n",  # a field over the limit
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,11200\n" * 40_000,  # more than a block
+]
+
+
+@pytest.mark.parametrize("rest", range(len(ODD_RESTS)))
+@pytest.mark.parametrize("gz", [False, True])
+def test_the_rest_of_an_unsorted_table_counts_as_row_by_row(
+    tmp_path: Path, rest: int, gz: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a CSV is unsorted its rest is counted in blocks: the same count and plainness as
+    the row-by-row scan, whatever the rest holds."""
+    counted: list[int] = []
+    plain_rest = ordering._plain_rest
+
+    def spy(handle: IO[str], width: int) -> int:
+        counted.append(plain_rest(handle, width))
+        return counted[-1]
+
+    monkeypatch.setattr(ordering, "_plain_rest", spy)
+    header, *rows = TABLE.splitlines(keepends=True)
+    text = header + rows[11] + rows[0] + ODD_RESTS[rest]  # (MK19 in 2020-03, then 2020-01)
+    path = tmp_path / ("t.csv.gz" if gz else "t.csv")
+    data = text.encode("utf-8")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    order = scan_order(path)
+    assert order.mode == "unsorted"
+    assert order == _scan_text(path, fast_rest=False)
+    # Plain rests are counted in blocks (gzip reads a lone carriage return as a line end).
+    assert bool(counted) == (rest in (0, 1, 7, 9, 13) or (gz and rest == 8))
