@@ -67,7 +67,8 @@ from tutka.streams.ordering import month_index, ordering_key
 #: chunk in memory is its records (about two kilobytes each: event, raw text) until it is
 #: turned into rows of about 60 bytes and written.
 SORT_CHUNK: Final = 50_000
-#: Rows written (and read back while merging) together: one block per chunk file in memory.
+#: Rows written (and read back while merging) together: one block per chunk file in memory;
+#: also the merged rows turned into Python objects at a time.
 BLOCK: Final = 4_096
 #: Fields of a figure that change from month to month; the rest is its series' shape.
 _VARYING: Final = ("period", "value", "published", "revision", "previous_value")
@@ -131,7 +132,7 @@ class ExternalSort:
             built.sort(key=_record_key)  # stable: ties keep the file's order
             yield from built
             return
-        codec = RowCodec(pending_file=file)
+        codec = RowCodec(pending_file=file, slice=self.block)
         with tempfile.TemporaryDirectory(prefix="tutka-sort-", dir=self.directory) as tmp:
             files: list[IO[bytes]] = []
             try:
@@ -231,6 +232,8 @@ class RowCodec:
     #: The file of the :class:`Pending` figures.
     pending_file: str = ""
     seq: int = 0
+    #: Merged rows turned into records at a time (the rest wait as numpy rows).
+    slice: int = BLOCK
 
     def __post_init__(self) -> None:
         self._pending_file = self._file(self.pending_file)
@@ -433,62 +436,62 @@ class RowCodec:
         return True
 
     def _decode(self, taken: list[tuple[_Cursor, int, int]]) -> Iterator[Record]:
-        """The rows taken from the cursors, in key order, as records."""
+        """The rows taken from the cursors, in key order, as records (a slice at a time, so
+        that only a slice's rows are Python objects at once)."""
         if not taken:
             return
         rows = np.concatenate([c.rows[a:b] for c, a, b in taken])
         high = np.concatenate([c.high[a:b] for c, a, b in taken])
         permutation = np.lexsort((rows["seq"], high))
-        raws: list[str] = []
-        wholes: list[Any] = []
-        for cursor, a, b in taken:
-            ends = cursor.rows["raw"][a:b].tolist()
-            start = int(cursor.rows["raw"][a - 1]) if a else 0
-            text = cursor.text
-            for end in ends:
-                raws.append(text[start:end])
-                start = end
-            wholes.extend(cursor.wholes)
-        offsets = np.cumsum([0, *(len(c.wholes) for c, _, _ in taken[:-1])])
         cursor_of = np.repeat(np.arange(len(taken)), [b - a for _, a, b in taken])
-        ordered = rows[permutation]
-        whole_at = (ordered["period"] + offsets[cursor_of[permutation]]).tolist()
-        shapes, periods, files = self._shapes, self._periods, self._files
-        names = self.names
+        # Each row's raw text: its block's text from the end of the row before to its own.
+        ends = rows["raw"]
+        starts = np.concatenate(
+            [np.concatenate(([c.rows["raw"][a - 1] if a else 0], c.rows["raw"][a : b - 1]))
+             for c, a, b in taken]
+        )  # fmt: skip
+        texts = [c.text for c, _, _ in taken]
+        wholes = [c.wholes for c, _, _ in taken]
+        shapes, periods, files, names = self._shapes, self._periods, self._files, self.names
         days: dict[int, date] = {}
         new, setattr_ = object.__new__, object.__setattr__
-        for index, shape, period, value, previous, day, name, line, file, whole in zip(
-            permutation.tolist(),
-            ordered["shape"].tolist(),
-            ordered["period"].tolist(),
-            ordered["value"].tolist(),
-            ordered["previous"].tolist(),
-            ordered["day"].tolist(),
-            ordered["name"].tolist(),
-            ordered["line"].tolist(),
-            ordered["file"].tolist(),
-            whole_at,
-            strict=True,
-        ):
-            if shape == _WHOLE:
-                yield Record(wholes[whole], raws[index], files[file], line)
-                continue
-            cls, base, fields_set, _ = shapes[shape]
-            published = days.get(day)
-            if published is None:
-                published = days[day] = date.fromordinal(day)
-            values = base.copy()
-            values["period"] = periods[period]
-            values["value"] = value
-            values["published"] = published
-            values["revision"] = names[name][-1]
-            values["previous_value"] = None if previous != previous else previous
-            event = new(cls)
-            setattr_(event, "__dict__", values)
-            setattr_(event, "__pydantic_extra__", None)
-            setattr_(event, "__pydantic_fields_set__", set(fields_set))
-            setattr_(event, "__pydantic_private__", None)
-            yield Record(event, raws[index], files[file], line)
+        for first in range(0, len(rows), self.slice):
+            part = permutation[first : first + self.slice]
+            ordered = rows[part]
+            for cursor, start, end, shape, period, value, previous, day, name, line, file in zip(
+                cursor_of[part].tolist(),
+                starts[part].tolist(),
+                ends[part].tolist(),
+                ordered["shape"].tolist(),
+                ordered["period"].tolist(),
+                ordered["value"].tolist(),
+                ordered["previous"].tolist(),
+                ordered["day"].tolist(),
+                ordered["name"].tolist(),
+                ordered["line"].tolist(),
+                ordered["file"].tolist(),
+                strict=True,
+            ):
+                raw = texts[cursor][start:end]
+                if shape == _WHOLE:
+                    yield Record(wholes[cursor][period], raw, files[file], line)
+                    continue
+                cls, base, fields_set, _ = shapes[shape]
+                published = days.get(day)
+                if published is None:
+                    published = days[day] = date.fromordinal(day)
+                values = base.copy()
+                values["period"] = periods[period]
+                values["value"] = value
+                values["published"] = published
+                values["revision"] = names[name][-1]
+                values["previous_value"] = None if previous != previous else previous
+                event = new(cls)
+                setattr_(event, "__dict__", values)
+                setattr_(event, "__pydantic_extra__", None)
+                setattr_(event, "__pydantic_fields_set__", set(fields_set))
+                setattr_(event, "__pydantic_private__", None)
+                yield Record(event, raw, files[file], line)
 
 
 def _upto(cursor: _Cursor, high: int, seq: int) -> int:
