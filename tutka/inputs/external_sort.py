@@ -24,7 +24,10 @@ The raw text (a dead letter of the run itself needs it) goes beside the rows as 
 block. Reading a figure back rebuilds exactly the object that was written (same fields, same
 fields set), the way pydantic copies a model, without validating it again: it was validated
 when it was read. Anything else (a layoff notice, a figure with an unusual value) is pickled
-whole.
+whole. The columnar reading may hand a figure over unbuilt
+(:class:`~tutka.inputs.decoding.Pending`: its series' template and what varies): its row is
+made from what its template's first figure shares with every other, and the figure is built
+once, after the merge.
 
 >>> from tutka.inputs.readers import Record
 >>> from tutka.models.events import VacanciesReported
