@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import random
+from datetime import date
 from pathlib import Path
 from typing import IO
 
@@ -12,6 +13,7 @@ import pytest
 from tutka.config.areas import load_hierarchy
 from tutka.config.catalogue import load_catalogue
 from tutka.inputs import Record, ordering, read_records, scan_order
+from tutka.inputs.decoding import Pending
 from tutka.inputs.external_sort import ExternalSort
 from tutka.inputs.ordering import _scan_text
 from tutka.models.deadletter import DeadLetter
@@ -133,13 +135,26 @@ def test_a_chunk_file_rebuilds_each_record_exactly(market: Path, tmp_path: Path)
     odd = base.item.model_copy(update={"value": 3})  # an int where the rows hold floats
     unicode = Record(base.item, "\u00e4\udcff raw", "other.csv", 10**12)
     records += [Record(revised, "revised", "x", 1), Record(odd, "odd", "x", 2), unicode]
-    random.Random(5).shuffle(records)
+    # Figures handed over unbuilt, of an ordinary template and of one the rows cannot hold.
+    template = base.item
+    oddly = template.model_copy(update={"revision": 1, "previous_value": 4})  # (an int)
+    months = [f"20{20 + n // 12}-{n % 12 + 1:02d}" for n in range(40)]
+    pending: list[Record | Pending] = [
+        Pending(t, m, float(n), date(2030, 1, 1), f"{m},{n}", 500 + n)  # type: ignore[arg-type]
+        for n, (t, m) in enumerate((t, m) for t in (template, oddly) for m in months[:20])
+    ]
+    items: list[Record | Pending] = [*records, *pending]
+    random.Random(5).shuffle(items)
     sorter = ExternalSort(chunk=50, block=7, directory=tmp_path)
-    got = list(sorter.sort(iter(records)))
-    expected = sorted(records, key=lambda r: ordering_key(r.item))  # type: ignore[arg-type]
+    got = list(sorter.sort(iter(items), "pending.csv"))
+    built = [
+        Record(i.build(), i.raw, "pending.csv", i.line) if isinstance(i, Pending) else i
+        for i in items
+    ]
+    expected = sorted(built, key=lambda r: ordering_key(r.item))  # type: ignore[arg-type]
     assert fingerprint(got) == fingerprint(expected)
     assert [r.item.model_dump_json() for r in got] == [r.item.model_dump_json() for r in expected]
-    assert sorter.chunks_written == 9
+    assert sorter.chunks_written == -(-len(items) // 50) == 9
     assert not list(tmp_path.iterdir())  # the chunk files are gone
 
 
