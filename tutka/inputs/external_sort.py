@@ -68,7 +68,7 @@ from tutka.streams.ordering import month_index, ordering_key
 
 #: Records sorted in memory at a time; a longer unsorted file is sorted in chunks on disk. A
 #: chunk in memory is its records (about two kilobytes each: event, raw text) until it is
-#: turned into rows of about 60 bytes and written.
+#: turned into rows of 68 bytes (and its raw texts) and written.
 SORT_CHUNK: Final = 50_000
 #: Rows written (and read back while merging) together: one block per chunk file in memory;
 #: also the merged rows turned into Python objects at a time.
