@@ -23,13 +23,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 from tutka.config.catalogue import Catalogue
 from tutka.inputs import Decoder, Event, FileOrder, Record, input_files, read_records, scan_order
-from tutka.inputs.external_sort import SORT_CHUNK, EventCodec, ExternalSort
+from tutka.inputs.decoding import Pending
+from tutka.inputs.external_sort import SORT_CHUNK, ExternalSort
 from tutka.inputs.formats import LineCounts
-from tutka.inputs.readers import COLUMNAR_RECORDS
+from tutka.inputs.readers import COLUMNAR_RECORDS, read_pending
 from tutka.memory import peak_rss_mb
 from tutka.models.alerts import Alert, Localized
 from tutka.models.areas import Hierarchy
@@ -167,6 +168,7 @@ def _general(value: float, lang: str) -> str:
 
 
 Progress = Callable[[int, int], None]
+R = TypeVar("R", Record, Record | Pending)
 DeadLetterSink = Callable[[DeadLetter], None]
 
 
@@ -220,35 +222,30 @@ class InputStream:
 
     def _ordered(self, index: int, order: FileOrder) -> Iterator[Record]:
         columnar = order.plain and order.records >= COLUMNAR_RECORDS
+        if order.mode == "unsorted":
+            # Figures the columnar reading makes go to the sort unbuilt (it would take them
+            # apart again); it builds them once, in order.
+            pending = read_pending(order.path, self.received_at, self.decoder, self.counts,
+                                   columnar)  # fmt: skip
+            return self._sorted_externally(self._events(index, pending), str(order.path))
         records = read_records(order.path, self.received_at, self.decoder, self.counts, columnar)
         events = self._events(index, records)
         if order.mode == "sorted":
             return _checked(events, order.path)
-        if order.mode == "by_day":
-            return _sorted_by_day(events, order.path)
-        return self._sorted_externally(events, str(order.path))
+        return _sorted_by_day(events, order.path)
 
-    def _sorted_externally(self, records: Iterator[Record], file: str) -> Iterator[Record]:
+    def _sorted_externally(
+        self, records: Iterator[Record | Pending], file: str
+    ) -> Iterator[Record]:
         """An unsorted file's records in order, sorted in chunks on disk when it is long."""
         sorter = ExternalSort(self._sort_chunk, self._sort_directory)
         self.sorts.append(sorter)
-        codec = EventCodec()
+        return sorter.sort(records, file)
 
-        def key(record: Record) -> OrderKey:
-            return codec.key(record.item)  # type: ignore[arg-type]
-
-        def encode(record: Record) -> tuple[object, str, int]:
-            return (codec.encode(record.item), record.raw, record.line)  # type: ignore[arg-type]
-
-        def decode(payload: tuple[tuple[object, ...], str, int]) -> Record:
-            return Record(codec.decode(payload[0]), payload[1], file, payload[2])
-
-        return sorter.sort(records, key, encode, decode)
-
-    def _events(self, index: int, records: Iterable[Record]) -> Iterator[Record]:
+    def _events(self, index: int, records: Iterable[R]) -> Iterator[R]:
         dead = self._dead[index]
         for record in records:
-            if isinstance(record.item, DeadLetter):
+            if type(record) is Record and isinstance(record.item, DeadLetter):
                 if self._keep_dead is None or self.dead_read < self._keep_dead:
                     dead.append(record.item)
                 self.dead_read += 1

@@ -21,7 +21,8 @@ instead of holding everything in memory:
 * ``sorted``: already in availability order (what ``tutka simulate`` writes);
 * ``by_day``: the availability days never go back, but the order within a day differs (Statistics
   Finland's tables: month by month, then area and measure code); sorted one day at a time;
-* ``unsorted``: anything else; the file is read whole and sorted in memory.
+* ``unsorted``: anything else; sorted externally, in chunks on disk
+  (:mod:`~tutka.inputs.external_sort`).
 
 Decoding. Figures of one series share everything but period, value, publication date and
 revision. :class:`Decoder` validates the first figure of each series fully and checks only those

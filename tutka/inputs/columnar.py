@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pv
 import pyarrow.parquet as pq
 
-from tutka.inputs.decoding import Decoder, Figure, figure_from, varying_values
+from tutka.inputs.decoding import Decoder, Figure, Pending, figure_from, varying_values
 from tutka.inputs.formats import ALL, Event, csv_published
 from tutka.models.deadletter import DeadLetter
 from tutka.models.events import (
@@ -110,11 +110,13 @@ def columnar_events(
     decoder: Decoder,
     slow: SlowRow,
     first_line: int,
-) -> Iterator[tuple[Event | DeadLetter, str, int]]:
+    pending: bool = False,
+) -> Iterator[tuple[Event | DeadLetter, str, int] | Pending]:
     """(item, raw text, line) for every row that is not a suppressed cell (see the module doc).
 
     ``decoder`` is the row-by-row path's (its templates' figures are built the same way, and
     counted in its ``fast``); ``first_line`` the line (or row) number of the first data row.
+    ``pending``: a figure of the fast path comes as a :class:`Pending`, not built.
     """
     days = decoder.days
     index = {name: i for i, name in enumerate(columns)}
@@ -146,7 +148,11 @@ def columnar_events(
                     if update is not None:
                         decoder.fast += 1
                         raw = ",".join([column[j] for column in text])
-                        yield figure_from(template, update), raw, number
+                        if pending:
+                            yield Pending(template, month, values[j], update["published"],  # type: ignore[arg-type]
+                                          raw, number)  # fmt: skip
+                        else:
+                            yield figure_from(template, update), raw, number
                         continue
             row = [column[j] for column in text]
             item = slow(row, number)

@@ -2,61 +2,113 @@
 
 A file whose records are not in availability order (:func:`tutka.inputs.scan_order` says
 ``unsorted``; e.g. Statistics Finland's occupation table 12ti, ordered by area, occupation and
-month) used to be read whole and sorted in memory: millions of event objects at once. Here the
-records are taken ``chunk`` at a time, each chunk sorted (stably) and written to a temporary file,
-and the chunk files merged (:func:`heapq.merge`, stable: ties keep the order of the file). The
-result is the order ``sorted(records, key=ordering_key)`` gives, with memory following the chunk
-and the number of series instead of the file's length. A file of one chunk or less is sorted in
-memory as before, without touching the disk.
+month) is sorted here: its records are taken ``chunk`` at a time, each chunk sorted (stably) and
+written to a temporary file, and the chunk files merged. The result is the order
+``sorted(records, key=ordering_key)`` gives (ties keep the order of the file), with memory
+following the chunk, the number of chunks and the number of series instead of the file's
+length. A file of one chunk or less is sorted in memory, without touching the disk.
 
-What a chunk file holds is compact: the ordering key (the availability day as an ordinal), the
-line number and raw text (a dead letter of the run itself needs them), and for a figure only what
-varies in its series (period, value, publication day, revision, previous value) beside a small
-number naming the series' *shape* (every other field, kept once in memory). Reading a figure back
-rebuilds exactly the object that was written (same fields, same fields set), the way pydantic
-copies a model, without validating it again: it was validated when it was read. Anything else
-(a layoff notice) is pickled whole.
+Nothing is pickled record by record. A chunk becomes rows of numbers (a numpy structured array):
+the ordering key as numbers, and for a figure only what varies in its series (period, value,
+publication day, revision, previous value) beside a small number naming the series' *shape*
+(every other field, kept once in memory, one per series). The key is
+``(day, kind, month, name)``: the availability day as an ordinal, 0 for a figure and 1 for a
+notice, the month index, and the rank of the rest of :func:`~tutka.streams.ordering.ordering_key`
+(area, measure, sector, occupation, revision; a notice's id and revision) among every such
+*name* of the file, plus the record's place in the file (``seq``), which makes ties stable.
+A chunk is sorted by those columns with :func:`numpy.lexsort` (names ranked among the chunk's
+own, an order that stays true among all of them), and the chunk files are merged a block at a
+time: each block's key packed into one 64-bit number with the names' final ranks, everything
+up to the smallest last key of the blocks loaded taken at once and put in order by numpy.
+The raw text (a dead letter of the run itself needs it) goes beside the rows as one string per
+block. Reading a figure back rebuilds exactly the object that was written (same fields, same
+fields set), the way pydantic copies a model, without validating it again: it was validated
+when it was read. Anything else (a layoff notice, a figure with an unusual value) is pickled
+whole. The columnar reading may hand a figure over unbuilt
+(:class:`~tutka.inputs.decoding.Pending`: its series' template and what varies): its row is
+made from what its template's first figure shares with every other, and the figure is built
+once, after the merge.
 
->>> items = [5, 3, 9, 1, 3, 7, 2]
+>>> from tutka.inputs.readers import Record
+>>> from tutka.models.events import VacanciesReported
+>>> from datetime import date
+>>> def line(n, area, month):
+...     event = VacanciesReported(area=area, period=month, measure="new_in_month", value=n,
+...                               published=date(2024, int(month[5:]) + 1, 25))
+...     return Record(event, f"{month},{area},{n}", "t.csv", n)
+>>> records = [line(1, "MK02", "2024-01"), line(2, "MK02", "2024-02"),
+...            line(3, "MK01", "2024-01"), line(4, "MK01", "2024-02")]
 >>> sorter = ExternalSort(chunk=3)
->>> list(sorter.sort(iter(items), key=lambda x: (x,), encode=lambda x: x, decode=lambda x: x))
-[1, 2, 3, 3, 5, 7, 9]
+>>> [(r.line, r.item.area, r.item.period) for r in sorter.sort(iter(records))]
+[(3, 'MK01', '2024-01'), (1, 'MK02', '2024-01'), (4, 'MK01', '2024-02'), (2, 'MK02', '2024-02')]
 >>> sorter.chunks_written
-3
+2
 """
 
 from __future__ import annotations
 
-import heapq
 import pickle
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, Literal
 
+import numpy as np
+import numpy.typing as npt
+
+from tutka.inputs.decoding import Pending
 from tutka.inputs.formats import Event
-from tutka.streams.ordering import OrderKey, ordering_key
+from tutka.inputs.readers import Record
+from tutka.models.events import LayoffNoticeFiled, UnemploymentReported, VacanciesReported
+from tutka.streams.ordering import month_index, ordering_key
 
-#: Records sorted in memory at a time; a longer unsorted file is sorted in chunks on disk. At
-#: about two kilobytes per record in memory (event, raw text, keys) this holds a chunk near
-#: 100 MB.
+#: Records sorted in memory at a time; a longer unsorted file is sorted in chunks on disk. A
+#: chunk in memory is its records (about two kilobytes each: event, raw text) until it is
+#: turned into rows of 68 bytes (and its raw texts) and written.
 SORT_CHUNK: Final = 50_000
-#: Records pickled together in a chunk file (fewer, larger writes; reading back holds one batch
-#: per chunk).
-BATCH: Final = 2_048
+#: Rows written (and read back while merging) together: one block per chunk file in memory;
+#: also the merged rows turned into Python objects at a time.
+BLOCK: Final = 4_096
 #: Fields of a figure that change from month to month; the rest is its series' shape.
 _VARYING: Final = ("period", "value", "published", "revision", "previous_value")
+_FIGURES: Final = (UnemploymentReported, VacanciesReported)
+#: A chunk row: the key columns, then what rebuilds the record. ``shape`` -1 marks a record
+#: pickled whole (``period`` is then its place among the block's whole records).
+ROW: Final = np.dtype(
+    [
+        ("day", "<i4"),
+        ("kind", "<i4"),
+        ("month", "<i4"),
+        ("name", "<i4"),
+        ("seq", "<i8"),
+        ("shape", "<i4"),
+        ("period", "<i4"),
+        ("value", "<f8"),
+        ("previous", "<f8"),
+        ("line", "<i8"),
+        ("file", "<i4"),
+        ("raw", "<i8"),
+    ]
+)
 _WHOLE: Final = -1
+#: The packed merge key: day (22 bits, any ordinal up to year 9999), kind (1), month (17),
+#: name rank (24: up to 16.7 million distinct names in a file).
+_DAY_SHIFT: Final = 42
+_KIND_SHIFT: Final = 41
+_MONTH_SHIFT: Final = 24
+MAX_NAMES: Final = 1 << _MONTH_SHIFT
 
-Spilled = tuple[tuple[Any, ...], Any]
+Name = tuple[Any, ...]
+Rows = npt.NDArray[Any]
 
 
 @dataclass
 class ExternalSort:
-    """Sorts an iterator ``chunk`` items at a time through temporary files (see the module doc).
+    """Sorts records ``chunk`` at a time through temporary files (see the module doc).
 
     ``directory``: where the chunk files go (the system's temporary directory by default);
     ``chunks_written`` counts them, so a caller (and a test) can tell which way a sort went.
@@ -65,136 +117,390 @@ class ExternalSort:
     chunk: int = SORT_CHUNK
     directory: Path | None = None
     chunks_written: int = 0
+    block: int = BLOCK
 
     def __post_init__(self) -> None:
         if self.chunk < 1:
             raise ValueError(f"a sort chunk holds at least one record, got {self.chunk}")
+        if self.block < 1:
+            raise ValueError(f"a sort block holds at least one row, got {self.block}")
 
-    def sort(
-        self,
-        items: Iterator[Any],
-        key: Callable[[Any], tuple[Any, ...]],
-        encode: Callable[[Any], Any],
-        decode: Callable[[Any], Any],
-    ) -> Iterator[Any]:
-        """``items`` in ``key`` order (stable); chunks go to disk as ``encode`` makes them."""
-        chunk = _take(items, self.chunk)
-        if len(chunk) < self.chunk:
-            chunk.sort(key=key)
-            yield from chunk
+    def sort(self, records: Iterator[Record | Pending], file: str = "") -> Iterator[Record]:
+        """``records`` (events, not dead letters) in availability order, ties in file order.
+
+        A :class:`~tutka.inputs.decoding.Pending` figure (of ``file``) comes out built."""
+        first = list(islice(records, self.chunk))
+        if len(first) < self.chunk:
+            built = [_built(record, file) for record in first]
+            built.sort(key=_record_key)  # stable: ties keep the file's order
+            yield from built
             return
+        codec = RowCodec(pending_file=file, slice=self.block)
         with tempfile.TemporaryDirectory(prefix="tutka-sort-", dir=self.directory) as tmp:
             files: list[IO[bytes]] = []
             try:
+                chunk, first = first, []
                 while chunk:
-                    keyed = [(key(item), item) for item in chunk]
+                    rows, raws, wholes = codec.encode(chunk)
                     del chunk
-                    keyed.sort(key=itemgetter(0))  # stable: ties keep the file's order
                     spill: IO[bytes] = open(Path(tmp) / f"chunk-{len(files):05d}", "w+b")  # noqa: SIM115
                     files.append(spill)
-                    _write(spill, [(k, encode(item)) for k, item in keyed])
-                    del keyed
+                    _write(spill, *codec.sorted_chunk(rows, raws, wholes), self.block)
+                    del rows, raws, wholes
                     self.chunks_written += 1
-                    chunk = _take(items, self.chunk)
+                    chunk = list(islice(records, self.chunk))
                 for chunk_file in files:
                     chunk_file.seek(0)
-                merged = heapq.merge(*(_read(h) for h in files), key=itemgetter(0))
-                for _, payload in merged:
-                    yield decode(payload)
+                yield from codec.merge([_blocks(f) for f in files])
             finally:
                 for chunk_file in files:
                     chunk_file.close()
 
 
-def _take(items: Iterator[Any], n: int) -> list[Any]:
-    chunk = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= n:
-            break
-    return chunk
+def _built(record: Record | Pending, file: str) -> Record:
+    if isinstance(record, Pending):
+        return Record(record.build(), record.raw, file, record.line)
+    return record
 
 
-def _write(handle: IO[bytes], spilled: list[Spilled]) -> None:
-    for start in range(0, len(spilled), BATCH):
-        pickle.dump(spilled[start : start + BATCH], handle, protocol=pickle.HIGHEST_PROTOCOL)
+def _record_key(record: Record) -> tuple[Any, ...]:
+    return ordering_key(record.item)  # type: ignore[arg-type]
 
 
-def _read(handle: IO[bytes]) -> Iterator[Spilled]:
+Block = tuple[Rows, str, list[Any]]
+
+
+def _write(handle: IO[bytes], rows: Rows, raws: list[str], wholes: list[Any], size: int) -> None:
+    """A sorted chunk as blocks: rows, their raw texts as one string, their whole records."""
+    for start in range(0, len(rows), size):
+        block = rows[start : start + size].copy()
+        whole = np.flatnonzero(block["shape"] == _WHOLE)
+        kept = [wholes[i] for i in block["period"][whole].tolist()]
+        block["period"][whole] = np.arange(len(whole))
+        text = raws[start : start + size]
+        block["raw"] = np.cumsum([len(r) for r in text])
+        pickle.dump((block, "".join(text), kept), handle, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _blocks(handle: IO[bytes]) -> Iterator[Block]:
     while True:
         try:
-            batch: list[Spilled] = pickle.load(handle)  # (our own temporary file)
+            block: Block = pickle.load(handle)  # (our own temporary file)
         except EOFError:
             return
-        yield from batch
+        yield block
 
 
 @dataclass
-class EventCodec:
-    """Events to compact chunk-file payloads and back (see the module doc): one per sort.
+class _Cursor:
+    """One chunk file being merged: its current block and how far it has been taken."""
 
-    The shapes seen are kept in memory, one per series (plus one per revision pattern).
+    blocks: Iterator[Block]
+    rows: Rows
+    text: str
+    wholes: list[Any]
+    high: npt.NDArray[np.uint64]
+    seq: npt.NDArray[np.int64]
+    at: int = 0
+    more: bool = True
+
+
+@dataclass
+class RowCodec:
+    """Records to chunk rows and back (see the module doc): one per sort.
+
+    The shapes, names, periods and file names seen are kept in memory: one per series (plus
+    one per revision pattern and notice), not one per record.
     """
 
-    _ids: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    _shape_ids: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    _shapes: list[tuple[type[Any], dict[str, Any], frozenset[str], Name]] = field(
+        default_factory=list
+    )
     #: Per event class, what reads its fixed fields (all but :data:`_VARYING`) from ``__dict__``.
     _fixed: dict[type[Any], Callable[[dict[str, Any]], tuple[Any, ...]]] = field(
         default_factory=dict
     )
-    _shapes: list[tuple[type[Any], dict[str, Any], set[str]]] = field(default_factory=list)
+    _name_ids: dict[Name, int] = field(default_factory=dict)
+    names: list[Name] = field(default_factory=list)
+    _period_ids: dict[str, int] = field(default_factory=dict)
+    _periods: list[str] = field(default_factory=list)
+    _months: list[int] = field(default_factory=list)
+    _file_ids: dict[str, int] = field(default_factory=dict)
+    _files: list[str] = field(default_factory=list)
+    #: What the figures of each template (of :class:`Pending` figures) share, by its ``id``;
+    #: the templates themselves are kept, so that no other object takes one's ``id``.
+    _templates: dict[int, tuple[int, int, float] | Literal[False]] = field(default_factory=dict)
+    _kept: list[Any] = field(default_factory=list)
+    #: The file of the :class:`Pending` figures.
+    pending_file: str = ""
+    seq: int = 0
+    #: Merged rows turned into records at a time (the rest wait as numpy rows).
+    slice: int = BLOCK
 
-    def key(self, event: Event) -> OrderKey:
-        """:func:`~tutka.streams.ordering.ordering_key` with the day as an ordinal (same order,
-        cheaper to write)."""
+    def __post_init__(self) -> None:
+        self._pending_file = self._file(self.pending_file)
+
+    def encode(self, records: list[Record | Pending]) -> tuple[Rows, list[str], list[Any]]:
+        """A chunk's rows (in file order), raw texts and records pickled whole."""
+        out: list[tuple[Any, ...]] = []
+        append = out.append
+        raws: list[str] = []
+        wholes: list[Any] = []
+        file, file_id = "", -1
+        seq = self.seq
+        templates, period_ids, months = self._templates, self._period_ids, self._months
+        for record in records:
+            if type(record) is Pending:
+                template, period, value, published, raw, line = record
+                known = templates.get(id(template))
+                if known is None:
+                    known = self._template(record)
+                if known:
+                    period_id = period_ids.get(period)
+                    if period_id is None:
+                        period_id = self._period(period)
+                    number, name, previous = known
+                    append((published.toordinal(), 0, months[period_id], name, seq, number,
+                            period_id, value, previous, line, self._pending_file, 0))  # fmt: skip
+                    raws.append(raw)
+                    seq += 1
+                    continue
+                event: Any = record.build()
+                line, file_id_now = record.line, self._pending_file
+            else:
+                event, raw, line = record.item, record.raw, record.line  # type: ignore[union-attr]
+                if record.file != file:  # type: ignore[union-attr]
+                    file, file_id = record.file, self._file(record.file)  # type: ignore[union-attr]
+                file_id_now = file_id
+            raws.append(raw)
+            figure = self._figure(event) if type(event) in _FIGURES else None
+            if figure is not None:
+                period = event.period
+                period_id = period_ids.get(period)
+                if period_id is None:
+                    period_id = self._period(period)
+                number, name, previous = figure
+                append((event.published.toordinal(), 0, months[period_id], name, seq, number,
+                        period_id, event.value, previous, line, file_id_now, 0))  # fmt: skip
+            else:
+                day, kind, month, name = self._whole_key(event)
+                append((day, kind, month, name, seq, _WHOLE, len(wholes), 0.0, 0.0, line,
+                        file_id_now, 0))  # fmt: skip
+                wholes.append(event)
+            seq += 1
+        self.seq = seq
+        return np.array(out, dtype=ROW), raws, wholes
+
+    def _template(self, pending: Pending) -> tuple[int, int, float] | Literal[False]:
+        """What every figure a template makes shares (shape, name, previous value), or False
+        (they are pickled whole); the template is kept, so that its ``id`` stays its own."""
+        self._kept.append(pending.template)
+        shared = self._figure(pending.build())
+        known: tuple[int, int, float] | Literal[False] = False if shared is None else shared
+        self._templates[id(pending.template)] = known
+        return known
+
+    def _figure(self, event: Any) -> tuple[int, int, float] | None:
+        """A figure's shape, name and previous value (NaN for None), or None: pickle it whole.
+
+        (Its period, value and publication day go in its row.)"""
+        values = event.__dict__
+        period, value, published = values["period"], values["value"], values["published"]
+        revision, previous = values["revision"], values["previous_value"]
+        if (
+            type(period) is not str
+            or type(value) is not float
+            or type(published) is not date
+            or type(revision) is not int
+            or event.__pydantic_extra__
+            or event.__pydantic_private__
+        ):
+            return None
+        if previous is None:
+            previous = np.nan  # (None's mark: a valid previous value is never NaN)
+        elif type(previous) is not float or previous != previous:
+            return None
+        cls = type(event)
+        fixed_of = self._fixed.get(cls) or self._fixed_of(cls)
+        shape = (cls, fixed_of(values), frozenset(event.__pydantic_fields_set__))
+        try:
+            number = self._shape_ids.get(shape)
+        except TypeError:  # an unhashable value: the record is pickled whole
+            return None
+        if number is None:
+            number = self._new_shape(shape, event, values)
+        name_key = (*self._shapes[number][3], revision)
+        name = self._name_ids.get(name_key)
+        if name is None:
+            name = self._name(name_key)
+        return number, name, previous
+
+    def _fixed_of(self, cls: type[Any]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+        """What reads a class's fixed fields (all but :data:`_VARYING`) from ``__dict__``."""
+        fixed = [name for name in cls.model_fields if name not in _VARYING]
+        getter = self._fixed[cls] = itemgetter(*fixed)
+        return getter
+
+    def _new_shape(self, shape: tuple[Any, ...], event: Any, values: dict[str, Any]) -> int:
+        number = len(self._shapes)
+        self._shape_ids[shape] = number
+        key = ordering_key(event)
+        self._shapes.append((type(event), dict(values), frozenset(shape[2]), (0, *key[3:7])))
+        return number
+
+    def _name(self, name: Name) -> int:
+        if len(self.names) >= MAX_NAMES:
+            raise ValueError(f"more than {MAX_NAMES:,} series in one unsorted file")
+        number = self._name_ids[name] = len(self.names)
+        self.names.append(name)
+        return number
+
+    def _period(self, period: str) -> int:
+        number = self._period_ids[period] = len(self._periods)
+        self._periods.append(period)
+        self._months.append(month_index(period))
+        return number
+
+    def _file(self, file: str) -> int:
+        number = self._file_ids.get(file)
+        if number is None:
+            number = self._file_ids[file] = len(self._files)
+            self._files.append(file)
+        return number
+
+    def _whole_key(self, event: Event) -> tuple[int, int, int, int]:
         key = ordering_key(event)
         day: date = key[0]
-        return (day.toordinal(), *key[1:])
-
-    def encode(self, event: Event) -> tuple[Any, ...]:
-        values = event.__dict__
-        private = getattr(event, "__pydantic_private__", None)
-        if event.type == "layoff_notice" or event.__pydantic_extra__ or private:
-            return (_WHOLE, event)
-        cls = type(event)
-        fixed_of = self._fixed.get(cls)
-        if fixed_of is None:
-            names = [name for name in cls.model_fields if name not in _VARYING]
-            fixed_of = self._fixed[cls] = itemgetter(*names)
-        fields_set = event.model_fields_set
-        shape = (cls, fixed_of(values), frozenset(fields_set))
-        try:
-            number = self._ids.get(shape)
-        except TypeError:  # an unhashable value: written whole
-            return (_WHOLE, event)
+        if isinstance(event, LayoffNoticeFiled):
+            name: Name = (1, *key[2:])
+            month = 0
+        else:
+            name, month = (0, *key[3:]), key[2]
+        number = self._name_ids.get(name)
         if number is None:
-            number = len(self._shapes)
-            self._ids[shape] = number
-            self._shapes.append((cls, dict(values), set(fields_set)))
-        published: date = values["published"]
-        return (
-            number,
-            values["period"],
-            values["value"],
-            published.toordinal(),
-            values["revision"],
-            values["previous_value"],
-        )
+            number = self._name(name)
+        return day.toordinal(), key[1], month, number
 
-    def decode(self, payload: tuple[Any, ...]) -> Event:
-        number = payload[0]
-        if number == _WHOLE:
-            whole: Event = payload[1]
-            return whole
-        cls, base, fields_set = self._shapes[number]
-        values = dict(base)
-        values["period"] = payload[1]
-        values["value"] = payload[2]
-        values["published"] = date.fromordinal(payload[3])
-        values["revision"] = payload[4]
-        values["previous_value"] = payload[5]
-        event: Event = cls.__new__(cls)
-        object.__setattr__(event, "__dict__", values)
-        object.__setattr__(event, "__pydantic_extra__", None)
-        object.__setattr__(event, "__pydantic_fields_set__", set(fields_set))
-        object.__setattr__(event, "__pydantic_private__", None)
-        return event
+    def sorted_chunk(
+        self, rows: Rows, raws: list[str], wholes: list[Any]
+    ) -> tuple[Rows, list[str], list[Any]]:
+        """A chunk's rows in key order (stable), with their raw texts in the same order."""
+        present, where = np.unique(rows["name"], return_inverse=True)
+        names = self.names
+        order = sorted(range(len(present)), key=lambda i: names[present[i]])
+        rank = np.empty(len(present), dtype=np.int64)
+        rank[order] = np.arange(len(present))
+        keys = (rows["seq"], rank[where], rows["month"], rows["kind"], rows["day"])
+        permutation = np.lexsort(keys)
+        ordered = permutation.tolist()
+        return rows[permutation], [raws[i] for i in ordered], wholes
+
+    def merge(self, files: list[Iterator[Block]]) -> Iterator[Record]:
+        """The sorted chunk files' records, merged in order, block by block."""
+        ranks = np.empty(len(self.names), dtype=np.uint64)
+        ranks[sorted(range(len(self.names)), key=self.names.__getitem__)] = np.arange(
+            len(self.names), dtype=np.uint64
+        )
+        cursors = [c for c in (self._cursor(blocks, ranks) for blocks in files) if c is not None]
+        while cursors:
+            bounds = [(int(c.high[-1]), int(c.seq[-1])) for c in cursors if c.more]
+            limit = min(bounds) if bounds else None
+            taken: list[tuple[_Cursor, int, int]] = []
+            for cursor in cursors:
+                end = len(cursor.rows) if limit is None else _upto(cursor, *limit)
+                if end > cursor.at:
+                    taken.append((cursor, cursor.at, end))
+            yield from self._decode(taken)
+            for cursor, _, end in taken:
+                cursor.at = end
+            cursors = [c for c in cursors if c.at < len(c.rows) or self._next(c, ranks)]
+
+    def _cursor(self, blocks: Iterator[Block], ranks: npt.NDArray[np.uint64]) -> _Cursor | None:
+        empty = np.empty(0, dtype=ROW)
+        cursor = _Cursor(blocks, empty, "", [], np.empty(0, np.uint64), np.empty(0, np.int64))
+        return cursor if self._next(cursor, ranks) else None
+
+    def _next(self, cursor: _Cursor, ranks: npt.NDArray[np.uint64]) -> bool:
+        """Load the cursor's next block; False when its file is done."""
+        block = next(cursor.blocks, None)
+        if block is None:
+            cursor.more = False
+            return False
+        rows, cursor.text, cursor.wholes = block
+        cursor.rows, cursor.at = rows, 0
+        cursor.high = (
+            (rows["day"].astype(np.uint64) << np.uint64(_DAY_SHIFT))
+            | (rows["kind"].astype(np.uint64) << np.uint64(_KIND_SHIFT))
+            | (rows["month"].astype(np.uint64) << np.uint64(_MONTH_SHIFT))
+            | ranks[rows["name"]]
+        )
+        cursor.seq = rows["seq"]
+        return True
+
+    def _decode(self, taken: list[tuple[_Cursor, int, int]]) -> Iterator[Record]:
+        """The rows taken from the cursors, in key order, as records (a slice at a time, so
+        that only a slice's rows are Python objects at once)."""
+        if not taken:
+            return
+        rows = np.concatenate([c.rows[a:b] for c, a, b in taken])
+        high = np.concatenate([c.high[a:b] for c, a, b in taken])
+        permutation = np.lexsort((rows["seq"], high))
+        cursor_of = np.repeat(np.arange(len(taken)), [b - a for _, a, b in taken])
+        # Each row's raw text: its block's text from the end of the row before to its own.
+        ends = rows["raw"]
+        starts = np.concatenate(
+            [np.concatenate(([c.rows["raw"][a - 1] if a else 0], c.rows["raw"][a : b - 1]))
+             for c, a, b in taken]
+        )  # fmt: skip
+        texts = [c.text for c, _, _ in taken]
+        wholes = [c.wholes for c, _, _ in taken]
+        shapes, periods, files, names = self._shapes, self._periods, self._files, self.names
+        days: dict[int, date] = {}
+        new, setattr_ = object.__new__, object.__setattr__
+        for first in range(0, len(rows), self.slice):
+            part = permutation[first : first + self.slice]
+            ordered = rows[part]
+            for cursor, start, end, shape, period, value, previous, day, name, line, file in zip(
+                cursor_of[part].tolist(),
+                starts[part].tolist(),
+                ends[part].tolist(),
+                ordered["shape"].tolist(),
+                ordered["period"].tolist(),
+                ordered["value"].tolist(),
+                ordered["previous"].tolist(),
+                ordered["day"].tolist(),
+                ordered["name"].tolist(),
+                ordered["line"].tolist(),
+                ordered["file"].tolist(),
+                strict=True,
+            ):
+                raw = texts[cursor][start:end]
+                if shape == _WHOLE:
+                    yield Record(wholes[cursor][period], raw, files[file], line)
+                    continue
+                cls, base, fields_set, _ = shapes[shape]
+                published = days.get(day)
+                if published is None:
+                    published = days[day] = date.fromordinal(day)
+                values = base.copy()
+                values["period"] = periods[period]
+                values["value"] = value
+                values["published"] = published
+                values["revision"] = names[name][-1]
+                values["previous_value"] = None if previous != previous else previous
+                event = new(cls)
+                setattr_(event, "__dict__", values)
+                setattr_(event, "__pydantic_extra__", None)
+                setattr_(event, "__pydantic_fields_set__", set(fields_set))
+                setattr_(event, "__pydantic_private__", None)
+                yield Record(event, raw, files[file], line)
+
+
+def _upto(cursor: _Cursor, high: int, seq: int) -> int:
+    """Where the cursor's rows pass the key ``(high, seq)`` (rows up to it are ready)."""
+    keys = cursor.high
+    at = cursor.at
+    lo = int(np.searchsorted(keys[at:], np.uint64(high), side="left")) + at
+    hi = int(np.searchsorted(keys[at:], np.uint64(high), side="right")) + at
+    return lo + int(np.searchsorted(cursor.seq[lo:hi], seq, side="right"))

@@ -14,13 +14,16 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import IO, Any, Final, Literal
+
+import numpy as np
 
 from tutka.inputs.decoding import CANONICAL_FIGURE, ISO_DAY, is_figure_type
 from tutka.inputs.formats import (
     ALL,
     CORRUPT,
     DATA_COLUMNS,
+    MAX_FIELD_CHARS,
     CappedLines,
     InputError,
     Unreadable,
@@ -66,9 +69,25 @@ def scan_order(path: Path) -> FileOrder:
     Lines that can only become dead letters (not JSON, no known type, a CSV row with a missing
     value …) take no place in the order. A line whose place is unclear without validation
     (an odd type in a key field) makes the file ``unsorted``: the safe, in-memory way.
+
+    Once a plain CSV is found ``unsorted`` (the occupation table 12ti: a few hundred rows in),
+    only its rows are left to count and its plainness to check: the rest is read in large
+    blocks and checked at once (:func:`_plain_rest`). Should the rest not be plain beyond
+    doubt, the file is scanned again row by row.
     """
     if is_parquet(path):
         return _scan_parquet(path)
+    try:
+        return _scan_text(path, fast_rest=True)
+    except _NotPlain:
+        return _scan_text(path, fast_rest=False)
+
+
+class _NotPlain(Exception):
+    """The rest of a CSV is not plain beyond doubt (see :func:`_plain_rest`)."""
+
+
+def _scan_text(path: Path, fast_rest: bool) -> FileOrder:
     try:
         with open_input(path) as handle:
             lines = CappedLines(handle)
@@ -84,7 +103,13 @@ def scan_order(path: Path) -> FileOrder:
                 return None if isinstance(row, Unreadable) else _csv_key(columns, row)
 
             plain.width = len(columns)
-            order = _classify(path, plain.rows(csv_rows(reader, lines)), key, lines)
+
+            def rest() -> int | None:
+                if not (fast_rest and plain.plain and lines.end is None and not lines.problems):
+                    return None
+                return _plain_rest(handle, plain.width)
+
+            order = _classify(path, plain.rows(csv_rows(reader, lines)), key, lines, rest)
             is_plain = plain.plain and lines.end is None and not lines.problems
             return FileOrder(path, order.mode, order.records, is_plain)
     except (csv.Error, *CORRUPT):  # the header: reading it will make the dead letter
@@ -110,6 +135,53 @@ def _scan_parquet(path: Path) -> FileOrder:
     except (OSError, pa.ArrowException) as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
     return FileOrder(path, order.mode, order.records, plain=True)
+
+
+#: Characters read at a time by :func:`_plain_rest`.
+REST_BLOCK: Final = 1 << 20
+
+
+def _plain_rest(handle: IO[str], width: int) -> int:
+    """The rows left in a plain CSV's ``handle`` (at the start of a line), counted a block at
+    a time; :class:`_NotPlain` unless every line left is plain beyond doubt: ASCII, no quote,
+    no NUL, no carriage return but one ending the line, exactly ``width`` fields (so neither
+    blank nor cut short), none longer than a CSV field may be. Such a line is one row, as the
+    csv module reads it."""
+    count = 0
+    tail = ""
+    try:
+        while block := handle.read(REST_BLOCK):
+            text = tail + block
+            cut = text.rfind("\n") + 1
+            body, tail = text[:cut], text[cut:]
+            if len(tail) > MAX_FIELD_CHARS:
+                raise _NotPlain
+            count += _plain_lines(body, width)
+    except CORRUPT as exc:  # (a broken end: the row-by-row scan makes its dead letter)
+        raise _NotPlain from exc
+    return count + (_plain_lines(tail + "\n", width) if tail else 0)
+
+
+def _plain_lines(body: str, width: int) -> int:
+    """How many lines ``body`` (whole lines) holds, if each is plain (see :func:`_plain_rest`)."""
+    if not body:
+        return 0
+    if (
+        not body.isascii()
+        or '"' in body
+        or "\x00" in body
+        or body.count("\r") != body.count("\r\n")
+    ):
+        raise _NotPlain
+    data = np.frombuffer(body.encode("ascii"), dtype=np.uint8)
+    ends = np.flatnonzero(data == ord("\n"))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    commas = np.concatenate(([0], np.cumsum(data == ord(","))))
+    if np.any(commas[ends] - commas[starts] != width - 1) or np.any(
+        ends - starts > MAX_FIELD_CHARS
+    ):
+        raise _NotPlain
+    return len(ends)
 
 
 class _Plain:
@@ -158,7 +230,10 @@ def _classify(
     items: Iterator[Any],
     key_of: Callable[[Any], RawKey | _Unknown | None],
     lines: CappedLines,
+    rest: Callable[[], int | None] | None = None,
 ) -> FileOrder:
+    """The order of ``items``; ``rest``, once the file is found unsorted, may count the items
+    left at once (None: they are counted one by one)."""
     mode: OrderMode = "sorted"
     count = 0
     last: RawKey | None = None
@@ -169,13 +244,16 @@ def _classify(
         key = key_of(item)
         if key is None:
             continue
-        if isinstance(key, _Unknown):
-            mode = "unsorted"
+        if isinstance(key, _Unknown) or (
+            last is not None and key < last and key[0] < last[0]  # type: ignore[operator]
+        ):
+            mode = "unsorted"  # (the availability day went back)
+            left = rest() if rest is not None else None
+            if left is not None:
+                count += left
+                break
             continue
         if last is not None and key < last:
-            if key[0] < last[0]:  # type: ignore[operator]
-                mode = "unsorted"  # the availability day went back
-                continue
             mode = "by_day"
         last = key
     if lines.end is not None:

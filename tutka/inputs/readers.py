@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final
+from typing import Final, cast
 
-from tutka.inputs.decoding import Decoder
+from tutka.inputs.decoding import Decoder, Pending
 from tutka.inputs.formats import (
     ALL,
     CORRUPT,
@@ -117,10 +117,12 @@ def read_records(
     decoder = decoder if decoder is not None else Decoder()
     counts = counts if counts is not None else LineCounts()
     if is_parquet(path):
-        yield from _columnar_records(path, _parquet_header(path), now, decoder)
+        yield from cast(
+            Iterator[Record], _columnar_records(path, _parquet_header(path), now, decoder)
+        )
         return
     if plain:
-        yield from _columnar_records(path, _csv_header(path), now, decoder)
+        yield from cast(Iterator[Record], _columnar_records(path, _csv_header(path), now, decoder))
         return
     try:
         with open_input(path) as handle:
@@ -240,9 +242,23 @@ def _row_item(
     return event
 
 
+def read_pending(
+    path: Path, received_at: datetime, decoder: Decoder, counts: LineCounts, plain: bool
+) -> Iterator[Record | Pending]:
+    """:func:`read_records`, but a plain CSV (``plain``) or a Parquet file, read in columnar
+    batches, gives the figures of the fast path unbuilt (:class:`Pending`: the external sort
+    takes them as they are); any other file gives its records."""
+    if is_parquet(path):
+        yield from _columnar_records(path, _parquet_header(path), received_at, decoder, True)
+    elif plain:
+        yield from _columnar_records(path, _csv_header(path), received_at, decoder, True)
+    else:
+        yield from read_records(path, received_at, decoder, counts)
+
+
 def _columnar_records(
-    path: Path, columns: list[str], now: datetime, decoder: Decoder
-) -> Iterator[Record]:
+    path: Path, columns: list[str], now: datetime, decoder: Decoder, pending: bool = False
+) -> Iterator[Record | Pending]:
     """A plain CSV or a Parquet file read in columnar batches (:mod:`tutka.inputs.columnar`)."""
     import pyarrow as pa  # (columnar reading only: 100 MB of libraries)
 
@@ -262,8 +278,12 @@ def _columnar_records(
     else:
         batches, first = csv_batches(path, len(columns)), 2
     try:
-        for item, raw, number in columnar_events(batches, columns, decoder, slow, first):
-            yield Record(item, raw, file, number)
+        for out in columnar_events(batches, columns, decoder, slow, first, pending):
+            if isinstance(out, Pending):
+                yield out
+            else:
+                item, raw, number = out
+                yield Record(item, raw, file, number)
     except pa.ArrowException as exc:
         raise InputError(f"cannot read {path} in columns: {exc}") from exc
 

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import gzip
 import random
+from datetime import date
 from pathlib import Path
+from typing import IO
 
 import pytest
 
 from tutka.config.areas import load_hierarchy
 from tutka.config.catalogue import load_catalogue
-from tutka.inputs import read_records, scan_order
-from tutka.inputs.external_sort import EventCodec, ExternalSort
+from tutka.inputs import Record, ordering, read_records, scan_order
+from tutka.inputs.decoding import Pending
+from tutka.inputs.external_sort import ExternalSort
+from tutka.inputs.ordering import _scan_text
 from tutka.models.deadletter import DeadLetter
 from tutka.replay import InputStream, replay
 from tutka.streams.ordering import ordering_key
@@ -55,18 +59,45 @@ def shuffled_market(market: Path, path: Path) -> Path:
     return path
 
 
-def test_the_sort_spills_chunks_and_merges_them_stably() -> None:
-    items = [(n % 7, n) for n in range(100)]
-    random.Random(2).shuffle(items)
-    sorter = ExternalSort(chunk=9)
-    out = list(sorter.sort(iter(items), lambda x: (x[0],), lambda x: x, lambda x: tuple(x)))
-    assert out == sorted(items, key=lambda x: x[0])  # stable: ties keep the input's order
-    assert sorter.chunks_written == 12
-    short = ExternalSort(chunk=1000)
-    assert list(short.sort(iter(items), lambda x: x, lambda x: x, lambda x: x)) == sorted(items)
+def figures(market: Path) -> list[Record]:
+    """Every valid record of the market's figure files, in file order."""
+    return [
+        record
+        for name in ("unemployment.jsonl", "vacancies.jsonl", "notices.jsonl")
+        for record in read_records(market / name)
+        if not isinstance(record.item, DeadLetter)
+    ]
+
+
+def fingerprint(records: list[Record]) -> list[tuple[object, ...]]:
+    """Everything a record holds: its event field for field (and fields set), text, origin."""
+    return [
+        (type(r.item), r.item.__dict__, r.item.model_fields_set, r.raw, r.file, r.line)
+        for r in records
+    ]
+
+
+def test_the_sort_spills_chunks_and_merges_them_stably(market: Path) -> None:
+    records = figures(market)
+    random.Random(2).shuffle(records)
+    records = records[:1500]
+    expected = sorted(records, key=lambda r: ordering_key(r.item))  # type: ignore[arg-type]
+    # Every key twice, in chunks far apart (ties): they keep the input's order.
+    records = records + records
+    records = [Record(r.item, f"{r.raw} #{n}", r.file, r.line) for n, r in enumerate(records)]
+    stable = sorted(records, key=lambda r: ordering_key(r.item))  # type: ignore[arg-type]
+    sorter = ExternalSort(chunk=97, block=13)
+    got = list(sorter.sort(iter(records)))
+    assert fingerprint(got) == fingerprint(stable)
+    assert [r.item for r in got[::2]] == [r.item for r in expected]
+    assert sorter.chunks_written == -(-len(records) // 97)
+    short = ExternalSort(chunk=len(records) + 1)
+    assert fingerprint(list(short.sort(iter(records)))) == fingerprint(stable)
     assert short.chunks_written == 0
     with pytest.raises(ValueError, match="at least one record"):
         ExternalSort(chunk=0)
+    with pytest.raises(ValueError, match="at least one row"):
+        ExternalSort(block=0)
 
 
 def test_a_shuffled_table_sorted_in_chunks_is_the_in_memory_sort(tmp_path: Path) -> None:
@@ -95,16 +126,80 @@ def test_a_shuffled_table_sorted_in_chunks_is_the_in_memory_sort(tmp_path: Path)
     assert stream.records == len(got) + len(stream.dead) + stream.suppressed
 
 
-def test_the_codec_rebuilds_each_figure_exactly(market: Path) -> None:
-    codec = EventCodec()
-    events = [
-        r.item
-        for r in read_records(market / "unemployment.jsonl")
-        if not isinstance(r.item, DeadLetter)
-    ][:200]
-    back = [codec.decode(codec.encode(e)) for e in events]
-    assert [b.model_dump_json() for b in back] == [e.model_dump_json() for e in events]
-    assert [b.model_fields_set for b in back] == [e.model_fields_set for e in events]
+def test_a_chunk_file_rebuilds_each_record_exactly(market: Path, tmp_path: Path) -> None:
+    """Figures of every shape, notices and odd figures (a revision with its previous value, a
+    value the rows cannot hold) come back from the chunk files exactly as they went in."""
+    records = figures(market)[:400]
+    base = next(r for r in records if r.item.type == "unemployment")
+    revised = base.item.model_copy(update={"revision": 2, "previous_value": 7.5})
+    odd = base.item.model_copy(update={"value": 3})  # an int where the rows hold floats
+    unicode = Record(base.item, "\u00e4\udcff raw", "other.csv", 10**12)
+    records += [Record(revised, "revised", "x", 1), Record(odd, "odd", "x", 2), unicode]
+    # Figures handed over unbuilt, of an ordinary template and of one the rows cannot hold.
+    template = base.item
+    oddly = template.model_copy(update={"revision": 1, "previous_value": 4})  # (an int)
+    months = [f"20{20 + n // 12}-{n % 12 + 1:02d}" for n in range(40)]
+    pending: list[Record | Pending] = [
+        Pending(t, m, float(n), date(2030, 1, 1), f"{m},{n}", 500 + n)  # type: ignore[arg-type]
+        for n, (t, m) in enumerate((t, m) for t in (template, oddly) for m in months[:20])
+    ]
+    items: list[Record | Pending] = [*records, *pending]
+    random.Random(5).shuffle(items)
+    sorter = ExternalSort(chunk=50, block=7, directory=tmp_path)
+    got = list(sorter.sort(iter(items), "pending.csv"))
+    built = [
+        Record(i.build(), i.raw, "pending.csv", i.line) if isinstance(i, Pending) else i
+        for i in items
+    ]
+    expected = sorted(built, key=lambda r: ordering_key(r.item))  # type: ignore[arg-type]
+    assert fingerprint(got) == fingerprint(expected)
+    assert [r.item.model_dump_json() for r in got] == [r.item.model_dump_json() for r in expected]
+    assert sorter.chunks_written == -(-len(items) // 50) == 9
+    assert not list(tmp_path.iterdir())  # the chunk files are gone
+
+
+def occupation_table(path: Path) -> Path:
+    """A 12ti-like table (area, occupation, measure, month) with suppressed and bad cells."""
+    lines = ["month,area,occupation,measure,value"]
+    for area in ("SSS", "MK01", "MK02", "KU998"):  # (KU998: outside the hierarchy)
+        for occupation in ("SSS", "2221", "5120"):
+            for measure in ("TYOTTOMATLOPUSSA", "AVPAIKATLOPUSSA"):
+                for n in range(30):
+                    month = f"{2019 + n // 12}-{n % 12 + 1:02d}"
+                    value = "" if n % 7 == 3 else "x" if n == 11 else f"{(n * 37) % 500}"
+                    lines.append(f"{month},{area},{occupation},{measure},{value}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_a_table_read_in_columns_is_sorted_unbuilt_and_comes_out_exactly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The columnar reading hands its figures to the sort unbuilt (Pending); they come out as
+    the figures of reading row by row and sorting in memory: same events, text, lines."""
+    path = occupation_table(tmp_path / "tyonv_12ti.csv")
+    order = scan_order(path)
+    assert (order.mode, order.plain) == ("unsorted", True)
+    records = list(read_records(path))
+    expected = sorted(
+        (r for r in records if not isinstance(r.item, DeadLetter)),
+        key=lambda r: ordering_key(r.item),  # type: ignore[arg-type]
+    )
+    monkeypatch.setattr("tutka.replay.COLUMNAR_RECORDS", 1)
+    stream = InputStream([path], sort_chunk=100)
+    got = list(stream)
+    assert stream.decoder.fast > 400  # most figures went the Pending way
+    assert stream.sorts[0].chunks_written == -(-len(got) // 100) > 5
+    assert fingerprint(got) == fingerprint(expected)
+    dead = [r.item for r in records if isinstance(r.item, DeadLetter)]
+    assert [(d.origin.line, d.raw) for d in stream.dead] == [(d.origin.line, d.raw) for d in dead]
+    assert stream.records == len(got) + len(stream.dead) + stream.suppressed
+    # The run's own dead letters (KU998 is no area of the hierarchy) keep the raw text and line.
+    result = replay([path], load_hierarchy(), load_catalogue(), sort_chunk=100)
+    unknown = [d for d in result.dead_letters if d.error_type == "unknown_area"]
+    by_line = {r.line: r.raw for r in records}
+    assert len(unknown) == sum("KU998" in r.raw for r in expected)
+    assert all(by_line[d.origin.line or 0] == d.raw and "KU998" in d.raw for d in unknown)
 
 
 @pytest.mark.slow
@@ -127,3 +222,50 @@ def test_a_shuffled_market_sorted_on_disk_raises_the_alerts_of_the_sorted_one(
     assert chunked.records == whole.records + 1
     assert chunked.records == chunked.accepted + chunked.dead_letter_total + chunked.suppressed
     assert [d.error_type for d in chunked.dead_letters] == ["json_invalid"]
+
+
+#: The rest of an unsorted table, after the day went back: every way a line may be (or not
+#: be) plain, each checked alone.
+ODD_RESTS = [
+    "",
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,11200",  # (no line end at the end)
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,11200\n\n",  # a blank line
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,11200\n   \n2020-05,MK19,SSS,TYOTTOMATLOPUSSA,1\n",
+    '2020-04,MK19,SSS,TYOTTOMATLOPUSSA,"11200"\n',  # a quote
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,11200,\n",  # a field too many
+    "2020-04,MK19,SSS,11200\n",  # a field too few
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,11200\r\n2020-05,MK19,SSS,TYOTTOMATLOPUSSA,1\r\n",
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,11200\r2020-05,MK19,SSS,TYOTTOMATLOPUSSA,1\n",
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,11200\r",
+    "2020-04,MK19,SSS,TYÖTTÖMÄT,11200\n",  # not ASCII
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,1\x00\n",
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA," + "9" * 140_000 + "\n",  # a field over the limit
+    "2020-04,MK19,SSS,TYOTTOMATLOPUSSA,11200\n" * 40_000,  # more than a block
+]
+
+
+@pytest.mark.parametrize("rest", range(len(ODD_RESTS)))
+@pytest.mark.parametrize("gz", [False, True])
+def test_the_rest_of_an_unsorted_table_counts_as_row_by_row(
+    tmp_path: Path, rest: int, gz: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a CSV is unsorted its rest is counted in blocks: the same count and plainness as
+    the row-by-row scan, whatever the rest holds."""
+    counted: list[int] = []
+    plain_rest = ordering._plain_rest
+
+    def spy(handle: IO[str], width: int) -> int:
+        counted.append(plain_rest(handle, width))
+        return counted[-1]
+
+    monkeypatch.setattr(ordering, "_plain_rest", spy)
+    header, *rows = TABLE.splitlines(keepends=True)
+    text = header + rows[11] + rows[0] + ODD_RESTS[rest]  # (MK19 in 2020-03, then 2020-01)
+    path = tmp_path / ("t.csv.gz" if gz else "t.csv")
+    data = text.encode("utf-8")
+    path.write_bytes(gzip.compress(data) if gz else data)
+    order = scan_order(path)
+    assert order.mode == "unsorted"
+    assert order == _scan_text(path, fast_rest=False)
+    # Plain rests are counted in blocks (gzip reads a lone carriage return as a line end).
+    assert bool(counted) == (rest in (0, 1, 7, 9, 13) or (gz and rest == 8))
