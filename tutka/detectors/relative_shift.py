@@ -61,7 +61,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import ClassVar, Final, NamedTuple
 
 from pydantic import Field, model_validator
@@ -308,8 +308,16 @@ def _finite(values: Iterable[float]) -> list[float]:
     return [v for v in values if not math.isnan(v)]
 
 
-def _json_floats(values: Iterable[float]) -> list[JSONValue]:
-    """NaN (a month without a seasonal factor yet) as null: JSON has no NaN."""
+def _json_floats(values: Collection[float]) -> list[JSONValue]:
+    """NaN (a month without a seasonal factor yet) as null: JSON has no NaN.
+
+    Most lists hold no NaN, and the sum tells (it is NaN when a value is, or when infinities
+    cancel): those are copied whole, without a Python step per value (snapshots for revisions
+    are taken of every series every few releases).
+    """
+    total = sum(values)
+    if total == total:
+        return list(values)
     return [None if math.isnan(v) else v for v in values]
 
 

@@ -267,6 +267,8 @@ def expire(state: StoryState, clock: int) -> list[str]:
 
     Watches :data:`WATCH_GRACE` months past their horizon are forgotten (bounded state).
     """
+    if not any(_due(watch, clock) for watch in state.watch.values()):
+        return []  # the common case (it runs for every event): nothing to sort and walk
     out = []
     for notice_alert, watch in sorted(state.watch.items()):
         if watch.until + WATCH_GRACE < clock:
@@ -275,6 +277,13 @@ def expire(state: StoryState, clock: int) -> list[str]:
             state.watch[notice_alert] = replace(watch, status=StoryStatus.NO_RISE)
             out.append(notice_alert)
     return out
+
+
+def _due(watch: Watch, clock: int) -> bool:
+    """Whether :func:`expire` at ``clock`` forgets ``watch`` or gives it its verdict."""
+    return watch.until + WATCH_GRACE < clock or (
+        watch.until < clock and watch.status is StoryStatus.PENDING
+    )
 
 
 def _told(story: Story, watch: Watch) -> Story:

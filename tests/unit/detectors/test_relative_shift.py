@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import math
+from collections import deque
+
 import pytest
 from pydantic import ValidationError
 
-from tutka.detectors.relative_shift import RelativePoint, RelativeShift, RelativeShiftParams
+from tutka.detectors.relative_shift import (
+    RelativePoint,
+    RelativeShift,
+    RelativeShiftParams,
+    _json_floats,
+)
 
 from .streams import STREAMS  # noqa: F401  (loads every stream module first)
 from .streams_relative_shift import share_stream
@@ -85,3 +93,23 @@ def test_params_are_validated() -> None:
         RelativeShiftParams(shortest_window=6, longest_window=3)
     with pytest.raises(ValidationError):
         RelativeShiftParams(min_change=-0.1)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [1.0, 2.5, -0.0],
+        [1.0, math.nan, 3.0],
+        [math.inf, 1.0],
+        [math.inf, -math.inf, 2.0],  # the sum is NaN without a NaN: the per-value path
+        [],
+    ],
+)
+def test_state_lists_write_nan_as_null_and_keep_every_other_value(values: list[float]) -> None:
+    out = _json_floats(deque(values))
+    assert len(out) == len(values)
+    for got, want in zip(out, values, strict=True):
+        if math.isnan(want):
+            assert got is None
+        else:
+            assert got == want and math.copysign(1, got) == math.copysign(1, want)
