@@ -44,8 +44,11 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
 from faust.streams import _current_event  # the context variable faust's tables read
+from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
+from faust.transport.drivers.aiokafka import Consumer as AIOKafkaTransportConsumer
 from kafka.partitioner.default import murmur2
 from pydantic import TypeAdapter, ValidationError
+from pydantic_core import to_json
 
 from tutka.config.catalogue import Catalogue
 from tutka.config.settings import Settings
@@ -209,6 +212,8 @@ def create_app(
         broker_session_timeout=k.session_timeout_seconds,
         broker_heartbeat_interval=max(1.0, k.session_timeout_seconds / 10),
     )
+    # Our fetch wait (faust's is fixed), set before faust makes the consumer.
+    app.transport.Consumer = consumer_class(k.fetch_wait_ms)  # type: ignore[misc]
     # Faust's own sensors, on the same (fresh) registry as ours: one /metrics for the worker.
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, "tutka_faust"))
     # The watchdog's start arm follows faust's rebalances (tutka.worker.watchdog).
@@ -353,11 +358,13 @@ def create_app(
     async def core(stream: Any) -> None:
         async for batch in batches(stream, k.batch):
             own = None
+            started = time.perf_counter()
             for event in batch:
                 processing(event)
                 await core_record(event)
                 if event.message.partition == shell.events_partition:
                     own = event
+            metrics.core_batch_done(time.perf_counter() - started)
             if own is not None and time.monotonic() - shell.last_checkpoint >= k.checkpoint_seconds:
                 # The checkpoint belongs to the dataset's partition of the table, whichever
                 # dataset's record the batch ended with.
@@ -457,6 +464,7 @@ def create_app(
             shell.core.skip(offset)
             return
         shell.last_seen[source] = time.monotonic()
+        closed, started = shell.core.closed, time.perf_counter()
         if isinstance(item, ReleaseEnd):
             outputs = shell.core.mark(item, source, offset)
         elif isinstance(item, list):
@@ -464,6 +472,8 @@ def create_app(
         else:
             outputs = shell.core.receive(item, source, offset)
         await publish(outputs, offset, value)
+        if shell.core.closed != closed:  # markers (and events) completed a release: judged
+            metrics.release_judged(time.perf_counter() - started)
 
     async def publish(outputs: list[Output], offset: int, value: bytes) -> None:
         rejections = 0
@@ -532,10 +542,11 @@ def create_app(
                 shell.core.skip(offset)
 
     async def checkpoint() -> None:
+        started = time.perf_counter()
         await app.producer.flush()
         outputs = {name: partitions[name] for name in (names.alerts, names.deadletter)}
         ends = await end_offsets(k.bootstrap, outputs)
-        blob = gzip.compress(json.dumps(shell.core.checkpoint()).encode(), 5)
+        blob = gzip.compress(encode_checkpoint(shell.core.checkpoint()), 5)
         generation = shell.generation + 1
         chunks = [blob[i : i + CHUNK_BYTES] for i in range(0, len(blob), CHUNK_BYTES)]
         for i, chunk in enumerate(chunks):
@@ -556,7 +567,7 @@ def create_app(
         shell.generation = generation
         shell.last_checkpoint = time.monotonic()
         shell.checkpoints_written += 1
-        metrics.checkpointed(len(blob))
+        metrics.checkpointed(len(blob), time.perf_counter() - started)
 
     @app.on_partitions_assigned.connect
     async def assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -610,6 +621,39 @@ def create_app(
     app.tutka_observer = observer  # type: ignore[attr-defined]
     app.tutka_deliveries = install_delivery(app, settings, hierarchy, metrics)  # type: ignore[attr-defined]
     return app
+
+
+def encode_checkpoint(data: Mapping[str, Any]) -> bytes:
+    """A checkpoint as JSON that ``json.loads`` reads back as ``json.dumps`` would have written it.
+
+    pydantic-core's encoder (NaN and Infinity as json writes them): about three times as fast as
+    ``json.dumps`` on a 10 000-series engine (0.16 s instead of 0.45 s, the event loop blocked).
+    """
+    return to_json(data, inf_nan_mode="constants")
+
+
+def consumer_class(fetch_wait_ms: int) -> type[Any]:
+    """Faust's Kafka consumer with ``fetch_wait_ms`` as the fetch's longest wait at the broker.
+
+    Faust fixes aiokafka's ``fetch_max_wait_ms`` at 1500. aiokafka leaves a partition whose
+    fetched records the agents have not taken yet out of the next fetch request, and sends no
+    other request to that broker until the one in flight returns: when the partitions in the
+    request are quiet (the alerts topic, the closures), new records of the busy ones wait up to
+    that long. Measured with ``tutka bench kafka``: stalls of 0.4-1.7 s between a release's last
+    records and the core.
+    """
+
+    class Thread(AIOKafkaConsumerThread):
+        def _create_worker_consumer(self, transport: Any) -> Any:
+            consumer = super()._create_worker_consumer(transport)
+            consumer._fetch_max_wait_ms = fetch_wait_ms  # noqa: SLF001 (read when it starts)
+            return consumer
+
+    class Consumer(AIOKafkaTransportConsumer):
+        def _new_consumer_thread(self) -> Thread:
+            return Thread(self, loop=self.loop, beacon=self.beacon)
+
+    return Consumer
 
 
 def processing(event: Any) -> None:

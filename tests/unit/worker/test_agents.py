@@ -567,3 +567,30 @@ def test_the_core_judges_a_release_when_its_markers_are_in(worker: Worker, run: 
     got = worker.alerts()
     assert got and got == expected[: len(got)]  # the first alert out, before any later release
     assert worker.shell.core.closed >= 1 and len(worker.shell.core.buffer) == 0
+
+
+# -- the consumer ---------------------------------------------------------------------------------
+
+
+def test_the_consumer_waits_at_the_broker_at_most_fetch_wait_ms(worker: Worker) -> None:
+    # faust fixes aiokafka's fetch_max_wait_ms at 1500: the setting replaces it
+    async def scenario() -> tuple[int, str]:
+        thread = worker.app.consumer._thread
+        consumer = thread._create_worker_consumer(worker.app.transport)
+        try:
+            return consumer._fetch_max_wait_ms, consumer._group_id
+        finally:
+            await consumer.stop()
+
+    wait, group = asyncio.run(scenario())
+    assert wait == KafkaSettings().fetch_wait_ms == 100
+    assert group == worker.app.conf.id  # faust's own settings otherwise
+
+
+def test_a_checkpoint_is_encoded_as_json_dumps_would_have_written_it() -> None:
+    inf = float("inf")
+    data = {"v": 1, "x": [0.1, -inf, inf, 1e-310, 2**63, None, True], "t": (1, "ä"), "k": {3: "a"}}
+    encoded = worker_app.encode_checkpoint(data)
+    assert json.loads(encoded) == json.loads(json.dumps(data))
+    nan = json.loads(worker_app.encode_checkpoint({"nan": float("nan")}))["nan"]
+    assert nan != nan  # NaN, not null
