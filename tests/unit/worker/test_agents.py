@@ -10,9 +10,11 @@ published, checkpoint, quarantine — is then visible without a broker.
 from __future__ import annotations
 
 import asyncio
+import gc
 import base64
 import gzip
 import json
+import weakref
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -594,3 +596,25 @@ def test_a_checkpoint_is_encoded_as_json_dumps_would_have_written_it() -> None:
     assert json.loads(encoded) == json.loads(json.dumps(data))
     nan = json.loads(worker_app.encode_checkpoint({"nan": float("nan")}))["nan"]
     assert nan != nan  # NaN, not null
+
+
+def test_after_a_checkpoint_the_long_lived_objects_are_frozen_and_thawed_now_and_then() -> None:
+    class Node:
+        other: Any = None
+
+    def cycle() -> Any:
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        return weakref.ref(a)
+
+    try:
+        dead_while_frozen = cycle()  # garbage, not yet collected: once frozen, gc cannot free it
+        worker_app.freeze_after_checkpoint(1, thaw_every=3)
+        assert gc.get_freeze_count() > 0
+        gc.collect()
+        assert dead_while_frozen() is not None
+        worker_app.freeze_after_checkpoint(3, thaw_every=3)  # the third: thawed, collected
+        assert dead_while_frozen() is None
+        assert gc.get_freeze_count() > 0  # and frozen again
+    finally:
+        gc.unfreeze()
