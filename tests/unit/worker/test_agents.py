@@ -10,8 +10,8 @@ published, checkpoint, quarantine — is then visible without a broker.
 from __future__ import annotations
 
 import asyncio
-import gc
 import base64
+import gc
 import gzip
 import json
 import weakref
