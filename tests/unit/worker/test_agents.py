@@ -14,6 +14,7 @@ import base64
 import gc
 import gzip
 import json
+import time
 import weakref
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping
@@ -618,3 +619,43 @@ def test_after_a_checkpoint_the_long_lived_objects_are_frozen_and_thawed_now_and
         assert gc.get_freeze_count() > 0  # and frozen again
     finally:
         gc.unfreeze()
+
+
+@pytest.mark.parametrize(
+    ("since", "settled", "due"),
+    [(9.9, True, False), (10.0, True, True), (10.0, False, False), (29.9, False, False),
+     (30.0, False, True)],
+)  # fmt: skip
+def test_a_checkpoint_due_waits_for_a_settled_batch_but_not_for_ever(
+    since: float, settled: bool, due: bool
+) -> None:
+    assert worker_app.checkpoint_due(since, 10.0, settled) is due
+
+
+def test_no_checkpoint_while_markers_wait_for_the_rest_of_their_release(
+    worker: Worker, run: Run
+) -> None:
+    day = run.events[0].available_on
+    upto = [(s, e) for s, e in run.records if e.available_on <= day]
+    counts = Counter(s for s, e in upto if e.available_on == day)
+    kinds = {s: worker.names.type_of(s.rsplit(":", 1)[0]) for s in SOURCES}
+    written: list[int] = []
+
+    async def scenario() -> None:
+        async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
+            await put_events(worker, core, upto)
+            for i, source in enumerate(SOURCES[:-1]):  # the last partition's marker never comes
+                n = 2 if kinds[source] == "vacancies" else 1
+                copy = ReleaseEnd(dataset="publish", published=day,
+                                  topics=tuple(sorted(set(kinds.values()))),  # type: ignore[arg-type]
+                                  partition=int(source.rsplit(":", 1)[1]), partitions=n,
+                                  count=counts[source])  # fmt: skip
+                # due (checkpoint_seconds is 10) at the first, overdue at the others
+                worker.shell.last_checkpoint = time.monotonic() - (11 if i < 1 else 31)
+                await put_record(worker, core, copy.model_dump_json().encode(),
+                                 {"source": source.encode()})  # fmt: skip
+                written.append(worker.shell.checkpoints_written)
+
+    asyncio.run(scenario())
+    assert worker.shell.core.markers  # the release still waits
+    assert written == [0, 1, 2]  # due: waits; overdue: written anyway
