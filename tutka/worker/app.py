@@ -871,9 +871,10 @@ def freeze_after_checkpoint(written: int, thaw_every: int = GC_THAW_EVERY) -> No
     With 10 000 series every full collection walks the whole engine — 0.2-0.4 s with the event
     loop stopped, several a minute, freeing next to nothing (measured in ``tutka bench kafka``),
     and often just after a release, when its alerts are due. After a checkpoint everything
-    alive is frozen (:func:`gc.freeze`): later collections walk only what came after. Cycles
-    that die while frozen are not freed, so every ``thaw_every``-th checkpoint thaws and
-    collects everything once (that checkpoint's pause is longer).
+    alive is frozen (:func:`gc.freeze`, as the replay does): later collections walk only what
+    came after. The engine makes no cyclic garbage, but faust and asyncio may, and cycles that
+    die while frozen are not freed: so every ``thaw_every``-th checkpoint thaws and collects
+    everything once (that checkpoint's pause is longer).
     """
     if written % thaw_every == 0:
         gc.unfreeze()
