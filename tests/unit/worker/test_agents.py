@@ -570,6 +570,9 @@ def test_the_core_judges_a_release_when_its_markers_are_in(worker: Worker, run: 
     got = worker.alerts()
     assert got and got == expected[: len(got)]  # the first alert out, before any later release
     assert worker.shell.core.closed >= 1 and len(worker.shell.core.buffer) == 0
+    # judged once its last marker came: timed for operators, as every batch of the core
+    assert worker.counted("tutka_release_alerts_seconds_count") == worker.shell.core.closed
+    assert worker.counted("tutka_core_batch_seconds_count") == worker.shell.taken
 
 
 # -- the consumer ---------------------------------------------------------------------------------
@@ -659,3 +662,4 @@ def test_no_checkpoint_while_markers_wait_for_the_rest_of_their_release(
     asyncio.run(scenario())
     assert worker.shell.core.markers  # the release still waits
     assert written == [0, 1, 2]  # due: waits; overdue: written anyway
+    assert worker.counted("tutka_checkpoint_seconds_count") == 2
