@@ -90,6 +90,15 @@ class KafkaSettings(_Group):
         "the valid events of one input partition in such a batch as one record of the ordered "
         "stream (at most 512 KiB); 1: one record at a time, one event per record",
     )
+    fetch_wait_ms: int = Field(
+        default=100,
+        ge=1,
+        le=1500,
+        description="longest a fetch of the worker's consumer waits at the broker for new "
+        "records (faust fixes it at 1500): while some partitions' records wait in the worker, "
+        "the fetch for the others can block fresh records of those partitions this long; lower "
+        "is quicker on a busy stream, at the price of a fetch request this often while idle",
+    )
     data_dir: Path = Field(
         default=Path(".tutka/worker"),
         description="local directory of the faust worker (its tables live on Kafka changelogs)",

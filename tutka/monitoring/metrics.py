@@ -201,6 +201,26 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=registry,
         )
+        self.core_batch = Histogram(
+            "tutka_core_batch_seconds",
+            "Time the core took for one batch of records of the ordered stream (engine and sends; "
+            "the checkpoint after it not included): the event loop waits meanwhile",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.release_alerts = Histogram(
+            "tutka_release_alerts_seconds",
+            "From the core taking the record that completed a release (its markers and events in) "
+            "to the release's alerts sent: judging it (close_release) and publishing",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.checkpoint_seconds = Histogram(
+            "tutka_checkpoint_seconds",
+            "Time to write one engine checkpoint (the core waits meanwhile)",
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
         self.lag = Gauge(
             "tutka_consumer_lag_messages",
             "Records waiting in the partitions this worker is assigned, per topic",
@@ -410,9 +430,18 @@ class Metrics:
         if retries:
             self.webhook_retries.inc(retries)
 
-    def checkpointed(self, size: int) -> None:
+    def checkpointed(self, size: int, seconds: float = 0.0) -> None:
         self.checkpoints.inc()
         self.checkpoint_bytes.set(size)
+        self.checkpoint_seconds.observe(max(0.0, seconds))
+
+    def core_batch_done(self, seconds: float) -> None:
+        self.core_batch.observe(max(0.0, seconds))
+
+    def release_judged(self, seconds: float) -> None:
+        """A release completed by its markers was judged and its alerts sent, ``seconds`` after
+        the core took the record that completed it."""
+        self.release_alerts.observe(max(0.0, seconds))
 
 
 def create_metrics(registry: CollectorRegistry | None = None) -> Metrics:

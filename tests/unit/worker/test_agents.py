@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import gzip
 import json
+import time
+import weakref
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -567,3 +570,96 @@ def test_the_core_judges_a_release_when_its_markers_are_in(worker: Worker, run: 
     got = worker.alerts()
     assert got and got == expected[: len(got)]  # the first alert out, before any later release
     assert worker.shell.core.closed >= 1 and len(worker.shell.core.buffer) == 0
+    # judged once its last marker came: timed for operators, as every batch of the core
+    assert worker.counted("tutka_release_alerts_seconds_count") == worker.shell.core.closed
+    assert worker.counted("tutka_core_batch_seconds_count") == worker.shell.taken
+
+
+# -- the consumer ---------------------------------------------------------------------------------
+
+
+def test_the_consumer_waits_at_the_broker_at_most_fetch_wait_ms(worker: Worker) -> None:
+    # faust fixes aiokafka's fetch_max_wait_ms at 1500: the setting replaces it
+    async def scenario() -> tuple[int, str]:
+        thread = worker.app.consumer._thread
+        consumer = thread._create_worker_consumer(worker.app.transport)
+        try:
+            return consumer._fetch_max_wait_ms, consumer._group_id
+        finally:
+            await consumer.stop()
+
+    wait, group = asyncio.run(scenario())
+    assert wait == KafkaSettings().fetch_wait_ms == 100
+    assert group == worker.app.conf.id  # faust's own settings otherwise
+
+
+def test_a_checkpoint_is_encoded_as_json_dumps_would_have_written_it() -> None:
+    inf = float("inf")
+    data = {"v": 1, "x": [0.1, -inf, inf, 1e-310, 2**63, None, True], "t": (1, "ä"), "k": {3: "a"}}
+    encoded = worker_app.encode_checkpoint(data)
+    assert json.loads(encoded) == json.loads(json.dumps(data))
+    nan = json.loads(worker_app.encode_checkpoint({"nan": float("nan")}))["nan"]
+    assert nan != nan  # NaN, not null
+
+
+def test_after_a_checkpoint_the_long_lived_objects_are_frozen_and_thawed_now_and_then() -> None:
+    class Node:
+        other: Any = None
+
+    def cycle() -> Any:
+        a, b = Node(), Node()
+        a.other, b.other = b, a
+        return weakref.ref(a)
+
+    try:
+        dead_while_frozen = cycle()  # garbage, not yet collected: once frozen, gc cannot free it
+        worker_app.freeze_after_checkpoint(1, thaw_every=3)
+        assert gc.get_freeze_count() > 0
+        gc.collect()
+        assert dead_while_frozen() is not None
+        worker_app.freeze_after_checkpoint(3, thaw_every=3)  # the third: thawed, collected
+        assert dead_while_frozen() is None
+        assert gc.get_freeze_count() > 0  # and frozen again
+    finally:
+        gc.unfreeze()
+
+
+@pytest.mark.parametrize(
+    ("since", "settled", "due"),
+    [(9.9, True, False), (10.0, True, True), (10.0, False, False), (29.9, False, False),
+     (30.0, False, True)],
+)  # fmt: skip
+def test_a_checkpoint_due_waits_for_a_settled_batch_but_not_for_ever(
+    since: float, settled: bool, due: bool
+) -> None:
+    assert worker_app.checkpoint_due(since, 10.0, settled) is due
+
+
+def test_no_checkpoint_while_markers_wait_for_the_rest_of_their_release(
+    worker: Worker, run: Run
+) -> None:
+    day = run.events[0].available_on
+    upto = [(s, e) for s, e in run.records if e.available_on <= day]
+    counts = Counter(s for s, e in upto if e.available_on == day)
+    kinds = {s: worker.names.type_of(s.rsplit(":", 1)[0]) for s in SOURCES}
+    written: list[int] = []
+
+    async def scenario() -> None:
+        async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
+            await put_events(worker, core, upto)
+            for i, source in enumerate(SOURCES[:-1]):  # the last partition's marker never comes
+                n = 2 if kinds[source] == "vacancies" else 1
+                copy = ReleaseEnd(dataset="publish", published=day,
+                                  topics=tuple(sorted(set(kinds.values()))),  # type: ignore[arg-type]
+                                  partition=int(source.rsplit(":", 1)[1]), partitions=n,
+                                  count=counts[source])  # fmt: skip
+                # due (checkpoint_seconds is 10) at the first, overdue at the others
+                worker.shell.last_checkpoint = time.monotonic() - (11 if i < 1 else 31)
+                await put_record(worker, core, copy.model_dump_json().encode(),
+                                 {"source": source.encode()})  # fmt: skip
+                written.append(worker.shell.checkpoints_written)
+
+    asyncio.run(scenario())
+    assert worker.shell.core.markers  # the release still waits
+    assert written == [0, 1, 2]  # due: waits; overdue: written anyway
+    assert worker.counted("tutka_checkpoint_seconds_count") == 2
