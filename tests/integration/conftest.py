@@ -258,6 +258,9 @@ def cluster(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> Iterator
         # A worker frozen at start exits 70 after this long and the Worker restarts it (as compose
         # would): a freeze, a restart and the work itself fit well inside the tests' 240 s waits.
         "TUTKA_KAFKA__START_SECONDS": "45",
+        # The same for a worker that stops finishing the records waiting for it once running
+        # (seen once in CI after the core had restored: no alert in four minutes).
+        "TUTKA_KAFKA__STALL_SECONDS": "60",
         "TUTKA_WEBHOOK__SIGNING_KEY": MASTER_KEY,
         "TUTKA_WEBHOOK__BACKOFF_SECONDS": "0.05",
         # The receivers are on 127.0.0.1 over http; a receiver down parks after one round.
