@@ -77,13 +77,12 @@ International Conference on Data Mining, 413-422; scikit-learn's ``IsolationFore
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 import numpy.typing as npt
 from joblib import parallel_config
 from pydantic import Field, model_validator
-from sklearn.ensemble import IsolationForest
 
 from tutka.detectors.base import (
     Assessment,
@@ -95,6 +94,9 @@ from tutka.detectors.base import (
     floats,
     integer,
 )
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import IsolationForest
 
 FeatureVector = tuple[float, ...]
 Matrix = npt.NDArray[np.float64]
@@ -257,6 +259,10 @@ class IsolationForestOutlier(BaseDetector[FeatureVector, IsolationForestParams])
         return n >= p.min_fit and (n - p.min_fit) % p.refit_every == 0
 
     def _fit(self, training: Matrix) -> None:
+        # Imported here: scikit-learn takes a second or more to import, and most runs (every
+        # replay without pooled outliers, every worker until its first fit) never grow a forest.
+        from sklearn.ensemble import IsolationForest
+
         p = self.params
         forest = IsolationForest(
             n_estimators=p.n_estimators,

@@ -496,12 +496,21 @@ def _learner(state: SeriesState, name: str) -> AnyDetector:
 
 
 def _remember_alarms(state: SeriesState, period: int, findings: list[Finding], depth: int) -> None:
+    """Note which detectors alarmed in ``period`` (a revision compares with it).
+
+    Only periods with an alarm are kept (a period not kept had none): most periods have none,
+    and this runs for every evaluation.
+    """
     alarms = state.alarms
-    alarms[period] = frozenset(f.detector for f in findings if f.alarm) if findings else _NONE
+    alarmed = [f.detector for f in findings if f.alarm]
+    if alarmed:
+        alarms[period] = frozenset(alarmed)
+    elif not alarms:
+        return
+    else:
+        alarms.pop(period, None)
     oldest = period - max(depth, 1)
-    if min(alarms) <= oldest:
-        for old in [p for p in alarms if p <= oldest]:
-            del alarms[old]
+    for old in [p for p in alarms if p <= oldest]:
+        del alarms[old]
 
 
-_NONE: Final[frozenset[str]] = frozenset()
