@@ -102,3 +102,19 @@ def test_the_table_says_how_the_latency_is_measured() -> None:
     figures = Figures("tutka worker", 10, 2.0, summarise([0.1, 0.3]), RELEASE)
     assert figures.rate == 5.0 and figures.latency_p50 == pytest.approx(0.2)
     assert "ReleaseJudged" in HOW_MEASURED and "lag 0" in HOW_MEASURED
+
+
+def test_bench_all_reports_the_kafka_latency_with_its_n(capsys: pytest.CaptureFixture[str]) -> None:
+    from tutka.bench_all import ReplayRow, _latency, _print_table
+
+    worker = {"events_per_second": 3000.0, "latency_of": RELEASE,
+              **_latency(summarise([0.2, 0.4, 0.9]))}  # fmt: skip
+    noop = {"events_per_second": 1500.0, "latency_of": "record", **_latency(None)}
+    assert worker["latency_n"] == 3 and worker["latency_max"] == 0.9
+    assert noop["latency_p99"] is None and noop["latency_n"] == 0
+    kafka = {"events": 10, "series": 2, "agents": {"tutka worker": worker, "no-op": noop}}
+    market = ReplayRow(observations=100, series=2, seconds=1.0, cpu_seconds=1.0, peak_rss_mb=1.0,
+                       alerts=0, state_bytes=200)  # fmt: skip
+    _print_table(market, 2, {}, None, kafka)
+    out = capsys.readouterr().out
+    assert "p50 0.40 s" in out and "max 0.90 s" in out and "n = 3 releases" in out
