@@ -167,8 +167,10 @@ class CoreProcessor:
             judging.extend(self.engine.flush())
             out.extend(judging)
             alerts = sum(1 for o in judging if isinstance(o, Alert))
-            self.judged.append(ReleaseJudged(dataset=release[0], published=day,
-                                             events=sum(counts.values()), alerts=alerts))  # fmt: skip
+            events = sum(counts.values())
+            self.judged.append(
+                ReleaseJudged(dataset=release[0], published=day, events=events, alerts=alerts)
+            )
             self.closed += 1
             self.closed_through = max(day, self.closed_through or day)
             # Releases up to this date are all out: their markers and counts have done their work.
