@@ -447,7 +447,7 @@ def run_noop_bench(
               help="Events per second for the latency runs (below capacity).")  # fmt: skip
 @click.option("--latency-events", default=120_000, show_default=True,
               help="How many of the last events the paced latency runs publish (after the "
-              "earlier ones at full speed); 120 000 hold about 220 releases.")  # fmt: skip
+              "earlier ones at full speed): 192 releases of the default market.")  # fmt: skip
 @click.option(
     "--markers/--no-markers",
     default=True,

@@ -55,7 +55,7 @@ DETECTOR_ROWS = (
     "seasonal_baseline reference",
     "river PageHinkley",
 )
-#: The paced part of the Kafka run: its last events, about 220 releases (``tutka bench kafka``).
+#: The paced part of the Kafka run: its last events, 192 releases (``tutka bench kafka``).
 KAFKA_LATENCY_EVENTS = 120_000
 FIGURE_FILES = ("unemployment.jsonl", "vacancies.jsonl")
 #: The fields a figure series needs, typed (a block of nulls would otherwise be typed null).
