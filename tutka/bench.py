@@ -8,11 +8,15 @@ market first (see :func:`write_market`), or takes a directory of input files.
 
 * **throughput** — events per second from the first publish to the last event folded in, with
   everything published as fast as the broker takes it (one worker);
-* **latency** — with events published at a steady rate below capacity: for every alert that
-  opens, the time from the publication of the last event of the data that opened it to the
-  alert's arrival on ``tutka.alerts.v1`` (p50 / p99);
-* the same two figures for a **no-op faust agent** that forwards each input record unchanged,
-  so the overhead of the pipeline itself can be told from faust's and the broker's.
+* **latency** — the market's earlier events at full speed (a warm-up, until the worker has
+  caught up: lag 0), then its last ones at a steady rate below capacity: for every release of
+  that paced part, the time from the publication of its last end-of-release marker to the
+  publication of the worker's :class:`~tutka.models.markers.ReleaseJudged` for it on
+  ``tutka.releases.v1`` (judged, its alerts out), alert or not: n, p50, p90, p99, max
+  (:mod:`tutka.bench_latency`);
+* the same two figures for a **no-op faust agent** that forwards each input record unchanged
+  (its latency per paced record), so the overhead of the pipeline itself can be told from
+  faust's and the broker's.
 """
 
 from __future__ import annotations
