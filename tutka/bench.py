@@ -477,7 +477,7 @@ def bench_kafka(
     workers: int,
     only: str,
 ) -> None:
-    """Events/s and publish→alert latency through Kafka, beside a no-op faust agent.
+    """Events/s and latency per release through Kafka, beside a no-op faust agent.
 
     Uses TUTKA_KAFKA__BOOTSTRAP if set, else starts a local broker for the run.
     """
