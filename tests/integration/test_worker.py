@@ -38,6 +38,7 @@ from tutka.config.areas import load_hierarchy
 from tutka.config.catalogue import load_catalogue
 from tutka.config.sectors import localized_sector_names
 from tutka.models.alerts import Alert
+from tutka.models.markers import ReleaseJudged
 from tutka.models.subscriptions import Subscription, SubscriptionUpserted, matches
 from tutka.replay import replay
 from tutka.streaming import publish
@@ -85,7 +86,21 @@ def test_a_release_with_its_markers_is_judged_without_waiting_for_quiet(
     settings, names = cluster["settings"], cluster["topics"]
     wanted = publish_first_release(settings, directory, expected)
     cluster["start"](TUTKA_KAFKA__IDLE_SECONDS="600")
-    assert_first_release(settings, names, wanted, expected)
+    got = assert_first_release(settings, names, wanted, expected)
+    # Every release, closed by its markers, is acknowledged once, in order, after its alerts:
+    # together they account for every alert version published.
+    last = min(a.available_on for a in expected)
+
+    def acknowledged() -> list[ReleaseJudged]:
+        out = records(settings.bootstrap, names.releases)
+        return [ReleaseJudged.model_validate_json(r.value) for r in out]
+
+    wait_until(lambda: any(j.published == last for j in acknowledged()), 60, "its acknowledgement")
+    judged = acknowledged()
+    days = [j.published for j in judged]
+    assert days == sorted(set(days)) and days[-1] == last and len(days) > 12
+    assert sum(j.alerts for j in judged) == len(got)
+    assert judged[-1].alerts >= len(wanted) and all(j.events > 0 for j in judged)
 
 
 def publish_first_release(settings: Any, directory: Path, expected: list[Alert]) -> set[Version]:

@@ -80,7 +80,7 @@ BENCH_COMMANDS: dict[str, LazyCommand] = {
     ),
     "kafka": LazyCommand(
         "tutka.bench:bench_kafka",
-        "Events/s and publish→alert latency through Kafka, beside a no-op faust agent.",
+        "Events/s and latency per release through Kafka, beside a no-op faust agent.",
     ),
     "replay": LazyCommand(
         "tutka.bench:bench_replay",

@@ -13,6 +13,11 @@ later release or for ``idle_seconds`` of quiet.
 Markers are optional: a publisher that sends none still works (the worker falls back to the
 watermark and the idle flush).
 
+Once a release closed by its markers is judged, the worker says so on ``tutka.releases.v1``
+with a :class:`ReleaseJudged`: the publisher's acknowledgement that the release is in and was
+looked at, with how many alert versions it produced — none is an answer too ("judged, nothing
+stands out"), which the alerts topic cannot give.
+
 >>> marker = ReleaseEnd(dataset="tyonv_12r5", published="2023-10-25", period="2023-09",
 ...                     topics=("unemployment",), partition=1, partitions=3, count=12)
 >>> is_marker(marker.model_dump_json().encode())
@@ -63,6 +68,34 @@ class ReleaseEnd(BaseModel):
     @property
     def release(self) -> tuple[str, date]:
         """The release this marker closes: (dataset, availability date)."""
+        return (self.dataset, self.published)
+
+
+class ReleaseJudged(BaseModel):
+    """A release closed by its markers has been judged and its alert versions published.
+
+    The worker sends one on ``tutka.releases.v1`` (keyed by dataset) after the release's alerts,
+    at least once: a worker taking over from a checkpoint may judge a release again and say so
+    again (the same content; readers key on dataset and date).
+
+    >>> ReleaseJudged(dataset="tyonv_12r5", published="2023-10-25", events=12, alerts=0).alerts
+    0
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    schema_version: Literal[1] = 1
+    type: Literal["release_judged"] = "release_judged"
+    dataset: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w.:/-]+$")] = Field(
+        description="the publisher's name for the data, as its markers gave it"
+    )
+    published: date = Field(description="the availability date of the release")
+    events: int = Field(ge=0, description="the release's events, as its markers counted them")
+    alerts: int = Field(ge=0, description="the alert versions judging it produced")
+
+    @property
+    def release(self) -> tuple[str, date]:
+        """The release judged: (dataset, availability date)."""
         return (self.dataset, self.published)
 
 

@@ -11,7 +11,9 @@ Three agents, each short and free of business decisions:
   partition, offset and reason. Nothing crashes the worker, nothing is dropped.
 * **core** (the dataset's partition of ``tutka.events.v1``, one worker at a time): the
   :class:`~tutka.worker.core.CoreProcessor` restores availability order across the input
-  partitions, runs the engine, and its alerts go to ``tutka.alerts.v1`` keyed by alert group.
+  partitions, runs the engine, and its alerts go to ``tutka.alerts.v1`` keyed by alert group;
+  each release closed by its markers is then acknowledged on ``tutka.releases.v1``
+  (:class:`~tutka.models.markers.ReleaseJudged`, keyed by dataset, at least once).
 * **closures** (``tutka.closures.v1``): staff closing held alerts in the room. A valid
   :class:`~tutka.models.closures.StaffClosure` goes on to the ordered stream like an event (so
   the core applies it at a definite place in the log, and a restart applies it again from the
@@ -234,6 +236,7 @@ def create_app(
     inputs = app.topic(*names.inputs, **raw)
     events = app.topic(names.events, **raw)
     alerts = app.topic(names.alerts, **raw)
+    releases = app.topic(names.releases, **raw)
     deadletters = app.topic(names.deadletter, **raw)
     closures_in = app.topic(names.closures, **raw)
     table = app.Table(
@@ -482,6 +485,9 @@ def create_app(
         else:
             outputs = shell.core.receive(item, source, offset)
         await publish(outputs, offset, value)
+        for judged in shell.core.take_judged():  # after their alerts: "judged, all of it out"
+            await releases.send(key=judged.dataset.encode(),
+                                value=judged.model_dump_json().encode(), force=True)  # fmt: skip
         if shell.core.closed != closed:  # markers (and events) completed a release: judged
             metrics.release_judged(time.perf_counter() - started)
 

@@ -17,6 +17,9 @@ Two things let a release be judged without waiting for the next one or for a qui
   watermark while the others advance, until it sends again.
 
 Both arrive as records of the ordered stream, so a restarted worker makes the same decisions.
+Each release its markers close is also handed out as a
+:class:`~tutka.models.markers.ReleaseJudged` (:meth:`CoreProcessor.take_judged`), for the shell
+to publish after the release's alerts.
 """
 
 from __future__ import annotations
@@ -29,11 +32,11 @@ from typing import Any, Final
 from pydantic import TypeAdapter
 
 from tutka.config.catalogue import Catalogue
-from tutka.models.alerts import Localized
+from tutka.models.alerts import Alert, Localized
 from tutka.models.areas import Hierarchy
 from tutka.models.closures import StaffClosure
 from tutka.models.events import Event
-from tutka.models.markers import ReleaseEnd
+from tutka.models.markers import ReleaseEnd, ReleaseJudged
 from tutka.streams.engine import Engine, Output
 from tutka.streams.ordering import OrderingBuffer
 from tutka.streams.state import restore as restore_engine
@@ -82,6 +85,9 @@ class CoreProcessor:
         #: The latest date a marker closed: a copy for it or an earlier one (a record read twice,
         #: at least once as the stream is) is stale and must not judge a later release early.
         self.closed_through: date | None = None
+        #: Releases closed by their markers since the shell last took them (not checkpointed:
+        #: the shell takes them after every record).
+        self.judged: list[ReleaseJudged] = []
 
     # -- processing -----------------------------------------------------------------------------
 
@@ -154,11 +160,17 @@ class CoreProcessor:
             if release not in self.markers or not self.complete(release):
                 continue
             day = release[1]
-            topics, _ = self.markers[release]
+            topics, counts = self.markers[release]
             for source in self._covered(topics):
                 self.buffer.advance(source, day + timedelta(days=1))
-            out.extend(self._process(self.buffer.release_through(day)))
-            out.extend(self.engine.flush())
+            judging = self._process(self.buffer.release_through(day))
+            judging.extend(self.engine.flush())
+            out.extend(judging)
+            alerts = sum(1 for o in judging if isinstance(o, Alert))
+            events = sum(counts.values())
+            self.judged.append(
+                ReleaseJudged(dataset=release[0], published=day, events=events, alerts=alerts)
+            )
             self.closed += 1
             self.closed_through = max(day, self.closed_through or day)
             # Releases up to this date are all out: their markers and counts have done their work.
@@ -169,6 +181,11 @@ class CoreProcessor:
                 del self.seen[earlier]
         self.dirty = len(self.buffer) > 0 or bool(self.markers)
         return out
+
+    def take_judged(self) -> list[ReleaseJudged]:
+        """The releases closed by their markers since the last call, in the order judged."""
+        judged, self.judged = self.judged, []
+        return judged
 
     def _forget_counts(self) -> None:
         """Counts of days long past that no marker waits for (a publisher without markers)."""

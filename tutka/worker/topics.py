@@ -61,6 +61,11 @@ class Topics:
         return self._name("tutka.alerts.v1")
 
     @property
+    def releases(self) -> str:
+        """One record per release closed by its markers once it is judged (keyed by dataset)."""
+        return self._name("tutka.releases.v1")
+
+    @property
     def deadletter(self) -> str:
         return self._name("tutka.deadletter.v1")
 
@@ -114,6 +119,7 @@ class Topics:
             *(TopicSpec(name, p, keep) for name in self.inputs),
             TopicSpec(self.events, p, keep),
             TopicSpec(self.alerts, p, keep),
+            TopicSpec(self.releases, p, keep),
             TopicSpec(self.deadletter, p, keep),
             TopicSpec(self.delivery_deadletter, p, keep),
             TopicSpec(self.subscriptions, 1, compacted),

@@ -31,7 +31,7 @@ from tests.receiver import PostRecorder
 from tutka.config.settings import AlertmanagerSettings, KafkaSettings, Settings, WebhookSettings
 from tutka.models.alerts import Alert
 from tutka.models.deadletter import DeadLetter
-from tutka.models.markers import ReleaseEnd
+from tutka.models.markers import ReleaseEnd, ReleaseJudged
 from tutka.models.subscriptions import (
     Subscription,
     SubscriptionUpserted,
@@ -570,6 +570,13 @@ def test_the_core_judges_a_release_when_its_markers_are_in(worker: Worker, run: 
     got = worker.alerts()
     assert got and got == expected[: len(got)]  # the first alert out, before any later release
     assert worker.shell.core.closed >= 1 and len(worker.shell.core.buffer) == 0
+    # ... and the release acknowledged, after its alerts, keyed by the publisher's dataset
+    (ack,) = worker.on(worker.names.releases)
+    judged = ReleaseJudged.model_validate_json(ack.value)
+    assert ack.key == b"publish" and judged.release == ("publish", day)
+    assert judged.events == sum(counts.values()) and judged.alerts == len(got)
+    assert worker.sent.index(ack) > max(i for i, s in enumerate(worker.sent)
+                                        if s.topic == worker.names.alerts)  # fmt: skip
     # judged once its last marker came: timed for operators, as every batch of the core
     assert worker.counted("tutka_release_alerts_seconds_count") == worker.shell.core.closed
     assert worker.counted("tutka_core_batch_seconds_count") == worker.shell.taken

@@ -16,7 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 from tutka.models.alerts import Alert
-from tutka.models.markers import EventType, ReleaseEnd, is_marker
+from tutka.models.markers import EventType, ReleaseEnd, ReleaseJudged, is_marker
 from tutka.streams.ordering import ordering_key
 from tutka.worker.core import CoreProcessor
 from tutka.worker.markers import ReleaseCounter, partition_of
@@ -106,6 +106,56 @@ def test_releases_closed_by_markers_give_the_replays_alerts_each_at_its_own_mark
     assert first_alert_at is not None and first_alert_at == expected[0].available_on
 
 
+def test_each_release_closed_by_its_markers_is_handed_out_once_with_its_alert_count(
+    run: Run,
+) -> None:
+    feed = Feed(processor())
+    expected: list[ReleaseJudged] = []
+    for day, events in releases(run.events):
+        feed.events(events)
+        assert feed.core.take_judged() == []  # events alone close nothing
+        got: list[object] = []
+        for source, marker in markers_for(day, events).items():
+            got += feed.mark(source, marker)
+        alerts = sum(1 for o in got if isinstance(o, Alert))
+        expected.append(ReleaseJudged(dataset="publish", published=day, events=len(events),
+                                      alerts=alerts))  # fmt: skip
+        assert feed.core.take_judged() == expected[-1:]
+        assert feed.core.take_judged() == []  # taken: gone
+    assert any(j.alerts for j in expected) and any(not j.alerts for j in expected)
+    assert sum(j.alerts for j in expected) == sum(
+        1 for o in replayed(run.events) if isinstance(o, Alert)
+    )
+
+
+def test_a_release_judged_with_a_later_ones_markers_is_acknowledged_with_that_one(
+    run: Run,
+) -> None:
+    """A marker also says "nothing earlier is coming from me": the later release's markers
+    judge the earlier release too, and only the later one is acknowledged (once)."""
+    (day, first), (next_day, second) = releases(run.events)[:2]
+    core = processor()
+    feed = Feed(core)
+    feed.events(first + second)
+    for source, marker in markers_for(next_day, second).items():
+        feed.mark(source, marker)
+    assert len(core.buffer) == 0
+    (judged,) = core.take_judged()
+    assert judged.published == next_day and judged.events == len(second)
+    for source, marker in markers_for(day, first).items():  # late: stale, judge nothing
+        feed.mark(source, marker)
+    assert core.take_judged() == []
+
+
+def test_judgements_not_yet_taken_are_dropped_with_the_state_they_came_from(run: Run) -> None:
+    (day, first), _ = releases(run.events)[:2]
+    core, feed, markers = all_but_the_last_marked(day, first)
+    feed.mark(SOURCES[-1], markers[SOURCES[-1]])
+    assert core.judged
+    core.restore(None)  # the shell reloads a checkpoint after a failure: judged again later
+    assert core.take_judged() == []
+
+
 def test_a_partial_set_of_markers_or_a_missing_event_waits(run: Run) -> None:
     last = SOURCES[-1]
     both = [r for r in releases(run.events) if any(source_of(e) == last for e in r[1])]
@@ -121,8 +171,11 @@ def test_a_partial_set_of_markers_or_a_missing_event_waits(run: Run) -> None:
     # A late event of the release on that partition: now complete, judged at once.
     late = next(e for e in second if source_of(e) == last)
     late = late.model_copy(update={"published": day})
+    assert core.take_judged() == []
     feed.events([late])
     assert len(core.buffer) == 0 and not core.markers
+    (judged,) = core.take_judged()
+    assert judged.release == ("publish", day) and judged.events == len(first) + 1
     assert core.engine.state.pending is None
     assert next_day > day
 
