@@ -512,5 +512,3 @@ def _remember_alarms(state: SeriesState, period: int, findings: list[Finding], d
     oldest = period - max(depth, 1)
     for old in [p for p in alarms if p <= oldest]:
         del alarms[old]
-
-
