@@ -187,6 +187,10 @@ def stacks() -> str:
     for ident, frame in sys._current_frames().items():  # noqa: SLF001 - documented, for this
         out.write(f"--- thread {names.get(ident, ident)}\n")
         out.write("".join(traceback.format_stack(frame)))
+    # The worker freezes what lives long after each checkpoint (gc.freeze), and the garbage
+    # collector does not list frozen objects: the tasks started before then (the agents, the
+    # timers) would be missing. The process ends right after this, so thaw everything first.
+    gc.unfreeze()
     try:
         tasks = [o for o in gc.get_objects() if isinstance(o, asyncio.Task) and not o.done()]
     except RuntimeError:  # the heap changed under us: the threads have to do

@@ -4,6 +4,7 @@ broker comes back exits, for its supervisor to restart it; so does one that free
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from types import SimpleNamespace
 from typing import Any
@@ -163,3 +164,26 @@ def test_the_stacks_logged_at_exit_show_each_thread_and_the_awaits_that_never_re
     stuck = text.split("--- task the-stuck-one, awaiting:\n")[1].split("---")[0]
     assert [line.rsplit(" in ", 1)[1] for line in stuck.splitlines()[:3]] == [
         "handling", "never_answered", "wait"]  # fmt: skip
+
+
+def test_the_stacks_show_the_tasks_frozen_after_a_checkpoint() -> None:
+    """The worker freezes what is alive after each checkpoint (gc.freeze): its agents' tasks too.
+
+    The garbage collector does not list frozen objects, so a dump after the first checkpoint
+    missed every agent and timer (seen in a stall of the subscribers test).
+    """
+
+    async def long_lived(event: asyncio.Event) -> None:
+        await event.wait()
+
+    async def look() -> str:
+        task = asyncio.create_task(long_lived(asyncio.Event()), name="the-frozen-one")
+        await asyncio.sleep(0)
+        gc.freeze()
+        try:
+            return await asyncio.to_thread(stacks)
+        finally:
+            gc.unfreeze()
+            task.cancel()
+
+    assert "--- task the-frozen-one, awaiting:" in asyncio.run(look())
