@@ -65,9 +65,12 @@ from tutka.worker.core import CoreProcessor
 from tutka.worker.delivery import install as install_delivery
 from tutka.worker.topics import Topics, ensure_topics, topics_for
 from tutka.worker.watchdog import (
+    LoopWatch,
     RebalanceSensor,
     StartWatch,
     consumer_generation,
+    infrastructure_cause,
+    ping,
     recovery_position,
     start_watchdog,
 )
@@ -161,6 +164,8 @@ class Shell:
         self.watching = False
         #: The start arm's view: from the start, and again at every rebalance, until reading.
         self.start = StartWatch(self.started)
+        #: The loop arm's view: the watchdog's pings to the event loop, from the start.
+        self.pings = LoopWatch()
         #: The partitions assigned to this worker.
         self.assigned: set[tuple[str, int]] = set()
         #: Records of the ordered stream the core agent has finished with (any dataset's).
@@ -184,9 +189,17 @@ class Shell:
         return None
 
     def verdict(
-        self, now: float, stall_seconds: float, start_seconds: float, generation: int | None = None
+        self,
+        now: float,
+        stall_seconds: float,
+        start_seconds: float,
+        generation: int | None = None,
+        loop_seconds: float | None = None,
     ) -> str | None:
-        """Why the watchdog ends the worker at ``now`` (start arm, then stall arm), or None."""
+        """Why the watchdog ends the worker at ``now`` (loop, start, then stall arm), or None."""
+        blocked = None if loop_seconds is None else self.pings.blocked(now, loop_seconds)
+        if blocked is not None:
+            return blocked
         starting = self.start.starting(now, start_seconds, generation)
         if starting is not None or not self.watching:
             return starting
@@ -404,6 +417,11 @@ def create_app(
         try:
             await handle(message.offset, event.value, headers)
         except Exception as exc:  # a bug met by data must not stop the stream
+            if infrastructure_cause(exc) is not None:
+                # The broker, not the record: nothing to quarantine. The worker ends (status
+                # 70) and a fresh one resumes from the checkpoint.
+                await app.crash(exc)
+                raise
             await quarantine(message.offset, event.value, exc)
             return
         if "published" in headers:
@@ -892,12 +910,24 @@ def build(settings: Settings, hierarchy: Hierarchy, catalogue: Catalogue,
     app = create_app(settings, hierarchy, catalogue, sectors, partitions, observer)
     shell: Shell = app.tutka_shell  # type: ignore[attr-defined]
     shell.after_checkpoint = freeze_after_checkpoint
-    start_watchdog(lambda now: watchdog_check(shell, app, now, k.stall_seconds, k.start_seconds))
+    # The loop the worker runs (``tutka worker`` hands faust's worker this one): the loop arm
+    # pings it from the start, so a loop blocked before the first rebalance is seen as well.
+    start_watchdog(
+        lambda now: watchdog_check(
+            shell, app, now, k.stall_seconds, k.start_seconds, k.loop_seconds
+        ),
+        beat=ping(app.loop, shell.pings),
+    )
     return app
 
 
 def watchdog_check(
-    shell: Shell, app: faust.App, now: float, stall_seconds: float, start_seconds: float
+    shell: Shell,
+    app: faust.App,
+    now: float,
+    stall_seconds: float,
+    start_seconds: float,
+    loop_seconds: float | None = None,
 ) -> str | None:
     """The watchdog's look, once a second from its thread: recovery's progress, then the verdict.
 
@@ -907,4 +937,4 @@ def watchdog_check(
     rebalance = shell.start.rebalance
     if rebalance is not None and rebalance.begun:
         shell.start.note_recovery(recovery_position(app), now)
-    return shell.verdict(now, stall_seconds, start_seconds, consumer_generation(app))
+    return shell.verdict(now, stall_seconds, start_seconds, consumer_generation(app), loop_seconds)

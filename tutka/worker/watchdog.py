@@ -3,7 +3,7 @@
 Infrastructure errors are meant to end the worker so that its supervisor starts a fresh one
 (compose: ``restart``), and a fresh worker resumes exactly where the checkpoint and the
 transactions left off. Faust can instead hang, neither working nor failing; the watchdog turns
-such a hang into that error. It has two arms:
+such a hang into that error. It has three arms:
 
 * **stall** (:meth:`tutka.worker.app.Shell.stalled`, ``TUTKA_KAFKA__STALL_SECONDS``): a running
   worker whose event loop stops, or that has records waiting and finishes none. After the broker
@@ -24,7 +24,18 @@ holds every checkpoint written since the last compaction, so on a long-running d
 take minutes: its clock restarts whenever the recovered offsets advance, so only a recovery that
 stands still counts.
 
+* **loop** (:class:`LoopWatch`, ``TUTKA_KAFKA__LOOP_SECONDS``): a worker whose event loop does not
+  run at all, because a synchronous call holds it (kafka-python's admin client once ran inside
+  the loop; its waits have no overall bound). Every agent, timer and heartbeat stops with it, and
+  nothing is logged. The watchdog posts a ping to the loop every second; one left unanswered that
+  long ends the worker, and the stacks logged then show the blocking call in the main thread.
+  The loop's longest legitimate pauses are seconds (a checkpoint of a big engine, restoring one).
+
 A thread, because the event loop itself may be what is stuck.
+
+Infrastructure errors raised inside the loop (the broker gone: :func:`infrastructure_cause`)
+end the worker the same way, with status 70, rather than as a crash (status 1): ``tutka worker``
+maps them (:mod:`tutka.streaming`).
 """
 
 from __future__ import annotations
@@ -42,7 +53,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+import aiokafka.errors
+import kafka.errors
 from faust.sensors import Sensor
+
+from tutka.worker.topics import BrokerUnavailable
 
 log = logging.getLogger("tutka.worker")
 
@@ -154,6 +169,103 @@ class RebalanceSensor(Sensor):
         self.watch.ended()
 
 
+class LoopWatch:
+    """The loop arm's view: the watchdog's pings to the event loop and the loop's answers.
+
+    A ping is the monotonic time the watchdog posted it; the loop answers with the same value
+    when it next runs. Only the watchdog's thread writes ``posted`` and only the loop writes
+    ``answered`` (one assignment each, atomic), so the two never need a lock.
+    """
+
+    def __init__(self) -> None:
+        self.posted: float | None = None
+        self.answered: float | None = None
+
+    def due(self) -> bool:
+        """Whether to post a ping: none is waiting for its answer."""
+        return self.posted is None or self.answered == self.posted
+
+    def post(self, stamp: float) -> None:
+        self.posted = stamp
+
+    def answer(self, stamp: float) -> None:
+        self.answered = stamp
+
+    def blocked(self, now: float, loop_seconds: float) -> str | None:
+        """Why the event loop counts as blocked at ``now`` (a ping unanswered), or None.
+
+        >>> watch = LoopWatch()
+        >>> watch.post(10.0)
+        >>> watch.blocked(40.0, loop_seconds=30) is None
+        True
+        >>> watch.blocked(41.0, loop_seconds=30)[:50]
+        'the event loop is blocked: it has not run for 31 s'
+        >>> watch.answer(10.0)
+        >>> watch.blocked(100.0, loop_seconds=30) is None
+        True
+        """
+        posted = self.posted
+        if posted is None or self.answered == posted or now - posted <= loop_seconds:
+            return None
+        return (f"the event loop is blocked: it has not run for {now - posted:.0f} s, "
+                "a synchronous call holds it (the main thread's stack below shows it)")  # fmt: skip
+
+
+def ping(loop: asyncio.AbstractEventLoop, watch: LoopWatch) -> Callable[[float], None]:
+    """The watchdog's beat for the loop arm: post a ping to ``loop`` unless one is unanswered."""
+
+    def beat(now: float) -> None:
+        if not watch.due():
+            return
+        try:
+            loop.call_soon_threadsafe(watch.answer, now)
+        except RuntimeError:  # the loop is closed: the worker is ending
+            return
+        watch.post(now)  # after: an answer that came first holds the same stamp
+
+    return beat
+
+
+#: Errors of the world around the worker, by their libraries' own word (``retriable``), or by
+#: type where a library marks none: the broker unreachable or too slow to answer.
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    kafka.errors.KafkaConnectionError,
+    kafka.errors.KafkaTimeoutError,
+    aiokafka.errors.KafkaConnectionError,
+    aiokafka.errors.KafkaTimeoutError,
+    aiokafka.errors.NoBrokersAvailable,
+)
+
+
+def infrastructure_cause(exc: BaseException | None) -> BaseException | None:
+    """The infrastructure error (the broker gone) behind ``exc``, or None for any other error.
+
+    Follows the chain of causes: faust and click wrap what they catch. A Kafka error its library
+    marks ``retriable`` counts (a leader moving, a request timing out), a refused request
+    (``PolicyViolationError``, a bad setting) does not: a restart would not change it.
+
+    >>> infrastructure_cause(ValueError("a bad record")) is None
+    True
+    >>> try:
+    ...     raise RuntimeError("the app crashed") from BrokerUnavailable("no answer in 30 s")
+    ... except RuntimeError as exc:
+    ...     print(infrastructure_cause(exc))
+    no answer in 30 s
+    """
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, (BrokerUnavailable, *_CONNECTION_ERRORS)):
+            return exc
+        if isinstance(exc, kafka.errors.KafkaError | aiokafka.errors.KafkaError) and getattr(
+            exc, "retriable", False
+        ):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
+
+
 def consumer_generation(app: Any) -> int | None:
     """The group generation of faust's consumer (set when an assignment comes), or None."""
     generation = getattr(app, "consumer_generation_id", None)
@@ -175,7 +287,11 @@ def recovery_position(app: Any) -> int | None:
     return sum(offset for offset in offsets if offset is not None)
 
 
-def stacks() -> str:
+#: Where our own code lives: its coroutines are looked for behind awaitables (:func:`stacks`).
+OWN_CODE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def stacks(own: str = OWN_CODE) -> str:
     """Where every thread and every unfinished asyncio task of the process stands, as text.
 
     Logged when the watchdog ends the worker, so that a hang says where it was: a thread blocked
@@ -192,13 +308,30 @@ def stacks() -> str:
     # timers) would be missing. The process ends right after this, so thaw everything first.
     gc.unfreeze()
     try:
-        tasks = [o for o in gc.get_objects() if isinstance(o, asyncio.Task) and not o.done()]
+        objects = gc.get_objects()
     except RuntimeError:  # the heap changed under us: the threads have to do
-        tasks = []
+        objects = []
+    tasks = [o for o in objects if isinstance(o, asyncio.Task) and not o.done()]
     for task in tasks:
         out.write(f"--- task {task.get_name()}, awaiting:\n")
         out.writelines(f"{line}\n" for line in awaits(task.get_coro()))
+    for coro in own_coroutines(objects, {id(task.get_coro()) for task in tasks}, own):
+        out.write(f"--- coroutine {coro.__qualname__}, awaiting:\n")
+        out.writelines(f"{line}\n" for line in awaits(coro))
     return out.getvalue()
+
+
+def own_coroutines(objects: list[Any], tasks: set[int], own: str) -> list[Any]:
+    """Suspended coroutines of our own code (under ``own``) no coroutine awaits, no task runs.
+
+    A task's chain of awaits ends where it awaits something that is not a coroutine: faust runs
+    each agent as ``await actor``, an awaitable whose ``__await__`` hides the agent's
+    coroutine. These are those hidden heads (the agents), followed down on their own.
+    """
+    coros = [o for o in objects if asyncio.iscoroutine(o) and getattr(o, "cr_frame", None)]
+    awaited = {id(getattr(c, "cr_await", None)) for c in coros}
+    return [c for c in coros if id(c) not in awaited and id(c) not in tasks
+            and c.cr_frame.f_code.co_filename.startswith(own + os.sep)]  # fmt: skip
 
 
 def awaits(coro: Any) -> list[str]:
@@ -219,18 +352,26 @@ def awaits(coro: Any) -> list[str]:
     return lines
 
 
-def start_watchdog(check: Callable[[float], str | None]) -> threading.Thread:
-    """A thread that ends the process (status 70) once ``check(now)`` gives a reason."""
+def start_watchdog(
+    check: Callable[[float], str | None], beat: Callable[[float], None] | None = None
+) -> threading.Thread:
+    """A thread that ends the process (status 70) once ``check(now)`` gives a reason.
+
+    ``beat(now)`` runs after each look (once a second): the loop arm's ping (:func:`ping`).
+    """
 
     def run() -> None:
         while True:
             time.sleep(1.0)
-            reason = check(time.monotonic())
+            now = time.monotonic()
+            reason = check(now)
             if reason is not None:
                 log.critical("worker stalled (%s): exiting for a restart", reason)
                 log.critical("where the worker stood:\n%s", stacks())
                 logging.shutdown()
                 os._exit(STALLED_EXIT)
+            if beat is not None:
+                beat(now)
 
     thread = threading.Thread(target=run, name="tutka-watchdog", daemon=True)
     thread.start()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -187,3 +188,34 @@ def test_the_stacks_show_the_tasks_frozen_after_a_checkpoint() -> None:
             task.cancel()
 
     assert "--- task the-frozen-one, awaiting:" in asyncio.run(look())
+
+
+class _Actor:
+    """Awaitable the way faust runs an agent (``await actor``): its coroutine hidden."""
+
+    def __init__(self, coro: Any) -> None:
+        self.coro = coro
+
+    def __await__(self) -> Any:
+        return self.coro.__await__()
+
+
+def test_the_stacks_show_where_an_agent_run_behind_an_awaitable_waits() -> None:
+    async def agent(event: asyncio.Event) -> None:
+        await event.wait()
+
+    async def execute(actor: _Actor) -> None:
+        await actor
+
+    async def look() -> str:
+        task = asyncio.create_task(execute(_Actor(agent(asyncio.Event()))), name="the-actor")
+        await asyncio.sleep(0)
+        try:
+            return await asyncio.to_thread(stacks, str(Path(__file__).parent))
+        finally:
+            task.cancel()
+
+    text = asyncio.run(look())
+    assert "--- task the-actor, awaiting:" in text
+    hidden = text.split(".<locals>.agent, awaiting:\n")[1].split("---")[0]
+    assert [line.rsplit(" in ", 1)[1] for line in hidden.splitlines()[:2]] == ["agent", "wait"]
