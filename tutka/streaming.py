@@ -93,10 +93,12 @@ def _infrastructure_exit(exc: BaseException | None, what: str) -> NoReturn:
     from tutka.worker.watchdog import STALLED_EXIT, infrastructure_cause
 
     cause = infrastructure_cause(exc)
+    named = str(cause)  # aiokafka's errors begin with their type's name, kafka-python's not
+    if not named.startswith(type(cause).__name__):
+        named = f"{type(cause).__name__}: {named}"
     logging.getLogger("tutka.worker").critical(
-        "the worker %s: the broker is unavailable (%s: %s): exiting for a restart",
-        what, type(cause).__name__, cause,
-    )  # fmt: skip
+        "the worker %s: the broker is unavailable (%s): exiting for a restart", what, named
+    )
     raise SystemExit(STALLED_EXIT) from exc
 
 

@@ -97,6 +97,7 @@ def test_broker_stopped_and_restarted_mid_stream_loses_and_repeats_no_alert(
         got = settle(bootstrap, names.alerts, len(expected), timeout=60)
         assert_same_alerts(got, expected)  # every version exactly once: 0 lost, 0 duplicated
         assert worker.unexpected_exits == []
+        assert worker.restarts >= 1, "the broker's outage ended no worker"
         text = worker.text()
         exits = text.count("the worker exited with status 70")
         assert exits == worker.restarts
