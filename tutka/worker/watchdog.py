@@ -49,6 +49,7 @@ import sys
 import threading
 import time
 import traceback
+import types
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -256,14 +257,17 @@ def infrastructure_cause(exc: BaseException | None) -> BaseException | None:
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, (BrokerUnavailable, *_CONNECTION_ERRORS)):
-            return exc
-        if isinstance(exc, kafka.errors.KafkaError | aiokafka.errors.KafkaError) and getattr(
-            exc, "retriable", False
-        ):
+        if _infrastructure(exc):
             return exc
         exc = exc.__cause__ or exc.__context__
     return None
+
+
+def _infrastructure(exc: BaseException) -> bool:
+    if isinstance(exc, (BrokerUnavailable, *_CONNECTION_ERRORS)):
+        return True
+    kafka_error = isinstance(exc, kafka.errors.KafkaError | aiokafka.errors.KafkaError)
+    return kafka_error and bool(getattr(exc, "retriable", False))
 
 
 def consumer_generation(app: Any) -> int | None:
@@ -328,10 +332,14 @@ def own_coroutines(objects: list[Any], tasks: set[int], own: str) -> list[Any]:
     each agent as ``await actor``, an awaitable whose ``__await__`` hides the agent's
     coroutine. These are those hidden heads (the agents), followed down on their own.
     """
-    coros = [o for o in objects if asyncio.iscoroutine(o) and getattr(o, "cr_frame", None)]
-    awaited = {id(getattr(c, "cr_await", None)) for c in coros}
-    return [c for c in coros if id(c) not in awaited and id(c) not in tasks
-            and c.cr_frame.f_code.co_filename.startswith(own + os.sep)]  # fmt: skip
+    coros = [o for o in objects if isinstance(o, types.CoroutineType) and o.cr_frame is not None]
+    awaited = {id(c.cr_await) for c in coros}
+    return [c for c in coros if id(c) not in awaited and id(c) not in tasks and _ours(c, own)]
+
+
+def _ours(coro: types.CoroutineType[Any, Any, Any], own: str) -> bool:
+    frame = coro.cr_frame
+    return frame is not None and frame.f_code.co_filename.startswith(own + os.sep)
 
 
 def awaits(coro: Any) -> list[str]:
