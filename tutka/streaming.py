@@ -80,24 +80,23 @@ def worker_command(ctx: click.Context, loglevel: str) -> None:
     except SystemExit as ended:
         # Faust ends a crashed worker with status 1. The broker gone is no bug: status 70, as
         # the watchdog's, for the supervisor to start a fresh worker (STYLE.md §3).
+        # Our agents and timers exit 70 themselves (tutka.worker.watchdog.exit_for_restart);
+        # this is for an error of the broker that reached faust's own services.
         reason = worker.crash_reason or ended.__context__
-        if ended.code in (0, None) or infrastructure_cause(reason) is None:
+        if reason is None or ended.code in (0, None) or infrastructure_cause(reason) is None:
             raise
         _infrastructure_exit(reason, "stopped")
 
 
-def _infrastructure_exit(exc: BaseException | None, what: str) -> NoReturn:
+def _infrastructure_exit(exc: BaseException, what: str) -> NoReturn:
     """End ``tutka worker`` with status 70 and a CRITICAL line naming the broker's error."""
     import logging
 
-    from tutka.worker.watchdog import STALLED_EXIT, infrastructure_cause
+    from tutka.worker.watchdog import STALLED_EXIT, broker_unavailable, infrastructure_cause
 
-    cause = infrastructure_cause(exc)
-    named = str(cause)  # aiokafka's errors begin with their type's name, kafka-python's not
-    if not named.startswith(type(cause).__name__):
-        named = f"{type(cause).__name__}: {named}"
+    cause = infrastructure_cause(exc) or exc
     logging.getLogger("tutka.worker").critical(
-        "the worker %s: the broker is unavailable (%s): exiting for a restart", what, named
+        "the worker %s: %s: exiting for a restart", what, broker_unavailable(cause)
     )
     raise SystemExit(STALLED_EXIT) from exc
 

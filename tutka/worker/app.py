@@ -68,7 +68,9 @@ from tutka.worker.watchdog import (
     LoopWatch,
     RebalanceSensor,
     StartWatch,
+    broker_unavailable,
     consumer_generation,
+    exit_for_restart,
     infrastructure_cause,
     ping,
     recovery_position,
@@ -417,11 +419,13 @@ def create_app(
         try:
             await handle(message.offset, event.value, headers)
         except Exception as exc:  # a bug met by data must not stop the stream
-            if infrastructure_cause(exc) is not None:
+            cause = infrastructure_cause(exc)
+            if cause is not None:
                 # The broker, not the record: nothing to quarantine. The worker ends (status
-                # 70) and a fresh one resumes from the checkpoint.
-                await app.crash(exc)
-                raise
+                # 70) before faust acknowledges the record, and a fresh one resumes from the
+                # checkpoint and reads it again.
+                exit_for_restart(f"the core agent met an error of the infrastructure: "
+                                 f"{broker_unavailable(cause)}")  # fmt: skip
             await quarantine(message.offset, event.value, exc)
             return
         if "published" in headers:

@@ -44,8 +44,8 @@ from tutka.models.subscriptions import (
 from tutka.monitoring.metrics import Metrics
 from tutka.webhooks import DeliveryResult, deliver, subscription_key, webhook_client
 from tutka.worker.lanes import WebhookLanes
-from tutka.worker.topics import BrokerUnavailable, TopicSpec, ensure_topics_in_thread, topics_for
-from tutka.worker.watchdog import infrastructure_cause
+from tutka.worker.topics import TopicSpec, ensure_topics_in_thread, topics_for
+from tutka.worker.watchdog import broker_unavailable, exit_for_restart, infrastructure_cause
 
 log = logging.getLogger("tutka.delivery")
 
@@ -107,11 +107,13 @@ def install(
             try:
                 await _deliver(event.key, event.value)
             except Exception as exc:
-                if infrastructure_cause(exc) is not None:
-                    # The broker, not the alert: the worker ends (status 70) and a fresh one
-                    # reads this alert again. A crashed agent alone would be restarted by faust
-                    # past it.
-                    await app.crash(exc)
+                cause = infrastructure_cause(exc)
+                if cause is not None:
+                    # The broker, not the alert: the worker ends (status 70) before faust
+                    # acknowledges the alert, and a fresh one reads it again. (A crashed agent
+                    # alone would be restarted by faust past it.)
+                    exit_for_restart(f"the delivery agent met an error of the infrastructure: "
+                                     f"{broker_unavailable(cause)}")  # fmt: skip
                 raise
 
     async def _deliver(key: bytes | None, value: bytes) -> None:
@@ -157,17 +159,23 @@ def install(
 
     @app.timer(interval=1.0)
     async def follow_subscriptions() -> None:
-        # An error here crashes the app (faust's timers): ``tutka worker`` turns the broker
-        # gone into status 70 (tutka.worker.watchdog.infrastructure_cause).
+        # The broker's errors end the worker with status 70 (exit_for_restart); any other
+        # error crashes the app (faust's timers) with status 1: a bug.
         try:
             await asyncio.wait_for(
                 _follow(settings.kafka.bootstrap, names.subscriptions, state),
                 FOLLOW_TIMEOUT_SECONDS,
             )
-        except TimeoutError as exc:
-            raise BrokerUnavailable(
-                f"reading {names.subscriptions} took over {FOLLOW_TIMEOUT_SECONDS:.0f} s"
-            ) from exc
+        except TimeoutError:
+            took = f"{FOLLOW_TIMEOUT_SECONDS:.0f} s"
+            exit_for_restart(
+                f"reading {names.subscriptions} took over {took}: the broker is unavailable"
+            )
+        except Exception as exc:
+            cause = infrastructure_cause(exc)
+            if cause is None:
+                raise
+            exit_for_restart(f"reading {names.subscriptions} failed: {broker_unavailable(cause)}")
 
     return state
 

@@ -187,14 +187,16 @@ async def ensure_topics_in_thread(
     thread and may take ``timeout`` seconds; an attempt that times out, or fails with an error
     its library marks retriable (the broker unreachable, the controller moving), is retried
     after ``backoff`` × its number seconds. After ``attempts`` the broker counts as unavailable
-    (:class:`BrokerUnavailable`, an infrastructure error: the worker
-    ends with status 70 for a restart). Any other error (a refused topic) is raised at once. An
-    attempt that timed out goes on in its thread until kafka-python gives up; creating a topic
-    twice is harmless.
+    (:class:`BrokerUnavailable`, an infrastructure error: the worker ends with status 70 for a
+    restart). Any other error (a refused topic) is raised at once. An attempt that timed out goes
+    on in its thread until kafka-python gives up; creating a topic twice is harmless.
     """
+    if attempts < 1:
+        raise ValueError(f"attempts must be at least 1, got {attempts}")
     # kafka-python's own timeouts below the bound: a normal failure comes from it, with its cause.
     timeout_ms = max(1, int(timeout * 1000 * 2 / 3))
     last: BaseException | None = None
+    problem = ""
     for attempt in range(1, attempts + 1):
         try:
             return await asyncio.wait_for(

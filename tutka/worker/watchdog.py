@@ -52,7 +52,7 @@ import traceback
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, NoReturn
 
 import aiokafka.errors
 import kafka.errors
@@ -360,6 +360,32 @@ def awaits(coro: Any) -> list[str]:
     return lines
 
 
+def exit_for_restart(reason: str, where: str | None = None) -> NoReturn:
+    """End the process at once with status 70, for its supervisor to start a fresh worker.
+
+    A ``CRITICAL`` line gives the reason (and ``where``: :func:`stacks`). No graceful stop: faust
+    would acknowledge, and then commit, the record being handled, which a fresh worker must read
+    again. The worker resumes from its checkpoint after this as after a kill.
+    """
+    log.critical("%s: exiting for a restart", reason)
+    if where is not None:
+        log.critical("where the worker stood:\n%s", where)
+    logging.shutdown()
+    os._exit(STALLED_EXIT)
+
+
+def broker_unavailable(cause: BaseException) -> str:
+    """The reason logged for an infrastructure error: its type and message, once each.
+
+    >>> broker_unavailable(BrokerUnavailable("no answer in 45 s"))
+    'the broker is unavailable (BrokerUnavailable: no answer in 45 s)'
+    """
+    named = str(cause)  # aiokafka's errors begin with their type's name, kafka-python's not
+    if not named.startswith(type(cause).__name__):
+        named = f"{type(cause).__name__}: {named}"
+    return f"the broker is unavailable ({named})"
+
+
 def start_watchdog(
     check: Callable[[float], str | None], beat: Callable[[float], None] | None = None
 ) -> threading.Thread:
@@ -374,10 +400,7 @@ def start_watchdog(
             now = time.monotonic()
             reason = check(now)
             if reason is not None:
-                log.critical("worker stalled (%s): exiting for a restart", reason)
-                log.critical("where the worker stood:\n%s", stacks())
-                logging.shutdown()
-                os._exit(STALLED_EXIT)
+                exit_for_restart(f"worker stalled ({reason})", stacks())
             if beat is not None:
                 beat(now)
 
