@@ -68,10 +68,8 @@ from tutka.worker.watchdog import (
     LoopWatch,
     RebalanceSensor,
     StartWatch,
-    broker_unavailable,
     consumer_generation,
-    exit_for_restart,
-    infrastructure_cause,
+    exit_if_infrastructure,
     ping,
     recovery_position,
     start_watchdog,
@@ -411,7 +409,11 @@ def create_app(
         if message.key != shell.key:
             return  # another dataset's ordered stream
         if not shell.restored:
-            await restore(message.offset)
+            try:
+                await restore(message.offset)
+            except Exception as exc:
+                exit_if_infrastructure(exc, "the core agent (restoring)")
+                raise
         shell.done[(message.topic, message.partition)] = message.offset
         if shell.core.covered(message.offset):
             return
@@ -419,13 +421,10 @@ def create_app(
         try:
             await handle(message.offset, event.value, headers)
         except Exception as exc:  # a bug met by data must not stop the stream
-            cause = infrastructure_cause(exc)
-            if cause is not None:
-                # The broker, not the record: nothing to quarantine. The worker ends (status
-                # 70) before faust acknowledges the record, and a fresh one resumes from the
-                # checkpoint and reads it again.
-                exit_for_restart(f"the core agent met an error of the infrastructure: "
-                                 f"{broker_unavailable(cause)}")  # fmt: skip
+            # The broker, not the record: nothing to quarantine. The worker ends (status 70)
+            # before faust acknowledges the record, and a fresh one resumes from the checkpoint
+            # and reads it again.
+            exit_if_infrastructure(exc, "the core agent")
             await quarantine(message.offset, event.value, exc)
             return
         if "published" in headers:

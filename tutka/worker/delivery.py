@@ -45,7 +45,7 @@ from tutka.monitoring.metrics import Metrics
 from tutka.webhooks import DeliveryResult, deliver, subscription_key, webhook_client
 from tutka.worker.lanes import WebhookLanes
 from tutka.worker.topics import TopicSpec, ensure_topics_in_thread, topics_for
-from tutka.worker.watchdog import broker_unavailable, exit_for_restart, infrastructure_cause
+from tutka.worker.watchdog import exit_for_restart, exit_if_infrastructure
 
 log = logging.getLogger("tutka.delivery")
 
@@ -107,13 +107,10 @@ def install(
             try:
                 await _deliver(event.key, event.value)
             except Exception as exc:
-                cause = infrastructure_cause(exc)
-                if cause is not None:
-                    # The broker, not the alert: the worker ends (status 70) before faust
-                    # acknowledges the alert, and a fresh one reads it again. (A crashed agent
-                    # alone would be restarted by faust past it.)
-                    exit_for_restart(f"the delivery agent met an error of the infrastructure: "
-                                     f"{broker_unavailable(cause)}")  # fmt: skip
+                # The broker, not the alert: the worker ends (status 70) before faust
+                # acknowledges the alert, and a fresh one reads it again. (A crashed agent alone
+                # would be restarted by faust past it.)
+                exit_if_infrastructure(exc, "the delivery agent")
                 raise
 
     async def _deliver(key: bytes | None, value: bytes) -> None:
@@ -172,10 +169,8 @@ def install(
                 f"reading {names.subscriptions} took over {took}: the broker is unavailable"
             )
         except Exception as exc:
-            cause = infrastructure_cause(exc)
-            if cause is None:
-                raise
-            exit_for_restart(f"reading {names.subscriptions} failed: {broker_unavailable(cause)}")
+            exit_if_infrastructure(exc, f"reading {names.subscriptions}")
+            raise
 
     return state
 

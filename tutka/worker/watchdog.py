@@ -374,6 +374,13 @@ def exit_for_restart(reason: str, where: str | None = None) -> NoReturn:
     os._exit(STALLED_EXIT)
 
 
+def exit_if_infrastructure(exc: BaseException, who: str) -> None:
+    """End the worker at once (status 70) if ``exc`` is the broker's error; else return."""
+    cause = infrastructure_cause(exc)
+    if cause is not None:
+        exit_for_restart(f"{who}: {broker_unavailable(cause)}")
+
+
 def broker_unavailable(cause: BaseException) -> str:
     """The reason logged for an infrastructure error: its type and message, once each.
 

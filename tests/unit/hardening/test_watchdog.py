@@ -425,3 +425,31 @@ def test_creating_topics_from_the_loop_leaves_it_running_and_names_the_broker_un
     assert f"could not create topics on {silent_broker} in 2 attempts" in str(error)
     assert isinstance(error.__cause__, kafka.errors.KafkaTimeoutError | TimeoutError)
     assert infrastructure_cause(error) is error
+
+
+#: The worker's agents meeting the broker's error: it must end the process with 70 at once.
+AGENT_PROGRAM = """
+import logging, sys
+import aiokafka.errors
+from tutka.worker.watchdog import exit_if_infrastructure
+
+logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")
+exit_if_infrastructure(ValueError("a bad alert"), "the delivery agent")  # a bug: returns
+print("a bug is not the broker", flush=True)
+try:
+    raise RuntimeError("sending") from aiokafka.errors.KafkaConnectionError("Unable to bootstrap")
+except RuntimeError as exc:
+    exit_if_infrastructure(exc, "the delivery agent")
+print("not reached", flush=True)
+"""
+
+
+def test_an_agent_meeting_the_broker_s_error_ends_the_process_with_70_naming_it() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", AGENT_PROGRAM], capture_output=True, text=True, timeout=60
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == STALLED_EXIT, output[-3000:]
+    assert "a bug is not the broker" in output and "not reached" not in output
+    assert ("[CRITICAL] the delivery agent: the broker is unavailable (KafkaConnectionError: "
+            "Unable to bootstrap): exiting for a restart") in output  # fmt: skip
