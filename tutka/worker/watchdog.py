@@ -405,11 +405,19 @@ def start_watchdog(
         while True:
             time.sleep(1.0)
             now = time.monotonic()
-            reason = check(now)
+            try:
+                reason = check(now)
+                if reason is None and beat is not None:
+                    beat(now)
+            except Exception:  # the watchdog must outlive a look that failed
+                log.exception("the watchdog's look failed; it looks again in a second")
+                continue
             if reason is not None:
-                exit_for_restart(f"worker stalled ({reason})", stacks())
-            if beat is not None:
-                beat(now)
+                try:
+                    where = stacks()
+                except Exception as exc:  # the stacks are read while the loop runs on
+                    where = f"(the stacks could not be read: {exc!r})"
+                exit_for_restart(f"worker stalled ({reason})", where)
 
     thread = threading.Thread(target=run, name="tutka-watchdog", daemon=True)
     thread.start()

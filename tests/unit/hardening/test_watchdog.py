@@ -453,3 +453,34 @@ def test_an_agent_meeting_the_broker_s_error_ends_the_process_with_70_naming_it(
     assert "a bug is not the broker" in output and "not reached" not in output
     assert ("[CRITICAL] the delivery agent: the broker is unavailable (KafkaConnectionError: "
             "Unable to bootstrap): exiting for a restart") in output  # fmt: skip
+
+
+#: A watchdog whose first look fails (faust's state read mid-change): it must look again.
+FAILING_LOOK_PROGRAM = """
+import logging, time
+from tutka.worker.watchdog import start_watchdog
+
+logging.basicConfig(level=logging.INFO, format="[%(levelname)s] %(message)s")
+looks = []
+
+def check(now):
+    looks.append(now)
+    if len(looks) == 1:
+        raise RuntimeError("dictionary changed size during iteration")
+    return "the second look found it stuck"
+
+start_watchdog(check)
+time.sleep(30)
+print("not reached", flush=True)
+"""
+
+
+def test_a_look_of_the_watchdog_that_fails_does_not_end_the_watchdog() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", FAILING_LOOK_PROGRAM], capture_output=True, text=True, timeout=60
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == STALLED_EXIT, output[-3000:]
+    assert "[ERROR] the watchdog's look failed; it looks again in a second" in output
+    assert "[CRITICAL] worker stalled (the second look found it stuck)" in output
+    assert "not reached" not in output
