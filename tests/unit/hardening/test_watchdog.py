@@ -475,6 +475,7 @@ print("not reached", flush=True)
 """
 
 
+@pytest.mark.slow
 def test_a_look_of_the_watchdog_that_fails_does_not_end_the_watchdog() -> None:
     done = subprocess.run(
         [sys.executable, "-c", FAILING_LOOK_PROGRAM], capture_output=True, text=True, timeout=60
