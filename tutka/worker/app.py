@@ -63,6 +63,7 @@ from tutka.monitoring.observe import Observer
 from tutka.streams.engine import Output
 from tutka.worker.core import CoreProcessor
 from tutka.worker.delivery import install as install_delivery
+from tutka.worker.producer import Producer as TrackingTransportProducer
 from tutka.worker.topics import Topics, ensure_topics, topics_for
 from tutka.worker.watchdog import (
     LoopWatch,
@@ -234,6 +235,8 @@ def create_app(
     )
     # Our fetch wait (faust's is fixed), set before faust makes the consumer.
     app.transport.Consumer = consumer_class(k.fetch_wait_ms)  # type: ignore[misc]
+    # A producer that keeps every topic it sends to in its metadata (tutka.worker.producer).
+    app.transport.Producer = TrackingTransportProducer  # type: ignore[misc]
     # Faust's own sensors, on the same (fresh) registry as ours: one /metrics for the worker.
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, "tutka_faust"))
     # The watchdog's start arm follows faust's rebalances (tutka.worker.watchdog).
