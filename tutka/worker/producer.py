@@ -12,7 +12,7 @@ sent, the core waiting for its alert, faust's commit waiting for the producer. N
 
 Seen in CI as a worker that did nothing for minutes after creating a subscription's topic
 (``tests/integration/test_worker.py::test_subscribers_get_exactly_what_their_filters_match``,
-about one run in three here; the broker's request log showed the loop), and reproduced with
+4 runs in 18 here; the broker's request log showed the loop), and reproduced with
 aiokafka alone (``tests/integration/test_producer_kafka.py``). :class:`TrackingProducer` tracks
 every topic before its first send, so a refresh never drops a topic the producer has a batch for.
 """
