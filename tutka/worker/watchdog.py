@@ -14,16 +14,6 @@ such a hang into that error. It has three arms:
   was ever fetched, so no lag shows and the stall arm has nothing to go on — and faust starts an
   app's timers and tasks only once the first rebalance has completed, so the stall arm is not
   even running yet.
-
-A rebalance goes through three steps, each watched with its own clock, so that nothing legitimate
-is cut short: *joining* the group (a join may wait out the other members, up to faust's 60 s
-rebalance timeout), *taking up* the assignment (faust's ``_on_partitions_assigned``: no I/O of
-ours, seconds at most), and *recovering* the ``engine`` table from its changelog. Recovery reads
-the whole changelog (the memory store keeps nothing locally), and until Kafka compacts it that
-holds every checkpoint written since the last compaction, so on a long-running deployment it may
-take minutes: its clock restarts whenever the recovered offsets advance, so only a recovery that
-stands still counts.
-
 * **loop** (:class:`LoopWatch`, ``TUTKA_KAFKA__LOOP_SECONDS``): a worker whose event loop does not
   run at all, because a synchronous call holds it (kafka-python's admin client once ran inside
   the loop; its waits have no overall bound). Every agent, timer and heartbeat stops with it, and
@@ -31,11 +21,21 @@ stands still counts.
   long ends the worker, and the stacks logged then show the blocking call in the main thread.
   The loop's longest legitimate pauses are seconds (a checkpoint of a big engine, restoring one).
 
+The start arm watches the three steps of a rebalance, each with its own clock, so that nothing
+legitimate is cut short: *joining* the group (a join may wait out the other members, up to faust's 60 s
+rebalance timeout), *taking up* the assignment (faust's ``_on_partitions_assigned``: no I/O of
+ours, seconds at most), and *recovering* the ``engine`` table from its changelog. Recovery reads
+the whole changelog (the memory store keeps nothing locally), and until Kafka compacts it that
+holds every checkpoint written since the last compaction, so on a long-running deployment it may
+take minutes: its clock restarts whenever the recovered offsets advance, so only a recovery that
+stands still counts.
+
 A thread, because the event loop itself may be what is stuck.
 
-Infrastructure errors raised inside the loop (the broker gone: :func:`infrastructure_cause`)
-end the worker the same way, with status 70, rather than as a crash (status 1): ``tutka worker``
-maps them (:mod:`tutka.streaming`).
+Infrastructure errors (the broker gone: :func:`infrastructure_cause`) end the worker the same
+way, with status 70, rather than as a crash (status 1) or a quarantined record: our agents and
+timers call :func:`exit_if_infrastructure`, and ``tutka worker`` (:mod:`tutka.streaming`) maps
+one that crashed faust's own services.
 """
 
 from __future__ import annotations
