@@ -22,8 +22,8 @@ such a hang into that error. It has three arms:
   The loop's longest legitimate pauses are seconds (a checkpoint of a big engine, restoring one).
 
 The start arm watches the three steps of a rebalance, each with its own clock, so that nothing
-legitimate is cut short: *joining* the group (a join may wait out the other members, up to faust's 60 s
-rebalance timeout), *taking up* the assignment (faust's ``_on_partitions_assigned``: no I/O of
+legitimate is cut short: *joining* the group (a join may wait out the other members, up to faust's
+60 s rebalance timeout), *taking up* the assignment (faust's ``_on_partitions_assigned``: no I/O of
 ours, seconds at most), and *recovering* the ``engine`` table from its changelog. Recovery reads
 the whole changelog (the memory store keeps nothing locally), and until Kafka compacts it that
 holds every checkpoint written since the last compaction, so on a long-running deployment it may
@@ -315,7 +315,9 @@ def stacks(own: str = OWN_CODE) -> str:
         objects = gc.get_objects()
     except RuntimeError:  # the heap changed under us: the threads have to do
         objects = []
-    tasks = [o for o in objects if isinstance(o, asyncio.Task) and not o.done()]
+    # By type, not isinstance: isinstance asks a weak proxy for its referent's class, and a dead
+    # one raises ReferenceError.
+    tasks = [o for o in objects if issubclass(type(o), asyncio.Task) and not o.done()]
     for task in tasks:
         out.write(f"--- task {task.get_name()}, awaiting:\n")
         out.writelines(f"{line}\n" for line in awaits(task.get_coro()))
@@ -332,7 +334,7 @@ def own_coroutines(objects: list[Any], tasks: set[int], own: str) -> list[Any]:
     each agent as ``await actor``, an awaitable whose ``__await__`` hides the agent's
     coroutine. These are those hidden heads (the agents), followed down on their own.
     """
-    coros = [o for o in objects if isinstance(o, types.CoroutineType) and o.cr_frame is not None]
+    coros = [o for o in objects if type(o) is types.CoroutineType and o.cr_frame is not None]
     awaited = {id(c.cr_await) for c in coros}
     return [c for c in coros if id(c) not in awaited and id(c) not in tasks and _ours(c, own)]
 

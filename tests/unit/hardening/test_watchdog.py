@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -485,3 +486,18 @@ def test_a_look_of_the_watchdog_that_fails_does_not_end_the_watchdog() -> None:
     assert "[ERROR] the watchdog's look failed; it looks again in a second" in output
     assert "[CRITICAL] worker stalled (the second look found it stuck)" in output
     assert "not reached" not in output
+
+
+def test_the_stacks_are_read_past_a_dead_weak_proxy_on_the_heap() -> None:
+    """A weak proxy whose object is gone raises ReferenceError at ``isinstance``: seen once the
+    integration tests had run in the same process."""
+
+    class Gone:
+        pass
+
+    thing = Gone()
+    proxy = weakref.proxy(thing)
+    del thing
+    held = [proxy]  # the dead proxy stays on the heap
+    assert "--- thread" in stacks()
+    assert len(held) == 1
