@@ -95,6 +95,8 @@ def _infrastructure_exit(exc: BaseException, what: str) -> NoReturn:
     from tutka.worker.watchdog import STALLED_EXIT, broker_unavailable, infrastructure_cause
 
     cause = infrastructure_cause(exc) or exc
+    if not logging.getLogger().handlers:  # at start faust has not set logging up yet
+        logging.basicConfig(format="[%(asctime)s] [%(process)s] [%(levelname)s] %(message)s")
     logging.getLogger("tutka.worker").critical(
         "the worker %s: %s: exiting for a restart", what, broker_unavailable(cause)
     )
