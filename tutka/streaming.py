@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import NoReturn
 
 import click
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -63,13 +64,43 @@ def worker_command(ctx: click.Context, loglevel: str) -> None:
     import faust
 
     from tutka.worker.app import build
+    from tutka.worker.watchdog import infrastructure_cause
 
     context = load_context(ctx)
     try:
         app = build(context.settings, context.hierarchy, context.catalogue, context.sectors)
-    except Exception as exc:  # a broker that cannot be reached is an infrastructure error
-        raise click.ClickException(f"cannot start the worker: {exc}") from exc
-    faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    except Exception as exc:
+        if infrastructure_cause(exc) is None:
+            raise click.ClickException(f"cannot start the worker: {exc}") from exc
+        _infrastructure_exit(exc, "could not start")
+    # The loop the watchdog's loop arm pings (build) is the one the worker runs.
+    worker = faust.Worker(app, loop=app.loop, loglevel=loglevel, quiet=True)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as ended:
+        # Faust ends a crashed worker with status 1. The broker gone is no bug: status 70, as
+        # the watchdog's, for the supervisor to start a fresh worker (STYLE.md §3).
+        # Our agents and timers exit 70 themselves (tutka.worker.watchdog.exit_for_restart);
+        # this is for an error of the broker that reached faust's own services.
+        reason = worker.crash_reason or ended.__context__
+        if reason is None or ended.code in (0, None) or infrastructure_cause(reason) is None:
+            raise
+        _infrastructure_exit(reason, "stopped")
+
+
+def _infrastructure_exit(exc: BaseException, what: str) -> NoReturn:
+    """End ``tutka worker`` with status 70 and a CRITICAL line naming the broker's error."""
+    import logging
+
+    from tutka.worker.watchdog import STALLED_EXIT, broker_unavailable, infrastructure_cause
+
+    cause = infrastructure_cause(exc) or exc
+    if not logging.getLogger().handlers:  # at start faust has not set logging up yet
+        logging.basicConfig(format="[%(asctime)s] [%(process)s] [%(levelname)s] %(message)s")
+    logging.getLogger("tutka.worker").critical(
+        "the worker %s: %s: exiting for a restart", what, broker_unavailable(cause)
+    )
+    raise SystemExit(STALLED_EXIT) from exc
 
 
 @click.command("publish")

@@ -261,6 +261,8 @@ def cluster(kafka_bootstrap: str, topic_prefix: str, tmp_path: Path) -> Iterator
         # The same for a worker that stops finishing the records waiting for it once running
         # (seen once in CI after the core had restored: no alert in four minutes).
         "TUTKA_KAFKA__STALL_SECONDS": "60",
+        # And for a worker whose event loop a synchronous call holds (the loop arm).
+        "TUTKA_KAFKA__LOOP_SECONDS": "30",
         "TUTKA_WEBHOOK__SIGNING_KEY": MASTER_KEY,
         "TUTKA_WEBHOOK__BACKOFF_SECONDS": "0.05",
         # The receivers are on 127.0.0.1 over http; a receiver down parks after one round.

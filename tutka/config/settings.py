@@ -82,6 +82,14 @@ class KafkaSettings(_Group):
         "supervisor to restart it: faust can freeze while taking up an assignment; above "
         "faust's 60 s rebalance timeout, which a join may legitimately wait out",
     )
+    loop_seconds: float = Field(
+        default=120.0,
+        ge=10,
+        description="a worker whose event loop does not run for this long (a synchronous call "
+        "blocks it) exits with status 70 for its supervisor to restart it, with the stacks of "
+        "its threads in the log (the main thread's shows the blocking call); far above the "
+        "loop's longest legitimate pauses (a checkpoint, restoring one: seconds)",
+    )
     batch: int = Field(
         default=2000,
         ge=1,

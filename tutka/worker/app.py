@@ -65,11 +65,15 @@ from tutka.monitoring.observe import Observer
 from tutka.streams.engine import Output
 from tutka.worker.core import CoreProcessor
 from tutka.worker.delivery import install as install_delivery
+from tutka.worker.producer import Producer as TrackingTransportProducer
 from tutka.worker.topics import Topics, ensure_topics, topics_for
 from tutka.worker.watchdog import (
+    LoopWatch,
     RebalanceSensor,
     StartWatch,
     consumer_generation,
+    exit_if_infrastructure,
+    ping,
     recovery_position,
     start_watchdog,
 )
@@ -163,6 +167,8 @@ class Shell:
         self.watching = False
         #: The start arm's view: from the start, and again at every rebalance, until reading.
         self.start = StartWatch(self.started)
+        #: The loop arm's view: the watchdog's pings to the event loop, from the start.
+        self.pings = LoopWatch()
         #: The partitions assigned to this worker.
         self.assigned: set[tuple[str, int]] = set()
         #: Records of the ordered stream the core agent has finished with (any dataset's).
@@ -186,9 +192,17 @@ class Shell:
         return None
 
     def verdict(
-        self, now: float, stall_seconds: float, start_seconds: float, generation: int | None = None
+        self,
+        now: float,
+        stall_seconds: float,
+        start_seconds: float,
+        generation: int | None = None,
+        loop_seconds: float | None = None,
     ) -> str | None:
-        """Why the watchdog ends the worker at ``now`` (start arm, then stall arm), or None."""
+        """Why the watchdog ends the worker at ``now`` (loop, start, then stall arm), or None."""
+        blocked = None if loop_seconds is None else self.pings.blocked(now, loop_seconds)
+        if blocked is not None:
+            return blocked
         starting = self.start.starting(now, start_seconds, generation)
         if starting is not None or not self.watching:
             return starting
@@ -223,6 +237,8 @@ def create_app(
     )
     # Our fetch wait (faust's is fixed), set before faust makes the consumer.
     app.transport.Consumer = consumer_class(k.fetch_wait_ms)  # type: ignore[misc]
+    # A producer that keeps every topic it sends to in its metadata (tutka.worker.producer).
+    app.transport.Producer = TrackingTransportProducer  # type: ignore[misc]
     # Faust's own sensors, on the same (fresh) registry as ours: one /metrics for the worker.
     app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, "tutka_faust"))
     # The watchdog's start arm follows faust's rebalances (tutka.worker.watchdog).
@@ -399,7 +415,11 @@ def create_app(
         if message.key != shell.key:
             return  # another dataset's ordered stream
         if not shell.restored:
-            await restore(message.offset)
+            try:
+                await restore(message.offset)
+            except Exception as exc:
+                exit_if_infrastructure(exc, "the core agent (restoring)")
+                raise
         shell.done[(message.topic, message.partition)] = message.offset
         if shell.core.covered(message.offset):
             return
@@ -407,6 +427,10 @@ def create_app(
         try:
             await handle(message.offset, event.value, headers)
         except Exception as exc:  # a bug met by data must not stop the stream
+            # The broker, not the record: nothing to quarantine. The worker ends (status 70)
+            # before faust acknowledges the record, and a fresh one resumes from the checkpoint
+            # and reads it again.
+            exit_if_infrastructure(exc, "the core agent")
             await quarantine(message.offset, event.value, exc)
             return
         if "published" in headers:
@@ -898,12 +922,24 @@ def build(settings: Settings, hierarchy: Hierarchy, catalogue: Catalogue,
     app = create_app(settings, hierarchy, catalogue, sectors, partitions, observer)
     shell: Shell = app.tutka_shell  # type: ignore[attr-defined]
     shell.after_checkpoint = freeze_after_checkpoint
-    start_watchdog(lambda now: watchdog_check(shell, app, now, k.stall_seconds, k.start_seconds))
+    # The loop the worker runs (``tutka worker`` hands faust's worker this one): the loop arm
+    # pings it from the start, so a loop blocked before the first rebalance is seen as well.
+    start_watchdog(
+        lambda now: watchdog_check(
+            shell, app, now, k.stall_seconds, k.start_seconds, k.loop_seconds
+        ),
+        beat=ping(app.loop, shell.pings),
+    )
     return app
 
 
 def watchdog_check(
-    shell: Shell, app: faust.App, now: float, stall_seconds: float, start_seconds: float
+    shell: Shell,
+    app: faust.App,
+    now: float,
+    stall_seconds: float,
+    start_seconds: float,
+    loop_seconds: float | None = None,
 ) -> str | None:
     """The watchdog's look, once a second from its thread: recovery's progress, then the verdict.
 
@@ -913,4 +949,4 @@ def watchdog_check(
     rebalance = shell.start.rebalance
     if rebalance is not None and rebalance.begun:
         shell.start.note_recovery(recovery_position(app), now)
-    return shell.verdict(now, stall_seconds, start_seconds, consumer_generation(app))
+    return shell.verdict(now, stall_seconds, start_seconds, consumer_generation(app), loop_seconds)

@@ -7,10 +7,16 @@ on ``X-Tutka-Alert-Id`` + ``X-Tutka-Alert-Sequence`` (a Kafka subscriber on the 
 sequence). Each webhook subscription has its own lane (:mod:`tutka.worker.lanes`), so a slow or
 dead receiver holds up only its own alerts. A webhook that keeps failing does not lose the alert:
 it is parked, with the reason, on ``tutka.deliveries.deadletter.v1``.
+
+Nothing here blocks the event loop: a subscription's topic is created by kafka-python's
+synchronous admin client in a thread, with a bounded wait (:func:`ensure_topics_in_thread`). The
+broker gone (an infrastructure error) ends the worker with status 70 for its supervisor to restart
+it; the alert being delivered is read again by the fresh worker (at-least-once).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -38,13 +44,16 @@ from tutka.models.subscriptions import (
 from tutka.monitoring.metrics import Metrics
 from tutka.webhooks import DeliveryResult, deliver, subscription_key, webhook_client
 from tutka.worker.lanes import WebhookLanes
-from tutka.worker.topics import TopicSpec, ensure_topics, topics_for
+from tutka.worker.topics import TopicSpec, ensure_topics_in_thread, topics_for
+from tutka.worker.watchdog import exit_for_restart, exit_if_infrastructure
 
 log = logging.getLogger("tutka.delivery")
 
 # Faust derived this agent name from module path + function when it was first deployed; spelled
 # out, it stays the same wherever the module lives (see AGENT_INGEST in app.py).
 AGENT_DELIVER = "streams.kafka.delivery.deliver_alerts"  # persisted name
+#: The longest one reading of the subscriptions topic may take (it takes milliseconds).
+FOLLOW_TIMEOUT_SECONDS = 60.0
 
 
 @dataclass
@@ -95,24 +104,33 @@ def install(
         async for event in stream.events():
             if not event.value:
                 continue
-            alert = Alert.model_validate_json(event.value)
-            for subscription in list(state.book.subscriptions.values()):
-                if not _allowed(subscription, hierarchy, state) or not matches(
-                    subscription, alert, hierarchy
-                ):
-                    continue
-                if isinstance(subscription.delivery, KafkaDelivery):
-                    topic = names.subscription(subscription.id)
-                    if topic not in state.topics_created:
-                        ensure_topics(
-                            settings.kafka, [TopicSpec(topic, settings.kafka.partitions, {})]
-                        )
-                        state.topics_created.add(topic)
-                    await app.topic(topic, **raw).send(key=event.key, value=event.value)
-                    state.outcomes["kafka_delivered"] += 1
-                    metrics.delivered("kafka", ok=True)
-                    continue
-                await _webhook(subscription, alert, event.value)
+            try:
+                await _deliver(event.key, event.value)
+            except Exception as exc:
+                # The broker, not the alert: the worker ends (status 70) before faust
+                # acknowledges the alert, and a fresh one reads it again. (A crashed agent alone
+                # would be restarted by faust past it.)
+                exit_if_infrastructure(exc, "the delivery agent")
+                raise
+
+    async def _deliver(key: bytes | None, value: bytes) -> None:
+        alert = Alert.model_validate_json(value)
+        for subscription in list(state.book.subscriptions.values()):
+            if not _allowed(subscription, hierarchy, state) or not matches(
+                subscription, alert, hierarchy
+            ):
+                continue
+            if isinstance(subscription.delivery, KafkaDelivery):
+                topic = names.subscription(subscription.id)
+                if topic not in state.topics_created:
+                    spec = TopicSpec(topic, settings.kafka.partitions, {})
+                    await ensure_topics_in_thread(settings.kafka, [spec])
+                    state.topics_created.add(topic)
+                await app.topic(topic, **raw).send(key=key, value=value)
+                state.outcomes["kafka_delivered"] += 1
+                metrics.delivered("kafka", ok=True)
+                continue
+            await _webhook(subscription, alert, value)
 
     async def _webhook(subscription: Subscription, alert: Alert, body: bytes) -> None:
         """Hand the alert to the subscription's lane (it sends; this agent goes on at once)."""
@@ -138,7 +156,21 @@ def install(
 
     @app.timer(interval=1.0)
     async def follow_subscriptions() -> None:
-        await _follow(settings.kafka.bootstrap, names.subscriptions, state)
+        # The broker's errors end the worker with status 70 (exit_for_restart); any other
+        # error crashes the app (faust's timers) with status 1: a bug.
+        try:
+            await asyncio.wait_for(
+                _follow(settings.kafka.bootstrap, names.subscriptions, state),
+                FOLLOW_TIMEOUT_SECONDS,
+            )
+        except TimeoutError:
+            took = f"{FOLLOW_TIMEOUT_SECONDS:.0f} s"
+            exit_for_restart(
+                f"reading {names.subscriptions} took over {took}: the broker is unavailable"
+            )
+        except Exception as exc:
+            exit_if_infrastructure(exc, f"reading {names.subscriptions}")
+            raise
 
     return state
 
@@ -158,8 +190,8 @@ def _allowed(subscription: Subscription, hierarchy: Hierarchy, state: Deliveries
 async def _follow(bootstrap: str, topic: str, state: Deliveries) -> None:
     """Fold the subscription changes that arrived since the last call into the book."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await consumer.start()
     try:
+        await consumer.start()  # inside: a start that fails still closes what it opened
         tp = TopicPartition(topic, 0)
         end = (await consumer.end_offsets([tp]))[tp]
         if end <= state.position:

@@ -7,16 +7,28 @@ environments — or test runs — share one cluster without sharing topics.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Final
 
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from tutka.config.settings import KafkaSettings
 from tutka.models.subscriptions import subscription_topic
 
 DAY_MS: Final = 24 * 3600 * 1000
+#: The longest one attempt of :func:`ensure_topics_in_thread` may take (kafka-python's own
+#: bootstrap and request timeouts are 30 s each), and how many attempts it makes.
+ADMIN_TIMEOUT_SECONDS: Final = 45.0
+ADMIN_ATTEMPTS: Final = 3
+
+log = logging.getLogger("tutka.worker")
+
+
+class BrokerUnavailable(RuntimeError):
+    """The broker did not do what the worker needs within a bounded time (infrastructure)."""
 
 
 @dataclass(frozen=True)
@@ -132,9 +144,20 @@ def topics_for(settings: KafkaSettings) -> Topics:
     return Topics(settings.namespace)
 
 
-def ensure_topics(settings: KafkaSettings, extra: list[TopicSpec] | None = None) -> list[str]:
-    """Create the missing topics; returns the names created. Existing topics are left alone."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.bootstrap, client_id="tutka-admin")
+def ensure_topics(
+    settings: KafkaSettings, extra: list[TopicSpec] | None = None, timeout_ms: int = 30_000
+) -> list[str]:
+    """Create the missing topics; returns the names created. Existing topics are left alone.
+
+    Synchronous (kafka-python), for ``timeout_ms`` per step (bootstrap, each request) or longer:
+    never call it from inside an event loop, use :func:`ensure_topics_in_thread` there.
+    """
+    admin = KafkaAdminClient(
+        bootstrap_servers=settings.bootstrap,
+        client_id="tutka-admin",
+        bootstrap_timeout_ms=timeout_ms,
+        request_timeout_ms=timeout_ms,
+    )
     try:
         existing = set(admin.list_topics())
         wanted = topics_for(settings).specs(settings) + list(extra or [])
@@ -153,3 +176,50 @@ def ensure_topics(settings: KafkaSettings, extra: list[TopicSpec] | None = None)
         return created
     finally:
         admin.close()
+
+
+async def ensure_topics_in_thread(
+    settings: KafkaSettings,
+    extra: list[TopicSpec] | None = None,
+    *,
+    timeout: float = ADMIN_TIMEOUT_SECONDS,
+    attempts: int = ADMIN_ATTEMPTS,
+    backoff: float = 1.0,
+) -> list[str]:
+    """:func:`ensure_topics` from inside an event loop: in a thread, bounded, retried.
+
+    kafka-python's admin client is synchronous, and its waits have no overall bound: called in
+    the loop, it stops the whole worker for as long as it takes. Here each attempt runs in a
+    thread and may take ``timeout`` seconds; an attempt that times out, or fails with an error
+    its library marks retriable (the broker unreachable, the controller moving), is retried
+    after ``backoff`` × its number seconds. After ``attempts`` the broker counts as unavailable
+    (:class:`BrokerUnavailable`, an infrastructure error: the worker ends with status 70 for a
+    restart). Any other error (a refused topic) is raised at once. An attempt that timed out goes
+    on in its thread until kafka-python gives up; creating a topic twice is harmless.
+    """
+    if attempts < 1:
+        raise ValueError(f"attempts must be at least 1, got {attempts}")
+    # kafka-python's own timeouts below the bound: a normal failure comes from it, with its cause.
+    timeout_ms = max(1, int(timeout * 1000 * 2 / 3))
+    last: BaseException | None = None
+    problem = ""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await asyncio.wait_for(
+                asyncio.to_thread(ensure_topics, settings, extra, timeout_ms), timeout
+            )
+        except TimeoutError as exc:
+            last = exc
+            problem = f"no answer within {timeout:.0f} s"
+        except KafkaError as exc:
+            if not exc.retriable:
+                raise
+            last = exc
+            problem = f"{type(exc).__name__}: {exc}"
+        if attempt < attempts:
+            log.warning("creating topics on %s failed (attempt %d of %d, %s); trying again",
+                        settings.bootstrap, attempt, attempts, problem)  # fmt: skip
+            await asyncio.sleep(backoff * attempt)
+    raise BrokerUnavailable(
+        f"could not create topics on {settings.bootstrap} in {attempts} attempts ({problem})"
+    ) from last
