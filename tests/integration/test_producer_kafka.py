@@ -48,27 +48,21 @@ async def a_send_to_a_new_topic_while_a_batch_waits(
 
 
 @pytest.mark.slow
-def test_plain_aiokafka_strands_a_waiting_batch_when_a_new_topic_is_first_sent_to(
-    kafka_bootstrap: str, new_topic: Any
-) -> None:
-    """The upstream bug the worker works around; when this fails, aiokafka has fixed it."""
-    waiting = new_topic("alerts")
-    delivered = asyncio.run(
-        a_send_to_a_new_topic_while_a_batch_waits(
-            kafka_bootstrap, AIOKafkaProducer, waiting, new_topic
-        )
-    )
-    assert not delivered
-
-
-@pytest.mark.slow
-def test_the_worker_s_producer_delivers_the_waiting_batch(
-    kafka_bootstrap: str, new_topic: Any
+@pytest.mark.parametrize(
+    ("producer", "delivered"),
+    [
+        # The upstream bug the worker works around: when this case fails, aiokafka has fixed it.
+        pytest.param(AIOKafkaProducer, False, id="plain-aiokafka-strands-the-batch"),
+        pytest.param(TrackingProducer, True, id="the-worker-s-producer-delivers-it"),
+    ],
+)
+def test_a_batch_waiting_while_a_new_topic_is_first_sent_to(
+    kafka_bootstrap: str, new_topic: Any, producer: type[AIOKafkaProducer], delivered: bool
 ) -> None:
     waiting = new_topic("alerts")
-    delivered = asyncio.run(
-        a_send_to_a_new_topic_while_a_batch_waits(
-            kafka_bootstrap, TrackingProducer, waiting, new_topic
+    assert (
+        asyncio.run(
+            a_send_to_a_new_topic_while_a_batch_waits(kafka_bootstrap, producer, waiting, new_topic)
         )
+        is delivered
     )
-    assert delivered

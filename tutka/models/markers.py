@@ -38,6 +38,10 @@ MARKER_TYPE: Final = "release_end"
 _TAG: Final = b'"release_end"'
 
 
+#: The publisher's name for a dataset (a StatFin table, or ``publish``).
+DatasetName = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w.:/-]+$")]
+
+
 class ReleaseEnd(BaseModel):
     """One copy of a release's end marker, for one partition of one input topic."""
 
@@ -45,7 +49,7 @@ class ReleaseEnd(BaseModel):
 
     schema_version: Literal[1] = 1
     type: Literal["release_end"] = "release_end"
-    dataset: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w.:/-]+$")] = Field(
+    dataset: DatasetName = Field(
         description="the publisher's name for the data (a StatFin table, or `publish`)"
     )
     published: date = Field(description="the availability date of the release's events")
@@ -86,7 +90,7 @@ class ReleaseJudged(BaseModel):
 
     schema_version: Literal[1] = 1
     type: Literal["release_judged"] = "release_judged"
-    dataset: Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[\w.:/-]+$")] = Field(
+    dataset: DatasetName = Field(
         description="the publisher's name for the data, as its markers gave it"
     )
     published: date = Field(description="the availability date of the release")
