@@ -225,6 +225,9 @@ def test_an_ely_area_is_chosen_on_the_map_by_click_or_enter_and_shows_its_region
     assert {c for c in tones if tones[c] != "none"} <= places
     browser.find_element(By.ID, "map-up").click()
     wait_for(browser, lambda d: d.find_element(By.ID, "f-area").get_attribute("value") == "")
+    # The layer buttons come back when the country's map is drawn (after its geometry loads),
+    # a moment after the choice itself.
+    wait_for(browser, lambda d: d.find_element(By.ID, "map-layer-regions").is_displayed())
     browser.find_element(By.ID, "map-layer-regions").click()
     wait_for(
         browser, lambda d: d.find_element(By.ID, "map").get_attribute("data-level") == "regions"
