@@ -97,7 +97,9 @@ def test_broker_stopped_and_restarted_mid_stream_loses_and_repeats_no_alert(
         got = settle(bootstrap, names.alerts, len(expected), timeout=60)
         assert_same_alerts(got, expected)  # every version exactly once: 0 lost, 0 duplicated
         assert worker.unexpected_exits == []
-        assert worker.restarts >= 1, "the broker's outage ended no worker"
+        # Whether the outage ends the worker depends on what it was doing when the broker went
+        # (its clients retry; reading the subscriptions gives up): riding the outage out is as
+        # good, so only how it ended, if it did, is checked.
         text = worker.text()
         exits = text.count("the worker exited with status 70")
         assert exits == worker.restarts
