@@ -10,10 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, NoReturn
 
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_incrementing,
+)
 
 from tutka.config.settings import KafkaSettings
 from tutka.models.subscriptions import subscription_topic
@@ -201,25 +208,46 @@ async def ensure_topics_in_thread(
         raise ValueError(f"attempts must be at least 1, got {attempts}")
     # kafka-python's own timeouts below the bound: a normal failure comes from it, with its cause.
     timeout_ms = max(1, int(timeout * 1000 * 2 / 3))
-    last: BaseException | None = None
-    problem = ""
-    for attempt in range(1, attempts + 1):
-        try:
-            return await asyncio.wait_for(
-                asyncio.to_thread(ensure_topics, settings, extra, timeout_ms), timeout
-            )
-        except TimeoutError as exc:
-            last = exc
-            problem = f"no answer within {timeout:.0f} s"
-        except KafkaError as exc:
-            if not exc.retriable:
-                raise
-            last = exc
-            problem = f"{type(exc).__name__}: {exc}"
-        if attempt < attempts:
-            log.warning("creating topics on %s failed (attempt %d of %d, %s); trying again",
-                        settings.bootstrap, attempt, attempts, problem)  # fmt: skip
-            await asyncio.sleep(backoff * attempt)
+
+    def warn(state: RetryCallState) -> None:
+        log.warning("creating topics on %s failed (attempt %d of %d, %s); trying again",
+                    settings.bootstrap, state.attempt_number, attempts,
+                    _problem(state, timeout))  # fmt: skip
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception(_worth_retrying),
+        stop=stop_after_attempt(attempts),
+        wait=wait_incrementing(start=backoff, increment=backoff),
+        before_sleep=warn,
+        retry_error_callback=lambda state: _unavailable(settings, attempts, state, timeout),
+    )
+
+    async def attempt() -> list[str]:
+        return await asyncio.wait_for(
+            asyncio.to_thread(ensure_topics, settings, extra, timeout_ms), timeout
+        )
+
+    created: list[str] = await retrying(attempt)
+    return created
+
+
+def _worth_retrying(exc: BaseException) -> bool:
+    """No answer in time, or an error kafka-python marks retriable (unreachable, moving)."""
+    return isinstance(exc, TimeoutError) or (isinstance(exc, KafkaError) and exc.retriable)
+
+
+def _problem(state: RetryCallState, timeout: float) -> str:
+    exc = state.outcome.exception() if state.outcome is not None else None
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {timeout:.0f} s"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _unavailable(
+    settings: KafkaSettings, attempts: int, state: RetryCallState, timeout: float
+) -> NoReturn:
+    last = state.outcome.exception() if state.outcome is not None else None
     raise BrokerUnavailable(
-        f"could not create topics on {settings.bootstrap} in {attempts} attempts ({problem})"
+        f"could not create topics on {settings.bootstrap} in {attempts} attempts "
+        f"({_problem(state, timeout)})"
     ) from last
