@@ -7,8 +7,9 @@ Three agents, each short and free of business decisions:
   raw bytes → ``decode`` → the valid events of one input partition go on to the ordered stream
   ``tutka.events.v1`` together, as one record (keyed by dataset, tagged with their input
   partition); a publisher's end-of-release marker (:mod:`tutka.models.markers`) is checked and
-  follows them; anything else becomes a dead letter on ``tutka.deadletter.v1`` with its topic,
-  partition, offset and reason. Nothing crashes the worker, nothing is dropped.
+  goes along in the same record, after the events it follows; anything else becomes a dead
+  letter on ``tutka.deadletter.v1`` with its topic, partition, offset and reason. Nothing
+  crashes the worker, nothing is dropped.
 * **core** (the dataset's partition of ``tutka.events.v1``, one worker at a time): the
   :class:`~tutka.worker.core.CoreProcessor` restores availability order across the input
   partitions, runs the engine, and its alerts go to ``tutka.alerts.v1`` keyed by alert group;
@@ -40,17 +41,17 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 import faust
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
-from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
+from faust.sensors.prometheus import FaustMetrics
 from faust.streams import _current_event  # the context variable faust's tables read
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaTransportConsumer
 from kafka.partitioner.default import murmur2
-from pydantic import TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError
 from pydantic_core import to_json
 
 from tutka.config.catalogue import Catalogue
@@ -66,6 +67,7 @@ from tutka.streams.engine import Output
 from tutka.worker.core import CoreProcessor
 from tutka.worker.delivery import install as install_delivery
 from tutka.worker.producer import Producer as TrackingTransportProducer
+from tutka.worker.sensors import CachedPrometheusMonitor
 from tutka.worker.topics import Topics, ensure_topics, topics_for
 from tutka.worker.watchdog import (
     LoopWatch,
@@ -94,7 +96,8 @@ CHUNK_BYTES = 512 * 1024  # 683 KiB once in base64
 TICK = b'{"type":"tick"}'
 #: The start of a tick naming quiet input partitions: ``{"type":"tick","idle":[...]}``.
 IDLE_TICK = b'{"type":"tick","idle":'
-#: The start of a record of the ordered stream carrying several events of one input partition.
+#: The start of a record of the ordered stream carrying several events of one input partition,
+#: and the markers among them, in the partition's order.
 BATCH = b'{"type":"events","events":['
 #: The longest wait to fill a batch of ``TUTKA_KAFKA__BATCH`` records (seconds).
 TAKE_WITHIN = 0.05
@@ -104,7 +107,11 @@ CHECKPOINT_PATIENCE: Final = 3
 GC_THAW_EVERY: Final = 30
 #: A batch record of the ordered stream stays well under Kafka's default 1 MB message limit.
 BATCH_BYTES = 512 * 1024
-_EVENTS: Final[TypeAdapter[list[Event]]] = TypeAdapter(list[Event])
+#: What a batch record carries: events and markers, in their input partition's order.
+_ITEMS: Final[TypeAdapter[list[Event | ReleaseEnd]]] = TypeAdapter(
+    list[Annotated[LayoffNoticeFiled | UnemploymentReported | VacanciesReported | ReleaseEnd,
+                   Field(discriminator="type")]]
+)  # fmt: skip
 
 
 def broker_url(bootstrap: str) -> str:
@@ -239,8 +246,9 @@ def create_app(
     app.transport.Consumer = consumer_class(k.fetch_wait_ms)  # type: ignore[misc]
     # A producer that keeps every topic it sends to in its metadata (tutka.worker.producer).
     app.transport.Producer = TrackingTransportProducer  # type: ignore[misc]
-    # Faust's own sensors, on the same (fresh) registry as ours: one /metrics for the worker.
-    app.monitor = PrometheusMonitor(metrics=FaustMetrics.create(metrics.registry, "tutka_faust"))
+    # Faust's own sensors, on the same (fresh) registry as ours: one /metrics for the worker
+    # (their per-record label children looked up once: tutka.worker.sensors).
+    app.monitor = CachedPrometheusMonitor(FaustMetrics.create(metrics.registry, "tutka_faust"))
     # The watchdog's start arm follows faust's rebalances (tutka.worker.watchdog).
     app.sensors.add(RebalanceSensor(shell.start))
     raw: dict[str, Any] = {
@@ -267,8 +275,8 @@ def create_app(
     @app.agent(inputs, name=AGENT_INGEST)
     async def ingest(stream: Any) -> None:
         async for batch in batches(stream, k.batch):
-            # The valid events of each input partition, in order, go on as one record; a marker
-            # first sends what its partition has gathered, so it follows its release's events.
+            # The valid events and markers of each input partition, in order, go on as one
+            # record, so a marker follows its release's events.
             gathered: dict[str, list[bytes]] = {}
             #: When the oldest event gathered per partition was published: a record's latency
             #: is that of the event in it that waited longest.
@@ -304,8 +312,9 @@ def create_app(
                     await deadletters.send(key=message.key, value=item.model_dump_json().encode())
                     metrics.dead_lettered(source, item.reason, item.error_type)
                 elif isinstance(item, ReleaseEnd):
-                    await send_events(where, gathered.pop(where, []), earliest.pop(where, None))
-                    await send_ordered(where, item.model_dump_json().encode(), None)
+                    # After the events its partition gathered, in the same record(s): a burst of
+                    # releases is a few records, not one per marker copy.
+                    gathered.setdefault(where, []).append(item.model_dump_json().encode())
                     metrics.consumed(source)
                 else:
                     gathered.setdefault(where, []).append(item.model_dump_json().encode())
@@ -336,7 +345,8 @@ def create_app(
         return marker
 
     async def send_events(where: str, values: list[bytes], published: float | None) -> None:
-        """The events of one input partition to the ordered stream, a few records at most."""
+        """The events and markers of one input partition to the ordered stream, in order, a few
+        records at most."""
         if k.batch == 1:
             for value in values:
                 await send_ordered(where, value, published)
@@ -477,10 +487,10 @@ def create_app(
             await publish(shell.core.close(closure, offset), offset, value)
             return
         origin = Origin(source="kafka", topic=names.events, offset=offset)
-        item: Event | DeadLetter | ReleaseEnd | list[Event]
+        item: Event | DeadLetter | ReleaseEnd | list[Event | ReleaseEnd]
         if value.startswith(BATCH):
             try:
-                item = _EVENTS.validate_json(value[len(BATCH) - 1 : -1])
+                item = _ITEMS.validate_json(value[len(BATCH) - 1 : -1])
             except ValidationError as exc:
                 first = exc.errors(include_url=False)[0]
                 item = dead_letter(value, origin, now(), "validation", first["type"],
@@ -501,22 +511,19 @@ def create_app(
             shell.core.skip(offset)
             return
         shell.last_seen[source] = time.monotonic()
-        closed, started = shell.core.closed, time.perf_counter()
-        if isinstance(item, ReleaseEnd):
-            outputs = shell.core.mark(item, source, offset)
-        elif isinstance(item, list):
-            outputs = shell.core.receive_many((e, source, offset) for e in item)
-        else:
-            outputs = shell.core.receive(item, source, offset)
-        await publish(outputs, offset, value)
-        for judged in shell.core.take_judged():  # after their alerts: "judged, all of it out"
-            await releases.send(key=judged.dataset.encode(),
-                                value=judged.model_dump_json().encode(), force=True)  # fmt: skip
-        if shell.core.closed != closed:  # markers (and events) completed a release: judged
-            metrics.release_judged(time.perf_counter() - started)
-
-    async def publish(outputs: list[Output], offset: int, value: bytes) -> None:
+        started = time.perf_counter()
+        items = item if isinstance(item, list) else [item]
         rejections = 0
+        for outputs, judged in shell.core.receive_record(items, source, offset):
+            rejections = await publish(outputs, offset, value, rejections)
+            for release in judged:  # after its alerts: "judged, all of it out"
+                ack = release.model_dump_json().encode()
+                await releases.send(key=release.dataset.encode(), value=ack, force=True)
+                metrics.release_judged(time.perf_counter() - started)
+
+    async def publish(outputs: list[Output], offset: int, value: bytes, rejections: int = 0) -> int:
+        """Send ``outputs`` of the record at ``offset``; ``rejections`` it caused so far, and
+        after (each has its own dead letter key)."""
         for output in outputs:
             if isinstance(output, Alert):
                 observer.emitted(output)  # Alertmanager posts are idempotent: always
@@ -538,6 +545,7 @@ def create_app(
                 # One record may carry many events: the n-th rejection it caused has its own key.
                 await send_rejection(offset, letter, rejections)
                 rejections += 1
+        return rejections
 
     async def send_rejection(offset: int, letter: DeadLetter, index: int = 0) -> None:
         key = b"core:" + str(offset).encode() + (b"." + str(index).encode() if index else b"")

@@ -106,9 +106,14 @@ class CoreProcessor:
             if len(self.seen) > SEEN_DAYS:
                 self._forget_counts()
         counts[source] += 1
+        seen = counts[source]
         out = self._process(self.buffer.add(source, event))
-        if day in self._on:
-            out.extend(self._close_complete(self._on[day]))
+        pending = self._on.get(day)
+        # A pending release is never complete (it would have been closed), and an event can
+        # complete one only by bringing its partition's count up to the marker's: only then is
+        # it worth looking (before, every event of a day with markers pending looked).
+        if pending is not None and any(self.markers[r][1].get(source) == seen for r in pending):
+            out.extend(self._close_complete(pending))
         return out
 
     def receive_many(self, items: Iterable[tuple[Event, str, int]]) -> list[Output]:
@@ -117,6 +122,33 @@ class CoreProcessor:
         for event, source, offset in items:
             out.extend(self.receive(event, source, offset))
         return out
+
+    def receive_record(
+        self, items: Iterable[Event | ReleaseEnd], source: str, offset: int
+    ) -> list[tuple[list[Output], list[ReleaseJudged]]]:
+        """Fold in the events and markers of one record of input partition ``source``, in order.
+
+        Exactly :meth:`receive` and :meth:`mark` item after item (a release is judged at the
+        item that completes it, before the later items reach the buffer: what they release
+        could otherwise reach the engine ahead of the judgement and change it). The outputs come
+        in steps, each ending with the releases judged in it (:meth:`take_judged`), so the shell
+        can acknowledge each release right after its alerts, as when every marker was a record
+        of its own. The steps' outputs together are what the items one by one give.
+        """
+        self.position = max(self.position, offset)  # an empty record too
+        steps: list[tuple[list[Output], list[ReleaseJudged]]] = []
+        out: list[Output] = []
+        for item in items:
+            if isinstance(item, ReleaseEnd):
+                out.extend(self.mark(item, source, offset))
+            else:
+                out.extend(self.receive(item, source, offset))
+            if self.judged:
+                steps.append((out, self.take_judged()))
+                out = []
+        if out:
+            steps.append((out, []))
+        return steps
 
     def mark(self, marker: ReleaseEnd, source: str, offset: int) -> list[Output]:
         """Fold in one copy of a release's end marker, from input partition ``source``."""

@@ -9,14 +9,17 @@ exactly the ones ``tutka replay`` gives.
 from __future__ import annotations
 
 import itertools
+import random
 from collections import Counter
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
 from tutka.models.alerts import Alert
 from tutka.models.markers import EventType, ReleaseEnd, ReleaseJudged, is_marker
+from tutka.streams.engine import Output
 from tutka.streams.ordering import ordering_key
 from tutka.worker.core import CoreProcessor
 from tutka.worker.markers import ReleaseCounter, partition_of
@@ -283,3 +286,101 @@ def test_a_marker_read_twice_does_not_judge_a_later_release_early(run: Run) -> N
         assert feed.mark(source, marker) == []
     assert core.closed == 1 and not core.markers
     assert core.stale(day) and not core.stale(next_day)
+
+
+def partition_logs(events: list[Event], ahead: int = 0) -> dict[str, list[Event | ReleaseEnd]]:
+    """Each input partition's records as ``publish`` sends them: a release's events, then its
+    marker copy. With ``ahead``, every ``ahead``-th release's marker comes one event early on
+    partitions that have events of it (a marker ahead of an event: the event completes it)."""
+    logs: dict[str, list[Event | ReleaseEnd]] = {source: [] for source in SOURCES}
+    for n, (day, group) in enumerate(releases(events)):
+        for source, marker in markers_for(day, group).items():
+            own = [e for e in group if source_of(e) == source]
+            if ahead and n % ahead == 0 and own:
+                logs[source] += [*own[:-1], marker, own[-1]]
+            else:
+                logs[source] += [*own, marker]
+    return logs
+
+
+def records_of(logs: dict[str, list[Event | ReleaseEnd]], seed: int) -> list[tuple[str, list[Any]]]:
+    """The logs cut into records of 1-40 items of one partition, the partitions interleaved."""
+    rng = random.Random(seed)
+    queues = {source: list(items) for source, items in logs.items()}
+    out: list[tuple[str, list[Any]]] = []
+    while any(queues.values()):
+        source = rng.choice([s for s, q in queues.items() if q])
+        size = rng.randint(1, 40)
+        out.append((source, queues[source][:size]))
+        del queues[source][:size]
+    return out
+
+
+class LookingAtEveryEvent(CoreProcessor):
+    """The core as it was: every event of a day with markers pending looked for complete
+    releases (the reference for the cheaper look)."""
+
+    looked = 0
+
+    def receive(self, event: Event, source: str, offset: int) -> list[Output]:
+        closed = self.closed
+        out = super().receive(event, source, offset)
+        if event.available_on in self._on:
+            out.extend(self._close_complete(self._on[event.available_on]))
+        self.looked += self.closed - closed  # releases an event completed
+        return out
+
+
+@pytest.mark.parametrize(("seed", "ahead"), [(1, 0), (2, 3)])
+def test_a_record_of_events_and_markers_gives_what_its_items_one_by_one_give(
+    run: Run, seed: int, ahead: int
+) -> None:
+    """Records carrying several releases' events and markers (ingest's batches): the same
+    outputs, the same releases judged at the same items, the same state, as one item a record;
+    and the replay's alerts."""
+    records = records_of(partition_logs(run.events, ahead), seed)
+    assert any(sum(isinstance(i, ReleaseEnd) for i in items) > 1 for _, items in records)
+    one, many = LookingAtEveryEvent(H, CATALOGUE, {}, SOURCES, KINDS), processor()
+    expected: list[tuple[list[object], list[ReleaseJudged]]] = []
+    got: list[tuple[list[object], list[ReleaseJudged]]] = []
+    for offset, (source, items) in enumerate(records):
+        out: list[object] = []
+        for item in items:
+            if isinstance(item, ReleaseEnd):
+                out += one.mark(item, source, offset)
+            else:
+                out += one.receive(item, source, offset)
+            judged = one.take_judged()
+            if judged:
+                expected.append((out, judged))
+                out = []
+        if out:
+            expected.append((out, []))
+        got += many.receive_record(items, source, offset)
+    assert got == expected
+    assert many.checkpoint() == one.checkpoint()
+    judged = [j for _, js in got for j in js]
+    assert len(judged) == len(releases(run.events)) and many.closed == len(judged)
+    assert [j.published for j in judged] == sorted(j.published for j in judged)
+    # With markers ahead, events complete releases too.
+    assert (one.looked > 0) == bool(ahead)
+    alerts = [o for out, _ in got for o in out if isinstance(o, Alert)]
+    assert alerts == [o for o in replayed(run.events) if isinstance(o, Alert)]
+
+
+def test_an_event_completes_a_release_only_at_its_markers_count(run: Run) -> None:
+    """Markers ahead of events: the release waits for the events its copies count, and is
+    judged at the event that brings the last count up, not before."""
+    (day, first), _ = releases(run.events)[:2]
+    core = processor()
+    markers = markers_for(day, first)
+    for source, marker in markers.items():
+        core.mark(marker, source, 0)
+    assert core.markers and core.take_judged() == []
+    *early, last = sorted(first, key=ordering_key)
+    steps = core.receive_record(early, source_of(last), 1)
+    assert core.take_judged() == [] and all(not judged for _, judged in steps)
+    assert core.markers
+    steps = core.receive_record([last], source_of(last), 2)
+    assert [j.release for _, judged in steps for j in judged] == [("publish", day)]
+    assert not core.markers and len(core.buffer) == 0
