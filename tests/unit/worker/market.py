@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -11,6 +13,7 @@ from typing import Any
 from tutka.config.catalogue import OutlierRules, load_catalogue
 from tutka.models.areas import Hierarchy
 from tutka.models.events import LayoffNoticeFiled, UnemploymentReported, VacanciesReported
+from tutka.models.markers import EventType, ReleaseEnd
 from tutka.streams.engine import Engine, Output
 from tutka.streams.ordering import ordering_key
 from tutka.worker.core import CoreProcessor
@@ -108,3 +111,44 @@ class Run:
         outputs = feed(core, records) + core.flush()
         assert core.position == len(records) - 1 and not core.dirty and len(core.buffer) == 0
         return cls(events, records, outputs, through_json(core.checkpoint()))
+
+
+KINDS: dict[str, EventType] = {
+    SOURCES[0]: "layoff_notice",
+    SOURCES[1]: "unemployment",
+    SOURCES[2]: "vacancies",
+    SOURCES[3]: "vacancies",
+}
+TOPICS: tuple[EventType, ...] = ("layoff_notice", "unemployment", "vacancies")
+
+
+def releases(events: list[Event]) -> list[tuple[date, list[Event]]]:
+    ordered = sorted(events, key=ordering_key)
+    return [(d, list(g)) for d, g in itertools.groupby(ordered, key=lambda e: e.available_on)]
+
+
+def markers_for(day: date, events: list[Event]) -> dict[str, ReleaseEnd]:
+    """The marker copy each partition gets after the release (all topics, as `publish` sends)."""
+    counts = Counter(source_of(e) for e in events)
+    return {
+        source: ReleaseEnd(dataset="publish", published=day, topics=TOPICS,
+                           partition=int(source.rsplit(":", 1)[1]),
+                           partitions=2 if KINDS[source] == "vacancies" else 1,
+                           count=counts[source])
+        for source in SOURCES
+    }  # fmt: skip
+
+
+def partition_logs(events: list[Event], ahead: int = 0) -> dict[str, list[Event | ReleaseEnd]]:
+    """Each input partition's records as ``publish`` sends them: a release's events, then its
+    marker copy. With ``ahead``, every ``ahead``-th release's marker comes one event early on
+    partitions that have events of it (a marker ahead of an event: the event completes it)."""
+    logs: dict[str, list[Event | ReleaseEnd]] = {source: [] for source in SOURCES}
+    for n, (day, group) in enumerate(releases(events)):
+        for source, marker in markers_for(day, group).items():
+            own = [e for e in group if source_of(e) == source]
+            if ahead and n % ahead == 0 and own:
+                logs[source] += [*own[:-1], marker, own[-1]]
+            else:
+                logs[source] += [*own, marker]
+    return logs

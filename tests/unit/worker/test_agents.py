@@ -14,6 +14,7 @@ import base64
 import gc
 import gzip
 import json
+import random
 import time
 import weakref
 from collections import Counter
@@ -25,12 +26,13 @@ from typing import Any
 import faust.topics
 import pytest
 from prometheus_client import CollectorRegistry
-from pydantic import SecretStr
+from pydantic import SecretStr, TypeAdapter
 
 from tests.receiver import PostRecorder
 from tutka.config.settings import AlertmanagerSettings, KafkaSettings, Settings, WebhookSettings
 from tutka.models.alerts import Alert
 from tutka.models.deadletter import DeadLetter
+from tutka.models.events import Event as EventUnion
 from tutka.models.markers import ReleaseEnd, ReleaseJudged
 from tutka.models.subscriptions import (
     Subscription,
@@ -44,9 +46,10 @@ from tutka.worker.core import CoreProcessor
 from tutka.worker.delivery import AGENT_DELIVER
 from tutka.worker.topics import Topics, topics_for
 
-from .market import CATALOGUE, SOURCES, Event, H, Run
+from .market import CATALOGUE, KINDS, SOURCES, Event, H, Run, partition_logs, releases
 
 DATASET = b"tyonv"
+EVENT: TypeAdapter[EventUnion] = TypeAdapter(EventUnion)
 
 
 @dataclass(frozen=True)
@@ -303,6 +306,81 @@ def test_batched_ingest_and_core_publish_exactly_the_replays_alerts(
     asyncio.run(scenario())
     assert worker.alerts() == [o for o in run.outputs if isinstance(o, Alert)]
     assert worker.letters() == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("worker", [64], indirect=True)
+def test_batched_markers_go_with_their_events_and_each_release_is_acknowledged_after_its_alerts(
+    worker: Worker, run: Run
+) -> None:
+    """Ingest sends a batch's markers in the record of the events they follow (a burst of
+    releases is a few records, not one per marker copy); the core folds such a record item by
+    item: the same alerts and acknowledgements, in the same order, as one item a record."""
+    names = worker.names
+    logs = partition_logs(run.events)
+    inputs = [(s, item) for s, queue in logs.items() for item in queue]
+    rng = random.Random(5)
+    order: list[tuple[str, Event | ReleaseEnd]] = []  # the partitions interleaved at random
+    queues = {s: list(q) for s, q in logs.items()}
+    while any(queues.values()):
+        source = rng.choice([s for s, q in queues.items() if q])
+        order.append((source, queues[source].pop(0)))
+    assert len(order) == len(inputs)
+
+    async def until(done: Any) -> None:
+        for _ in range(5000):
+            if done():
+                return
+            await asyncio.sleep(0.002)
+        raise AssertionError("the agent did not finish")
+
+    async def scenario() -> None:
+        async with worker.app.agents[worker_app.AGENT_INGEST].test_context() as ingest:
+            for i, (source, item) in enumerate(order):
+                topic, partition = source.rsplit(":", 1)
+                value = item.model_dump_json().encode()
+                await put_on(ingest, topic, value, b"k", int(partition), wait=False)
+                if i % 50 == 0:
+                    await asyncio.sleep(0.001)
+            await until(lambda: max(worker.shell.done.values(), default=-1) == len(order) - 1)
+        async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
+            for record in worker.on(names.events):
+                worker.log[core.sent_offset] = (DATASET, record.value, record.headers)
+                await core.put(record.value, key=DATASET, headers=record.headers, wait=False)
+            await until(lambda: worker.shell.taken >= len(worker.on(names.events)))
+
+    asyncio.run(scenario())
+    forwarded = worker.on(names.events)
+    markers = sum(isinstance(item, ReleaseEnd) for _, item in order)
+    assert len(forwarded) < markers / 4, "markers go on with the events, several to a record"
+    assert any(b'"release_end"' in s.value and b'"published"' in s.value[-400:] for s in forwarded)
+    # The reference: the same records' items, one at a time, acknowledged as they close.
+    reference = CoreProcessor(H, CATALOGUE, {}, SOURCES, KINDS)
+    expected: list[tuple[str, bytes]] = []
+    for offset, record in enumerate(forwarded):
+        source = record.headers["source"].decode()
+        value = record.value
+        raw = (
+            json.loads(value)["events"]
+            if value.startswith(worker_app.BATCH)
+            else [json.loads(value)]
+        )
+        for item in raw:
+            if item["type"] == "release_end":
+                out = reference.mark(ReleaseEnd.model_validate(item), source, offset)
+            else:
+                out = reference.receive(EVENT.validate_python(item), source, offset)
+            expected += [(names.alerts, o.model_dump_json().encode()) for o in out
+                         if isinstance(o, Alert)]  # fmt: skip
+            expected += [(names.releases, j.model_dump_json().encode())
+                         for j in reference.take_judged()]  # fmt: skip
+    got = [(s.topic, s.value) for s in worker.sent if s.topic in (names.alerts, names.releases)]
+    assert got == expected
+    acks = [ReleaseJudged.model_validate_json(v) for t, v in got if t == names.releases]
+    assert [a.published for a in acks] == [day for day, _ in releases(run.events)]
+    assert worker.alerts() == [o for o in run.outputs if isinstance(o, Alert)]
+    assert worker.letters() == []
+    assert worker.counted("tutka_release_alerts_seconds_count") == len(acks)
 
 
 # -- core -----------------------------------------------------------------------------------------

@@ -8,9 +8,7 @@ exactly the ones ``tutka replay`` gives.
 
 from __future__ import annotations
 
-import itertools
 import random
-from collections import Counter
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,42 +16,30 @@ import pytest
 from pydantic import ValidationError
 
 from tutka.models.alerts import Alert
-from tutka.models.markers import EventType, ReleaseEnd, ReleaseJudged, is_marker
+from tutka.models.markers import ReleaseEnd, ReleaseJudged, is_marker
 from tutka.streams.engine import Output
 from tutka.streams.ordering import ordering_key
 from tutka.worker.core import CoreProcessor
 from tutka.worker.markers import ReleaseCounter, partition_of
 
-from .market import CATALOGUE, SOURCES, Event, H, Run, replayed, source_of, through_json
-
-KINDS: dict[str, EventType] = {
-    SOURCES[0]: "layoff_notice",
-    SOURCES[1]: "unemployment",
-    SOURCES[2]: "vacancies",
-    SOURCES[3]: "vacancies",
-}
-TOPICS: tuple[EventType, ...] = ("layoff_notice", "unemployment", "vacancies")
+from .market import (
+    CATALOGUE,
+    KINDS,
+    SOURCES,
+    Event,
+    H,
+    Run,
+    markers_for,
+    partition_logs,
+    releases,
+    replayed,
+    source_of,
+    through_json,
+)
 
 
 def processor() -> CoreProcessor:
     return CoreProcessor(H, CATALOGUE, {}, SOURCES, KINDS)
-
-
-def releases(events: list[Event]) -> list[tuple[date, list[Event]]]:
-    ordered = sorted(events, key=ordering_key)
-    return [(d, list(g)) for d, g in itertools.groupby(ordered, key=lambda e: e.available_on)]
-
-
-def markers_for(day: date, events: list[Event]) -> dict[str, ReleaseEnd]:
-    """The marker copy each partition gets after the release (all topics, as `publish` sends)."""
-    counts = Counter(source_of(e) for e in events)
-    return {
-        source: ReleaseEnd(dataset="publish", published=day, topics=TOPICS,
-                           partition=int(source.rsplit(":", 1)[1]),
-                           partitions=2 if KINDS[source] == "vacancies" else 1,
-                           count=counts[source])
-        for source in SOURCES
-    }  # fmt: skip
 
 
 class Feed:
@@ -286,21 +272,6 @@ def test_a_marker_read_twice_does_not_judge_a_later_release_early(run: Run) -> N
         assert feed.mark(source, marker) == []
     assert core.closed == 1 and not core.markers
     assert core.stale(day) and not core.stale(next_day)
-
-
-def partition_logs(events: list[Event], ahead: int = 0) -> dict[str, list[Event | ReleaseEnd]]:
-    """Each input partition's records as ``publish`` sends them: a release's events, then its
-    marker copy. With ``ahead``, every ``ahead``-th release's marker comes one event early on
-    partitions that have events of it (a marker ahead of an event: the event completes it)."""
-    logs: dict[str, list[Event | ReleaseEnd]] = {source: [] for source in SOURCES}
-    for n, (day, group) in enumerate(releases(events)):
-        for source, marker in markers_for(day, group).items():
-            own = [e for e in group if source_of(e) == source]
-            if ahead and n % ahead == 0 and own:
-                logs[source] += [*own[:-1], marker, own[-1]]
-            else:
-                logs[source] += [*own, marker]
-    return logs
 
 
 def records_of(logs: dict[str, list[Event | ReleaseEnd]], seed: int) -> list[tuple[str, list[Any]]]:
