@@ -16,6 +16,7 @@ is never updated again (it would no longer be exported).
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from faust.sensors.monitor import Monitor
 from faust.sensors.prometheus import FaustMetrics, PrometheusMonitor
@@ -30,8 +31,8 @@ class CachedPrometheusMonitor(PrometheusMonitor):
         self._received: dict[str, Any] = {}
         #: ``messages_received_per_topics_partition`` children by (topic, partition).
         self._offsets: dict[tuple[str, int], Any] = {}
-        #: ``total_events_per_stream`` children by stream.
-        self._streams: dict[Any, Any] = {}
+        #: ``total_events_per_stream`` children by stream (weakly, as faust's own look-up).
+        self._streams: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
         #: ``topic_messages_sent`` children by topic.
         self._sent: dict[str, Any] = {}
 
