@@ -116,13 +116,6 @@ class CoreProcessor:
             out.extend(self._close_complete(pending))
         return out
 
-    def receive_many(self, items: Iterable[tuple[Event, str, int]]) -> list[Output]:
-        """:meth:`receive` for each (event, source, offset) of a batch, in order."""
-        out: list[Output] = []
-        for event, source, offset in items:
-            out.extend(self.receive(event, source, offset))
-        return out
-
     def receive_record(
         self, items: Iterable[Event | ReleaseEnd], source: str, offset: int
     ) -> list[tuple[list[Output], list[ReleaseJudged]]]:
