@@ -148,7 +148,14 @@ class History:
         """Store ``value`` as ``revision`` of ``period``, growing the arrays to reach it."""
         if revision < 0:
             raise ValueError(f"a revision cannot be negative, got {revision}")
-        if not self._revisions:
+        revisions = self._revisions
+        if period - self._first == len(revisions) and revisions:
+            # The month after the newest kept: by far the most common case.
+            self._values.append(value)
+            revisions.append(revision)
+            self._count += 1
+            return
+        if not revisions:
             self._first = period
         elif period < self._first:
             gap = self._first - period
