@@ -309,7 +309,9 @@ def evaluate(
             state.alarms.clear()
         elif gap > 0:
             _bridge(state, period, value, inputs)
-    _checkpoint(state, period, depth)
+    checkpoints = state.checkpoints
+    if not checkpoints or period - checkpoints[-1][0] >= depth:  # (most periods: none due)
+        _checkpoint(state, period, depth)
     findings = _step(state, period, value, inputs)
     state.last = period
     _remember_alarms(state, period, findings, depth)
