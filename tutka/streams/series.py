@@ -21,6 +21,7 @@ from tutka.detectors.registry import AnyDetector, restore
 from tutka.detectors.relative_shift import RelativePoint
 from tutka.streams.signals import SeriesKey
 
+_new = tuple.__new__
 #: Values kept per series: enough for year-on-year features and a few years of plots.
 HISTORY_MONTHS: Final = 48
 #: Detectors that judge a series against reference series rather than its own values alone.
@@ -468,7 +469,9 @@ def _judge(
         detector.update(x)
         threshold = calibrated
         alarm = ready and assessment.score >= threshold
-    return Finding(name, period, assessment, alarm, threshold, ready)
+    # (Without the named tuple's ``__new__``, a Python function: one finding per detector and
+    # series every month.)
+    return _new(Finding, (name, period, assessment, alarm, threshold, ready))
 
 
 def _bridge(state: SeriesState, period: int, value: float, inputs: Inputs) -> None:
