@@ -81,6 +81,8 @@ CENTRED: Final = 13
 #: Variance of the median of twelve normal values, in units of one value's variance (≈ π/2n).
 MEDIAN_VARIANCE: Final = math.pi / 2
 MAD_TO_SIGMA: Final = 1.4826
+#: ``expm1`` of more overflows a float.
+_LARGEST_EXPONENT: Final = 700.0
 
 
 class RelativePoint(NamedTuple):
@@ -293,7 +295,8 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
         span = values[-(p.longest_window + p.baseline) :]
         if not counts or math.isnan(sum(span)):
             return False
-        most = math.expm1((max(span) - min(span)) * (1 + 1e-9) + 1e-9)
+        widest = (max(span) - min(span)) * (1 + 1e-9) + 1e-9
+        most = math.expm1(min(widest, _LARGEST_EXPONENT))  # (never larger than a float holds)
         before = max(counts[-p.longest_window :])
         return most < p.min_change or before * most < p.min_persons
 
