@@ -60,7 +60,8 @@ class Assessment(NamedTuple):
     @staticmethod
     def quiet(baseline: float) -> Assessment:
         """A zero score at ``baseline``: what a detector says before it is ready."""
-        return Assessment(0.0, baseline, 0)
+        # Without the named tuple's ``__new__`` (a Python function): most assessments are quiet.
+        return tuple.__new__(Assessment, (0.0, baseline, 0))
 
 
 @runtime_checkable

@@ -81,6 +81,8 @@ CENTRED: Final = 13
 #: Variance of the median of twelve normal values, in units of one value's variance (≈ π/2n).
 MEDIAN_VARIANCE: Final = math.pi / 2
 MAD_TO_SIGMA: Final = 1.4826
+#: ``expm1`` of more overflows a float.
+_LARGEST_EXPONENT: Final = 700.0
 
 
 class RelativePoint(NamedTuple):
@@ -186,8 +188,7 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
         if y is None or factor is None:
             return Assessment.quiet(x.value)
         s = y - factor
-        sigma = self._noise()
-        best = self._best_window(s, sigma) if sigma is not None and sigma > 0 else None
+        best = self._best_window(s) if self.ready else None
         if best is None:
             return Assessment.quiet(x.value)
         return Assessment(
@@ -246,11 +247,19 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
             self._sigma = MAD_TO_SIGMA * mad / math.sqrt(2)
         return self._sigma
 
-    def _best_window(self, s: float, sigma: float) -> Window | None:
-        """The material window (length ``k``) with the largest ``|z|`` if ``s`` were added."""
+    def _best_window(self, s: float) -> Window | None:
+        """The material window (length ``k``) with the largest ``|z|`` if ``s`` were added.
+
+        None also when the noise has no positive scale. The scale is computed only once a
+        window is material, and the windows only when one can be (:meth:`_none_material`):
+        most series of a large market are small, and their windows never are.
+        """
         p = self.params
         values = [*self._s, s]  # the oldest first; the last is now
         counts = list(self._counts)
+        if self._none_material(values, counts):
+            return None
+        sigma: float | None = None
         best: Window | None = None
         for k in range(p.shortest_window, p.longest_window + 1):
             recent = _finite(values[-k:])
@@ -263,10 +272,33 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
             relative = abs(math.expm1(change))
             if relative < p.min_change or before * relative < p.min_persons:
                 continue
+            if sigma is None:
+                sigma = self._noise()
+                if sigma is None or sigma <= 0:
+                    return None
             z = change / (sigma * math.sqrt(1 / k + MEDIAN_VARIANCE / p.baseline))
             if best is None or abs(z) > abs(best.z):
                 best = Window(z, change)
         return best
+
+    def _none_material(self, values: list[float], counts: list[float]) -> bool:
+        """Whether no window can be material, by a bound that skips the medians and means.
+
+        Every window's change is a mean minus a median of the last ``longest_window +
+        baseline`` values, so its size is at most their range; its relative change at most
+        ``expm1`` of that, for a rise or a fall. (The bound is widened by far more than the
+        rounding of the exact computation, so it never rules out a window that computation
+        would find material.) With a NaN among the values (months before a seasonal factor)
+        the exact computation decides.
+        """
+        p = self.params
+        span = values[-(p.longest_window + p.baseline) :]
+        if not counts or math.isnan(sum(span)):
+            return False
+        widest = (max(span) - min(span)) * (1 + 1e-9) + 1e-9
+        most = math.expm1(min(widest, _LARGEST_EXPONENT))  # (never larger than a float holds)
+        before = max(counts[-p.longest_window :])
+        return most < p.min_change or before * most < p.min_persons
 
     def _expected(self, x: RelativePoint, change: float) -> float:
         """This month's count had the share not moved by the window's change.
@@ -283,10 +315,12 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
         return {
             "seen": self._seen,
             "y": _json_floats(self._y),
-            "deviations": [_json_floats(d) for d in self._deviations],
+            # Never NaN: a deviation is a finite value minus a median of finite ones, a
+            # difference one of two finite values (copied without the check: every snapshot).
+            "deviations": [list(d) for d in self._deviations],
             "s": _json_floats(self._s),
             "counts": _json_floats(self._counts),
-            "diffs": _json_floats(self._diffs),
+            "diffs": list(self._diffs),
         }
 
     def _load_state(self, state: JSONObject) -> None:

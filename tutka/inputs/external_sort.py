@@ -457,7 +457,7 @@ class RowCodec:
         wholes = [c.wholes for c, _, _ in taken]
         shapes, periods, files, names = self._shapes, self._periods, self._files, self.names
         days: dict[int, date] = {}
-        new, setattr_ = object.__new__, object.__setattr__
+        new, setattr_, new_record = object.__new__, object.__setattr__, tuple.__new__
         for first in range(0, len(rows), self.slice):
             part = permutation[first : first + self.slice]
             ordered = rows[part]
@@ -494,7 +494,7 @@ class RowCodec:
                 setattr_(event, "__pydantic_extra__", None)
                 setattr_(event, "__pydantic_fields_set__", set(fields_set))
                 setattr_(event, "__pydantic_private__", None)
-                yield Record(event, raw, files[file], line)
+                yield new_record(Record, (event, raw, files[file], line))
 
 
 def _upto(cursor: _Cursor, high: int, seq: int) -> int:

@@ -33,6 +33,12 @@ DATA_COLUMNS: Final = frozenset({"month", "area", "measure", "value"})
 PUBLICATION_DAY: Final = 25
 #: Statistics Finland's code for "all" in a classification column.
 ALL: Final = "SSS"
+#: How Statistics Finland's tables write a cell they do not publish: blank (PxWeb's CSV export of
+#: a confidential or too uncertain figure), ``..`` (not available), ``.`` (not applicable) or
+#: ``-`` (as some exports write "nil"). About a fifth of the occupation table 12ti is blank. Such a
+#: cell is *suppressed*, not bad input: it is counted (:attr:`Decoder.suppressed`), never a dead
+#: letter, and the series simply has no figure that month.
+SUPPRESSED: Final = frozenset({"", ".", "..", "-"})
 #: The longest input line taken in (characters): a longer one is a dead letter
 #: (``line_too_long``) and is skipped without being held in memory.
 MAX_LINE_CHARS: Final = 1 << 20

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final, cast
+from typing import Final, NamedTuple, cast
 
 from tutka.inputs.decoding import Decoder, Pending
 from tutka.inputs.formats import (
@@ -15,6 +14,7 @@ from tutka.inputs.formats import (
     CORRUPT,
     DATA_COLUMNS,
     SUFFIXES,
+    SUPPRESSED,
     CappedLines,
     Event,
     InputError,
@@ -32,21 +32,17 @@ from tutka.inputs.formats import (
 from tutka.models.deadletter import DeadLetter, Origin, dead_letter
 from tutka.models.events import PXWEB_MEASURES, UnemploymentMeasure
 
-#: How Statistics Finland's tables write a cell they do not publish: blank (PxWeb's CSV export of
-#: a confidential or too uncertain figure), ``..`` (not available), ``.`` (not applicable) or
-#: ``-`` (as some exports write "nil"). About a fifth of the occupation table 12ti is blank. Such a
-#: cell is *suppressed*, not bad input: it is counted (:attr:`Decoder.suppressed`), never a dead
-#: letter, and the series simply has no figure that month.
-SUPPRESSED: Final = frozenset({"", ".", "..", "-"})
 #: A plain CSV of at least this many records is worth reading in columnar batches (the replay's
 #: choice); a shorter one is read row by row, sparing pyarrow's libraries and batches (about
 #: 150 MB of memory) where they would gain a few seconds.
 COLUMNAR_RECORDS: Final = 500_000
 
 
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One input item: the event it became (or the dead letter) and the raw text behind it."""
+class Record(NamedTuple):
+    """One input item: the event it became (or the dead letter) and the raw text behind it.
+
+    (A named tuple: a replay makes one per record of its input, millions, and builds it in C.)
+    """
 
     item: Event | DeadLetter
     raw: str

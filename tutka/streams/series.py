@@ -21,6 +21,7 @@ from tutka.detectors.registry import AnyDetector, restore
 from tutka.detectors.relative_shift import RelativePoint
 from tutka.streams.signals import SeriesKey
 
+_new = tuple.__new__
 #: Values kept per series: enough for year-on-year features and a few years of plots.
 HISTORY_MONTHS: Final = 48
 #: Detectors that judge a series against reference series rather than its own values alone.
@@ -148,7 +149,14 @@ class History:
         """Store ``value`` as ``revision`` of ``period``, growing the arrays to reach it."""
         if revision < 0:
             raise ValueError(f"a revision cannot be negative, got {revision}")
-        if not self._revisions:
+        revisions = self._revisions
+        if period - self._first == len(revisions) and revisions:
+            # The month after the newest kept: by far the most common case.
+            self._values.append(value)
+            revisions.append(revision)
+            self._count += 1
+            return
+        if not revisions:
             self._first = period
         elif period < self._first:
             gap = self._first - period
@@ -302,7 +310,9 @@ def evaluate(
             state.alarms.clear()
         elif gap > 0:
             _bridge(state, period, value, inputs)
-    _checkpoint(state, period, depth)
+    checkpoints = state.checkpoints
+    if not checkpoints or period - checkpoints[-1][0] >= depth:  # (most periods: none due)
+        _checkpoint(state, period, depth)
     findings = _step(state, period, value, inputs)
     state.last = period
     _remember_alarms(state, period, findings, depth)
@@ -459,7 +469,9 @@ def _judge(
         detector.update(x)
         threshold = calibrated
         alarm = ready and assessment.score >= threshold
-    return Finding(name, period, assessment, alarm, threshold, ready)
+    # (Without the named tuple's ``__new__``, a Python function: one finding per detector and
+    # series every month.)
+    return _new(Finding, (name, period, assessment, alarm, threshold, ready))
 
 
 def _bridge(state: SeriesState, period: int, value: float, inputs: Inputs) -> None:

@@ -9,6 +9,10 @@ from typing import NamedTuple
 from tutka.models.alerts import AlertKind, NoticeEvidence, Polarity, SignalEvidence
 from tutka.models.codes import period_str
 
+#: Builds a key from a full tuple without the named tuple's ``__new__`` (a Python function):
+#: keys for other areas and measures are made for every figure of a replay.
+_new_key = tuple.__new__
+
 
 class SeriesKey(NamedTuple):
     """One monthly series: an area's measure, optionally for one sector or occupation.
@@ -48,11 +52,11 @@ class SeriesKey(NamedTuple):
 
     def with_area(self, area: str) -> SeriesKey:
         """The same series for another area."""
-        return SeriesKey(area, self.measure, self.sector, self.occupation)
+        return _new_key(SeriesKey, (area, self[1], self[2], self[3]))
 
     def with_measure(self, measure: str) -> SeriesKey:
         """The same series for another measure."""
-        return SeriesKey(self.area, measure, self.sector, self.occupation)
+        return _new_key(SeriesKey, (self[0], measure, self[2], self[3]))
 
 
 def group_key(area: str, sector: str | None, occupation: str | None, kind: AlertKind) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import random
 from collections import deque
 
 import pytest
@@ -113,3 +114,49 @@ def test_state_lists_write_nan_as_null_and_keep_every_other_value(values: list[f
             assert got is None
         else:
             assert got == want and math.copysign(1, got) == math.copysign(1, want)
+
+
+def _assessments(xs: list[RelativePoint], bound: bool) -> tuple[list[tuple[float, ...]], int]:
+    """Every assessment of a run, and how often the bound ruled every window out."""
+    detector = RelativeShift()
+    exact = detector._none_material
+    skipped = 0
+
+    def none_material(values: list[float], counts: list[float]) -> bool:
+        nonlocal skipped
+        skip = bound and exact(values, counts)
+        skipped += skip
+        return skip
+
+    detector._none_material = none_material  # type: ignore[method-assign]
+    out = []
+    for x in xs:
+        assessment, alarm = detector.learn(x)
+        out.append((assessment.score, assessment.baseline, assessment.direction, alarm))
+    return out, skipped
+
+
+@pytest.mark.parametrize(
+    ("size", "noise", "missing"),
+    [(5, 0.3, 0.02), (40, 0.05, 0.0), (40, 0.3, 0.02), (120, 0.1, 0.02), (400, 0.05, 0.0),
+     (3_000, 0.02, 0.02)],
+)  # fmt: skip
+def test_the_materiality_bound_changes_no_assessment(
+    size: int, noise: float, missing: float
+) -> None:
+    # Areas from a handful of people to thousands, quiet or noisy, shifting by 60 %, some
+    # months without a reference: the bound may skip only windows the exact computation finds
+    # immaterial, so every score, baseline, direction and alarm stays the same.
+    rng = random.Random(size)
+    xs = []
+    for t in range(200):
+        level = size * (1.6 if t >= 120 else 1.0) * math.exp(rng.gauss(0, noise))
+        reference = 0.0 if rng.random() < missing else 150_000.0
+        xs.append(RelativePoint(float(round(level)), reference))
+    with_bound, skipped = _assessments(xs, bound=True)
+    without, _ = _assessments(xs, bound=False)
+    assert with_bound == without
+    if size >= 400:
+        assert any(alarm for *_, alarm in without)  # material windows were computed too
+    if size * (1 + 4 * noise) < 75:
+        assert skipped > 100  # small quiet areas: where it saves the work

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import cast
 
 from tutka.models.codes import AreaLevel
@@ -22,7 +23,13 @@ def calibration_group(detector: str, series: SeriesState) -> str:
     """The calibration group of ``detector`` watching ``series``."""
     key = series.key
     breakdown = key.sector is not None or key.occupation is not None
-    return group_of(detector, series.rule, level_of(key.area), breakdown)
+    return _group(detector, series.rule, key.area, breakdown)
+
+
+@lru_cache(maxsize=1 << 14)
+def _group(detector: str, rule: str, area: str, breakdown: bool) -> str:
+    # Asked for every calibrated finding; the combinations are few (areas × rules × detectors).
+    return group_of(detector, rule, level_of(area), breakdown)
 
 
 def track(

@@ -176,23 +176,32 @@ def derive(
     if not ctx.catalogue.derived_rules:
         return []
     derived = []
+    series = state.series
+    seen: set[SeriesKey] = set()
     # In the order of ``keys``, without repeats (a set's order would vary from run to run).
-    for base in dict.fromkeys(
-        k.with_measure(OPEN_VACANCIES) for k in keys if k.measure in (UNEMPLOYED, OPEN_VACANCIES)
-    ):
-        vacancies = state.series.get(base)
-        unemployed = state.series.get(base.with_measure(UNEMPLOYED))
+    for key in keys:
+        measure = key.measure
+        if measure == OPEN_VACANCIES:
+            base = key
+        elif measure == UNEMPLOYED:
+            base = key.with_measure(OPEN_VACANCIES)
+        else:
+            continue
+        if base in seen:
+            continue
+        seen.add(base)
+        vacancies = series.get(base)
+        unemployed = series.get(base.with_measure(UNEMPLOYED))
         if vacancies is None or unemployed is None:
             continue
-        v, u = vacancies.history.get(period), unemployed.history.get(period)
-        if v is None or u is None or u.value <= 0:
+        v, u = vacancies.history.value(period), unemployed.history.value(period)
+        if v is None or u is None or u <= 0:
             continue
-        key = base.with_measure(TIGHTNESS)
-        outcome = record(
-            series_state(state, ctx, key), period, v.value / u.value, max(v.revision, u.revision)
-        )
+        revision = max(vacancies.history.revision(period), unemployed.history.revision(period))
+        derived_key = base.with_measure(TIGHTNESS)
+        outcome = record(series_state(state, ctx, derived_key), period, v / u, revision)
         if outcome in ("new", "revised"):
-            derived.append(key)
+            derived.append(derived_key)
     return derived
 
 

@@ -29,13 +29,16 @@ from tutka.streams.stages.state import (
     reject_unknown_area,
 )
 
+_new_key = tuple.__new__
+
 
 def on_figure(state: EngineState, ctx: EngineContext, fig: Figure) -> list[Output]:
     """Route a figure: into the pending release, a revision, a new release or a late judgement."""
     if fig.area not in ctx.hierarchy:
         state.stats.figures["rejected"] += 1
         return [reject_unknown_area(state.stats, fig.area, len(ctx.hierarchy))]
-    key = SeriesKey(fig.area, fig.measure.value, fig.sector, fig.occupation)
+    # (Without the named tuple's ``__new__``, a Python function: this runs for every figure.)
+    key = _new_key(SeriesKey, (fig.area, fig.measure.value, fig.sector, fig.occupation))
     period = month_index(fig.period)
     pending = state.pending
     if pending is not None and period == pending.period:
