@@ -15,6 +15,7 @@ from typing import cast
 from tutka.models.codes import AreaLevel
 from tutka.streams.calibration import group_of, level_of_group
 from tutka.streams.series import Finding, Inputs, SeriesState
+from tutka.streams.signals import SeriesKey
 from tutka.streams.stages.context import EngineContext, level_of
 from tutka.streams.stages.state import EngineState
 
@@ -53,7 +54,7 @@ def track(
         signed = a.score * a.direction if finding.ready else math.nan
         state.calibration.record(
             calibration_group(finding.detector, series),
-            str(series.key),
+            _name(series.key),
             finding.period,
             value,
             reference,
@@ -95,3 +96,10 @@ def thresholds(state: EngineState, ctx: EngineContext, series: SeriesState) -> d
         if threshold is not None:
             out[detector] = threshold
     return out
+
+
+@lru_cache(maxsize=1 << 18)
+def _name(key: SeriesKey) -> str:
+    # Every calibrated finding is tracked under its series' name, month after month: one
+    # string per series instead of a new one each time.
+    return str(key)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from tutka.models.alerts import Alert
 from tutka.streams import triggers
 from tutka.streams.ordering import month_index
-from tutka.streams.series import record
+from tutka.streams.series import SeriesState, record
 from tutka.streams.signals import SeriesKey, Signal
 from tutka.streams.stages.alerting import counted, resolve_quiet_groups
 from tutka.streams.stages.calibrating import calibrate_if_due
@@ -76,14 +76,16 @@ def close_release(state: EngineState, ctx: EngineContext) -> list[Output]:
     state.stats.releases += 1
     period = pending.period
     calibrate_if_due(state, ctx, period)
-    touched = []
+    # The series as they are touched, without repeats, in order (each looked up once).
+    touched: dict[SeriesKey, SeriesState] = {}
     for key, fig in pending.figures.items():
-        if record(series_state(state, ctx, key), period, fig.value, fig.revision) != "stale":
-            touched.append(key)
-    touched.extend(derive(state, ctx, touched, period))
+        series = series_state(state, ctx, key)
+        if record(series, period, fig.value, fig.revision) != "stale":
+            touched.setdefault(key, series)
+    for key in derive(state, ctx, touched, period):
+        touched.setdefault(key, state.series[key])
     signals: list[Signal] = []
-    for key in dict.fromkeys(touched):
-        series = state.series[key]
+    for series in touched.values():
         if series.last is None or period > series.last:
             signals.extend(detect(state, ctx, series, period, pending.available_on))
     # Series by series in a fixed order: the order of the evidence. A series' evaluation
