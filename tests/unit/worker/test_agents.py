@@ -18,7 +18,7 @@ import random
 import time
 import weakref
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -265,6 +265,28 @@ def test_ingest_forwards_valid_events_and_dead_letters_the_rest(worker: Worker, 
     assert worker.counted(consumed, source="vacancies", outcome="dead_letter") == 1
 
 
+async def until(done: Any) -> None:
+    """Wait for ``done()`` while the agents run (an assertion error if it never comes)."""
+    for _ in range(5000):
+        if done():
+            return
+        await asyncio.sleep(0.002)
+    raise AssertionError("the agent did not finish")
+
+
+async def ingest_all(worker: Worker, items: Sequence[tuple[str, Any]]) -> None:
+    """Every (source partition, event or marker) through the ingest agent, until it has sent
+    on what they became (it marks a batch's records finished only then)."""
+    async with worker.app.agents[worker_app.AGENT_INGEST].test_context() as ingest:
+        for i, (source, item) in enumerate(items):
+            topic, partition = source.rsplit(":", 1)
+            value = item.model_dump_json().encode()
+            await put_on(ingest, topic, value, b"k", int(partition), wait=False)
+            if i % 50 == 0:
+                await asyncio.sleep(0.001)
+        await until(lambda: max(worker.shell.done.values(), default=-1) == len(items) - 1)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("worker", [64], indirect=True)
 def test_batched_ingest_and_core_publish_exactly_the_replays_alerts(
@@ -275,23 +297,8 @@ def test_batched_ingest_and_core_publish_exactly_the_replays_alerts(
     monkeypatch.setattr(worker_app, "BATCH_BYTES", 4096)  # a few events a record
     names, records = worker.names, run.records
 
-    async def until(done: Any) -> None:
-        for _ in range(5000):
-            if done():
-                return
-            await asyncio.sleep(0.002)
-        raise AssertionError("the agent did not finish")
-
     async def scenario() -> None:
-        async with worker.app.agents[worker_app.AGENT_INGEST].test_context() as ingest:
-            for i, (source, event) in enumerate(records):
-                topic, partition = source.rsplit(":", 1)
-                value = event.model_dump_json().encode()
-                await put_on(ingest, topic, value, b"k", int(partition), wait=False)
-                if i % 50 == 0:
-                    await asyncio.sleep(0.001)
-            # Ingest marks a batch's records finished once it has sent what they became.
-            await until(lambda: max(worker.shell.done.values(), default=-1) == len(records) - 1)
+        await ingest_all(worker, records)
         forwarded = worker.on(names.events)
         assert len(forwarded) < len(records) / 3, "events go on several to a record"
         assert all(len(s.value) < 4096 + 2048 for s in forwarded)
@@ -327,22 +334,8 @@ def test_batched_markers_go_with_their_events_and_each_release_is_acknowledged_a
         order.append((source, queues[source].pop(0)))
     assert len(order) == len(inputs)
 
-    async def until(done: Any) -> None:
-        for _ in range(5000):
-            if done():
-                return
-            await asyncio.sleep(0.002)
-        raise AssertionError("the agent did not finish")
-
     async def scenario() -> None:
-        async with worker.app.agents[worker_app.AGENT_INGEST].test_context() as ingest:
-            for i, (source, item) in enumerate(order):
-                topic, partition = source.rsplit(":", 1)
-                value = item.model_dump_json().encode()
-                await put_on(ingest, topic, value, b"k", int(partition), wait=False)
-                if i % 50 == 0:
-                    await asyncio.sleep(0.001)
-            await until(lambda: max(worker.shell.done.values(), default=-1) == len(order) - 1)
+        await ingest_all(worker, order)
         async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
             for record in worker.on(names.events):
                 worker.log[core.sent_offset] = (DATASET, record.value, record.headers)
