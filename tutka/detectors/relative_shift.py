@@ -168,6 +168,10 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
         self._counts: deque[float] = deque(maxlen=p.longest_window + 1)
         self._diffs: deque[float] = deque(maxlen=p.scale_months)
         self._sigma: float | None = None  # cached: recomputed when the differences change
+        #: Each calendar month's deviations as its last snapshot listed them (None: changed
+        #: since). A month's list changes once a year, and a snapshot is taken every few
+        #: months: snapshots share the unchanged lists (a snapshot is never changed once taken).
+        self._listed: list[JSONValue] = [None] * p.season
 
     # -- the protocol ----------------------------------------------------------------------------
 
@@ -219,6 +223,7 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
             if not math.isnan(centre) and window:
                 centre_phase = (self._seen - CENTRED // 2) % p.season
                 self._deviations[centre_phase].append(centre - statistics.median(window))
+                self._listed[centre_phase] = None
         self._seen += 1
 
     # -- pieces ----------------------------------------------------------------------------------
@@ -317,11 +322,19 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
             "y": _json_floats(self._y),
             # Never NaN: a deviation is a finite value minus a median of finite ones, a
             # difference one of two finite values (copied without the check: every snapshot).
-            "deviations": [list(d) for d in self._deviations],
+            "deviations": self._deviation_lists(),
             "s": _json_floats(self._s),
             "counts": _json_floats(self._counts),
             "diffs": list(self._diffs),
         }
+
+    def _deviation_lists(self) -> list[JSONValue]:
+        """The calendar months' deviations as lists, unchanged ones those of the last snapshot."""
+        listed = self._listed
+        for phase, deviations in enumerate(self._deviations):
+            if listed[phase] is None:
+                listed[phase] = list(deviations)
+        return list(listed)
 
     def _load_state(self, state: JSONObject) -> None:
         p = self.params
@@ -331,6 +344,7 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
         if not isinstance(deviations, list) or len(deviations) != p.season:
             raise ValueError(f"relative_shift state needs {p.season} seasonal deviation lists")
         self._deviations = [deque(read_floats(d), maxlen=p.seasonal_years) for d in deviations]
+        self._listed = [None] * p.season
         self._s = deque(read_floats(state["s"]), maxlen=p.baseline + p.longest_window)
         self._counts = deque(read_floats(state["counts"]), maxlen=p.longest_window + 1)
         self._diffs = deque(read_floats(state["diffs"]), maxlen=p.scale_months)

@@ -78,7 +78,14 @@ class Track:
 
     def record(self, period: int, count: float, reference: float, signed_score: float) -> None:
         """Store a month (extending with gaps as needed; an earlier month is overwritten)."""
-        if not self.counts:
+        counts = self.counts
+        i = period - self.first
+        if i == len(counts) and counts:  # the month after the last: nearly always
+            counts.append(count)
+            self.references.append(reference)
+            self.signed.append(signed_score)
+            return
+        if not counts:
             self.first = period
         i = period - self.first
         if i < 0:

@@ -87,6 +87,7 @@ class Engine:
         """Fold one event in; return the alert versions (and rejections) it caused."""
         state, ctx = self.state, self.context
         state.stats.events[event.type] += 1
+        clock = state.clock_figures
         out: list[Output] = []
         if state.pending is not None and event.available_on > state.pending.available_on:
             out.extend(figures.close_release(state, ctx))
@@ -96,6 +97,11 @@ class Engine:
             out.extend(notices.on_notice(state, ctx, event))
         else:
             out.extend(figures.on_figure(state, ctx, event))
+            if not out and state.clock_figures == clock:
+                # Nothing to tell (most figures: collected into their release): no alert, and
+                # no notice watch can have come due, as the clock has not moved since the
+                # stories were last told, and only a notice adds a watch.
+                return out
         return self._with_stories(out)
 
     def close(self, closure: StaffClosure) -> list[Output]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
 from collections import deque
@@ -160,3 +161,22 @@ def test_the_materiality_bound_changes_no_assessment(
         assert any(alarm for *_, alarm in without)  # material windows were computed too
     if size * (1 + 4 * noise) < 75:
         assert skipped > 100  # small quiet areas: where it saves the work
+
+
+def test_snapshots_share_unchanged_lists_but_never_change_once_taken() -> None:
+    detector = RelativeShift()
+    taken: list[tuple[dict[str, object], str]] = []
+    for t, x in enumerate(share_stream(8, 120, at=80)):
+        detector.learn(x)
+        if t % 3 == 0:
+            snapshot = detector.snapshot()
+            taken.append((snapshot, json.dumps(snapshot)))
+    # Every snapshot still says what it said when taken, and restores the detector it was.
+    assert all(json.dumps(s) == text for s, text in taken)
+    last, _ = taken[-1]
+    assert RelativeShift.from_snapshot(last).snapshot() == last
+    # Consecutive snapshots share a calendar month's list when it did not change between them.
+    before, after = taken[-2][0]["state"], taken[-1][0]["state"]
+    assert isinstance(before, dict) and isinstance(after, dict)
+    shared = [a is b for a, b in zip(before["deviations"], after["deviations"], strict=True)]
+    assert 0 < sum(shared) < len(shared)
