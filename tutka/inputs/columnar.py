@@ -51,7 +51,7 @@ _MEASURE_CODES: Final = pa.array(
     )
 )
 
-#: Suppressed cells as the row-by-row path knows them (:data:`tutka.inputs.readers.SUPPRESSED`),
+#: Suppressed cells as the row-by-row path knows them (:data:`tutka.inputs.formats.SUPPRESSED`),
 #: unpadded: a fifth of the occupation table's rows, skipped (and counted) without a row's work.
 _SUPPRESSED_CELLS: Final = pa.array(sorted(SUPPRESSED))
 
