@@ -27,7 +27,7 @@ from typing import Final, TypeVar
 
 from tutka.config.catalogue import Catalogue
 from tutka.inputs import Decoder, Event, FileOrder, Record, input_files, read_records, scan_order
-from tutka.inputs.decoding import Pending
+from tutka.inputs.blocks import PendingBlock
 from tutka.inputs.external_sort import SORT_CHUNK, ExternalSort
 from tutka.inputs.formats import LineCounts
 from tutka.inputs.readers import COLUMNAR_RECORDS, read_pending
@@ -168,7 +168,7 @@ def _general(value: float, lang: str) -> str:
 
 
 Progress = Callable[[int, int], None]
-R = TypeVar("R", Record, Record | Pending)
+R = TypeVar("R", Record, Record | PendingBlock)
 DeadLetterSink = Callable[[DeadLetter], None]
 
 
@@ -223,8 +223,8 @@ class InputStream:
     def _ordered(self, index: int, order: FileOrder) -> Iterator[Record]:
         columnar = order.plain and order.records >= COLUMNAR_RECORDS
         if order.mode == "unsorted":
-            # Figures the columnar reading makes go to the sort unbuilt (it would take them
-            # apart again); it builds them once, in order.
+            # Figures the columnar reading makes go to the sort unbuilt, a batch's as columns
+            # (it would take them apart again); it builds them once, in order.
             pending = read_pending(order.path, self.received_at, self.decoder, self.counts,
                                    columnar)  # fmt: skip
             return self._sorted_externally(self._events(index, pending), str(order.path))
@@ -235,7 +235,7 @@ class InputStream:
         return _sorted_by_day(events, order.path)
 
     def _sorted_externally(
-        self, records: Iterator[Record | Pending], file: str
+        self, records: Iterator[Record | PendingBlock], file: str
     ) -> Iterator[Record]:
         """An unsorted file's records in order, sorted in chunks on disk when it is long."""
         sorter = ExternalSort(self._sort_chunk, self._sort_directory)
@@ -243,16 +243,23 @@ class InputStream:
         return sorter.sort(records, file)
 
     def _events(self, index: int, records: Iterable[R]) -> Iterator[R]:
-        dead = self._dead[index]
         for record in records:
-            if type(record) is Record and isinstance(record.item, DeadLetter):
-                if self._keep_dead is None or self.dead_read < self._keep_dead:
-                    dead.append(record.item)
-                self.dead_read += 1
-                if self._on_dead is not None:
-                    self._on_dead(record.item)
+            if type(record) is PendingBlock:
+                for other in record.others:
+                    if isinstance(other.item, DeadLetter):
+                        self._set_aside(index, other.item)
+                yield record.without_dead_letters()
+            elif isinstance(record.item, DeadLetter):  # type: ignore[union-attr]
+                self._set_aside(index, record.item)  # type: ignore[union-attr]
             else:
                 yield record
+
+    def _set_aside(self, index: int, letter: DeadLetter) -> None:
+        if self._keep_dead is None or self.dead_read < self._keep_dead:
+            self._dead[index].append(letter)
+        self.dead_read += 1
+        if self._on_dead is not None:
+            self._on_dead(letter)
 
 
 def _key(record: Record) -> OrderKey:

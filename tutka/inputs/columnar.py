@@ -15,17 +15,22 @@ of reading the file row by row.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pv
 import pyarrow.parquet as pq
 
-from tutka.inputs.decoding import Decoder, Figure, Pending, figure_from, varying_values
+from tutka.inputs.blocks import PendingBlock
+from tutka.inputs.decoding import Decoder, Figure, varying_values
 from tutka.inputs.formats import ALL, SUPPRESSED, Event, csv_published
+from tutka.inputs.readers import Record
 from tutka.models.deadletter import DeadLetter
 from tutka.models.events import (
     PXWEB_MEASURES,
@@ -56,10 +61,8 @@ _MEASURE_CODES: Final = pa.array(
 _SUPPRESSED_CELLS: Final = pa.array(sorted(SUPPRESSED))
 
 FIGURES: Final = (UnemploymentReported, VacanciesReported)
-#: A month not looked up yet (None is an answer: its figures cannot take the fast path).
-_UNSEEN: Final = object()
-#: Builds a :class:`Pending` from a full tuple, without the named tuple's ``__new__``.
-_new = tuple.__new__
+#: Between the codes of a series key: no code the checks vouch for holds it.
+_KEY_SEPARATOR: Final = "\x1f"
 #: The row-by-row path: a row's fields and line number → its event, dead letter, or None (a
 #: suppressed cell, counted by the callee).
 SlowRow = Callable[[list[str], int], "Event | DeadLetter | None"]
@@ -113,68 +116,142 @@ def rows(batches: Iterator[list[pa.Array]]) -> Iterator[list[str]]:
         yield from (list(row) for row in zip(*(c.to_pylist() for c in columns), strict=True))
 
 
-def columnar_events(
+def columnar_blocks(
     batches: Iterator[list[pa.Array]],
     columns: list[str],
     decoder: Decoder,
     slow: SlowRow,
     first_line: int,
-    pending: bool = False,
-) -> Iterator[tuple[Event | DeadLetter, str, int] | Pending]:
-    """(item, raw text, line) for every row that is not a suppressed cell (see the module doc).
+    file: str,
+) -> Iterator[PendingBlock]:
+    """Every batch's rows that are not suppressed cells, as a block (see the module doc).
 
     ``decoder`` is the row-by-row path's (its templates' figures are built the same way, and
-    counted in its ``fast``); ``first_line`` the line (or row) number of the first data row.
-    ``pending``: a figure of the fast path comes as a :class:`Pending`, not built.
+    counted in its ``fast``); ``first_line`` the line (or row) number of the first data row;
+    ``file`` names the file in the records of the rows that take the row-by-row path.
     """
-    days = decoder.days
-    index = {name: i for i, name in enumerate(columns)}
-    month_at, area_at, measure_at = index["month"], index["area"], index["measure"]
-    value_at, occupation_at = index["value"], index.get("occupation")
-    templates: dict[tuple[str, str, str], Figure] = {}
-    #: Each month's publication day as ``varying_values`` finds it (None: the models object).
-    month_days: dict[str, date | None] = {}
-    number = first_line - 1
+    reading = _Reading(decoder, slow, {name: i for i, name in enumerate(columns)}, file)
+    number = first_line
     for batch in batches:
-        ordinary = _ordinary(batch, month_at, area_at, measure_at, value_at, occupation_at)
-        values = pc.cast(pc.if_else(ordinary, batch[value_at], "0"), pa.float64()).to_pylist()
-        fast = ordinary.to_pylist()
-        blank = _suppressed(batch, measure_at, value_at).to_pylist()
-        text = [c.to_pylist() for c in batch]
-        raws = pc.binary_join_element_wise(*batch, ",").to_pylist()
-        months, areas, measures = text[month_at], text[area_at], text[measure_at]
-        occupations = text[occupation_at] if occupation_at is not None else None
-        for j in range(len(fast)):
-            number += 1
-            key: tuple[str, str, str] | None = None
-            if fast[j]:
-                occupation = occupations[j] if occupations is not None else ALL
-                key = (areas[j], occupation, measures[j])
-                template = templates.get(key)
-                if template is not None:
-                    month, value = months[j], values[j]
-                    day = month_days.get(month, _UNSEEN)
-                    if day is _UNSEEN:
-                        day = month_days[month] = _publication_day(month, days)
-                    # ``varying_values``'s checks, the day's once per month.
-                    if day is not None and 0.0 <= value <= 1e9:
-                        decoder.fast += 1
-                        if pending:
-                            yield _new(Pending, (template, month, value, day, raws[j], number))
-                        else:
-                            update = {"period": month, "value": value, "published": day}
-                            yield figure_from(template, update), raws[j], number
-                        continue
+        yield reading.block(batch, number)
+        number += len(batch[0])
+
+
+@dataclass
+class _Reading:
+    """What one file's columnar reading remembers from batch to batch."""
+
+    decoder: Decoder
+    slow: SlowRow
+    index: dict[str, int]
+    file: str
+    #: Each series' first figure, by its key (area, occupation, measure joined): the template
+    #: of its later figures.
+    templates: dict[str, Figure] = field(default_factory=dict)
+    #: Each month's publication day as ``varying_values`` finds it (None: the models object).
+    month_days: dict[str, date | None] = field(default_factory=dict)
+
+    def block(self, batch: list[pa.Array], first: int) -> PendingBlock:
+        """A batch's rows as a block; ``first`` is the line number of its first row."""
+        at = self.index
+        month_at, value_at, measure_at = at["month"], at["value"], at["measure"]
+        ordinary = _ordinary(
+            batch, month_at, at["area"], measure_at, value_at, at.get("occupation")
+        )
+        values = _numbers(pc.if_else(ordinary, batch[value_at], "0"))
+        months = pc.dictionary_encode(batch[month_at])
+        month_list: list[str] = months.dictionary.to_pylist()
+        month = months.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+        usual = ordinary.to_numpy(zero_copy_only=False) & (values >= 0.0) & (values <= 1e9)
+        days = self._days(month_list, np.unique(month[usual]))
+        usual &= np.array([day is not None for day in days], dtype=bool)[month]
+        keys = pc.dictionary_encode(self._keys(batch))
+        key_list: list[str] = keys.dictionary.to_pylist()
+        key = keys.indices.to_numpy(zero_copy_only=False).astype(np.intp)
+        known = np.array([k in self.templates for k in key_list], dtype=bool)
+        fast = usual & known[key]
+        blank = _suppressed(batch, measure_at, value_at).to_numpy(zero_copy_only=False)
+        # The rest, row by row in file order: rows of series without a template yet (one may
+        # be made on the way) and whatever the checks do not vouch for, suppressed cells aside.
+        rest = np.flatnonzero((usual & ~known[key]) | (~usual & ~blank))
+        self.decoder.suppressed += int(np.count_nonzero(~usual & blank))
+        others = self._row_by_row(batch, rest, usual, ordinary, blank, key, key_list, fast, first)
+        places = np.flatnonzero(fast)
+        self.decoder.fast += len(places)
+        template_of = [self.templates.get(k) for k in key_list]
+        used, template = np.unique(key[places], return_inverse=True)
+        raws = pc.binary_join_element_wise(*batch, ",")
+        return PendingBlock(
+            templates=[template_of[k] for k in used.tolist()],
+            template=template.astype(np.intp),
+            months=month_list,
+            days=days,
+            month=month[places],
+            values=values[places],
+            lines=places.astype(np.int64) + first,
+            raws=raws.take(pa.array(places)).to_pylist(),
+            others=others,
+        )
+
+    def _row_by_row(
+        self,
+        batch: list[pa.Array],
+        rest: npt.NDArray[np.intp],
+        usual: npt.NDArray[np.bool_],
+        ordinary: pa.Array,
+        blank: npt.NDArray[np.bool_],
+        key: npt.NDArray[np.intp],
+        key_list: list[str],
+        fast: npt.NDArray[np.bool_],
+        first: int,
+    ) -> list[Record]:
+        """The rows of ``rest`` as the row-by-row reading takes them; a row of a series whose
+        template it has just made joins the fast rows (``fast``, changed in place)."""
+        others: list[Record] = []
+        if not len(rest):
+            return others
+        templates, decoder, slow, file = self.templates, self.decoder, self.slow, self.file
+        vouched = ordinary.to_numpy(zero_copy_only=False)
+        for j in rest.tolist():
+            name = key_list[key[j]]
+            if usual[j] and name in templates:
+                fast[j] = True
+                continue
             if blank[j]:
                 decoder.suppressed += 1  # as the row-by-row path counts it
                 continue
-            row = [column[j] for column in text]
-            item = slow(row, number)
+            row = [column[j].as_py() for column in batch]
+            item = slow(row, first + j)
             if item is None:
                 continue
-            if key is not None and key not in templates and isinstance(item, FIGURES):
-                templates[key] = item
-            yield item, ",".join(row), number
+            if vouched[j] and name not in templates and isinstance(item, FIGURES):
+                templates[name] = item
+            others.append(Record(item, ",".join(row), file, first + j))
+        return others
+
+    def _days(self, months: list[str], wanted: npt.NDArray[np.intp]) -> list[date | None]:
+        """The publication day of each month of ``wanted`` (indexes of ``months``); None for
+        the others and for a month whose figures cannot take the fast path."""
+        days: list[date | None] = [None] * len(months)
+        known = self.month_days
+        for i in wanted.tolist():
+            month = months[i]
+            if month not in known:
+                known[month] = _publication_day(month, self.decoder.days)
+            days[i] = known[month]
+        return days
+
+    def _keys(self, batch: list[pa.Array]) -> pa.Array:
+        """Each row's series key: area, occupation (ALL without the column) and measure."""
+        at = self.index
+        occupation = batch[at["occupation"]] if "occupation" in at else pa.scalar(ALL)
+        return pc.binary_join_element_wise(
+            batch[at["area"]], occupation, batch[at["measure"]], _KEY_SEPARATOR
+        )
+
+
+def _numbers(text: pa.Array) -> npt.NDArray[np.float64]:
+    return pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
 
 
 def _ordinary(

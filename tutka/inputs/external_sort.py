@@ -52,7 +52,6 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import islice
 from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, Final, Literal
@@ -60,6 +59,7 @@ from typing import IO, Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 
+from tutka.inputs.blocks import PendingBlock
 from tutka.inputs.decoding import Pending
 from tutka.inputs.formats import Event
 from tutka.inputs.readers import Record
@@ -125,13 +125,17 @@ class ExternalSort:
         if self.block < 1:
             raise ValueError(f"a sort block holds at least one row, got {self.block}")
 
-    def sort(self, records: Iterator[Record | Pending], file: str = "") -> Iterator[Record]:
+    def sort(
+        self, records: Iterator[Record | Pending | PendingBlock], file: str = ""
+    ) -> Iterator[Record]:
         """``records`` (events, not dead letters) in availability order, ties in file order.
 
-        A :class:`~tutka.inputs.decoding.Pending` figure (of ``file``) comes out built."""
-        first = list(islice(records, self.chunk))
-        if len(first) < self.chunk:
-            built = [_built(record, file) for record in first]
+        A :class:`~tutka.inputs.decoding.Pending` figure, or a block's (of ``file``), comes out
+        built."""
+        chunks = _chunks(records, self.chunk)
+        first = next(chunks, [])
+        if _count(first) < self.chunk:
+            built = [_built(record, file) for record in _one_by_one(first)]
             built.sort(key=_record_key)  # stable: ties keep the file's order
             yield from built
             return
@@ -148,13 +152,53 @@ class ExternalSort:
                     _write(spill, *codec.sorted_chunk(rows, raws, wholes), self.block)
                     del rows, raws, wholes
                     self.chunks_written += 1
-                    chunk = list(islice(records, self.chunk))
+                    chunk = next(chunks, [])
                 for chunk_file in files:
                     chunk_file.seek(0)
                 yield from codec.merge([_blocks(f) for f in files])
             finally:
                 for chunk_file in files:
                     chunk_file.close()
+
+
+Item = Record | Pending | PendingBlock
+
+
+def _chunks(items: Iterator[Item], size: int) -> Iterator[list[Item]]:
+    """``items`` in lists of ``size`` records each (the last may hold fewer), a block split
+    where a list ends."""
+    chunk: list[Item] = []
+    count = 0
+    for item in items:
+        if type(item) is PendingBlock:
+            while count + len(item) > size:
+                head, item = item.split(size - count)
+                chunk.append(head)
+                yield chunk
+                chunk, count = [], 0
+            if not len(item):
+                continue
+            count += len(item)
+        else:
+            count += 1
+        chunk.append(item)
+        if count == size:
+            yield chunk
+            chunk, count = [], 0
+    if chunk:
+        yield chunk
+
+
+def _count(items: list[Item]) -> int:
+    return sum(len(i) if type(i) is PendingBlock else 1 for i in items)
+
+
+def _one_by_one(items: list[Item]) -> Iterator[Record | Pending]:
+    for item in items:
+        if type(item) is PendingBlock:
+            yield from item.items(build=False)
+        else:
+            yield item  # type: ignore[misc]
 
 
 def _built(record: Record | Pending, file: str) -> Record:
@@ -241,56 +285,108 @@ class RowCodec:
     def __post_init__(self) -> None:
         self._pending_file = self._file(self.pending_file)
 
-    def encode(self, records: list[Record | Pending]) -> tuple[Rows, list[str], list[Any]]:
-        """A chunk's rows (in file order), raw texts and records pickled whole."""
-        out: list[tuple[Any, ...]] = []
-        append = out.append
+    def encode(self, items: list[Item]) -> tuple[Rows, list[str], list[Any]]:
+        """A chunk's rows, raw texts and records pickled whole.
+
+        The rows are in no particular order: a row's ``seq`` tells its place in the file (a
+        record's count in the sort; for a block's items, their line numbers: a file is read
+        either in blocks or record by record)."""
+        arrays: list[Rows] = []
+        array_raws: list[str] = []
+        rows: list[tuple[Any, ...]] = []  # rows of single records, made an array at the end
         raws: list[str] = []
         wholes: list[Any] = []
-        file, file_id = "", -1
         seq = self.seq
-        templates, period_ids, months = self._templates, self._period_ids, self._months
-        for record in records:
-            if type(record) is Pending:
-                template, period, value, published, raw, line = record
-                known = templates.get(id(template))
-                if known is None:
-                    known = self._template(record)
-                if known:
-                    period_id = period_ids.get(period)
-                    if period_id is None:
-                        period_id = self._period(period)
-                    number, name, previous = known
-                    append((published.toordinal(), 0, months[period_id], name, seq, number,
-                            period_id, value, previous, line, self._pending_file, 0))  # fmt: skip
-                    raws.append(raw)
-                    seq += 1
-                    continue
-                event: Any = record.build()
-                line, file_id_now = record.line, self._pending_file
+        for item in items:
+            if type(item) is PendingBlock:
+                block = self._block_rows(item)
+                if block is None:  # a template of figures pickled whole: one by one
+                    pending = (item.pending(i) for i in range(len(item.lines)))
+                    rows.extend(self._row(p, p.line, raws, wholes) for p in pending)
+                else:
+                    arrays.append(block)
+                    array_raws.extend(item.raws)
+                rows.extend(self._row(r, r.line, raws, wholes) for r in item.others)
             else:
-                event, raw, line = record.item, record.raw, record.line  # type: ignore[union-attr]
-                if record.file != file:  # type: ignore[union-attr]
-                    file, file_id = record.file, self._file(record.file)  # type: ignore[union-attr]
-                file_id_now = file_id
-            raws.append(raw)
-            figure = self._figure(event) if type(event) in _FIGURES else None
-            if figure is not None:
-                period = event.period
-                period_id = period_ids.get(period)
-                if period_id is None:
-                    period_id = self._period(period)
-                number, name, previous = figure
-                append((event.published.toordinal(), 0, months[period_id], name, seq, number,
-                        period_id, event.value, previous, line, file_id_now, 0))  # fmt: skip
-            else:
-                day, kind, month, name = self._whole_key(event)
-                append((day, kind, month, name, seq, _WHOLE, len(wholes), 0.0, 0.0, line,
-                        file_id_now, 0))  # fmt: skip
-                wholes.append(event)
-            seq += 1
+                rows.append(self._row(item, seq, raws, wholes))  # type: ignore[arg-type]
+                seq += 1
         self.seq = seq
-        return np.array(out, dtype=ROW), raws, wholes
+        arrays.append(np.array(rows, dtype=ROW))
+        array_raws.extend(raws)
+        return np.concatenate(arrays), array_raws, wholes
+
+    def _row(
+        self, record: Record | Pending, seq: int, raws: list[str], wholes: list[Any]
+    ) -> tuple[Any, ...]:
+        """A record's row (its raw text put in ``raws``, a record pickled whole in ``wholes``)."""
+        if type(record) is Pending:
+            template, period, value, published, raw, line = record
+            known = self._templates.get(id(template))
+            if known is None:
+                known = self._template(record)
+            raws.append(raw)
+            if known:
+                number, name, previous = known
+                month = self._month_of(period)
+                return (published.toordinal(), 0, month, name, seq, number,
+                        self._period_ids[period], value, previous, line, self._pending_file,
+                        0)  # fmt: skip
+            event: Any = record.build()
+            file_id = self._pending_file
+        else:
+            event, raw, line = record.item, record.raw, record.line  # type: ignore[union-attr]
+            file_id = self._file(record.file)  # type: ignore[union-attr]
+            raws.append(raw)
+        figure = self._figure(event) if type(event) in _FIGURES else None
+        if figure is not None:
+            number, name, previous = figure
+            period = event.period
+            return (event.published.toordinal(), 0, self._month_of(period), name, seq, number,
+                    self._period_ids[period], event.value, previous, line, file_id, 0)  # fmt: skip
+        day, kind, month, name = self._whole_key(event)
+        wholes.append(event)
+        return (day, kind, month, name, seq, _WHOLE, len(wholes) - 1, 0.0, 0.0, line, file_id, 0)
+
+    def _month_of(self, period: str) -> int:
+        """The month index of ``period`` (known from now on by its id too)."""
+        number = self._period_ids.get(period)
+        if number is None:
+            number = self._period(period)
+        return self._months[number]
+
+    def _block_rows(self, block: PendingBlock) -> Rows | None:
+        """A block's fast rows, made at once; None when a template's figures are pickled whole."""
+        known = [self._templates.get(id(t)) for t in block.templates]
+        for i, shared in enumerate(known):
+            if shared is None:
+                first = int(np.argmax(block.template == i))
+                known[i] = self._template(block.pending(first))
+        if not all(known):
+            return None
+        shapes, names, previous = zip(*known, strict=True)
+        used = np.unique(block.month)
+        period_of = np.zeros(len(block.months), dtype=np.int32)
+        month_of = np.zeros(len(block.months), dtype=np.int32)
+        day_of = np.zeros(len(block.months), dtype=np.int32)
+        for i in used.tolist():
+            period = block.months[i]
+            month_of[i] = self._month_of(period)
+            period_of[i] = self._period_ids[period]
+            day = block.days[i]
+            assert day is not None  # (a fast row's month has its day)
+            day_of[i] = day.toordinal()
+        rows = np.zeros(len(block.lines), dtype=ROW)
+        rows["day"] = day_of[block.month]
+        rows["month"] = month_of[block.month]
+        rows["name"] = np.array(names, dtype=np.int32)[block.template]
+        rows["seq"] = block.lines
+        rows["shape"] = np.array(shapes, dtype=np.int32)[block.template]
+        rows["period"] = period_of[block.month]
+        rows["value"] = block.values
+        rows["previous"] = np.array(previous, dtype=np.float64)[block.template]
+        rows["line"] = block.lines
+        rows["file"] = self._pending_file
+        return rows
 
     def _template(self, pending: Pending) -> tuple[int, int, float] | Literal[False]:
         """What every figure a template makes shares (shape, name, previous value), or False

@@ -6,9 +6,9 @@ import csv
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Final, NamedTuple, cast
+from typing import TYPE_CHECKING, Final, NamedTuple
 
-from tutka.inputs.decoding import Decoder, Pending
+from tutka.inputs.decoding import Decoder
 from tutka.inputs.formats import (
     ALL,
     CORRUPT,
@@ -31,6 +31,9 @@ from tutka.inputs.formats import (
 )
 from tutka.models.deadletter import DeadLetter, Origin, dead_letter
 from tutka.models.events import PXWEB_MEASURES, UnemploymentMeasure
+
+if TYPE_CHECKING:
+    from tutka.inputs.blocks import PendingBlock
 
 #: A plain CSV of at least this many records is worth reading in columnar batches (the replay's
 #: choice); a shorter one is read row by row, sparing pyarrow's libraries and batches (about
@@ -113,12 +116,10 @@ def read_records(
     decoder = decoder if decoder is not None else Decoder()
     counts = counts if counts is not None else LineCounts()
     if is_parquet(path):
-        yield from cast(
-            Iterator[Record], _columnar_records(path, _parquet_header(path), now, decoder)
-        )
+        yield from _columnar_records(path, _parquet_header(path), now, decoder)
         return
     if plain:
-        yield from cast(Iterator[Record], _columnar_records(path, _csv_header(path), now, decoder))
+        yield from _columnar_records(path, _csv_header(path), now, decoder)
         return
     try:
         with open_input(path) as handle:
@@ -240,29 +241,34 @@ def _row_item(
 
 def read_pending(
     path: Path, received_at: datetime, decoder: Decoder, counts: LineCounts, plain: bool
-) -> Iterator[Record | Pending]:
+) -> Iterator[Record | PendingBlock]:
     """:func:`read_records`, but a plain CSV (``plain``) or a Parquet file, read in columnar
-    batches, gives the figures of the fast path unbuilt (:class:`Pending`: the external sort
-    takes them as they are); any other file gives its records."""
+    batches, gives a block per batch (:class:`~tutka.inputs.blocks.PendingBlock`: its figures
+    of the fast path as columns, for the external sort); any other file gives its records."""
     if is_parquet(path):
-        yield from _columnar_records(path, _parquet_header(path), received_at, decoder, True)
+        yield from _columnar_blocks(path, _parquet_header(path), received_at, decoder)
     elif plain:
-        yield from _columnar_records(path, _csv_header(path), received_at, decoder, True)
+        yield from _columnar_blocks(path, _csv_header(path), received_at, decoder)
     else:
         yield from read_records(path, received_at, decoder, counts)
 
 
 def _columnar_records(
-    path: Path, columns: list[str], now: datetime, decoder: Decoder, pending: bool = False
-) -> Iterator[Record | Pending]:
+    path: Path, columns: list[str], now: datetime, decoder: Decoder
+) -> Iterator[Record]:
+    """A plain CSV or a Parquet file read in columnar batches, record by record."""
+    file = str(path)
+    for block in _columnar_blocks(path, columns, now, decoder):
+        yield from block.items(build=True, file=file)  # type: ignore[misc]
+
+
+def _columnar_blocks(
+    path: Path, columns: list[str], now: datetime, decoder: Decoder
+) -> Iterator[PendingBlock]:
     """A plain CSV or a Parquet file read in columnar batches (:mod:`tutka.inputs.columnar`)."""
     import pyarrow as pa  # (columnar reading only: 100 MB of libraries)
 
-    from tutka.inputs.columnar import (
-        columnar_events,
-        csv_batches,
-        parquet_batches,
-    )
+    from tutka.inputs.columnar import columnar_blocks, csv_batches, parquet_batches
 
     file, source = str(path), _source(str(path))
 
@@ -274,12 +280,7 @@ def _columnar_records(
     else:
         batches, first = csv_batches(path, len(columns)), 2
     try:
-        for out in columnar_events(batches, columns, decoder, slow, first, pending):
-            if isinstance(out, Pending):
-                yield out
-            else:
-                item, raw, number = out
-                yield Record(item, raw, file, number)
+        yield from columnar_blocks(batches, columns, decoder, slow, first, file)
     except pa.ArrowException as exc:
         raise InputError(f"cannot read {path} in columns: {exc}") from exc
 

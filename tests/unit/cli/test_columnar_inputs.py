@@ -61,13 +61,13 @@ def as_rows(path: Path, plain: bool) -> tuple[list[tuple[object, ...]], Decoder]
 def columnar_calls(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     """The columnar reads, counted."""
     calls: list[Path] = []
-    events = columnar.columnar_events
+    blocks = columnar.columnar_blocks
 
     def counted(*args: Any, **kwargs: Any) -> Any:
         calls.append(Path())
-        return events(*args, **kwargs)
+        return blocks(*args, **kwargs)
 
-    monkeypatch.setattr(columnar, "columnar_events", counted)
+    monkeypatch.setattr(columnar, "columnar_blocks", counted)
     return calls
 
 
