@@ -276,6 +276,8 @@ class RowCodec:
     #: the templates themselves are kept, so that no other object takes one's ``id``.
     _templates: dict[int, tuple[int, int, float] | Literal[False]] = field(default_factory=dict)
     _kept: list[Any] = field(default_factory=list)
+    #: Each name's last part (a figure's revision), for the merge.
+    _revisions: list[Any] = field(default_factory=list)
     #: The file of the :class:`Pending` figures.
     pending_file: str = ""
     seq: int = 0
@@ -498,6 +500,7 @@ class RowCodec:
         ranks[sorted(range(len(self.names)), key=self.names.__getitem__)] = np.arange(
             len(self.names), dtype=np.uint64
         )
+        self._revisions = [name[-1] for name in self.names]  # (a figure's ends in its revision)
         cursors = [c for c in (self._cursor(blocks, ranks) for blocks in files) if c is not None]
         while cursors:
             bounds = [(int(c.high[-1]), int(c.seq[-1])) for c in cursors if c.more]
@@ -551,7 +554,8 @@ class RowCodec:
         )  # fmt: skip
         texts = [c.text for c, _, _ in taken]
         wholes = [c.wholes for c, _, _ in taken]
-        shapes, periods, files, names = self._shapes, self._periods, self._files, self.names
+        shapes, periods, files = self._shapes, self._periods, self._files
+        revisions = self._revisions
         days: dict[int, date] = {}
         new, setattr_, new_record = object.__new__, object.__setattr__, tuple.__new__
         for first in range(0, len(rows), self.slice):
@@ -579,12 +583,14 @@ class RowCodec:
                 published = days.get(day)
                 if published is None:
                     published = days[day] = date.fromordinal(day)
-                values = base.copy()
-                values["period"] = periods[period]
-                values["value"] = value
-                values["published"] = published
-                values["revision"] = names[name][-1]
-                values["previous_value"] = None if previous != previous else previous
+                values = dict(
+                    base,
+                    period=periods[period],
+                    value=value,
+                    published=published,
+                    revision=revisions[name],
+                    previous_value=None if previous != previous else previous,
+                )
                 event = new(cls)
                 setattr_(event, "__dict__", values)
                 setattr_(event, "__pydantic_extra__", None)

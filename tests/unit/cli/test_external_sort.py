@@ -6,13 +6,15 @@ import gzip
 import random
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+import numpy as np
 import pytest
 
 from tutka.config.areas import load_hierarchy
 from tutka.config.catalogue import load_catalogue
 from tutka.inputs import Record, ordering, read_records, scan_order
+from tutka.inputs.blocks import PendingBlock
 from tutka.inputs.decoding import Pending
 from tutka.inputs.external_sort import ExternalSort
 from tutka.inputs.ordering import _scan_text
@@ -156,6 +158,70 @@ def test_a_chunk_file_rebuilds_each_record_exactly(market: Path, tmp_path: Path)
     assert [r.item.model_dump_json() for r in got] == [r.item.model_dump_json() for r in expected]
     assert sorter.chunks_written == -(-len(items) // 50) == 9
     assert not list(tmp_path.iterdir())  # the chunk files are gone
+
+
+def a_block(templates: list[Any], others: list[Record], lines: range, seed: int) -> PendingBlock:
+    """A batch as the columnar reading hands it over: fast rows of ``templates`` and
+    ``others`` (given their lines here) at random places among ``lines``."""
+    rng = random.Random(seed)
+    other_lines = sorted(rng.sample(lines, len(others)))
+    fast = [line for line in lines if line not in set(other_lines)]
+    months = [f"2021-{m:02d}" for m in range(1, 13)]
+    return PendingBlock(
+        templates=templates,
+        template=np.array([rng.randrange(len(templates)) for _ in fast], dtype=np.intp),
+        months=months,
+        days=[date(2022, 1, 25)] * len(months),
+        month=np.array([rng.randrange(len(months)) for _ in fast], dtype=np.intp),
+        values=np.array([float(rng.randrange(1000)) for _ in fast]),
+        lines=np.array(fast, dtype=np.int64),
+        raws=[f"raw {line}" for line in fast],
+        others=[r._replace(line=line) for r, line in zip(others, other_lines, strict=True)],
+    )
+
+
+def test_blocks_split_anywhere_and_sort_as_their_records_would(
+    market: Path, tmp_path: Path
+) -> None:
+    """Batches handed over as blocks (fast rows as columns, other records beside them) sort
+    as their records one by one would, wherever a chunk cuts them: a block whose templates
+    the rows hold is made into rows at once, one with a template they cannot hold (an int
+    previous value) one by one."""
+    records = figures(market)[:80]
+    template = next(r for r in records if r.item.type == "unemployment").item
+    oddly = template.model_copy(update={"revision": 1, "previous_value": 4})
+    first = a_block([template], records[:40], range(10, 210), seed=1)
+    second = a_block([oddly, template], records[40:], range(210, 400), seed=2)
+    one_by_one = [*first.items(build=False), *second.items(build=False)]
+    assert [item.line for item in one_by_one] == list(range(10, 400))
+    for count in (1, 17, 160, len(first) - 1):
+        head, tail = first.split(count)
+        assert len(head) == count
+        assert [*head.items(build=False), *tail.items(build=False)] == one_by_one[: len(first)]
+    with pytest.raises(ValueError, match="cannot be split"):
+        first.split(len(first))
+    built = [
+        Record(i.build(), i.raw, "t.csv", i.line) if isinstance(i, Pending) else i
+        for i in one_by_one
+    ]
+    expected = sorted(built, key=lambda r: ordering_key(r.item))  # type: ignore[arg-type]
+    for chunk in (7, 150, 1000):
+        sorter = ExternalSort(chunk=chunk, block=9, directory=tmp_path)
+        got = list(sorter.sort(iter([first, second]), "t.csv"))
+        assert fingerprint(got) == fingerprint(expected)
+        assert sorter.chunks_written == (0 if chunk > len(built) else -(-len(built) // chunk))
+
+
+def test_a_block_without_its_dead_letters_keeps_its_events(market: Path, tmp_path: Path) -> None:
+    records = figures(market)[:3]
+    shuffled = shuffled_market(market, tmp_path / "shuffled.jsonl.gz")
+    dead = [r for r in read_records(shuffled) if isinstance(r.item, DeadLetter)]
+    assert dead
+    block = a_block([records[0].item], [*records, *dead], range(1, 50), seed=4)
+    kept = block.without_dead_letters()
+    assert [r.item for r in kept.others] == [r.item for r in records]
+    assert len(kept) == len(block) - len(dead)
+    assert kept.without_dead_letters() is kept
 
 
 def occupation_table(path: Path) -> Path:
