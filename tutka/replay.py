@@ -468,9 +468,13 @@ def _step(
         if observer is not None:
             observer.metrics.dead_lettered(event.type, letter.reason, letter.error_type)
         return False
+    if not outputs and observer is None:
+        return True  # (most events: a figure waiting for its release to close)
+    taken = True
     for output in outputs:
         _collect(output, record, alerts, dead, now, observer)
-    taken = not any(isinstance(o, Rejection) for o in outputs)
+        if isinstance(output, Rejection):
+            taken = False
     if observer is not None:
         if taken:
             observer.metrics.consumed(event.type)

@@ -9,7 +9,10 @@ row of a series already seen becomes its figure straight from the series' templa
 :class:`tutka.inputs.decoding.Decoder` would build it. Every other row (the first of a series, a
 suppressed or odd cell, anything the checks do not vouch for) goes through the row-by-row path
 (``slow``), so events, dead letters (and their reasons) and suppressed counts are exactly those
-of reading the file row by row.
+of reading the file row by row. A batch becomes a :class:`~tutka.inputs.blocks.PendingBlock`:
+its figures of the fast path as columns (the external sort makes them rows at once, without a
+Python object per figure), its other records beside them; read row by row, the block gives its
+figures built.
 """
 
 from __future__ import annotations

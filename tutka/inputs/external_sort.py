@@ -24,10 +24,12 @@ The raw text (a dead letter of the run itself needs it) goes beside the rows as 
 block. Reading a figure back rebuilds exactly the object that was written (same fields, same
 fields set), the way pydantic copies a model, without validating it again: it was validated
 when it was read. Anything else (a layoff notice, a figure with an unusual value) is pickled
-whole. The columnar reading may hand a figure over unbuilt
-(:class:`~tutka.inputs.decoding.Pending`: its series' template and what varies): its row is
-made from what its template's first figure shares with every other, and the figure is built
-once, after the merge.
+whole. The columnar reading hands a batch's figures over unbuilt, as columns
+(:class:`~tutka.inputs.blocks.PendingBlock`: each figure its series' template and what
+varies): their rows are made at once, from what each template's first figure shares with every
+other, and a figure is built once, after the merge. (A single unbuilt figure,
+:class:`~tutka.inputs.decoding.Pending`, is taken the same way, one row at a time.) A chunk
+then holds ``chunk`` records, a batch split where one ends.
 
 >>> from tutka.inputs.readers import Record
 >>> from tutka.models.events import VacanciesReported
