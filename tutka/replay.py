@@ -218,6 +218,8 @@ class InputStream:
 
     def __iter__(self) -> Iterator[Record]:
         streams = [self._ordered(i, order) for i, order in enumerate(self.files)]
+        if len(streams) == 1:
+            return streams[0]  # (one generator less to pass every record through)
         return heapq.merge(*streams, key=_key)
 
     def _ordered(self, index: int, order: FileOrder) -> Iterator[Record]:
