@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from itertools import chain
 from pathlib import Path
 from typing import Final, TypeVar
 
@@ -216,6 +217,12 @@ class InputStream:
         """Suppressed cells read so far (blank in the source; neither events nor dead letters)."""
         return self.decoder.suppressed
 
+    @property
+    def revision_free(self) -> bool:
+        """Whether the stream is one file sorted on disk in which no figure revises another or
+        comes late (:attr:`ExternalSort.revision_free`): known once its first record is out."""
+        return len(self.files) == 1 and len(self.sorts) == 1 and self.sorts[0].revision_free
+
     def __iter__(self) -> Iterator[Record]:
         streams = [self._ordered(i, order) for i, order in enumerate(self.files)]
         if len(streams) == 1:
@@ -362,7 +369,10 @@ def replay(
             observer.metrics.dead_lettered("unknown", letter.reason, letter.error_type)
 
     stream = InputStream(paths, now, read_dead, KEEP_DEAD_LETTERS, sort_chunk)
-    engine = engine if engine is not None else Engine(hierarchy, catalogue, sector_names)
+    records = iter(stream)
+    first = next(records, None)  # (a file sorted on disk is read whole before its first record)
+    if engine is None:
+        engine = Engine(hierarchy, _for(stream, catalogue), sector_names)
     alerts: list[Alert] = []
     failed = _Failed(tally, on_dead_letter)  # dead letters of the run itself, after those read
     accepted: Counter[str] = Counter()  # events by type that neither failed nor were rejected
@@ -370,7 +380,7 @@ def replay(
     total = stream.records
     processed = 0
     with _long_lived_state_frozen() as freeze:
-        for processed, record in enumerate(stream, start=1):
+        for processed, record in enumerate(chain([first] if first else [], records), start=1):
             event = _event_of(record)
             if keep_events:
                 events.append(event)
@@ -418,6 +428,17 @@ def replay(
         blank_lines=stream.counts.blank,
         suppressed=stream.suppressed,
     )
+
+
+def _for(stream: InputStream, catalogue: Catalogue) -> Catalogue:
+    """The catalogue for the replay of ``stream``: without revision checkpoints when no figure
+    of it can revise another or come late. They would never be read (only a revision rewinds
+    to one), and snapshotting every series' detectors every few months is a tenth of a long
+    replay. (The replay's own engine only: one handed in may see revisions after it.)"""
+    if not stream.revision_free:
+        return catalogue
+    alerting = catalogue.alerting.model_copy(update={"revision_depth": 0})
+    return catalogue.model_copy(update={"alerting": alerting})
 
 
 class _Failed:

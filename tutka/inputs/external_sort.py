@@ -103,6 +103,8 @@ _DAY_SHIFT: Final = 42
 _KIND_SHIFT: Final = 41
 _MONTH_SHIFT: Final = 24
 MAX_NAMES: Final = 1 << _MONTH_SHIFT
+#: A month index (up to year 9999) packed below a name in :meth:`RowCodec.revision_free`.
+_MONTH_BITS: Final = 17
 
 Name = tuple[Any, ...]
 Rows = npt.NDArray[Any]
@@ -119,6 +121,9 @@ class ExternalSort:
     chunk: int = SORT_CHUNK
     directory: Path | None = None
     chunks_written: int = 0
+    #: Whether no figure of the file revises another or comes late (see
+    #: :meth:`RowCodec.revision_free`); known once the sorted records begin, False until then.
+    revision_free: bool = False
     block: int = BLOCK
 
     def __post_init__(self) -> None:
@@ -157,6 +162,7 @@ class ExternalSort:
                     chunk = next(chunks, [])
                 for chunk_file in files:
                     chunk_file.seek(0)
+                self.revision_free = codec.revision_free()
                 yield from codec.merge([_blocks(f) for f in files])
             finally:
                 for chunk_file in files:
@@ -278,6 +284,11 @@ class RowCodec:
     #: the templates themselves are kept, so that no other object takes one's ``id``.
     _templates: dict[int, tuple[int, int, float] | Literal[False]] = field(default_factory=dict)
     _kept: list[Any] = field(default_factory=list)
+    #: Whether a record other than a figure was encoded; every figure's series and month (name
+    #: and month index, packed), and the (month, day) pairs seen (packed), until then.
+    _mixed: bool = False
+    _series_months: list[npt.NDArray[np.int64]] = field(default_factory=list)
+    _month_days: set[int] = field(default_factory=set)
     #: Each name's last part (a figure's revision), for the merge.
     _revisions: list[Any] = field(default_factory=list)
     #: The file of the :class:`Pending` figures.
@@ -317,7 +328,44 @@ class RowCodec:
         self.seq = seq
         arrays.append(np.array(rows, dtype=ROW))
         array_raws.extend(raws)
-        return np.concatenate(arrays), array_raws, wholes
+        chunk = np.concatenate(arrays)
+        self._note_months(chunk)
+        return chunk, array_raws, wholes
+
+    def _note_months(self, rows: Rows) -> None:
+        """Note each figure's series and month, and each month's publication days (for
+        :meth:`revision_free`); nothing once the file holds anything but figures."""
+        if self._mixed:
+            return
+        if np.any(rows["shape"] == _WHOLE):
+            self._mixed = True
+            self._series_months = []
+            return
+        months = rows["month"].astype(np.int64)
+        self._series_months.append((rows["name"].astype(np.int64) << _MONTH_BITS) | months)
+        self._month_days.update(np.unique((months << 32) | rows["day"]).tolist())
+
+    def revision_free(self) -> bool:
+        """Whether every record encoded is a figure of revision 0, no series has two figures
+        for a month, and every publication day of a month comes before (or on) every day of
+        a later month. Then, in availability order, the months never go back: no figure
+        revises another or comes after a later month's (what an engine's revision
+        checkpoints are for). Asked once, when every chunk is encoded."""
+        if self._mixed or any(name[-1] != 0 for name in self.names):
+            return False
+        pairs = np.concatenate(self._series_months) if self._series_months else np.empty(0)
+        self._series_months = []
+        if len(np.unique(pairs)) != len(pairs):
+            return False
+        latest = -1  # the latest day of the months before
+        days_of: dict[int, list[int]] = {}
+        for packed in sorted(self._month_days):
+            days_of.setdefault(packed >> 32, []).append(packed & 0xFFFFFFFF)
+        for days in days_of.values():  # (in month order)
+            if days[0] < latest:
+                return False
+            latest = days[-1]
+        return True
 
     def _row(
         self, record: Record | Pending, seq: int, raws: list[str], wholes: list[Any]

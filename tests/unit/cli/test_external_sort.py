@@ -16,9 +16,10 @@ from tutka.config.catalogue import load_catalogue
 from tutka.inputs import Record, ordering, read_records, scan_order
 from tutka.inputs.blocks import PendingBlock
 from tutka.inputs.decoding import Pending
-from tutka.inputs.external_sort import ExternalSort
+from tutka.inputs.external_sort import ExternalSort, RowCodec
 from tutka.inputs.ordering import _scan_text
 from tutka.models.deadletter import DeadLetter
+from tutka.models.events import VacanciesReported
 from tutka.replay import InputStream, replay
 from tutka.streams.ordering import ordering_key
 from tutka.synthetic import generate, write
@@ -288,6 +289,69 @@ def test_a_shuffled_market_sorted_on_disk_raises_the_alerts_of_the_sorted_one(
     assert chunked.records == whole.records + 1
     assert chunked.records == chunked.accepted + chunked.dead_letter_total + chunked.suppressed
     assert [d.error_type for d in chunked.dead_letters] == ["json_invalid"]
+
+
+def vacancy(area: str, month: str, published: date, revision: int = 0) -> Record:
+    event = VacanciesReported(
+        area=area, period=month, measure="new_in_month", value=5.0, published=published,
+        revision=revision,
+    )  # fmt: skip
+    return Record(event, f"{area},{month}", "v.csv", 1)
+
+
+def revision_free(records: list[Record]) -> bool:
+    codec = RowCodec()
+    codec.encode([*records])
+    return codec.revision_free()
+
+
+def test_a_file_is_revision_free_only_when_no_figure_can_revise_or_come_late(
+    market: Path,
+) -> None:
+    """Every series' months unique, revision 0, figures only, and no month published after a
+    later one: then months never go back in availability order (nothing to rewind to)."""
+    plain = [
+        vacancy(area, month, date(2020, int(month[5:]) + 1, 25))
+        for area in ("MK01", "MK02")
+        for month in ("2020-01", "2020-02", "2020-03")
+    ]
+    assert revision_free(plain)
+    assert revision_free([*plain, vacancy("MK01", "2020-04", date(2020, 6, 1))])  # late, alone
+    assert not revision_free([*plain, vacancy("MK01", "2020-02", date(2020, 3, 26))])  # again
+    assert not revision_free([*plain, vacancy("MK03", "2020-02", date(2020, 3, 25), 1)])
+    assert not revision_free([*plain, vacancy("MK03", "2020-02", date(2020, 5, 1))])  # after 03's
+    notice = next(iter(read_records(market / "notices.jsonl")))
+    assert not revision_free([*plain, notice])
+
+
+@pytest.mark.slow
+def test_a_file_without_revisions_is_replayed_without_checkpoints_to_the_same_alerts(
+    tmp_path: Path,
+) -> None:
+    """Sorted on disk and found revision-free, a file's replay keeps no revision checkpoints;
+    the alerts are those of the same file sorted in memory (checkpoints kept)."""
+    market = tmp_path / "market"
+    write(generate(seed=5, start="2016-01", end="2020-12", occupations=1), market)
+    lines = [
+        line
+        for name in ("unemployment.jsonl", "vacancies.jsonl")
+        for line in (market / name).read_text(encoding="utf-8").splitlines()
+        if '"revision":0' in line
+    ]
+    random.Random(2).shuffle(lines)
+    path = tmp_path / "figures.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    hierarchy, catalogue = load_hierarchy(), load_catalogue()
+    on_disk = replay([path], hierarchy, catalogue, sort_chunk=2_000)
+    in_memory = replay([path], hierarchy, catalogue, sort_chunk=len(lines) + 1)
+    assert on_disk.engine.context.catalogue.alerting.revision_depth == 0
+    assert not any(series.checkpoints for series in on_disk.engine.series.values())
+    assert in_memory.engine.context.catalogue == catalogue
+    assert any(series.checkpoints for series in in_memory.engine.series.values())
+    assert in_memory.alerts, "the market should raise alerts"
+    assert [a.model_dump_json() for a in on_disk.alerts] == [
+        a.model_dump_json() for a in in_memory.alerts
+    ]
 
 
 #: The rest of an unsorted table, after the day went back: every way a line may be (or not
