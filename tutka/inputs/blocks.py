@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -118,3 +119,16 @@ class PendingBlock:
             raws=self.raws[rows],
             others=others,
         )
+
+
+def distinct(values: npt.NDArray[np.integer[Any]]) -> npt.NDArray[np.integer[Any]]:
+    """The distinct values, sorted: :func:`numpy.unique` by sorting. (numpy 2.4's ``unique``
+    finds them with a hash table, a hundred times slower on millions of 64-bit keys.)
+
+    >>> distinct(np.array([3, 1, 3, 2, 1])).tolist(), distinct(np.array([7])).tolist()
+    ([1, 2, 3], [7])
+    """
+    ordered = np.sort(values)
+    if len(ordered) < 2:
+        return ordered
+    return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]

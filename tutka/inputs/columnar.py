@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -30,7 +30,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pv
 import pyarrow.parquet as pq
 
-from tutka.inputs.blocks import PendingBlock
+from tutka.inputs.blocks import PendingBlock, distinct
 from tutka.inputs.decoding import Decoder, Figure, varying_values
 from tutka.inputs.formats import ALL, SUPPRESSED, Event, csv_published
 from tutka.inputs.readers import Record
@@ -166,7 +166,7 @@ class _Reading:
         month_list: list[str] = months.dictionary.to_pylist()
         month = months.indices.to_numpy(zero_copy_only=False).astype(np.intp)
         usual = ordinary.to_numpy(zero_copy_only=False) & (values >= 0.0) & (values <= 1e9)
-        days = self._days(month_list, np.unique(month[usual]))
+        days = self._days(month_list, distinct(month[usual]))
         usual &= np.array([day is not None for day in days], dtype=bool)[month]
         keys = pc.dictionary_encode(self._keys(batch))
         key_list: list[str] = keys.dictionary.to_pylist()
@@ -232,7 +232,7 @@ class _Reading:
             others.append(Record(item, ",".join(row), file, first + j))
         return others
 
-    def _days(self, months: list[str], wanted: npt.NDArray[np.intp]) -> list[date | None]:
+    def _days(self, months: list[str], wanted: npt.NDArray[np.integer[Any]]) -> list[date | None]:
         """The publication day of each month of ``wanted`` (indexes of ``months``); None for
         the others and for a month whose figures cannot take the fast path."""
         days: list[date | None] = [None] * len(months)

@@ -61,7 +61,7 @@ from typing import IO, Any, Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-from tutka.inputs.blocks import PendingBlock
+from tutka.inputs.blocks import PendingBlock, distinct
 from tutka.inputs.decoding import Pending
 from tutka.inputs.formats import Event
 from tutka.inputs.readers import Record
@@ -343,7 +343,7 @@ class RowCodec:
             return
         months = rows["month"].astype(np.int64)
         self._series_months.append((rows["name"].astype(np.int64) << _MONTH_BITS) | months)
-        self._month_days.update(np.unique((months << 32) | rows["day"]).tolist())
+        self._month_days.update(distinct((months << 32) | rows["day"]).tolist())
 
     def revision_free(self) -> bool:
         """Whether every record encoded is a figure of revision 0, no series has two figures
@@ -353,9 +353,9 @@ class RowCodec:
         checkpoints are for). Asked once, when every chunk is encoded."""
         if self._mixed or any(name[-1] != 0 for name in self.names):
             return False
-        pairs = np.concatenate(self._series_months) if self._series_months else np.empty(0)
+        pairs = np.concatenate([np.empty(0, np.int64), *self._series_months])
         self._series_months = []
-        if len(np.unique(pairs)) != len(pairs):
+        if len(distinct(pairs)) != len(pairs):
             return False
         latest = -1  # the latest day of the months before
         days_of: dict[int, list[int]] = {}
@@ -416,7 +416,7 @@ class RowCodec:
         if not all(known):
             return None
         shapes, names, previous = zip(*known, strict=True)
-        used = np.unique(block.month)
+        used = distinct(block.month)
         period_of = np.zeros(len(block.months), dtype=np.int32)
         month_of = np.zeros(len(block.months), dtype=np.int32)
         day_of = np.zeros(len(block.months), dtype=np.int32)
