@@ -385,62 +385,39 @@ def _step(state: SeriesState, period: int, value: float, inputs: Inputs) -> list
     """Every detector of the series judges ``value`` (scored before it learns it).
 
     A detector whose input is missing this period (no references, reference or scale) skips it.
+    Each outside input is asked of ``inputs`` once, and only if a detector needs it.
     """
     findings = []
-    outside = _PeriodInputs(inputs, period)
+    references: tuple[float, ...] | _Unasked | None = _UNASKED
+    reference: float | _Unasked | None = _UNASKED
+    scale: float | _Unasked | None = _UNASKED
     for name in state.detectors:
-        x = outside.point(name, value)
-        if x is None:
-            continue
-        finding = _judge(_learner(state, name), name, period, x, inputs.threshold(name))
-        scale = outside.scale
-        if scale is not None and name not in REFERENCE_DETECTORS | SHARE_DETECTORS:
-            # Report what was expected in the series' own units, not the relative ones.
-            a = finding.assessment
-            finding = finding._replace(
-                assessment=Assessment(a.score, a.baseline / scale, a.direction)
-            )
-        findings.append(finding)
+        kind = _KINDS.get(name, _OWN)
+        x: object
+        own: float | None = None  # the scale that made x relative to the country
+        if kind is _OWN:
+            if isinstance(scale, _Unasked):
+                scale = inputs.scale(period)
+            if scale is None:
+                continue
+            x, own = value * scale, scale
+        elif kind is _REFERENCES:
+            if isinstance(references, _Unasked):
+                references = inputs.references(period)
+            if references is None:
+                continue
+            x = _new(DivergencePoint, (value, references))
+        else:
+            if isinstance(reference, _Unasked):
+                reference = inputs.reference(period)
+            if reference is None:
+                continue
+            x = _new(RelativePoint, (value, reference))
+        calibrated = inputs.threshold(name)
+        detector = _learner(state, name)
+        # (A value made relative is reported with what was expected in the series' own units.)
+        findings.append(_judge(detector, name, period, x, calibrated, own))
     return findings
-
-
-class _PeriodInputs:
-    """A period's outside inputs, each asked of ``Inputs`` once, and only if a detector needs it."""
-
-    __slots__ = ("_inputs", "_period", "_reference", "_references", "_scale")
-
-    def __init__(self, inputs: Inputs, period: int) -> None:
-        self._inputs = inputs
-        self._period = period
-        self._references: tuple[float, ...] | _Unasked | None = _UNASKED
-        self._reference: float | _Unasked | None = _UNASKED
-        self._scale: float | _Unasked | None = _UNASKED
-
-    @property
-    def scale(self) -> float | None:
-        """The series' scale this period if a detector has asked for it, else None."""
-        return None if isinstance(self._scale, _Unasked) else self._scale
-
-    def point(self, name: str, value: float) -> object | None:
-        """What detector ``name`` takes for ``value`` this period; None when an input is missing.
-
-        The divergence detector takes the value with its references, a share detector the value
-        with its reference count, any other the value made relative to the country.
-        """
-        if name in REFERENCE_DETECTORS:
-            if isinstance(self._references, _Unasked):
-                self._references = self._inputs.references(self._period)
-            refs = self._references
-            return None if refs is None else DivergencePoint(value, refs)
-        if name in SHARE_DETECTORS:
-            if isinstance(self._reference, _Unasked):
-                self._reference = self._inputs.reference(self._period)
-            reference = self._reference
-            return None if reference is None else RelativePoint(value, reference)
-        if isinstance(self._scale, _Unasked):
-            self._scale = self._inputs.scale(self._period)
-        scale = self._scale
-        return None if scale is None else value * scale
 
 
 class _Unasked:
@@ -450,15 +427,30 @@ class _Unasked:
 
 
 _UNASKED: Final = _Unasked()
+#: What a detector takes besides the value: the value relative to the country (most), the
+#: references (divergence) or the reference count (a share detector).
+_OWN: Final = "own"
+_REFERENCES: Final = "references"
+_SHARE: Final = "share"
+_KINDS: Final[dict[str, str]] = {
+    **dict.fromkeys(REFERENCE_DETECTORS, _REFERENCES),
+    **dict.fromkeys(SHARE_DETECTORS, _SHARE),
+}
 
 
 def _judge(
-    detector: AnyDetector, name: str, period: int, x: object, calibrated: float | None
+    detector: AnyDetector,
+    name: str,
+    period: int,
+    x: object,
+    calibrated: float | None,
+    scale: float | None = None,
 ) -> Finding:
     """Assess ``x``, then learn it; alarm on the calibrated threshold when there is one.
 
     Without a calibrated threshold the detector decides itself (its ``learn``, its own
     threshold); with one, the alarm is the calibrated threshold reached by a ready detector.
+    With a ``scale``, the baseline is divided by it (back to the series' own units).
     """
     ready = detector.ready
     if calibrated is None:
@@ -469,6 +461,9 @@ def _judge(
         detector.update(x)
         threshold = calibrated
         alarm = ready and assessment.score >= threshold
+    if scale is not None:
+        score, baseline, direction = assessment
+        assessment = _new(Assessment, (score, baseline / scale, direction))
     # (Without the named tuple's ``__new__``, a Python function: one finding per detector and
     # series every month.)
     return _new(Finding, (name, period, assessment, alarm, threshold, ready))

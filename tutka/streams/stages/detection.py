@@ -19,8 +19,10 @@ from tutka.models.events import UnemploymentMeasure, VacancyMeasure
 from tutka.streams.alerting import held
 from tutka.streams.series import (
     SHARE_DETECTORS,
+    UNSCALED,
     Finding,
     Inputs,
+    Pristine,
     SeriesState,
     evaluate,
     record,
@@ -57,19 +59,28 @@ def detect(
     state: EngineState, ctx: EngineContext, series: SeriesState, period: int, available_on: date
 ) -> list[Signal]:
     """Judge ``period``'s value of ``series``; the signals of its alarms."""
+    rules = ctx.catalogue.alerting
+    pristine = ctx.pristine(series.rule, series.key.area)
+    if unwatched(series, pristine):
+        # It only moves on (its last period, checkpoints), with no inputs to read, nothing found.
+        evaluate(series, period, UNSCALED, rules.revision_depth, rules.max_gap, pristine)
+        return []
     inputs = series_inputs(state, ctx, series)
-    findings = evaluate(
-        series,
-        period,
-        inputs,
-        ctx.catalogue.alerting.revision_depth,
-        ctx.catalogue.alerting.max_gap,
-        ctx.pristine(series.rule, series.key.area),
-    )
+    findings = evaluate(series, period, inputs, rules.revision_depth, rules.max_gap, pristine)
     for finding in findings:
         state.stats.evaluations[finding.detector] += 1
     track(state, ctx, series, findings, inputs)
     return signals_of(state, ctx, series, [f for f in findings if f.alarm], available_on)
+
+
+def unwatched(series: SeriesState, pristine: Pristine) -> bool:
+    """Whether no detector watches ``series``, nor will after a restart (its rule's level has none).
+
+    Most series of a large market are such breakdowns (vacancies and tightness by occupation in
+    a region): their evaluation then skips the inputs, the tracking and the signals, which
+    would find nothing.
+    """
+    return not series.detectors and not pristine.detectors
 
 
 def signals_of(
