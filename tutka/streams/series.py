@@ -121,7 +121,7 @@ class History:
         if 0 <= i < len(self._revisions):
             revision = self._revisions[i]
             if revision >= 0:
-                return Point(self._values[i], revision)
+                return _new(Point, (self._values[i], revision))
         return None
 
     def value(self, period: int) -> float | None:
@@ -141,6 +141,20 @@ class History:
         """The stored revision of ``period``; -1 when there is no value."""
         i = period - self._first
         return self._revisions[i] if 0 <= i < len(self._revisions) else -1
+
+    def append_next(self, period: int, value: float, revision: int) -> bool:
+        """Store ``value`` if ``period`` is the month after the newest kept; else False.
+
+        By far the most common case (a figure of the next release), taken without the look-ups
+        of :meth:`put`; otherwise nothing is stored.
+        """
+        revisions = self._revisions
+        if period - self._first != len(revisions) or not revisions or revision < 0:
+            return False
+        self._values.append(value)
+        revisions.append(revision)
+        self._count += 1
+        return True
 
     def __setitem__(self, period: int, point: Point) -> None:
         self.put(period, *point)
@@ -265,6 +279,10 @@ class SeriesState:
 def record(state: SeriesState, period: int, value: float, revision: int) -> str:
     """Store a value; returns 'new', 'revised', 'duplicate' or 'stale' (an older revision)."""
     history = state.history
+    if history.append_next(period, value, revision):
+        if len(history) > HISTORY_MONTHS + 12:
+            _trim(state, period)
+        return "new"
     existing = history.revision(period)
     if existing < 0:
         outcome = "new"

@@ -23,7 +23,7 @@ from .test_engine import CATALOGUE, H
 Operation = tuple[str, int, float, int]
 operations = st.lists(
     st.tuples(
-        st.sampled_from(["set", "set", "set", "drop"]),
+        st.sampled_from(["set", "set", "set", "next", "drop"]),
         st.integers(24000, 24100),
         st.floats(0, 1e6),
         st.integers(0, 3),
@@ -40,6 +40,15 @@ def test_a_history_behaves_as_a_dict_of_points(ops: list[Operation]) -> None:
         if op == "set":
             history[period] = Point(value, revision)
             reference[period] = Point(value, revision)
+        elif op == "next":
+            # The shortcut for the month after the newest, and only for it (asked for it half
+            # of the time).
+            if reference and period % 2:
+                period = max(reference) + 1
+            following = bool(reference) and period == max(reference) + 1
+            assert history.append_next(period, value, revision) is following
+            if following:
+                reference[period] = Point(value, revision)
         else:
             history.drop_through(period)
             for old in [p for p in reference if p <= period]:

@@ -191,29 +191,41 @@ def derive(
     seen: set[SeriesKey] = set()
     # In the order of ``keys``, without repeats (a set's order would vary from run to run).
     for key in keys:
-        measure = key.measure
-        if measure == OPEN_VACANCIES:
-            base = key
-        elif measure == UNEMPLOYED:
-            base = key.with_measure(OPEN_VACANCIES)
-        else:
+        pair = _tightness_of(key)
+        if pair is None:
             continue
+        base, unemployed_key, derived_key = pair
         if base in seen:
             continue
         seen.add(base)
         vacancies = series.get(base)
-        unemployed = series.get(base.with_measure(UNEMPLOYED))
+        unemployed = series.get(unemployed_key)
         if vacancies is None or unemployed is None:
             continue
-        v, u = vacancies.history.value(period), unemployed.history.value(period)
-        if v is None or u is None or u <= 0:
+        v, u = vacancies.history.get(period), unemployed.history.get(period)
+        if v is None or u is None or u.value <= 0:
             continue
-        revision = max(vacancies.history.revision(period), unemployed.history.revision(period))
-        derived_key = base.with_measure(TIGHTNESS)
-        outcome = record(series_state(state, ctx, derived_key), period, v / u, revision)
+        revision = max(v.revision, u.revision)
+        outcome = record(series_state(state, ctx, derived_key), period, v.value / u.value, revision)
         if outcome in ("new", "revised"):
             derived.append(derived_key)
     return derived
+
+
+@lru_cache(maxsize=1 << 18)
+def _tightness_of(key: SeriesKey) -> tuple[SeriesKey, SeriesKey, SeriesKey] | None:
+    """The open vacancies, unemployed and tightness keys of the pair ``key`` belongs to.
+
+    None for a key of another measure. (Asked for every figure of a release: the keys are made
+    once per series.)
+    """
+    if key.measure == OPEN_VACANCIES:
+        base = key
+    elif key.measure == UNEMPLOYED:
+        base = key.with_measure(OPEN_VACANCIES)
+    else:
+        return None
+    return base, base.with_measure(UNEMPLOYED), base.with_measure(TIGHTNESS)
 
 
 def series_order(key: SeriesKey) -> tuple[int, str, str, str, str]:

@@ -105,7 +105,11 @@ def _release_triggers(
     state: EngineState, ctx: EngineContext, pending: PendingRelease
 ) -> list[Alert]:
     """The policy triggers a whole release can meet (Sahm's rule per region)."""
-    values = {key: fig.value for key, fig in pending.figures.items()}
+    # Only totals take part (breakdowns by sector or occupation never do): most figures of a
+    # large release are breakdowns, and are not even looked at.
+    values = {
+        key: fig.value for key, fig in pending.figures.items() if key[2] is None and key[3] is None
+    }
     return triggers.on_release(
         state.triggers,
         pending.period,
