@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache, partial
+from typing import NamedTuple
 
 from tutka.config.catalogue import Catalogue
 from tutka.detectors.base import DetectorParams
@@ -17,7 +18,33 @@ from tutka.models.alerts import Localized
 from tutka.models.areas import COUNTRY, Hierarchy
 from tutka.models.codes import AreaLevel, area_level
 from tutka.streams.alerting import AlertContext
+from tutka.streams.calibration import group_of
 from tutka.streams.series import Pristine
+from tutka.streams.signals import SeriesKey
+
+
+class SeriesPlan(NamedTuple):
+    """What judging a series needs that its key and rule fix, worked out once per series.
+
+    (Every series is judged at every release: its pristine detectors, reference areas, country
+    series and calibration groups would otherwise be looked up again each time.)
+    """
+
+    #: The series rule's name ("" for none).
+    rule: str
+    #: The detectors every series of the rule at the series' level starts with.
+    pristine: Pristine
+    #: The areas the divergence detector compares the series with (:meth:`reference_areas`).
+    areas: tuple[str, ...]
+    #: The country's series the series is relative to (None: judged on its own, scale 1).
+    country: SeriesKey | None
+    #: Whether the series is a count the rest of the country is the country's minus (not a
+    #: derived ratio).
+    additive: bool
+    #: The calibration group of each calibrated detector, in the catalogue's order.
+    groups: Mapping[str, str]
+    #: The series' name, as calibration tracks are kept under.
+    name: str
 
 
 class EngineContext:
@@ -26,6 +53,7 @@ class EngineContext:
     __slots__ = (
         "_levels",
         "_params",
+        "_plans",
         "_pristine",
         "_references",
         "alerts",
@@ -52,6 +80,33 @@ class EngineContext:
         self._pristine: dict[tuple[str, AreaLevel], Pristine] = {}
         self._levels: dict[AreaLevel, tuple[str, ...]] = {}
         self._references: dict[str, tuple[str, ...]] = {}
+        self._plans: dict[SeriesKey, SeriesPlan] = {}
+
+    def plan(self, key: SeriesKey, rule_name: str) -> SeriesPlan:
+        """What judging the series ``key`` of rule ``rule_name`` needs (remembered per series)."""
+        plan = self._plans.get(key)
+        if plan is None or plan.rule != rule_name:
+            plan = self._plans[key] = self._plan(key, rule_name)
+        return plan
+
+    def _plan(self, key: SeriesKey, rule_name: str) -> SeriesPlan:
+        rule = self.catalogue.rule(rule_name) if rule_name else None
+        area = key.area
+        relative = area != COUNTRY and rule is not None and rule.relative_to_country
+        breakdown = key.sector is not None or key.occupation is not None
+        level = level_of(area)
+        return SeriesPlan(
+            rule=rule_name,
+            pristine=self.pristine(rule_name, area),
+            areas=self.reference_areas(area),
+            country=key.with_area(COUNTRY) if relative else None,
+            additive=rule is not None and rule.derived is None,
+            groups={
+                d: group_of(d, rule_name, level, breakdown)
+                for d in self.catalogue.calibration.detectors
+            },
+            name=str(key),
+        )
 
     def pristine(self, rule_name: str, area: str) -> Pristine:
         """The detectors every series of ``rule_name`` at ``area``'s level starts with.

@@ -29,8 +29,8 @@ from tutka.streams.series import (
 )
 from tutka.streams.signals import SeriesKey, Signal, group_key
 from tutka.streams.sizes import too_small
-from tutka.streams.stages.calibrating import calibration_group, thresholds, track
-from tutka.streams.stages.context import EngineContext
+from tutka.streams.stages.calibrating import calibration_group, track
+from tutka.streams.stages.context import EngineContext, SeriesPlan
 from tutka.streams.stages.state import EngineState
 
 UNEMPLOYED: Final = UnemploymentMeasure.UNEMPLOYED_JOBSEEKERS.value
@@ -40,7 +40,6 @@ TIGHTNESS: Final = "tightness"
 #: A relative signal needs the area's own year-on-year change to go the same way by at least this
 #: much (log units, about 2 %).
 OWN_CHANGE_MIN: Final = 0.02
-_NO_THRESHOLDS: Final[Mapping[str, float]] = {}
 
 
 def series_state(state: EngineState, ctx: EngineContext, key: SeriesKey) -> SeriesState:
@@ -60,17 +59,22 @@ def detect(
 ) -> list[Signal]:
     """Judge ``period``'s value of ``series``; the signals of its alarms."""
     rules = ctx.catalogue.alerting
-    pristine = ctx.pristine(series.rule, series.key.area)
+    plan = ctx.plan(series.key, series.rule)
+    pristine = plan.pristine
     if unwatched(series, pristine):
         # It only moves on (its last period, checkpoints), with no inputs to read, nothing found.
         evaluate(series, period, UNSCALED, rules.revision_depth, rules.max_gap, pristine)
         return []
-    inputs = series_inputs(state, ctx, series)
+    inputs = _SeriesInputs(state, series, plan)
     findings = evaluate(series, period, inputs, rules.revision_depth, rules.max_gap, pristine)
+    if not findings:
+        return []  # (no detector had its inputs)
+    evaluations = state.stats.evaluations
     for finding in findings:
-        state.stats.evaluations[finding.detector] += 1
+        evaluations[finding.detector] += 1
     track(state, ctx, series, findings, inputs)
-    return signals_of(state, ctx, series, [f for f in findings if f.alarm], available_on)
+    alarms = [f for f in findings if f.alarm]
+    return signals_of(state, ctx, series, alarms, available_on) if alarms else []
 
 
 def unwatched(series: SeriesState, pristine: Pristine) -> bool:
@@ -167,17 +171,7 @@ def _only_relative(
 
 def series_inputs(state: EngineState, ctx: EngineContext, series: SeriesState) -> Inputs:
     """The series' references (rest of the parent area and of the country) and its scale."""
-    key = series.key
-    rule = ctx.catalogue.rule(series.rule) if series.rule else None
-    relative = key.area != COUNTRY and rule is not None and rule.relative_to_country
-    return _SeriesInputs(
-        state,
-        ctx,
-        series,
-        ctx.reference_areas(key.area),
-        key.with_area(COUNTRY) if relative else None,
-        rule is not None and rule.derived is None,
-    )
+    return _SeriesInputs(state, series, ctx.plan(series.key, series.rule))
 
 
 def derive(
@@ -244,47 +238,19 @@ class _SeriesInputs:
     (An object rather than two closures per evaluation: it is built for every figure.)
     """
 
-    __slots__ = (
-        "_additive",
-        "_areas",
-        "_country",
-        "_ctx",
-        "_engine",
-        "_series",
-        "_state",
-        "_thresholds",
-    )
+    __slots__ = ("_calibration", "_plan", "_reference", "_series", "_state")
 
-    def __init__(
-        self,
-        engine: EngineState,
-        ctx: EngineContext,
-        state: SeriesState,
-        areas: tuple[str, ...],
-        country: SeriesKey | None,
-        additive: bool,
-    ) -> None:
-        self._engine = engine
-        self._ctx = ctx
+    def __init__(self, engine: EngineState, state: SeriesState, plan: SeriesPlan) -> None:
+        self._calibration = engine.calibration
         self._series: Mapping[SeriesKey, SeriesState] = engine.series
         self._state = state
-        self._areas = areas
-        self._country = country  # None: not relative to the country (scale 1)
-        self._additive = additive
-        # Looked up when a detector first asks: most series' detectors never reach a value.
-        self._thresholds: Mapping[str, float] | None = None
+        self._plan = plan
+        #: The last period's reference count asked (a share detector's, then its tracking's).
+        self._reference: tuple[int, float | None] | None = None
 
     def threshold(self, detector: str) -> float | None:
-        found = self._thresholds
-        if found is None:
-            engine = self._engine
-            found = (
-                thresholds(engine, self._ctx, self._state)
-                if engine.calibration.results
-                else _NO_THRESHOLDS
-            )
-            self._thresholds = found
-        return found.get(detector)
+        group = self._plan.groups.get(detector)
+        return None if group is None else self._calibration.threshold(group)
 
     def reference(self, period: int) -> float | None:
         """The count the series is a share of: the country's (1.0 for the country itself).
@@ -292,20 +258,30 @@ class _SeriesInputs:
         The whole country, not the rest of it: an area that is most of a small country (or a
         large region) would otherwise see its share of "the rest" swing with any one town.
         """
-        if self._country is None:
+        asked = self._reference
+        if asked is not None and asked[0] == period:
+            return asked[1]
+        found = self._find_reference(period)
+        self._reference = (period, found)
+        return found
+
+    def _find_reference(self, period: int) -> float | None:
+        country_key = self._plan.country
+        if country_key is None:
             return 1.0
-        country = self._series.get(self._country)
+        country = self._series.get(country_key)
         total = country.value(period) if country is not None else None
         return total if total is not None and total > 0 else None
 
     def references(self, period: int) -> tuple[float, ...] | None:
         """Reference values for divergence: the rest of the parent area and of the country."""
         local = self._state.value(period)
-        if local is None or not self._areas:
+        areas = self._plan.areas
+        if local is None or not areas:
             return None
         key = self._state.key
         values = []
-        for area in self._areas:
+        for area in areas:
             ref = self._series.get(key.with_area(area))
             total = ref.value(period) if ref is not None else None
             # Compare with the rest of the reference area, so the area's own change does not
@@ -317,15 +293,16 @@ class _SeriesInputs:
 
     def scale(self, period: int) -> float | None:
         """Factor making a series relative to the (rest of the) country; 1.0 for the country."""
-        if self._country is None:
+        plan = self._plan
+        if plan.country is None:
             return 1.0
         state = self._state
-        country = self._series.get(self._country)
+        country = self._series.get(plan.country)
         total = country.value(period) if country is not None else None
         local = state.value(period)
         if total is None or local is None:
             return None
-        reference = total - local if self._additive else total
+        reference = total - local if plan.additive else total
         if reference <= 0:
             return None
         if state.anchor is None:
