@@ -315,11 +315,12 @@ def evaluate(
     pristine: Pristine,
 ) -> list[Finding]:
     """Assess then learn the value stored for ``period`` (which must be after ``state.last``)."""
-    value = state.value(period)
-    if value is None or (state.last is not None and period <= state.last):
+    value = state.history.value(period)
+    last = state.last
+    if value is None or (last is not None and period <= last):
         raise ValueError(f"{state.key}: nothing new to evaluate for period {period}")
-    if state.last is not None:
-        gap = period - state.last - 1
+    if last is not None:
+        gap = period - last - 1
         if gap > max_gap:
             # Too long a silence to bridge: start the detectors afresh rather than guess.
             state.detectors, state.pristine = pristine.detectors, pristine
@@ -333,7 +334,8 @@ def evaluate(
         _checkpoint(state, period, depth)
     findings = _step(state, period, value, inputs)
     state.last = period
-    _remember_alarms(state, period, findings, depth)
+    if findings or state.alarms:  # (nothing to remember or forget otherwise)
+        _remember_alarms(state, period, findings, depth)
     return findings
 
 
@@ -475,8 +477,9 @@ def _judge(
         assessment, alarm = detector.learn(x)
         threshold = detector.params.threshold
     else:
-        assessment = detector.assess(x)
-        detector.update(x)
+        # (Assessed then learnt in one step: ``learn`` is exactly ``assess`` then ``update``,
+        # and its own alarm is not the calibrated one.)
+        assessment, _ = detector.learn(x)
         threshold = calibrated
         alarm = ready and assessment.score >= threshold
     if scale is not None:
