@@ -121,13 +121,33 @@ class Track:
 
 def alarm_episodes(signed: Sequence[float], threshold: float, first: int) -> list[tuple[int, int]]:
     """(start month, direction) of each run of alarms (gaps of at most EPISODE_GAP months)."""
+    return episodes_of(marks(signed, threshold, first), threshold)
+
+
+#: A month's score that reaches a threshold: (month, direction, size).
+Mark = tuple[int, int, float]
+
+
+def marks(signed: Sequence[float], lowest: float, first: int) -> list[Mark]:
+    """The months whose score reaches ``lowest`` (not NaN), with its direction and size.
+
+    Every threshold of a grid finds its alarms among those of the lowest one: picked out once
+    per track, the grid is counted without a pass over every month per threshold.
+    """
+    return [
+        (first + i, 1 if value > 0 else -1, abs(value))
+        for i, value in enumerate(signed)
+        if abs(value) >= lowest  # (False for NaN)
+    ]
+
+
+def episodes_of(alarms: Iterable[Mark], threshold: float) -> list[tuple[int, int]]:
+    """:func:`alarm_episodes` of the months of ``alarms`` that reach ``threshold``."""
     episodes: list[tuple[int, int]] = []
     last: dict[int, int] = {}
-    for i, value in enumerate(signed):
-        if math.isnan(value) or abs(value) < threshold:
+    for month, direction, size in alarms:
+        if size < threshold:
             continue
-        direction = 1 if value > 0 else -1
-        month = first + i
         previous = last.get(direction)
         if previous is None or month - previous > EPISODE_GAP + 1:
             episodes.append((month, direction))
@@ -179,10 +199,12 @@ def judge(
     spans = [(track, _judged_span(track, judged_until, excluded)) for track in tracks]
     spans = [(track, span) for track, span in spans if span]
     shifts = shift_months([track for track, _ in spans], excluded)
+    lowest = min(grid, default=0.0)
     for (track, span), explained in zip(spans, shifts, strict=True):
         exposure += len(span)
+        candidates = marks(track.signed, lowest, track.first)
         for g, threshold in enumerate(grid):
-            episodes = alarm_episodes(track.signed, threshold, track.first)
+            episodes = episodes_of(candidates, threshold)
             if not episodes:
                 break  # a higher threshold finds nothing either
             for start, direction in episodes:
