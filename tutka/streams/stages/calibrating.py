@@ -46,7 +46,7 @@ def track(
         group = groups.get(finding.detector)
         if group is None:
             continue
-        value = series.value(finding.period)
+        value = series.history.value(finding.period)
         reference = inputs.reference(finding.period)
         if value is None or reference is None:
             continue

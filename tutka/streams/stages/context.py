@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache, partial
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
 
 from tutka.config.catalogue import Catalogue
 from tutka.detectors.base import DetectorParams
@@ -21,6 +21,9 @@ from tutka.streams.alerting import AlertContext
 from tutka.streams.calibration import group_of
 from tutka.streams.series import Pristine
 from tutka.streams.signals import SeriesKey
+
+#: The open vacancies, unemployed and tightness series a figure's series pairs into (empty: none).
+TightnessPair: TypeAlias = tuple[SeriesKey, SeriesKey, SeriesKey] | tuple[()]
 
 
 class SeriesPlan(NamedTuple):
@@ -59,6 +62,7 @@ class EngineContext:
         "alerts",
         "catalogue",
         "hierarchy",
+        "tightness_pairs",
     )
 
     def __init__(
@@ -81,6 +85,9 @@ class EngineContext:
         self._levels: dict[AreaLevel, tuple[str, ...]] = {}
         self._references: dict[str, tuple[str, ...]] = {}
         self._plans: dict[SeriesKey, SeriesPlan] = {}
+        #: The tightness pair of each series figures came for, as the detection stage worked
+        #: it out (it fills this memo: read for every figure, it is a plain dict).
+        self.tightness_pairs: dict[SeriesKey, TightnessPair] = {}
 
     def plan(self, key: SeriesKey, rule_name: str) -> SeriesPlan:
         """What judging the series ``key`` of rule ``rule_name`` needs (remembered per series)."""

@@ -30,7 +30,7 @@ from tutka.streams.series import (
 from tutka.streams.signals import SeriesKey, Signal, group_key
 from tutka.streams.sizes import too_small
 from tutka.streams.stages.calibrating import calibration_group, track
-from tutka.streams.stages.context import EngineContext, SeriesPlan
+from tutka.streams.stages.context import EngineContext, SeriesPlan, TightnessPair
 from tutka.streams.stages.state import EngineState
 
 UNEMPLOYED: Final = UnemploymentMeasure.UNEMPLOYED_JOBSEEKERS.value
@@ -184,9 +184,12 @@ def derive(
     series = state.series
     seen: set[SeriesKey] = set()
     # In the order of ``keys``, without repeats (a set's order would vary from run to run).
+    pairs = ctx.tightness_pairs  # (a dict read per figure of a release: no call)
     for key in keys:
-        pair = _tightness_of(key)
+        pair = pairs.get(key)
         if pair is None:
+            pair = pairs[key] = _tightness_of(key)
+        if not pair:
             continue
         base, unemployed_key, derived_key = pair
         if base in seen:
@@ -206,19 +209,18 @@ def derive(
     return derived
 
 
-@lru_cache(maxsize=1 << 18)
-def _tightness_of(key: SeriesKey) -> tuple[SeriesKey, SeriesKey, SeriesKey] | None:
+def _tightness_of(key: SeriesKey) -> TightnessPair:
     """The open vacancies, unemployed and tightness keys of the pair ``key`` belongs to.
 
-    None for a key of another measure. (Asked for every figure of a release: the keys are made
-    once per series.)
+    Empty for a key of another measure. (Asked for every figure of a release: the context
+    remembers it per series.)
     """
     if key.measure == OPEN_VACANCIES:
         base = key
     elif key.measure == UNEMPLOYED:
         base = key.with_measure(OPEN_VACANCIES)
     else:
-        return None
+        return ()
     return base, base.with_measure(UNEMPLOYED), base.with_measure(TIGHTNESS)
 
 
@@ -270,12 +272,12 @@ class _SeriesInputs:
         if country_key is None:
             return 1.0
         country = self._series.get(country_key)
-        total = country.value(period) if country is not None else None
+        total = country.history.value(period) if country is not None else None
         return total if total is not None and total > 0 else None
 
     def references(self, period: int) -> tuple[float, ...] | None:
         """Reference values for divergence: the rest of the parent area and of the country."""
-        local = self._state.value(period)
+        local = self._state.history.value(period)
         areas = self._plan.areas
         if local is None or not areas:
             return None
@@ -283,7 +285,7 @@ class _SeriesInputs:
         values = []
         for area in areas:
             ref = self._series.get(key.with_area(area))
-            total = ref.value(period) if ref is not None else None
+            total = ref.history.value(period) if ref is not None else None
             # Compare with the rest of the reference area, so the area's own change does not
             # also move its reference.
             if total is None or total - local <= 0:
@@ -298,8 +300,8 @@ class _SeriesInputs:
             return 1.0
         state = self._state
         country = self._series.get(plan.country)
-        total = country.value(period) if country is not None else None
-        local = state.value(period)
+        total = country.history.value(period) if country is not None else None
+        local = state.history.value(period)
         if total is None or local is None:
             return None
         reference = total - local if plan.additive else total
