@@ -225,17 +225,21 @@ def _judged_span(
 ) -> frozenset[int]:
     """Months whose alarms can be judged: scored, old enough, outside excluded periods."""
     months = set()
+    first, signed = track.first, track.signed
     # The earliest shift that could explain an episode must itself be labelable (it needs a
     # year of figures before it): earlier episodes are neither counted nor exposed.
-    judged_from = track.first + SPAN + EXPLAINED_BEFORE - PUBLICATION_LAG
-    for i, value in enumerate(track.signed):
-        month = track.first + i
-        if month > judged_until:
-            break
-        if month < judged_from:
+    judged_from = first + SPAN + EXPLAINED_BEFORE - PUBLICATION_LAG
+    # Only the months from judged_from to judged_until are looked at, and the excluded periods
+    # only between the earliest start and the latest end of them.
+    low = min((a for a, _ in excluded), default=0)
+    high = max((b for _, b in excluded), default=-1)
+    for i in range(max(judged_from - first, 0), min(judged_until - first + 1, len(signed))):
+        if math.isnan(signed[i]):
             continue
-        if not math.isnan(value) and not any(a <= month <= b for a, b in excluded):
-            months.add(month)
+        month = first + i
+        if low <= month <= high and any(a <= month <= b for a, b in excluded):
+            continue
+        months.add(month)
     return frozenset(months)
 
 

@@ -9,11 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tutka.detectors.hindsight import SPAN
 from tutka.streams.calibration import (
     EPISODE_GAP,
+    EXPLAINED_BEFORE,
+    PUBLICATION_LAG,
     CalibrationState,
     Curve,
     Track,
+    _judged_span,
     alarm_episodes,
     calibrate,
     episodes_of,
@@ -186,3 +190,36 @@ def test_a_grid_counts_its_episodes_among_the_lowest_thresholds_marks(
         expected = _episodes_month_by_month(signed, threshold, first)
         assert episodes_of(candidates, threshold) == expected
         assert alarm_episodes(signed, threshold, first) == expected
+
+
+def _judged_month_by_month(
+    track: Track, judged_until: int, excluded: list[tuple[int, int]]
+) -> frozenset[int]:
+    """The judged months as first written: every month of the track, every excluded period."""
+    months = set()
+    judged_from = track.first + SPAN + EXPLAINED_BEFORE - PUBLICATION_LAG
+    for i, value in enumerate(track.signed):
+        month = track.first + i
+        if month > judged_until:
+            break
+        if month < judged_from:
+            continue
+        if not math.isnan(value) and not any(a <= month <= b for a, b in excluded):
+            months.add(month)
+    return frozenset(months)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    scores=st.lists(st.one_of(st.just(math.nan), st.floats(-12, 12)), max_size=90),
+    first=st.integers(0, 80),
+    judged_until=st.integers(-10, 200),
+    excluded=st.lists(st.tuples(st.integers(0, 200), st.integers(0, 200)), max_size=3),
+)
+def test_the_judged_months_skip_what_cannot_be_judged_as_a_month_by_month_pass(
+    scores: list[float], first: int, judged_until: int, excluded: list[tuple[int, int]]
+) -> None:
+    t = track([1.0] * len(scores), scores, first)
+    assert _judged_span(t, judged_until, excluded) == _judged_month_by_month(
+        t, judged_until, excluded
+    )
