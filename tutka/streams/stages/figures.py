@@ -78,10 +78,13 @@ def close_release(state: EngineState, ctx: EngineContext) -> list[Output]:
     calibrate_if_due(state, ctx, period)
     # The series as they are touched, without repeats, in order (each looked up once).
     touched: dict[SeriesKey, SeriesState] = {}
-    for key, fig in pending.figures.items():
-        series = series_state(state, ctx, key)
+    known = state.series
+    for key, fig in pending.figures.items():  # (each key once)
+        series = known.get(key)  # (without a call for a series already watched: nearly all)
+        if series is None:
+            series = series_state(state, ctx, key)
         if record(series, period, fig.value, fig.revision) != "stale":
-            touched.setdefault(key, series)
+            touched[key] = series
     for key in derive(state, ctx, touched, period):
         touched.setdefault(key, state.series[key])
     signals: list[Signal] = []
