@@ -54,6 +54,7 @@ class EngineContext:
     """The hierarchy, the catalogue and the alerting context, with memoised look-ups."""
 
     __slots__ = (
+        "_group_maps",
         "_levels",
         "_params",
         "_plans",
@@ -85,6 +86,7 @@ class EngineContext:
         self._levels: dict[AreaLevel, tuple[str, ...]] = {}
         self._references: dict[str, tuple[str, ...]] = {}
         self._plans: dict[SeriesKey, SeriesPlan] = {}
+        self._group_maps: dict[tuple[str, AreaLevel, bool], Mapping[str, str]] = {}
         #: The tightness pair of each series figures came for, as the detection stage worked
         #: it out (it fills this memo: read for every figure, it is a plain dict).
         self.tightness_pairs: dict[SeriesKey, TightnessPair] = {}
@@ -108,10 +110,7 @@ class EngineContext:
             areas=self.reference_areas(area),
             country=key.with_area(COUNTRY) if relative else None,
             additive=rule is not None and rule.derived is None,
-            groups={
-                d: group_of(d, rule_name, level, breakdown)
-                for d in self.catalogue.calibration.detectors
-            },
+            groups=self._groups(rule_name, level, breakdown),
             name=str(key),
         )
 
@@ -126,6 +125,21 @@ class EngineContext:
             pristine = Pristine(partial(_detectors, self.params(*key)))
             self._pristine[key] = pristine
         return pristine
+
+    def _groups(self, rule_name: str, level: AreaLevel, breakdown: bool) -> Mapping[str, str]:
+        """The calibration group of each calibrated detector, for a rule, level and kind.
+
+        One mapping (read, never changed) shared by all such series: they are many, the
+        combinations few.
+        """
+        key = (rule_name, level, breakdown)
+        groups = self._group_maps.get(key)
+        if groups is None:
+            groups = self._group_maps[key] = {
+                d: group_of(d, rule_name, level, breakdown)
+                for d in self.catalogue.calibration.detectors
+            }
+        return groups
 
     def params(self, rule_name: str, level: AreaLevel) -> dict[str, DetectorParams]:
         """The validated hyperparameters of the detectors ``rule_name`` runs at ``level``."""
