@@ -162,6 +162,19 @@ class CUSUM(BaseDetector[float, CUSUMParams]):
         direction = 1 if pos > neg or (pos == neg and z >= 0) else -1
         return Assessment(capped(max(pos, neg)), self._model.inverse(expected), direction)
 
+    def learn(self, x: float) -> tuple[Assessment, bool]:
+        """Assess then update, standardising ``x`` once (the same result as both)."""
+        if not self.ready:
+            self.update(x)
+            return Assessment.quiet(x), False
+        u, expected, s, z = self._residual(x)
+        pos, neg = self._sums(z)
+        direction = 1 if pos > neg or (pos == neg and z >= 0) else -1
+        assessment = Assessment(capped(max(pos, neg)), self._model.inverse(expected), direction)
+        alarm = assessment.score >= self.params.threshold  # (ready)
+        self._fold(u, expected, s, pos, neg)
+        return assessment, alarm
+
     def update(self, x: float) -> None:
         """Fold ``x`` into the sums; at an alarm, adopt the new level and start again."""
         model, p = self._model, self.params
@@ -173,6 +186,11 @@ class CUSUM(BaseDetector[float, CUSUMParams]):
             return
         u, expected, s, z = self._residual(x)
         pos, neg = self._sums(z)
+        self._fold(u, expected, s, pos, neg)
+
+    def _fold(self, u: float, expected: float, s: float, pos: float, neg: float) -> None:
+        """Fold a standardised observation (its Page sums ``pos`` and ``neg``) in."""
+        model, p = self._model, self.params
         self._recent.append(s)
         self._pos_run = self._pos_run + 1 if pos > 0 else 0
         self._neg_run = self._neg_run + 1 if neg > 0 else 0

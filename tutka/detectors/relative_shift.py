@@ -188,7 +188,10 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
         value is this month's count had the share not moved by the best window's change.
         """
         y = self._log_share(x)
-        factor = self._seasonal_factor(self._seen % self.params.season)
+        return self._assessment(x, y, self._seasonal_factor(self._seen % self.params.season))
+
+    def _assessment(self, x: RelativePoint, y: float | None, factor: float | None) -> Assessment:
+        """:meth:`assess`, given ``x``'s log share and its calendar month's seasonal factor."""
         if y is None or factor is None:
             return Assessment.quiet(x.value)
         s = y - factor
@@ -199,16 +202,27 @@ class RelativeShift(BaseDetector[RelativePoint, RelativeShiftParams]):
             capped(abs(best.z)), self._expected(x, best.change), 1 if best.z > 0 else -1
         )
 
+    def learn(self, x: RelativePoint) -> tuple[Assessment, bool]:
+        """Assess then update, finding the log share and seasonal factor once (as both)."""
+        y = self._log_share(x)
+        factor = self._seasonal_factor(self._seen % self.params.season)
+        assessment = self._assessment(x, y, factor)
+        alarm = self.is_alarm(assessment)
+        self._fold(x, y, factor)
+        return assessment, alarm
+
     def update(self, x: RelativePoint) -> None:
         """Fold ``x`` in: its deseasonalised value and difference, and a seasonal deviation.
 
         The deviation learnt is that of the month six months back, whose centred 13-month
         median ``x`` completes; nothing is learnt from the future.
         """
-        p = self.params
         y = self._log_share(x)
-        phase = self._seen % p.season
-        factor = self._seasonal_factor(phase)
+        self._fold(x, y, self._seasonal_factor(self._seen % self.params.season))
+
+    def _fold(self, x: RelativePoint, y: float | None, factor: float | None) -> None:
+        """:meth:`update`, given ``x``'s log share and its calendar month's seasonal factor."""
+        p = self.params
         s = y - factor if y is not None and factor is not None else math.nan
         if self._s and not math.isnan(self._s[-1]) and not math.isnan(s):
             self._diffs.append(s - self._s[-1])

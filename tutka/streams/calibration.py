@@ -121,13 +121,33 @@ class Track:
 
 def alarm_episodes(signed: Sequence[float], threshold: float, first: int) -> list[tuple[int, int]]:
     """(start month, direction) of each run of alarms (gaps of at most EPISODE_GAP months)."""
+    return episodes_of(marks(signed, threshold, first), threshold)
+
+
+#: A month's score that reaches a threshold: (month, direction, size).
+Mark = tuple[int, int, float]
+
+
+def marks(signed: Sequence[float], lowest: float, first: int) -> list[Mark]:
+    """The months whose score reaches ``lowest`` (not NaN), with its direction and size.
+
+    Every threshold of a grid finds its alarms among those of the lowest one: picked out once
+    per track, the grid is counted without a pass over every month per threshold.
+    """
+    return [
+        (first + i, 1 if value > 0 else -1, abs(value))
+        for i, value in enumerate(signed)
+        if abs(value) >= lowest  # (False for NaN)
+    ]
+
+
+def episodes_of(alarms: Iterable[Mark], threshold: float) -> list[tuple[int, int]]:
+    """:func:`alarm_episodes` of the months of ``alarms`` that reach ``threshold``."""
     episodes: list[tuple[int, int]] = []
     last: dict[int, int] = {}
-    for i, value in enumerate(signed):
-        if math.isnan(value) or abs(value) < threshold:
+    for month, direction, size in alarms:
+        if size < threshold:
             continue
-        direction = 1 if value > 0 else -1
-        month = first + i
         previous = last.get(direction)
         if previous is None or month - previous > EPISODE_GAP + 1:
             episodes.append((month, direction))
@@ -179,10 +199,12 @@ def judge(
     spans = [(track, _judged_span(track, judged_until, excluded)) for track in tracks]
     spans = [(track, span) for track, span in spans if span]
     shifts = shift_months([track for track, _ in spans], excluded)
+    lowest = min(grid, default=0.0)
     for (track, span), explained in zip(spans, shifts, strict=True):
         exposure += len(span)
+        candidates = marks(track.signed, lowest, track.first)
         for g, threshold in enumerate(grid):
-            episodes = alarm_episodes(track.signed, threshold, track.first)
+            episodes = episodes_of(candidates, threshold)
             if not episodes:
                 break  # a higher threshold finds nothing either
             for start, direction in episodes:
@@ -203,17 +225,21 @@ def _judged_span(
 ) -> frozenset[int]:
     """Months whose alarms can be judged: scored, old enough, outside excluded periods."""
     months = set()
+    first, signed = track.first, track.signed
     # The earliest shift that could explain an episode must itself be labelable (it needs a
     # year of figures before it): earlier episodes are neither counted nor exposed.
-    judged_from = track.first + SPAN + EXPLAINED_BEFORE - PUBLICATION_LAG
-    for i, value in enumerate(track.signed):
-        month = track.first + i
-        if month > judged_until:
-            break
-        if month < judged_from:
+    judged_from = first + SPAN + EXPLAINED_BEFORE - PUBLICATION_LAG
+    # Only the months from judged_from to judged_until are looked at, and the excluded periods
+    # only between the earliest start and the latest end of them.
+    low = min((a for a, _ in excluded), default=0)
+    high = max((b for _, b in excluded), default=-1)
+    for i in range(max(judged_from - first, 0), min(judged_until - first + 1, len(signed))):
+        if math.isnan(signed[i]):
             continue
-        if not math.isnan(value) and not any(a <= month <= b for a, b in excluded):
-            months.add(month)
+        month = first + i
+        if low <= month <= high and any(a <= month <= b for a, b in excluded):
+            continue
+        months.add(month)
     return frozenset(months)
 
 

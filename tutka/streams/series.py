@@ -121,7 +121,7 @@ class History:
         if 0 <= i < len(self._revisions):
             revision = self._revisions[i]
             if revision >= 0:
-                return Point(self._values[i], revision)
+                return _new(Point, (self._values[i], revision))
         return None
 
     def value(self, period: int) -> float | None:
@@ -141,6 +141,20 @@ class History:
         """The stored revision of ``period``; -1 when there is no value."""
         i = period - self._first
         return self._revisions[i] if 0 <= i < len(self._revisions) else -1
+
+    def append_next(self, period: int, value: float, revision: int) -> bool:
+        """Store ``value`` if ``period`` is the month after the newest kept; else False.
+
+        By far the most common case (a figure of the next release), taken without the look-ups
+        of :meth:`put`; otherwise nothing is stored.
+        """
+        revisions = self._revisions
+        if period - self._first != len(revisions) or not revisions or revision < 0:
+            return False
+        self._values.append(value)
+        revisions.append(revision)
+        self._count += 1
+        return True
 
     def __setitem__(self, period: int, point: Point) -> None:
         self.put(period, *point)
@@ -265,6 +279,10 @@ class SeriesState:
 def record(state: SeriesState, period: int, value: float, revision: int) -> str:
     """Store a value; returns 'new', 'revised', 'duplicate' or 'stale' (an older revision)."""
     history = state.history
+    if history.append_next(period, value, revision):
+        if len(history) > HISTORY_MONTHS + 12:
+            _trim(state, period)
+        return "new"
     existing = history.revision(period)
     if existing < 0:
         outcome = "new"
@@ -297,11 +315,12 @@ def evaluate(
     pristine: Pristine,
 ) -> list[Finding]:
     """Assess then learn the value stored for ``period`` (which must be after ``state.last``)."""
-    value = state.value(period)
-    if value is None or (state.last is not None and period <= state.last):
+    value = state.history.value(period)
+    last = state.last
+    if value is None or (last is not None and period <= last):
         raise ValueError(f"{state.key}: nothing new to evaluate for period {period}")
-    if state.last is not None:
-        gap = period - state.last - 1
+    if last is not None:
+        gap = period - last - 1
         if gap > max_gap:
             # Too long a silence to bridge: start the detectors afresh rather than guess.
             state.detectors, state.pristine = pristine.detectors, pristine
@@ -315,7 +334,8 @@ def evaluate(
         _checkpoint(state, period, depth)
     findings = _step(state, period, value, inputs)
     state.last = period
-    _remember_alarms(state, period, findings, depth)
+    if findings or state.alarms:  # (nothing to remember or forget otherwise)
+        _remember_alarms(state, period, findings, depth)
     return findings
 
 
@@ -385,62 +405,39 @@ def _step(state: SeriesState, period: int, value: float, inputs: Inputs) -> list
     """Every detector of the series judges ``value`` (scored before it learns it).
 
     A detector whose input is missing this period (no references, reference or scale) skips it.
+    Each outside input is asked of ``inputs`` once, and only if a detector needs it.
     """
     findings = []
-    outside = _PeriodInputs(inputs, period)
+    references: tuple[float, ...] | _Unasked | None = _UNASKED
+    reference: float | _Unasked | None = _UNASKED
+    scale: float | _Unasked | None = _UNASKED
     for name in state.detectors:
-        x = outside.point(name, value)
-        if x is None:
-            continue
-        finding = _judge(_learner(state, name), name, period, x, inputs.threshold(name))
-        scale = outside.scale
-        if scale is not None and name not in REFERENCE_DETECTORS | SHARE_DETECTORS:
-            # Report what was expected in the series' own units, not the relative ones.
-            a = finding.assessment
-            finding = finding._replace(
-                assessment=Assessment(a.score, a.baseline / scale, a.direction)
-            )
-        findings.append(finding)
+        kind = _KINDS.get(name, _OWN)
+        x: object
+        own: float | None = None  # the scale that made x relative to the country
+        if kind is _OWN:
+            if isinstance(scale, _Unasked):
+                scale = inputs.scale(period)
+            if scale is None:
+                continue
+            x, own = value * scale, scale
+        elif kind is _REFERENCES:
+            if isinstance(references, _Unasked):
+                references = inputs.references(period)
+            if references is None:
+                continue
+            x = _new(DivergencePoint, (value, references))
+        else:
+            if isinstance(reference, _Unasked):
+                reference = inputs.reference(period)
+            if reference is None:
+                continue
+            x = _new(RelativePoint, (value, reference))
+        calibrated = inputs.threshold(name)
+        detector = _learner(state, name)
+        # (A value made relative is reported with what was expected in the series' own units.)
+        findings.append(_judge(detector, name, period, x, calibrated, own))
     return findings
-
-
-class _PeriodInputs:
-    """A period's outside inputs, each asked of ``Inputs`` once, and only if a detector needs it."""
-
-    __slots__ = ("_inputs", "_period", "_reference", "_references", "_scale")
-
-    def __init__(self, inputs: Inputs, period: int) -> None:
-        self._inputs = inputs
-        self._period = period
-        self._references: tuple[float, ...] | _Unasked | None = _UNASKED
-        self._reference: float | _Unasked | None = _UNASKED
-        self._scale: float | _Unasked | None = _UNASKED
-
-    @property
-    def scale(self) -> float | None:
-        """The series' scale this period if a detector has asked for it, else None."""
-        return None if isinstance(self._scale, _Unasked) else self._scale
-
-    def point(self, name: str, value: float) -> object | None:
-        """What detector ``name`` takes for ``value`` this period; None when an input is missing.
-
-        The divergence detector takes the value with its references, a share detector the value
-        with its reference count, any other the value made relative to the country.
-        """
-        if name in REFERENCE_DETECTORS:
-            if isinstance(self._references, _Unasked):
-                self._references = self._inputs.references(self._period)
-            refs = self._references
-            return None if refs is None else DivergencePoint(value, refs)
-        if name in SHARE_DETECTORS:
-            if isinstance(self._reference, _Unasked):
-                self._reference = self._inputs.reference(self._period)
-            reference = self._reference
-            return None if reference is None else RelativePoint(value, reference)
-        if isinstance(self._scale, _Unasked):
-            self._scale = self._inputs.scale(self._period)
-        scale = self._scale
-        return None if scale is None else value * scale
 
 
 class _Unasked:
@@ -450,25 +447,44 @@ class _Unasked:
 
 
 _UNASKED: Final = _Unasked()
+#: What a detector takes besides the value: the value relative to the country (most), the
+#: references (divergence) or the reference count (a share detector).
+_OWN: Final = "own"
+_REFERENCES: Final = "references"
+_SHARE: Final = "share"
+_KINDS: Final[dict[str, str]] = {
+    **dict.fromkeys(REFERENCE_DETECTORS, _REFERENCES),
+    **dict.fromkeys(SHARE_DETECTORS, _SHARE),
+}
 
 
 def _judge(
-    detector: AnyDetector, name: str, period: int, x: object, calibrated: float | None
+    detector: AnyDetector,
+    name: str,
+    period: int,
+    x: object,
+    calibrated: float | None,
+    scale: float | None = None,
 ) -> Finding:
     """Assess ``x``, then learn it; alarm on the calibrated threshold when there is one.
 
     Without a calibrated threshold the detector decides itself (its ``learn``, its own
     threshold); with one, the alarm is the calibrated threshold reached by a ready detector.
+    With a ``scale``, the baseline is divided by it (back to the series' own units).
     """
     ready = detector.ready
     if calibrated is None:
         assessment, alarm = detector.learn(x)
         threshold = detector.params.threshold
     else:
-        assessment = detector.assess(x)
-        detector.update(x)
+        # (Assessed then learnt in one step: ``learn`` is exactly ``assess`` then ``update``,
+        # and its own alarm is not the calibrated one.)
+        assessment, _ = detector.learn(x)
         threshold = calibrated
         alarm = ready and assessment.score >= threshold
+    if scale is not None:
+        score, baseline, direction = assessment
+        assessment = _new(Assessment, (score, baseline / scale, direction))
     # (Without the named tuple's ``__new__``, a Python function: one finding per detector and
     # series every month.)
     return _new(Finding, (name, period, assessment, alarm, threshold, ready))

@@ -6,15 +6,24 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from tutka.detectors.hindsight import SPAN
 from tutka.streams.calibration import (
+    EPISODE_GAP,
+    EXPLAINED_BEFORE,
+    PUBLICATION_LAG,
     CalibrationState,
     Curve,
     Track,
+    _judged_span,
     alarm_episodes,
     calibrate,
+    episodes_of,
     group_of,
     judge,
+    marks,
     poisson_upper,
     shift_months,
     threshold_for,
@@ -142,3 +151,75 @@ def test_state_records_trims_and_calibrates_yearly() -> None:
     assert state.calibrated == 24199 and not state.due(24000, month=1)
     assert state.threshold(group) is not None
     assert state.threshold("nothing") is None
+
+
+def _episodes_month_by_month(
+    signed: list[float], threshold: float, first: int
+) -> list[tuple[int, int]]:
+    """Alarm episodes as first written: a pass over every month for each threshold."""
+    episodes: list[tuple[int, int]] = []
+    last: dict[int, int] = {}
+    for i, value in enumerate(signed):
+        if math.isnan(value) or abs(value) < threshold:
+            continue
+        direction = 1 if value > 0 else -1
+        month = first + i
+        previous = last.get(direction)
+        if previous is None or month - previous > EPISODE_GAP + 1:
+            episodes.append((month, direction))
+        last[direction] = month
+    return episodes
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    signed=st.lists(
+        st.one_of(st.just(math.nan), st.floats(-12, 12), st.sampled_from([-8.0, 0.0, 8.0])),
+        max_size=60,
+    ),
+    grid=st.lists(st.floats(0, 12), min_size=1, max_size=6),
+    first=st.integers(0, 30_000),
+)
+def test_a_grid_counts_its_episodes_among_the_lowest_thresholds_marks(
+    signed: list[float], grid: list[float], first: int
+) -> None:
+    # The judge picks the months out once, at the grid's lowest threshold, and counts every
+    # threshold's episodes among them: as many as a pass over every month per threshold.
+    candidates = marks(signed, min(grid), first)
+    for threshold in grid:
+        expected = _episodes_month_by_month(signed, threshold, first)
+        assert episodes_of(candidates, threshold) == expected
+        assert alarm_episodes(signed, threshold, first) == expected
+
+
+def _judged_month_by_month(
+    track: Track, judged_until: int, excluded: list[tuple[int, int]]
+) -> frozenset[int]:
+    """The judged months as first written: every month of the track, every excluded period."""
+    months = set()
+    judged_from = track.first + SPAN + EXPLAINED_BEFORE - PUBLICATION_LAG
+    for i, value in enumerate(track.signed):
+        month = track.first + i
+        if month > judged_until:
+            break
+        if month < judged_from:
+            continue
+        if not math.isnan(value) and not any(a <= month <= b for a, b in excluded):
+            months.add(month)
+    return frozenset(months)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    scores=st.lists(st.one_of(st.just(math.nan), st.floats(-12, 12)), max_size=90),
+    first=st.integers(0, 80),
+    judged_until=st.integers(-10, 200),
+    excluded=st.lists(st.tuples(st.integers(0, 200), st.integers(0, 200)), max_size=3),
+)
+def test_the_judged_months_skip_what_cannot_be_judged_as_a_month_by_month_pass(
+    scores: list[float], first: int, judged_until: int, excluded: list[tuple[int, int]]
+) -> None:
+    t = track([1.0] * len(scores), scores, first)
+    assert _judged_span(t, judged_until, excluded) == _judged_month_by_month(
+        t, judged_until, excluded
+    )

@@ -15,7 +15,6 @@ from typing import cast
 from tutka.models.codes import AreaLevel
 from tutka.streams.calibration import group_of, level_of_group
 from tutka.streams.series import Finding, Inputs, SeriesState
-from tutka.streams.signals import SeriesKey
 from tutka.streams.stages.context import EngineContext, level_of
 from tutka.streams.stages.state import EngineState
 
@@ -41,25 +40,26 @@ def track(
     inputs: Inputs,
 ) -> None:
     """Remember calibrated detectors' scores with the counts behind them, for the audit."""
-    rules = ctx.catalogue.calibration
-    calibrated = rules.detectors
+    plan = ctx.plan(series.key, series.rule)
+    groups = plan.groups  # the calibrated detectors' groups
     for finding in findings:
-        if finding.detector not in calibrated:
+        group = groups.get(finding.detector)
+        if group is None:
             continue
-        value = series.value(finding.period)
+        value = series.history.value(finding.period)
         reference = inputs.reference(finding.period)
         if value is None or reference is None:
             continue
         a = finding.assessment
         signed = a.score * a.direction if finding.ready else math.nan
         state.calibration.record(
-            calibration_group(finding.detector, series),
-            _name(series.key),
+            group,
+            plan.name,
             finding.period,
             value,
             reference,
             signed,
-            rules.history_months,
+            ctx.catalogue.calibration.history_months,
         )
 
 
@@ -86,20 +86,3 @@ def calibrate_if_due(state: EngineState, ctx: EngineContext, period: int) -> Non
     )
     calibration.calibrated = period
     state.stats.decisions["calibrations"] += 1
-
-
-def thresholds(state: EngineState, ctx: EngineContext, series: SeriesState) -> dict[str, float]:
-    """The calibrated thresholds of the detectors watching a series (none before)."""
-    out = {}
-    for detector in ctx.catalogue.calibration.detectors:
-        threshold = state.calibration.threshold(calibration_group(detector, series))
-        if threshold is not None:
-            out[detector] = threshold
-    return out
-
-
-@lru_cache(maxsize=1 << 18)
-def _name(key: SeriesKey) -> str:
-    # Every calibrated finding is tracked under its series' name, month after month: one
-    # string per series instead of a new one each time.
-    return str(key)

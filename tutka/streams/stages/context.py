@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import lru_cache, partial
+from typing import NamedTuple, TypeAlias
 
 from tutka.config.catalogue import Catalogue
 from tutka.detectors.base import DetectorParams
@@ -17,20 +18,52 @@ from tutka.models.alerts import Localized
 from tutka.models.areas import COUNTRY, Hierarchy
 from tutka.models.codes import AreaLevel, area_level
 from tutka.streams.alerting import AlertContext
+from tutka.streams.calibration import group_of
 from tutka.streams.series import Pristine
+from tutka.streams.signals import SeriesKey
+
+#: The open vacancies, unemployed and tightness series a figure's series pairs into (empty: none).
+TightnessPair: TypeAlias = tuple[SeriesKey, SeriesKey, SeriesKey] | tuple[()]
+
+
+class SeriesPlan(NamedTuple):
+    """What judging a series needs that its key and rule fix, worked out once per series.
+
+    (Every series is judged at every release: its pristine detectors, reference areas, country
+    series and calibration groups would otherwise be looked up again each time.)
+    """
+
+    #: The series rule's name ("" for none).
+    rule: str
+    #: The detectors every series of the rule at the series' level starts with.
+    pristine: Pristine
+    #: The areas the divergence detector compares the series with (:meth:`reference_areas`).
+    areas: tuple[str, ...]
+    #: The country's series the series is relative to (None: judged on its own, scale 1).
+    country: SeriesKey | None
+    #: Whether the series is a count the rest of the country is the country's minus (not a
+    #: derived ratio).
+    additive: bool
+    #: The calibration group of each calibrated detector, in the catalogue's order.
+    groups: Mapping[str, str]
+    #: The series' name, as calibration tracks are kept under.
+    name: str
 
 
 class EngineContext:
     """The hierarchy, the catalogue and the alerting context, with memoised look-ups."""
 
     __slots__ = (
+        "_group_maps",
         "_levels",
         "_params",
+        "_plans",
         "_pristine",
         "_references",
         "alerts",
         "catalogue",
         "hierarchy",
+        "tightness_pairs",
     )
 
     def __init__(
@@ -52,6 +85,34 @@ class EngineContext:
         self._pristine: dict[tuple[str, AreaLevel], Pristine] = {}
         self._levels: dict[AreaLevel, tuple[str, ...]] = {}
         self._references: dict[str, tuple[str, ...]] = {}
+        self._plans: dict[SeriesKey, SeriesPlan] = {}
+        self._group_maps: dict[tuple[str, AreaLevel, bool], Mapping[str, str]] = {}
+        #: The tightness pair of each series figures came for, as the detection stage worked
+        #: it out (it fills this memo: read for every figure, it is a plain dict).
+        self.tightness_pairs: dict[SeriesKey, TightnessPair] = {}
+
+    def plan(self, key: SeriesKey, rule_name: str) -> SeriesPlan:
+        """What judging the series ``key`` of rule ``rule_name`` needs (remembered per series)."""
+        plan = self._plans.get(key)
+        if plan is None or plan.rule != rule_name:
+            plan = self._plans[key] = self._plan(key, rule_name)
+        return plan
+
+    def _plan(self, key: SeriesKey, rule_name: str) -> SeriesPlan:
+        rule = self.catalogue.rule(rule_name) if rule_name else None
+        area = key.area
+        relative = area != COUNTRY and rule is not None and rule.relative_to_country
+        breakdown = key.sector is not None or key.occupation is not None
+        level = level_of(area)
+        return SeriesPlan(
+            rule=rule_name,
+            pristine=self.pristine(rule_name, area),
+            areas=self.reference_areas(area),
+            country=key.with_area(COUNTRY) if relative else None,
+            additive=rule is not None and rule.derived is None,
+            groups=self._groups(rule_name, level, breakdown),
+            name=str(key),
+        )
 
     def pristine(self, rule_name: str, area: str) -> Pristine:
         """The detectors every series of ``rule_name`` at ``area``'s level starts with.
@@ -64,6 +125,21 @@ class EngineContext:
             pristine = Pristine(partial(_detectors, self.params(*key)))
             self._pristine[key] = pristine
         return pristine
+
+    def _groups(self, rule_name: str, level: AreaLevel, breakdown: bool) -> Mapping[str, str]:
+        """The calibration group of each calibrated detector, for a rule, level and kind.
+
+        One mapping (read, never changed) shared by all such series: they are many, the
+        combinations few.
+        """
+        key = (rule_name, level, breakdown)
+        groups = self._group_maps.get(key)
+        if groups is None:
+            groups = self._group_maps[key] = {
+                d: group_of(d, rule_name, level, breakdown)
+                for d in self.catalogue.calibration.detectors
+            }
+        return groups
 
     def params(self, rule_name: str, level: AreaLevel) -> dict[str, DetectorParams]:
         """The validated hyperparameters of the detectors ``rule_name`` runs at ``level``."""

@@ -19,16 +19,18 @@ from tutka.models.events import UnemploymentMeasure, VacancyMeasure
 from tutka.streams.alerting import held
 from tutka.streams.series import (
     SHARE_DETECTORS,
+    UNSCALED,
     Finding,
     Inputs,
+    Pristine,
     SeriesState,
     evaluate,
     record,
 )
 from tutka.streams.signals import SeriesKey, Signal, group_key
 from tutka.streams.sizes import too_small
-from tutka.streams.stages.calibrating import calibration_group, thresholds, track
-from tutka.streams.stages.context import EngineContext
+from tutka.streams.stages.calibrating import calibration_group, track
+from tutka.streams.stages.context import EngineContext, SeriesPlan, TightnessPair
 from tutka.streams.stages.state import EngineState
 
 UNEMPLOYED: Final = UnemploymentMeasure.UNEMPLOYED_JOBSEEKERS.value
@@ -38,7 +40,6 @@ TIGHTNESS: Final = "tightness"
 #: A relative signal needs the area's own year-on-year change to go the same way by at least this
 #: much (log units, about 2 %).
 OWN_CHANGE_MIN: Final = 0.02
-_NO_THRESHOLDS: Final[Mapping[str, float]] = {}
 
 
 def series_state(state: EngineState, ctx: EngineContext, key: SeriesKey) -> SeriesState:
@@ -57,19 +58,33 @@ def detect(
     state: EngineState, ctx: EngineContext, series: SeriesState, period: int, available_on: date
 ) -> list[Signal]:
     """Judge ``period``'s value of ``series``; the signals of its alarms."""
-    inputs = series_inputs(state, ctx, series)
-    findings = evaluate(
-        series,
-        period,
-        inputs,
-        ctx.catalogue.alerting.revision_depth,
-        ctx.catalogue.alerting.max_gap,
-        ctx.pristine(series.rule, series.key.area),
-    )
+    rules = ctx.catalogue.alerting
+    plan = ctx.plan(series.key, series.rule)
+    pristine = plan.pristine
+    if unwatched(series, pristine):
+        # It only moves on (its last period, checkpoints), with no inputs to read, nothing found.
+        evaluate(series, period, UNSCALED, rules.revision_depth, rules.max_gap, pristine)
+        return []
+    inputs = _SeriesInputs(state, series, plan)
+    findings = evaluate(series, period, inputs, rules.revision_depth, rules.max_gap, pristine)
+    if not findings:
+        return []  # (no detector had its inputs)
+    evaluations = state.stats.evaluations
     for finding in findings:
-        state.stats.evaluations[finding.detector] += 1
+        evaluations[finding.detector] += 1
     track(state, ctx, series, findings, inputs)
-    return signals_of(state, ctx, series, [f for f in findings if f.alarm], available_on)
+    alarms = [f for f in findings if f.alarm]
+    return signals_of(state, ctx, series, alarms, available_on) if alarms else []
+
+
+def unwatched(series: SeriesState, pristine: Pristine) -> bool:
+    """Whether no detector watches ``series``, nor will after a restart (its rule's level has none).
+
+    Most series of a large market are such breakdowns (vacancies and tightness by occupation in
+    a region): their evaluation then skips the inputs, the tracking and the signals, which
+    would find nothing.
+    """
+    return not series.detectors and not pristine.detectors
 
 
 def signals_of(
@@ -156,17 +171,7 @@ def _only_relative(
 
 def series_inputs(state: EngineState, ctx: EngineContext, series: SeriesState) -> Inputs:
     """The series' references (rest of the parent area and of the country) and its scale."""
-    key = series.key
-    rule = ctx.catalogue.rule(series.rule) if series.rule else None
-    relative = key.area != COUNTRY and rule is not None and rule.relative_to_country
-    return _SeriesInputs(
-        state,
-        ctx,
-        series,
-        ctx.reference_areas(key.area),
-        key.with_area(COUNTRY) if relative else None,
-        rule is not None and rule.derived is None,
-    )
+    return _SeriesInputs(state, series, ctx.plan(series.key, series.rule))
 
 
 def derive(
@@ -179,30 +184,44 @@ def derive(
     series = state.series
     seen: set[SeriesKey] = set()
     # In the order of ``keys``, without repeats (a set's order would vary from run to run).
+    pairs = ctx.tightness_pairs  # (a dict read per figure of a release: no call)
     for key in keys:
-        measure = key.measure
-        if measure == OPEN_VACANCIES:
-            base = key
-        elif measure == UNEMPLOYED:
-            base = key.with_measure(OPEN_VACANCIES)
-        else:
+        pair = pairs.get(key)
+        if pair is None:
+            pair = pairs[key] = _tightness_of(key)
+        if not pair:
             continue
+        base, unemployed_key, derived_key = pair
         if base in seen:
             continue
         seen.add(base)
         vacancies = series.get(base)
-        unemployed = series.get(base.with_measure(UNEMPLOYED))
+        unemployed = series.get(unemployed_key)
         if vacancies is None or unemployed is None:
             continue
-        v, u = vacancies.history.value(period), unemployed.history.value(period)
-        if v is None or u is None or u <= 0:
+        v, u = vacancies.history.get(period), unemployed.history.get(period)
+        if v is None or u is None or u.value <= 0:
             continue
-        revision = max(vacancies.history.revision(period), unemployed.history.revision(period))
-        derived_key = base.with_measure(TIGHTNESS)
-        outcome = record(series_state(state, ctx, derived_key), period, v / u, revision)
+        revision = max(v.revision, u.revision)
+        outcome = record(series_state(state, ctx, derived_key), period, v.value / u.value, revision)
         if outcome in ("new", "revised"):
             derived.append(derived_key)
     return derived
+
+
+def _tightness_of(key: SeriesKey) -> TightnessPair:
+    """The open vacancies, unemployed and tightness keys of the pair ``key`` belongs to.
+
+    Empty for a key of another measure. (Asked for every figure of a release: the context
+    remembers it per series.)
+    """
+    if key.measure == OPEN_VACANCIES:
+        base = key
+    elif key.measure == UNEMPLOYED:
+        base = key.with_measure(OPEN_VACANCIES)
+    else:
+        return ()
+    return base, base.with_measure(UNEMPLOYED), base.with_measure(TIGHTNESS)
 
 
 def series_order(key: SeriesKey) -> tuple[int, str, str, str, str]:
@@ -221,47 +240,19 @@ class _SeriesInputs:
     (An object rather than two closures per evaluation: it is built for every figure.)
     """
 
-    __slots__ = (
-        "_additive",
-        "_areas",
-        "_country",
-        "_ctx",
-        "_engine",
-        "_series",
-        "_state",
-        "_thresholds",
-    )
+    __slots__ = ("_calibration", "_plan", "_reference", "_series", "_state")
 
-    def __init__(
-        self,
-        engine: EngineState,
-        ctx: EngineContext,
-        state: SeriesState,
-        areas: tuple[str, ...],
-        country: SeriesKey | None,
-        additive: bool,
-    ) -> None:
-        self._engine = engine
-        self._ctx = ctx
+    def __init__(self, engine: EngineState, state: SeriesState, plan: SeriesPlan) -> None:
+        self._calibration = engine.calibration
         self._series: Mapping[SeriesKey, SeriesState] = engine.series
         self._state = state
-        self._areas = areas
-        self._country = country  # None: not relative to the country (scale 1)
-        self._additive = additive
-        # Looked up when a detector first asks: most series' detectors never reach a value.
-        self._thresholds: Mapping[str, float] | None = None
+        self._plan = plan
+        #: The last period's reference count asked (a share detector's, then its tracking's).
+        self._reference: tuple[int, float | None] | None = None
 
     def threshold(self, detector: str) -> float | None:
-        found = self._thresholds
-        if found is None:
-            engine = self._engine
-            found = (
-                thresholds(engine, self._ctx, self._state)
-                if engine.calibration.results
-                else _NO_THRESHOLDS
-            )
-            self._thresholds = found
-        return found.get(detector)
+        group = self._plan.groups.get(detector)
+        return None if group is None else self._calibration.threshold(group)
 
     def reference(self, period: int) -> float | None:
         """The count the series is a share of: the country's (1.0 for the country itself).
@@ -269,22 +260,32 @@ class _SeriesInputs:
         The whole country, not the rest of it: an area that is most of a small country (or a
         large region) would otherwise see its share of "the rest" swing with any one town.
         """
-        if self._country is None:
+        asked = self._reference
+        if asked is not None and asked[0] == period:
+            return asked[1]
+        found = self._find_reference(period)
+        self._reference = (period, found)
+        return found
+
+    def _find_reference(self, period: int) -> float | None:
+        country_key = self._plan.country
+        if country_key is None:
             return 1.0
-        country = self._series.get(self._country)
-        total = country.value(period) if country is not None else None
+        country = self._series.get(country_key)
+        total = country.history.value(period) if country is not None else None
         return total if total is not None and total > 0 else None
 
     def references(self, period: int) -> tuple[float, ...] | None:
         """Reference values for divergence: the rest of the parent area and of the country."""
-        local = self._state.value(period)
-        if local is None or not self._areas:
+        local = self._state.history.value(period)
+        areas = self._plan.areas
+        if local is None or not areas:
             return None
         key = self._state.key
         values = []
-        for area in self._areas:
+        for area in areas:
             ref = self._series.get(key.with_area(area))
-            total = ref.value(period) if ref is not None else None
+            total = ref.history.value(period) if ref is not None else None
             # Compare with the rest of the reference area, so the area's own change does not
             # also move its reference.
             if total is None or total - local <= 0:
@@ -294,15 +295,16 @@ class _SeriesInputs:
 
     def scale(self, period: int) -> float | None:
         """Factor making a series relative to the (rest of the) country; 1.0 for the country."""
-        if self._country is None:
+        plan = self._plan
+        if plan.country is None:
             return 1.0
         state = self._state
-        country = self._series.get(self._country)
-        total = country.value(period) if country is not None else None
-        local = state.value(period)
+        country = self._series.get(plan.country)
+        total = country.history.value(period) if country is not None else None
+        local = state.history.value(period)
         if total is None or local is None:
             return None
-        reference = total - local if self._additive else total
+        reference = total - local if plan.additive else total
         if reference <= 0:
             return None
         if state.anchor is None:

@@ -78,10 +78,13 @@ def close_release(state: EngineState, ctx: EngineContext) -> list[Output]:
     calibrate_if_due(state, ctx, period)
     # The series as they are touched, without repeats, in order (each looked up once).
     touched: dict[SeriesKey, SeriesState] = {}
-    for key, fig in pending.figures.items():
-        series = series_state(state, ctx, key)
+    known = state.series
+    for key, fig in pending.figures.items():  # (each key once)
+        series = known.get(key)  # (without a call for a series already watched: nearly all)
+        if series is None:
+            series = series_state(state, ctx, key)
         if record(series, period, fig.value, fig.revision) != "stale":
-            touched.setdefault(key, series)
+            touched[key] = series
     for key in derive(state, ctx, touched, period):
         touched.setdefault(key, state.series[key])
     signals: list[Signal] = []
@@ -105,7 +108,11 @@ def _release_triggers(
     state: EngineState, ctx: EngineContext, pending: PendingRelease
 ) -> list[Alert]:
     """The policy triggers a whole release can meet (Sahm's rule per region)."""
-    values = {key: fig.value for key, fig in pending.figures.items()}
+    # Only totals take part (breakdowns by sector or occupation never do): most figures of a
+    # large release are breakdowns, and are not even looked at.
+    values = {
+        key: fig.value for key, fig in pending.figures.items() if key[2] is None and key[3] is None
+    }
     return triggers.on_release(
         state.triggers,
         pending.period,
