@@ -30,14 +30,18 @@ four fields of the later ones (exactly as the models would), which makes reading
 several times faster; anything unusual takes the full validation path and its dead letters.
 
 Modules: :mod:`~tutka.inputs.formats` (suffixes, columns, opening, the CSV conventions),
-:mod:`~tutka.inputs.readers` (files into records), :mod:`~tutka.inputs.decoding` (the fast
-decoder) and :mod:`~tutka.inputs.ordering` (the order scan). Everything is imported from here.
+:mod:`~tutka.inputs.records` (a record), :mod:`~tutka.inputs.readers` (files into records),
+:mod:`~tutka.inputs.decoding` (the fast decoder), :mod:`~tutka.inputs.ordering` (the order
+scan); for long tables, :mod:`~tutka.inputs.columnar` (batches read by pyarrow),
+:mod:`~tutka.inputs.blocks` (a batch's figures as columns) and
+:mod:`~tutka.inputs.external_sort` (ordering on disk). Everything is imported from here.
 """
 
 from tutka.inputs.decoding import MAX_TEMPLATES, Decoder, Figure, SeriesShape, parse_json
 from tutka.inputs.formats import ALL, DATA_COLUMNS, PUBLICATION_DAY, SUFFIXES, Event, InputError
 from tutka.inputs.ordering import FileOrder, OrderMode, RawKey, scan_order
-from tutka.inputs.readers import Record, input_files, read_records
+from tutka.inputs.readers import input_files, read_records
+from tutka.inputs.records import Record
 
 __all__ = [
     "ALL",

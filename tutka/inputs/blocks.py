@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tutka.inputs.decoding import Figure, Pending
-from tutka.inputs.readers import Record
+from tutka.inputs.records import Record
 from tutka.models.deadletter import DeadLetter
 
 #: Builds a :class:`Pending` from a full tuple, without the named tuple's ``__new__``.

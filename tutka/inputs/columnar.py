@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 from tutka.inputs.blocks import PendingBlock, distinct
 from tutka.inputs.decoding import Decoder, Figure, varying_values
 from tutka.inputs.formats import ALL, SUPPRESSED, Event, csv_published
-from tutka.inputs.readers import Record
+from tutka.inputs.records import Record
 from tutka.models.deadletter import DeadLetter
 from tutka.models.events import (
     PXWEB_MEASURES,

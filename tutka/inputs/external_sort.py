@@ -64,7 +64,7 @@ import numpy.typing as npt
 from tutka.inputs.blocks import PendingBlock, distinct
 from tutka.inputs.decoding import Pending
 from tutka.inputs.formats import Event
-from tutka.inputs.readers import Record
+from tutka.inputs.records import Record
 from tutka.models.events import LayoffNoticeFiled, UnemploymentReported, VacanciesReported
 from tutka.streams.ordering import month_index, ordering_key
 

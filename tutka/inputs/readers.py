@@ -6,7 +6,7 @@ import csv
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, NamedTuple
+from typing import TYPE_CHECKING, Final
 
 from tutka.inputs.decoding import Decoder
 from tutka.inputs.formats import (
@@ -29,6 +29,7 @@ from tutka.inputs.formats import (
     open_input,
     own_measure,
 )
+from tutka.inputs.records import Record
 from tutka.models.deadletter import DeadLetter, Origin, dead_letter
 from tutka.models.events import PXWEB_MEASURES, UnemploymentMeasure
 
@@ -39,22 +40,6 @@ if TYPE_CHECKING:
 #: choice); a shorter one is read row by row, sparing pyarrow's libraries and batches (about
 #: 150 MB of memory) where they would gain a few seconds.
 COLUMNAR_RECORDS: Final = 500_000
-
-
-class Record(NamedTuple):
-    """One input item: the event it became (or the dead letter) and the raw text behind it.
-
-    (A named tuple: a replay makes one per record of its input, millions, and builds it in C.)
-    """
-
-    item: Event | DeadLetter
-    raw: str
-    file: str
-    line: int
-
-    @property
-    def origin(self) -> Origin:
-        return file_origin(self.file, self.line)
 
 
 def input_files(paths: list[Path]) -> list[Path]:
