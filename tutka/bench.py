@@ -56,9 +56,10 @@ from tutka.models.codes import period_index, period_str
 from tutka.models.events import LayoffNoticeFiled
 from tutka.models.markers import EventType, ReleaseEnd, ReleaseJudged
 from tutka.replay import ReplayResult, replay
-from tutka.streaming import partition_counts
+from tutka.streaming import batcher_for, partition_counts
 from tutka.streams.ordering import ordering_key
 from tutka.synthetic import generate, plan, synthetic_hierarchy, write_plan
+from tutka.worker.intake import BATCH_EVENTS, Outgoing
 from tutka.worker.markers import ReleaseCounter
 from tutka.worker.topics import Topics, ensure_topics
 
@@ -107,21 +108,37 @@ class Sent:
 
 
 def _send_all(
-    bootstrap: str, names: Topics, events: Sequence[Event], rate: float, markers: bool = True
+    bootstrap: str,
+    names: Topics,
+    events: Sequence[Event],
+    rate: float,
+    markers: bool = True,
+    batch: int = 1,
 ) -> Sent:
     """Publish in availability order; returns, per availability date, when its last record went.
 
     With ``markers``, each release is followed by its end-of-release markers (as ``tutka
-    publish`` sends them), and its last marker is its last record.
+    publish`` sends them), and its last marker is its last record. ``batch``: events per
+    record, as ``tutka publish --batch`` sends them.
     """
     producer = KafkaProducer(
         bootstrap_servers=bootstrap, acks=1, linger_ms=5, batch_size=256 * 1024
     )
-    counter = ReleaseCounter(BENCH_DATASET, partition_counts(producer, names)) if markers else None
+    partitions = partition_counts(producer, names)
+    counter = ReleaseCounter(BENCH_DATASET, partitions) if markers else None
+    batcher = batcher_for(batch, names, partitions)
     records = 0
+
+    def send(out: list[Outgoing]) -> None:
+        nonlocal records
+        for topic, partition, key, value in out:
+            producer.send(topic, partition=partition, key=key, value=value)
+        records += len(out)
 
     def close(closed: list[tuple[EventType, ReleaseEnd]]) -> None:
         nonlocal records
+        if closed:
+            send(batcher.flush())  # (a marker follows its partition's events)
         for kind, marker in closed:
             producer.send(names.of_type(kind), partition=marker.partition,
                           value=marker.model_dump_json().encode())  # fmt: skip
@@ -135,20 +152,22 @@ def _send_all(
         if counter is not None:
             period = None if isinstance(event, LayoffNoticeFiled) else event.period
             close(counter.add(event.type, key.encode(), event.available_on, period))
-        producer.send(names.of_type(event.type), key=key.encode(), value=value)
-        records += 1
-        if counter is not None and (
-            i == len(events) or events[i].available_on != event.available_on
-        ):
-            close(counter.finish())  # the release's last event: its markers at once
+        send(batcher.add(names.of_type(event.type), key.encode(), value))
+        if i == len(events) or events[i].available_on != event.available_on:
+            # The release's last event: all of it out, and its markers at once.
+            send(batcher.flush())
+            if counter is not None:
+                close(counter.finish())
         # kafka-python stamps a record when it is handed to send(): this is its publish time.
         last_sent[event.available_on] = time.time()
         if rate > 0:
             ahead = i / rate - (time.monotonic() - started)
             if ahead > 0:
+                send(batcher.flush())
                 time.sleep(ahead)
     if counter is not None:
         close(counter.finish())
+    send(batcher.flush())
     producer.flush()
     producer.close()
     return Sent(last_sent, records)
@@ -288,6 +307,7 @@ def run_worker_bench(
     markers: bool = True,
     workers: int = 1,
     warmup: Sequence[Event] = (),
+    batch: int = 1,
 ) -> Figures:
     """``workers`` workers, one namespace; ``rate`` 0 measures throughput, otherwise latency.
 
@@ -325,13 +345,13 @@ def run_worker_bench(
     try:
         time.sleep(12 + 8 * (workers - 1))  # the workers join their group before the clock
         if warmup:
-            history = _send_all(bootstrap, names, warmup, 0, markers)
+            history = _send_all(bootstrap, names, warmup, 0, markers, batch)
             if markers:
                 judged.until(judged_through({max(history.closed_at)}), 3600, alive=alive)
             _wait_caught_up(bootstrap, names.app_id, [*names.inputs, names.events], alive,
                             timeout=120)  # fmt: skip
         started = time.time()
-        sent = _send_all(bootstrap, names, events, rate, markers)
+        sent = _send_all(bootstrap, names, events, rate, markers, batch)
         if markers:
             judged.until(judged_through(set(sent.closed_at)), 3600, idle + 60, alive)
         alerts = _tail(bootstrap, names.alerts, stop_after_idle=2 if markers else idle + 15,
@@ -460,6 +480,10 @@ def run_noop_bench(
 )
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 8),
               help="tutka worker processes sharing the input partitions.")  # fmt: skip
+@click.option("--batch", default=BATCH_EVENTS, show_default=True, type=click.IntRange(1, 10_000),
+              help="Events per input record the bench publishes for the tutka worker, as "
+              "`tutka publish --batch` (1: a record per event; the no-op agent always gets "
+              "that).")  # fmt: skip
 @click.option(
     "--only",
     type=click.Choice(["both", "noop", "worker"]),
@@ -475,6 +499,7 @@ def bench_kafka(
     latency_events: int,
     markers: bool,
     workers: int,
+    batch: int,
     only: str,
 ) -> None:
     """Events/s and latency per release through Kafka, beside a no-op faust agent.
@@ -482,7 +507,7 @@ def bench_kafka(
     Uses TUTKA_KAFKA__BOOTSTRAP if set, else starts a local broker for the run.
     """
     run = run_kafka_bench(
-        occupations, start, end, latency_rate, latency_events, markers, only, workers
+        occupations, start, end, latency_rate, latency_events, markers, only, workers, batch
     )
     table = Table(
         title=f"Kafka end to end, {len(run.events):,} events, {run.series:,} series",
@@ -552,6 +577,7 @@ def run_kafka_bench(
     markers: bool = True,
     only: str = "both",
     workers: int = 1,
+    batch: int = BATCH_EVENTS,
 ) -> KafkaRun:
     """The demo's market through a broker, per agent at full speed and then paced.
 
@@ -582,10 +608,13 @@ def run_kafka_bench(
         assert bootstrap is not None
         try:
             rows = []
-            several = functools.partial(run_worker_bench, workers=workers)
+            several = functools.partial(run_worker_bench, workers=workers, batch=batch)
+            name = "tutka worker" if workers == 1 else f"tutka worker × {workers}"
+            if batch > 1:
+                name += f", {batch} events per record"
             runs: list[tuple[str, Callable[..., Figures]]] = [
                 ("no-op faust agent", run_noop_bench),
-                ("tutka worker" if workers == 1 else f"tutka worker × {workers}", several),
+                (name, several),
             ]
             wanted = {"both": (0, 1), "noop": (0,), "worker": (1,)}[only]
             runs = [runs[i] for i in wanted]

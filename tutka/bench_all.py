@@ -380,7 +380,7 @@ def _print_table(
                 else f"p50 {p50:.2f} s, p99 {p99:.2f} s, max {agent['latency_max']:.2f} s "
                 f"@ 1,000/s (n = {n:,} {agent['latency_of']}s)"
             )
-            target = "≥ 20,000/s, p99 ≤ 1 s" if name == "tutka worker" else ""
+            target = "≥ 20,000/s, p99 ≤ 1 s" if name.startswith("tutka worker") else ""
             table.add_row(
                 f"Kafka: {name} ({kafka['events']:,} events)",
                 f"{agent['events_per_second']:,.0f} events/s; {latency}",

@@ -33,7 +33,8 @@ from tutka.models.subscriptions import (
 )
 from tutka.replay import load
 from tutka.webhooks import check_webhook, subscription_key
-from tutka.worker.markers import ReleaseCounter
+from tutka.worker.intake import BATCH_EVENTS, Outgoing, RecordBatcher
+from tutka.worker.markers import ReleaseCounter, partition_of
 from tutka.worker.topics import Topics, TopicSpec, ensure_topics, topics_for
 
 console = Console(highlight=False)
@@ -108,11 +109,17 @@ def _infrastructure_exit(exc: BaseException, what: str) -> NoReturn:
 @click.option("--rate", type=float, default=0.0, show_default=True,
               help="Events per second (0 = as fast as the broker takes them).")  # fmt: skip
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--batch", type=click.IntRange(1, 10_000), default=BATCH_EVENTS, show_default=True,
+              help="Events per Kafka record: consecutive events for one partition travel as one "
+              "batch record (far less work per event for the worker); 1 sends each event as a "
+              "record of its own, as any other producer may.")  # fmt: skip
 @click.option("--markers/--no-markers", default=False, show_default=True,
               help="After each release (availability date), an end-of-release marker on every "
               "partition, so the worker judges it at once (experimental, see the README)."
               )  # fmt: skip
-def publish_command(paths: tuple[Path, ...], rate: float, quiet: bool, markers: bool) -> None:
+def publish_command(
+    paths: tuple[Path, ...], rate: float, batch: int, quiet: bool, markers: bool
+) -> None:
     """Send the files `tutka replay` reads to the input topics, in availability order.
 
     Each event goes to the topic of its type (tutka.notices.v1, tutka.unemployment.v1,
@@ -127,7 +134,7 @@ def publish_command(paths: tuple[Path, ...], rate: float, quiet: bool, markers: 
         raise click.ClickException(str(exc)) from exc
     ensure_topics(settings)
     events = [r.item for r in records if not isinstance(r.item, DeadLetter)]
-    sent = publish(settings, events, rate, quiet, markers=markers)
+    sent = publish(settings, events, rate, quiet, markers=markers, batch=batch)
     closing = sent.pop(MARKERS, 0)
     console.print(
         f"Published {sum(sent.values()):,} events to {settings.bootstrap} "
@@ -144,18 +151,30 @@ def publish(
     *,
     markers: bool = False,
     dataset: str = "publish",
+    batch: int = 1,
 ) -> Counter[str]:
     """Send ``events`` keyed by area to their topics; returns how many went to each topic.
 
     With ``markers``, every release (availability date) is followed by its end-of-release
-    markers (:mod:`tutka.worker.markers`); ``MARKERS`` in the result counts them.
+    markers (:mod:`tutka.worker.markers`); ``MARKERS`` in the result counts them. With
+    ``batch`` above 1, consecutive events for one partition go as batch records of up to that
+    many (:mod:`tutka.worker.intake`); a release's are all out before its markers, and before
+    each pause of a paced run.
     """
     names = topics_for(settings)
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap, acks="all", linger_ms=5)
     sent: Counter[str] = Counter()
-    counter = ReleaseCounter(dataset, partition_counts(producer, names)) if markers else None
+    partitions = partition_counts(producer, names)
+    counter = ReleaseCounter(dataset, partitions) if markers else None
+    batcher = batcher_for(batch, names, partitions)
+
+    def send(records: list[Outgoing]) -> None:
+        for topic, partition, key, value in records:
+            producer.send(topic, partition=partition, key=key, value=value)
 
     def close(closed: list[tuple[EventType, ReleaseEnd]]) -> None:
+        if closed:
+            send(batcher.flush())  # (a marker follows its partition's events)
         for kind, marker in closed:
             producer.send(names.of_type(kind), partition=marker.partition,
                           value=marker.model_dump_json().encode())  # fmt: skip
@@ -176,23 +195,32 @@ def publish(
             if counter is not None:
                 period = None if isinstance(event, LayoffNoticeFiled) else event.period
                 close(counter.add(event.type, key.encode(), event.available_on, period))
-            producer.send(topic, key=key.encode(), value=event.model_dump_json().encode())
+            send(batcher.add(topic, key.encode(), event.model_dump_json().encode()))
             sent[topic] += 1
-            if counter is not None and (
-                i == len(events) or events[i].available_on != event.available_on
-            ):
-                close(counter.finish())  # the release's last event: its markers now
+            if i == len(events) or events[i].available_on != event.available_on:
+                # The release's last event: all of it out, and its markers now.
+                send(batcher.flush())
+                if counter is not None:
+                    close(counter.finish())
             if rate > 0:
                 ahead = i / rate - (time.monotonic() - started)
                 if ahead > 0:
+                    send(batcher.flush())  # (nothing held back while pausing)
                     time.sleep(ahead)
             if i % 1000 == 0 or i == len(events):
                 bar.update(task, completed=i)
     if counter is not None:
         close(counter.finish())
+    send(batcher.flush())
     producer.flush()
     producer.close()
     return sent
+
+
+def batcher_for(batch: int, names: Topics, partitions: dict[EventType, int]) -> RecordBatcher:
+    """A batcher for the input topics, placing each event where Kafka's partitioner would."""
+    by_topic = {names.of_type(kind): count for kind, count in partitions.items()}
+    return RecordBatcher(batch, lambda topic, key: partition_of(key, by_topic[topic]))
 
 
 def partition_counts(producer: KafkaProducer, names: Topics) -> dict[EventType, int]:

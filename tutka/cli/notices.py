@@ -14,7 +14,7 @@ import click
 
 from tutka.cli.context import load_context
 from tutka.inputs.notice_sheet import SheetResult, parse_sheet, rejected_csv
-from tutka.inputs.notice_store import append_store, publish_notices
+from tutka.worker.notice_store import append_store, publish_notices
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any, Final, NamedTuple
 
 from tutka.inputs.formats import Event, file_origin
 from tutka.models.codes import MAX_YEAR, MIN_YEAR, period_after, period_index
-from tutka.models.deadletter import DeadLetter, decode, validate
+from tutka.models.deadletter import DeadLetter, Origin, decode, validate
 from tutka.models.events import UnemploymentReported, VacanciesReported
 
 Figure = UnemploymentReported | VacanciesReported
@@ -84,23 +86,42 @@ class Decoder:
         self, payload: Any, raw: str, file: str, number: int, now: datetime
     ) -> Event | DeadLetter:
         """An already parsed payload, as :func:`tutka.models.deadletter.validate` would judge it."""
+        fast = self.from_template(payload)
+        if fast is not None:
+            return fast
+        return self.validated(payload, raw, file_origin(file, number), now)
+
+    def from_template(self, payload: Any) -> Figure | None:
+        """The figure ``payload`` is, made from its series' template; None when there is none
+        or the payload needs full validation (:meth:`validated`)."""
         shape = _shape(payload)
-        if shape is not None:
-            template = self._templates.get(shape)
-            update = _varying(payload, self.days) if template is not None else None
-            if template is not None and update is not None:
-                self.fast += 1
-                return figure_from(template, update)
-        result = validate(payload, raw, file_origin(file, number), now)
-        if (
-            shape is not None
-            and isinstance(result, UnemploymentReported | VacanciesReported)
-            and _varying(payload, self.days) is not None
-        ):
+        if shape is None:
+            return None
+        template = self._templates.get(shape)
+        update = _varying(payload, self.days) if template is not None else None
+        if template is None or update is None:
+            return None
+        self.fast += 1
+        return figure_from(template, update)
+
+    def validated(
+        self, payload: Any, raw: str, origin: Origin, now: datetime
+    ) -> Event | DeadLetter:
+        """``payload`` validated in full (a valid figure becomes its series' template)."""
+        result = validate(payload, raw, origin, now)
+        self.learn(payload, result)
+        return result
+
+    def learn(self, payload: Any, result: object) -> None:
+        """Keep ``result``, validated from ``payload``, as its series' template if it is a
+        figure the fast path can take after it."""
+        if not isinstance(result, UnemploymentReported | VacanciesReported):
+            return
+        shape = _shape(payload)
+        if shape is not None and _varying(payload, self.days) is not None:
             if len(self._templates) >= MAX_TEMPLATES:
                 self._templates.clear()
             self._templates[shape] = result
-        return result
 
     def _from_groups(self, groups: tuple[Any, ...]) -> Figure | None:
         """A canonical line's figure from its template, without building the payload; None
@@ -205,43 +226,67 @@ def _payload_of(groups: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
+#: The keys of a canonical figure line, in order (``model_dump_json``'s).
+_CANONICAL_KEYS: Final = (
+    "schema_version", "area", "period", "sector", "occupation", "value", "published",
+    "revision", "source", "type", "measure",
+)  # fmt: skip
+
+
 def _canonical_shape(
     area: str, sector: str | None, occupation: str | None, source: str, kind: str, measure: str
 ) -> SeriesShape:
     """:func:`_shape` of a canonical line's payload, straight from its parts."""
     return (
-        ("schema_version", int, 1),
-        ("area", str, area),
-        "period",
-        ("sector", type(sector), sector),
-        ("occupation", type(occupation), occupation),
-        "value",
-        "published",
-        "revision",
-        ("source", str, source),
-        ("type", str, kind),
-        ("measure", str, measure),
+        _CANONICAL_KEYS,
+        (1, area, sector, occupation, source, kind, measure),
+        (int, str, type(sector), type(occupation), str, str, str),
     )
 
 
-def _shape(payload: Any) -> SeriesShape | None:
-    """What a figure shares with the rest of its series: its keys and fixed values, typed.
+#: Per layout of a figure payload (its keys, in order): what takes its fixed values out, or None
+#: when such a payload is never a template. Bounded: hostile input may bring many layouts.
+_LAYOUTS: dict[tuple[str, ...], Callable[[dict[str, Any]], tuple[Any, ...]] | None] = {}
+_MAX_LAYOUTS: Final = 4096
+_SCALAR_TYPES: Final = frozenset(_SCALARS)
 
-    The type is part of it because ``1 == 1.0 == True`` in Python but not to the models.
+
+def _shape(payload: Any) -> SeriesShape | None:
+    """What a figure shares with the rest of its series: its keys (in order), its fixed values
+    and their types — the type because ``1 == 1.0 == True`` in Python but not to the models.
+
+    (Read for every figure the worker takes: the layout's work is done once per layout, and the
+    values are taken out by one ``itemgetter`` call.)
     """
     if type(payload) is not dict or not is_figure_type(payload.get("type")):
         return None
-    if "previous_value" in payload:
-        return None  # a revision's record of what it replaced: rare, and checked against revision
-    parts: list[object] = []
-    for key, value in payload.items():
-        if key in _VARYING:
-            parts.append(key)
-        elif isinstance(value, _SCALARS):
-            parts.append((key, type(value), value))
-        else:
-            return None
-    return tuple(parts)
+    keys = tuple(payload)
+    fixed_of = _LAYOUTS.get(keys, _ABSENT)
+    if fixed_of is _ABSENT:
+        fixed_of = _layout(keys)
+    if fixed_of is None:
+        return None
+    values = fixed_of(payload)  # type: ignore[operator]
+    types = tuple(map(type, values))
+    if not _SCALAR_TYPES.issuperset(types):
+        return None  # (a list or an object where a code should be: for the models to judge)
+    return (keys, values, types)
+
+
+def _layout(keys: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]] | None:
+    """How to take the fixed values out of a payload with ``keys``; remembered."""
+    fixed_of: Callable[[dict[str, Any]], tuple[Any, ...]] | None
+    if "previous_value" in keys:
+        # A revision's record of what it replaced: rare, and checked against revision.
+        fixed_of = None
+    else:
+        fixed = [key for key in keys if key not in _VARYING]  # ("type" at least)
+        getter = itemgetter(*fixed)
+        fixed_of = getter if len(fixed) > 1 else (lambda payload: (getter(payload),))
+    if len(_LAYOUTS) >= _MAX_LAYOUTS:
+        _LAYOUTS.clear()
+    _LAYOUTS[keys] = fixed_of
+    return fixed_of
 
 
 def is_figure_type(kind: object) -> bool:

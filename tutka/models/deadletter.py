@@ -53,6 +53,8 @@ class Origin(BaseModel):
     key: str | None = None
     file: str | None = None
     line: int | None = None
+    #: The event's place (from 1) in a batch record carrying several (``{"type":"events",…}``).
+    item: int | None = None
 
 
 class ErrorDetail(BaseModel):

@@ -28,10 +28,10 @@ from pathlib import Path
 from typing import Any, Final, Protocol
 
 from tutka.inputs.notice_sheet import SheetResult, outside_scope, parse_upload, restrict
-from tutka.inputs.notice_store import append_store, send_notices
 from tutka.models.access import Principal
 from tutka.models.areas import Hierarchy
 from tutka.models.events import LayoffNoticeFiled
+from tutka.worker.notice_store import append_store, send_notices
 
 #: Upload results kept for idempotent retries and the rejected rows' CSV.
 KEEP_RESULTS: Final = 500

@@ -41,7 +41,7 @@ import time
 import weakref
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final
+from typing import Any, Final
 
 import faust
 from aiokafka import AIOKafkaConsumer
@@ -51,11 +51,12 @@ from faust.streams import _current_event  # the context variable faust's tables 
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaTransportConsumer
 from kafka.partitioner.default import murmur2
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import ValidationError
 from pydantic_core import to_json
 
 from tutka.config.catalogue import Catalogue
 from tutka.config.settings import Settings
+from tutka.inputs.decoding import Decoder
 from tutka.models.alerts import Alert, Localized
 from tutka.models.areas import Hierarchy
 from tutka.models.closures import StaffClosure, decode_closure
@@ -66,6 +67,7 @@ from tutka.monitoring.observe import Observer
 from tutka.streams.engine import Output
 from tutka.worker.core import CoreProcessor
 from tutka.worker.delivery import install as install_delivery
+from tutka.worker.intake import BATCH, BATCH_BYTES, in_batch, ordered_items, record_items
 from tutka.worker.producer import Producer as TrackingTransportProducer
 from tutka.worker.sensors import CachedPrometheusMonitor
 from tutka.worker.topics import Topics, ensure_topics, topics_for
@@ -96,22 +98,15 @@ CHUNK_BYTES = 512 * 1024  # 683 KiB once in base64
 TICK = b'{"type":"tick"}'
 #: The start of a tick naming quiet input partitions: ``{"type":"tick","idle":[...]}``.
 IDLE_TICK = b'{"type":"tick","idle":'
-#: The start of a record of the ordered stream carrying several events of one input partition,
-#: and the markers among them, in the partition's order.
-BATCH = b'{"type":"events","events":['
+#: (``BATCH``, imported: the start of a record of the ordered stream carrying several events
+#: of one input partition, and the markers among them, in the partition's order — the same
+#: shape as an input topic's batch record, :mod:`tutka.worker.intake`.)
 #: The longest wait to fill a batch of ``TUTKA_KAFKA__BATCH`` records (seconds).
 TAKE_WITHIN = 0.05
 #: A checkpoint due waits for a moment between releases for at most this many intervals.
 CHECKPOINT_PATIENCE: Final = 3
 #: Every this many checkpoints, the objects frozen after them are thawed and collected once.
 GC_THAW_EVERY: Final = 30
-#: A batch record of the ordered stream stays well under Kafka's default 1 MB message limit.
-BATCH_BYTES = 512 * 1024
-#: What a batch record carries: events and markers, in their input partition's order.
-_ITEMS: Final[TypeAdapter[list[Event | ReleaseEnd]]] = TypeAdapter(
-    list[Annotated[LayoffNoticeFiled | UnemploymentReported | VacanciesReported | ReleaseEnd,
-                   Field(discriminator="type")]]
-)  # fmt: skip
 
 
 def broker_url(bootstrap: str) -> str:
@@ -226,6 +221,10 @@ def create_app(
 ) -> faust.App:
     k = settings.kafka
     shell = Shell(settings, hierarchy, catalogue, sectors, partitions)
+    #: The ingest's decoder: a series' later figures checked against its first (as in files).
+    decoder = Decoder()
+    #: The core's, for the ordered stream's records (its own: the ingest may run elsewhere).
+    core_decoder = Decoder()
     names = shell.topics
     metrics = observer.metrics
     k.data_dir.mkdir(parents=True, exist_ok=True)
@@ -295,35 +294,41 @@ def create_app(
                     key=(message.key or b"").decode("utf-8", "replace") or None,
                 )
                 source = names.type_of(message.topic)
-                item: Event | DeadLetter | ReleaseEnd
-                item = decode(event.value, origin, now())
-                if isinstance(item, DeadLetter) and is_marker(event.value):
-                    item = check_marker(event.value, origin, message.topic)
-                if (
-                    isinstance(item, LayoffNoticeFiled | UnemploymentReported | VacanciesReported)
-                    and names.of_type(item.type) != message.topic
-                ):
-                    belongs = names.of_type(item.type)
-                    item = dead_letter(
-                        event.value, origin, now(), "validation", "wrong_topic",
-                        f"a {item.type} event belongs on {belongs}, not {message.topic}",
-                    )  # fmt: skip
-                if isinstance(item, DeadLetter):
-                    await deadletters.send(key=message.key, value=item.model_dump_json().encode())
-                    metrics.dead_lettered(source, item.reason, item.error_type)
-                elif isinstance(item, ReleaseEnd):
-                    # After the events its partition gathered, in the same record(s): a burst of
-                    # releases is a few records, not one per marker copy.
-                    gathered.setdefault(where, []).append(item.model_dump_json().encode())
-                    metrics.consumed(source)
-                else:
-                    gathered.setdefault(where, []).append(item.model_dump_json().encode())
-                    earliest.setdefault(where, message.timestamp or time.time())
-                    metrics.consumed(source)
+                # One event, or a batch record's events (tutka.worker.intake), each on its own.
+                for place, raw, decoded in record_items(event.value, origin, now(), decoder):
+                    item: Event | DeadLetter | ReleaseEnd = decoded
+                    if place is None and isinstance(item, DeadLetter) and is_marker(raw):
+                        item = check_marker(raw, origin, message.topic)
+                    if (
+                        isinstance(
+                            item, LayoffNoticeFiled | UnemploymentReported | VacanciesReported
+                        )
+                        and names.of_type(item.type) != message.topic
+                    ):
+                        item = wrong_topic(item, raw or item.model_dump_json().encode(),
+                                           in_batch(origin, place), message.topic)  # fmt: skip
+                    if isinstance(item, DeadLetter):
+                        await deadletters.send(key=message.key,
+                                               value=item.model_dump_json().encode())  # fmt: skip
+                        metrics.dead_lettered(source, item.reason, item.error_type)
+                    elif isinstance(item, ReleaseEnd):
+                        # After the events its partition gathered, in the same record(s): a
+                        # burst of releases is a few records, not one per marker copy.
+                        gathered.setdefault(where, []).append(item.model_dump_json().encode())
+                        metrics.consumed(source)
+                    else:
+                        gathered.setdefault(where, []).append(item.model_dump_json().encode())
+                        earliest.setdefault(where, message.timestamp or time.time())
+                        metrics.consumed(source)
                 finished[(message.topic, message.partition)] = message.offset
             for where, values in gathered.items():
                 await send_events(where, values, earliest.get(where))
             shell.done.update(finished)
+
+    def wrong_topic(item: Event, raw: bytes, origin: Origin, topic: str) -> DeadLetter:
+        belongs = names.of_type(item.type)
+        return dead_letter(raw, origin, now(), "validation", "wrong_topic",
+                           f"a {item.type} event belongs on {belongs}, not {topic}")  # fmt: skip
 
     def check_marker(value: bytes, origin: Origin, topic: str) -> ReleaseEnd | DeadLetter:
         """A marker as the boundary sees it: valid and on a partition it names, or a dead letter."""
@@ -490,11 +495,13 @@ def create_app(
         item: Event | DeadLetter | ReleaseEnd | list[Event | ReleaseEnd]
         if value.startswith(BATCH):
             try:
-                item = _ITEMS.validate_json(value[len(BATCH) - 1 : -1])
+                item = ordered_items(value, core_decoder)
             except ValidationError as exc:
                 first = exc.errors(include_url=False)[0]
                 item = dead_letter(value, origin, now(), "validation", first["type"],
                                    f"not a batch of events: {first['msg']}")  # fmt: skip
+            except ValueError as exc:  # (not JSON, or not the shape of a batch)
+                item = dead_letter(value, origin, now(), "decode", "invalid_batch", str(exc))
         else:
             item = decode(value, origin, now())
             if isinstance(item, DeadLetter) and is_marker(value):

@@ -265,6 +265,37 @@ def test_ingest_forwards_valid_events_and_dead_letters_the_rest(worker: Worker, 
     assert worker.counted(consumed, source="vacancies", outcome="dead_letter") == 1
 
 
+def test_ingest_takes_a_batch_record_event_by_event(worker: Worker, run: Run) -> None:
+    """A batch record's valid events go on in order; each invalid one is its own dead letter
+    (its payload, the record's place and its own), counted like a record of its own."""
+    names = worker.names
+    first, second = [e for e in run.events if e.type == "unemployment"][:2]
+    bad = json.loads(first.model_dump_json())
+    bad["value"] = "many"
+    vacancy = next(e for e in run.events if e.type == "vacancies")
+    values = [first.model_dump_json(), json.dumps(bad), second.model_dump_json(),
+              vacancy.model_dump_json()]  # fmt: skip
+    record = worker_app.BATCH + ",".join(values).encode() + b"]}"
+
+    async def scenario() -> None:
+        async with worker.app.agents[worker_app.AGENT_INGEST].test_context() as ingest:
+            await put_on(ingest, names.unemployment, record, key=None)
+
+    asyncio.run(scenario())
+    forwarded = [r.value for r in worker.on(names.events)]
+    assert forwarded == [e.model_dump_json().encode() for e in (first, second)]
+    letters = worker.letters()
+    assert [(d.reason, d.error_type, d.origin.offset, d.origin.item) for _, d in letters] == [
+        ("validation", "float_type", 0, 2),
+        ("validation", "wrong_topic", 0, 4),
+    ]
+    assert json.loads(letters[0][1].raw) == bad
+    assert json.loads(letters[1][1].raw) == json.loads(vacancy.model_dump_json())
+    consumed = "tutka_events_consumed_total"
+    assert worker.counted(consumed, source="unemployment", outcome="valid") == 2
+    assert worker.counted(consumed, source="unemployment", outcome="dead_letter") == 2
+
+
 async def until(done: Any) -> None:
     """Wait for ``done()`` while the agents run (an assertion error if it never comes)."""
     for _ in range(5000):
