@@ -49,6 +49,16 @@ def identity(payload: dict[str, Any]) -> Identity:
     return tuple(payload.get(name) for name in IDENTITY_FIELDS)
 
 
+def identities(payload: Any) -> list[Identity]:
+    """The identities of the events a record carries: one, or a batch record's (``tutka
+    publish`` sends those; :mod:`tutka.worker.intake`); none for anything else."""
+    if not isinstance(payload, dict):
+        return []
+    if payload.get("type") == "events" and isinstance(payload.get("events"), list):
+        return [identity(event) for event in payload["events"] if isinstance(event, dict)]
+    return [identity(payload)]
+
+
 def batch_lines(path: Path) -> Iterator[str]:
     with path.open(encoding="utf-8") as handle:
         for line in handle:
@@ -159,8 +169,7 @@ class KafkaSink:
                             payload = json.loads(record.value)
                         except ValueError:
                             continue  # not ours to judge: the worker dead-letters it
-                        if isinstance(payload, dict):
-                            seen.add(identity(payload))
+                        seen.update(identities(payload))
         finally:
             consumer.close()
         return seen

@@ -218,3 +218,19 @@ def test_a_wrong_path_is_a_clear_failure(px: PxWebServer, tmp_path: Path) -> Non
     with PxWebClient(settings(px.url)) as client, pytest.raises(FetchError) as caught:
         client.metadata("StatFin/tyonv/nope.px")
     assert caught.value.reason == "not_found" and "check the table's path" in str(caught.value)
+
+
+def test_the_read_back_sees_the_events_of_batch_records_too() -> None:
+    """The Kafka sink's read-back (what already arrived) looks into batch records, so a figure
+    `tutka publish` sent in one is not sent again."""
+    from tutka.fetch.sinks import IDENTITY_FIELDS, identities, identity
+
+    first = dict.fromkeys(IDENTITY_FIELDS, "a")
+    second = dict.fromkeys(IDENTITY_FIELDS, "b")
+    assert identities(first) == [identity(first)]
+    assert identities({"type": "events", "events": [first, 7, second]}) == [
+        identity(first),
+        identity(second),
+    ]
+    assert identities([first]) == [] and identities("text") == []
+    assert identity(first) != identity(second)
