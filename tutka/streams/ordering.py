@@ -85,6 +85,10 @@ class OrderingBuffer:
         self.idle: set[str] = set()
         self._heap: list[tuple[OrderKey, int, Event]] = []
         self._seq = 0
+        #: The watermark as last worked out; None after anything that may move it. (An event
+        #: that moves neither its source's watermark nor its idleness leaves the watermark
+        #: where it was: most events, so ``add`` need not look at every source each time.)
+        self._known: tuple[date | None] | None = None
 
     def __len__(self) -> int:
         return len(self._heap)
@@ -105,16 +109,24 @@ class OrderingBuffer:
         if source not in self.sources:
             raise ValueError(f"unknown source {source!r}; known: {sorted(self.sources)}")
         available = event.available_on
-        self.idle.discard(source)
-        if source not in self.watermarks or available > self.watermarks[source]:
+        if source in self.idle:
+            self.idle.discard(source)
+            self._known = None
+        mark = self.watermarks.get(source)
+        if mark is None or available > mark:
             self.watermarks[source] = available
+            self._known = None
         heapq.heappush(self._heap, (ordering_key(event), self._seq, event))
         self._seq += 1
-        return self._release(self.watermark)
+        known = self._known
+        if known is None:
+            known = self._known = (self.watermark,)
+        return self._release(known[0])
 
     def set_idle(self, sources: Iterable[str]) -> list[Event]:
         """Mark ``sources`` idle (quiet); return the events that are now safe, in order."""
         self.idle |= set(sources) & self.sources
+        self._known = None
         return self._release(self.watermark)
 
     def advance(self, source: str, day: date) -> None:
@@ -123,6 +135,7 @@ class OrderingBuffer:
             source not in self.watermarks or day > self.watermarks[source]
         ):
             self.watermarks[source] = day
+            self._known = None
 
     def release_through(self, day: date) -> list[Event]:
         """Every buffered event available on or before ``day``, in order (a complete release)."""
@@ -155,6 +168,7 @@ class OrderingBuffer:
         """Reload a buffer saved as ``watermarks``, ``buffered()`` and ``idle``."""
         self.watermarks = {s: d for s, d in watermarks.items() if s in self.sources}
         self.idle = set(idle) & self.sources
+        self._known = None
         self._heap = []
         self._seq = 0
         for event in events:

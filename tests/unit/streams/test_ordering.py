@@ -74,3 +74,53 @@ def test_notices_and_unknown_sources() -> None:
     assert buffer.add("a", EVENTS[-1]) == [late_notice]
     with pytest.raises(ValueError, match="unknown source"):
         buffer.add("zzz", EVENTS[0])
+
+
+class _Uncached(OrderingBuffer):
+    """The buffer working its watermark out afresh at every event (the reference)."""
+
+    def add(self, source, event):  # type: ignore[no-untyped-def]
+        self._known = None
+        return super().add(source, event)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    steps=st.lists(st.sampled_from(["add", "add", "add", "idle", "advance", "restore"]),
+                   min_size=1, max_size=200),
+)  # fmt: skip
+def test_the_remembered_watermark_releases_what_working_it_out_afresh_does(
+    seed: int, steps: list[str]
+) -> None:
+    """``add`` keeps the watermark from event to event unless something may have moved it;
+    any mix of events (late ones too), idle ticks, markers' advances and restores releases
+    exactly what the buffer working it out at every event releases."""
+    rng = random.Random(seed)
+    parts = partitioned(EVENTS, 3)
+    cached, fresh = OrderingBuffer(parts), _Uncached(parts)
+    cursors = dict.fromkeys(parts, 0)
+    for step in steps:
+        p = rng.choice(sorted(parts))
+        if step == "add":
+            event = parts[p][min(cursors[p], len(parts[p]) - 1)]
+            if rng.random() < 0.1:
+                event = parts[p][rng.randrange(len(parts[p]))]  # late, or a repeat
+            cursors[p] += 1
+            assert cached.add(p, event) == fresh.add(p, event)
+        elif step == "idle":
+            quiet = rng.sample(sorted(parts), rng.randint(1, 2))
+            assert cached.set_idle(quiet) == fresh.set_idle(quiet)
+        elif step == "advance":
+            day = EVENTS[rng.randrange(len(EVENTS))].available_on
+            cached.advance(p, day)
+            fresh.advance(p, day)
+        else:
+            held = cached.buffered()
+            assert held == fresh.buffered()
+            cached.restore(dict(cached.watermarks), held, cached.idle)
+            fresh.restore(dict(fresh.watermarks), held, fresh.idle)
+        assert cached.watermark == fresh.watermark
+        # The invariant itself: what ``add`` remembers is the watermark, or nothing.
+        assert cached._known is None or cached._known == (cached.watermark,)
+    assert cached.release_all() == fresh.release_all()
