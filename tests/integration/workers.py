@@ -18,7 +18,6 @@ from kafka import KafkaConsumer, TopicPartition
 from tutka.config.settings import KafkaSettings
 from tutka.models.alerts import Alert
 from tutka.streaming import MARKERS, publish
-from tutka.worker.intake import BATCH_EVENTS
 from tutka.worker.watchdog import STALLED_EXIT
 
 MASTER_KEY = "integration-test-master-key-of-32-bytes+"
@@ -159,14 +158,12 @@ def assert_same_alerts(got: list[Alert], expected: list[Alert]) -> None:
         assert sequences == sorted(sequences)
 
 
-def publish_market(settings: KafkaSettings, directory: Path) -> int:
+def publish_market(settings: KafkaSettings, directory: Path, batch: int = 1) -> int:
     from tutka.replay import load
 
     loaded, dead = load([directory])
     assert dead == []
-    # In batch records, as `tutka publish` sends by default (the other tests send one event
-    # per record: both shapes are held to the replay's alerts).
     events = [r.item for r in loaded]
-    sent = publish(settings, events, 0, True, batch=BATCH_EVENTS)  # type: ignore[arg-type]
+    sent = publish(settings, events, 0, True, batch=batch)  # type: ignore[arg-type]
     sent.pop(MARKERS, None)  # the end-of-release markers are not events
     return sum(sent.values())
