@@ -145,7 +145,11 @@ def assert_same_alerts(got: list[Alert], expected: list[Alert]) -> None:
     counts = Counter((a.id, a.sequence) for a in got)
     duplicated = sorted(v for v, n in counts.items() if n > 1)
     assert duplicated == [], f"alert versions published twice: {duplicated}"
-    assert set(counts) == {(a.id, a.sequence) for a in expected}
+    wanted = {(a.id, a.sequence): a for a in expected}
+    # Named, so that a failure says which versions and what they were about.
+    missing = [describe(wanted[v]) for v in sorted(set(wanted) - set(counts))]
+    extra = [describe(a) for a in got if (a.id, a.sequence) not in wanted]
+    assert (missing, extra) == ([], []), f"missing: {missing}; not in replay: {extra}"
     by_version = {(a.id, a.sequence): a for a in expected}
     for alert in got:
         want = by_version[(alert.id, alert.sequence)].model_dump()
@@ -156,6 +160,10 @@ def assert_same_alerts(got: list[Alert], expected: list[Alert]) -> None:
     for alert_id in {a.id for a in got}:
         sequences = [a.sequence for a in got if a.id == alert_id]
         assert sequences == sorted(sequences)
+
+
+def describe(alert: Alert) -> str:
+    return f"{alert.id} #{alert.sequence} {alert.status} {alert.group} on {alert.available_on}"
 
 
 def publish_market(settings: KafkaSettings, directory: Path, batch: int = 1) -> int:

@@ -31,6 +31,7 @@ sequence numbers), so versions already published are recognised and not sent twi
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import gc
@@ -94,13 +95,19 @@ CLOSURE_SOURCE = "closures"
 
 #: Checkpoints are stored in pieces well under Kafka's default 1 MB message limit.
 CHUNK_BYTES = 512 * 1024  # 683 KiB once in base64
-#: A control record on the ordered stream: "the stream has been quiet; flush".
+#: A control record on the ordered stream: "the stream has been quiet; flush". This bare form
+#: (written before ticks named what they follow) is judged by the reader's clock.
 TICK = b'{"type":"tick"}'
+#: The start of a quiet tick naming the last record with input the core had folded in when the
+#: stream was found quiet: ``{"type":"tick","after":N}``. It flushes if no record with input
+#: came in between — a decision read off the log, so a worker reading it again after a restart
+#: decides as the one that wrote it did.
+TICK_AFTER = b'{"type":"tick","after":'
 #: The start of a tick naming quiet input partitions: ``{"type":"tick","idle":[...]}``.
 IDLE_TICK = b'{"type":"tick","idle":'
-#: (``BATCH``, imported: the start of a record of the ordered stream carrying several events
-#: of one input partition, and the markers among them, in the partition's order — the same
-#: shape as an input topic's batch record, :mod:`tutka.worker.intake`.)
+#: Ingest sends what it gathered once it holds this many events, even mid-batch (a batch of
+#: batch records may hold a million).
+FORWARD_EVENTS: Final = 5_000
 #: The longest wait to fill a batch of ``TUTKA_KAFKA__BATCH`` records (seconds).
 TAKE_WITHIN = 0.05
 #: A checkpoint due waits for a moment between releases for at most this many intervals.
@@ -280,9 +287,10 @@ def create_app(
             #: When the oldest event gathered per partition was published: a record's latency
             #: is that of the event in it that waited longest.
             earliest: dict[str, float] = {}
-            # A record counts as finished (lag, "read to its end" for idleness) once what it
-            # became is sent on, not when it is decoded: at the end of the batch.
+            # A record counts as finished (lag, "read to its end" for idleness, quiet) once
+            # what it became is sent on, not when it is decoded (``forward``).
             finished: dict[tuple[str, int], int] = {}
+            gathering = 0
             for event in batch:
                 message = event.message
                 where = f"{message.topic}:{message.partition}"
@@ -295,7 +303,9 @@ def create_app(
                 )
                 source = names.type_of(message.topic)
                 # One event, or a batch record's events (tutka.worker.intake), each on its own.
-                for place, raw, decoded in record_items(event.value, origin, now(), decoder):
+                items = record_items(event.value, origin, now(), decoder)
+                gathering += len(items)
+                for place, raw, decoded in items:
                     item: Event | DeadLetter | ReleaseEnd = decoded
                     if place is None and isinstance(item, DeadLetter) and is_marker(raw):
                         item = check_marker(raw, origin, message.topic)
@@ -321,9 +331,26 @@ def create_app(
                         earliest.setdefault(where, message.timestamp or time.time())
                         metrics.consumed(source)
                 finished[(message.topic, message.partition)] = message.offset
-            for where, values in gathered.items():
-                await send_events(where, values, earliest.get(where))
-            shell.done.update(finished)
+                if gathering >= FORWARD_EVENTS:
+                    # Batch records make a batch long: what is gathered goes on now, and the
+                    # event loop gets a turn (the core, the timers, the heartbeats).
+                    await forward(gathered, earliest, finished)
+                    gathering = 0
+            await forward(gathered, earliest, finished)
+
+    async def forward(
+        gathered: dict[str, list[bytes]],
+        earliest: dict[str, float],
+        finished: dict[tuple[str, int], int],
+    ) -> None:
+        """Send what ingest gathered to the ordered stream; then its records count as finished."""
+        for where, values in gathered.items():
+            await send_events(where, values, earliest.get(where))
+        shell.done.update(finished)
+        gathered.clear()
+        earliest.clear()
+        finished.clear()
+        await asyncio.sleep(0)
 
     def wrong_topic(item: Event, raw: bytes, origin: Origin, topic: str) -> DeadLetter:
         belongs = names.of_type(item.type)
@@ -471,8 +498,11 @@ def create_app(
         if offset in shell.poison:
             shell.core.skip(offset)
             return
-        if value == TICK:
-            quiet = time.monotonic() - shell.last_activity >= k.idle_seconds
+        if value == TICK or value.startswith(TICK_AFTER):
+            if value == TICK:
+                quiet = time.monotonic() - shell.last_activity >= k.idle_seconds
+            else:
+                quiet = shell.core.fed <= json.loads(value)["after"]
             if quiet and shell.core.dirty:
                 await publish(shell.core.flush(offset), offset, value)
                 await checkpoint()
@@ -646,8 +676,11 @@ def create_app(
         # previous owner had read everything), a tick is that first record.
         waking = shell.owner and not shell.restored
         quiet = time.monotonic() - shell.last_activity >= k.idle_seconds
-        if waking or (shell.owner and shell.core.dirty and quiet):
-            await events.send(key=shell.key, value=TICK, partition=shell.events_partition)
+        if waking:  # (naming no record: it wakes the new owner, and flushes nothing)
+            await events.send(key=shell.key, value=quiet_tick(-1), partition=shell.events_partition)
+        elif shell.owner and shell.core.dirty and quiet and not ingesting(app, shell):
+            value = quiet_tick(shell.core.fed)
+            await events.send(key=shell.key, value=value, partition=shell.events_partition)
         elif shell.owner and shell.restored and shell.core.dirty and k.partition_idle_seconds:
             # Per-partition idleness: a quiet input partition stops holding the watermark.
             idle = quiet_sources(
@@ -768,6 +801,19 @@ def quiet_sources(
         and (source.rsplit(":", 1)[0], int(source.rsplit(":", 1)[1])) in caught
         and now - shell.last_seen.get(source, shell.started) >= idle_seconds
     ]
+
+
+def quiet_tick(after: int) -> bytes:
+    """A tick: flush, if no record with input came after the one at offset ``after``."""
+    return TICK_AFTER + str(after).encode() + b"}"
+
+
+def ingesting(app: faust.App, shell: Shell) -> bool:
+    """Whether this worker's ingest has input records it has not finished: then the ordered
+    stream is not quiet, only waiting for them (a long batch of batch records holds the event
+    loop for seconds, and a tick written before what it sends would judge a release early)."""
+    lag = consumer_lag(app, shell)
+    return any(lag.get(topic, 0) > 0 for topic in shell.topics.inputs)
 
 
 def caught_up(app: faust.App, shell: Shell) -> set[tuple[str, int]]:

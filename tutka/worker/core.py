@@ -69,6 +69,9 @@ class CoreProcessor:
         self.buffer = OrderingBuffer(self.sources)
         #: Offset of the last record of the event stream folded in (-1: none).
         self.position = -1
+        #: Offset of the last record that brought input (events, markers, a closure; not a
+        #: tick): a quiet tick naming it flushes, one naming an earlier record does not.
+        self.fed = -1
         #: True when something is held back or pending that an idle flush would release.
         self.dirty = False
         self._reset_markers()
@@ -97,7 +100,7 @@ class CoreProcessor:
 
     def receive(self, event: Event, source: str, offset: int) -> list[Output]:
         """Fold in one validated event from input partition ``source``."""
-        self.position = offset
+        self.position = self.fed = offset
         self.dirty = True
         day = event.available_on
         counts = self.seen.get(day)
@@ -129,6 +132,7 @@ class CoreProcessor:
         of its own. The steps' outputs together are what the items one by one give.
         """
         self.position = max(self.position, offset)  # an empty record too
+        self.fed = offset
         steps: list[tuple[list[Output], list[ReleaseJudged]]] = []
         out: list[Output] = []
         for item in items:
@@ -145,7 +149,7 @@ class CoreProcessor:
 
     def mark(self, marker: ReleaseEnd, source: str, offset: int) -> list[Output]:
         """Fold in one copy of a release's end marker, from input partition ``source``."""
-        self.position = offset
+        self.position = self.fed = offset
         if self.kinds.get(source) not in marker.topics:
             return []  # the shell checks this; a stray copy proves nothing
         if self.stale(marker.published):
@@ -240,7 +244,7 @@ class CoreProcessor:
 
     def close(self, closure: StaffClosure, offset: int) -> list[Output]:
         """Staff close a held alert (the command at ``offset`` of the event stream)."""
-        self.position = offset
+        self.position = self.fed = offset
         return self.engine.close(closure)
 
     def skip(self, offset: int) -> None:
@@ -253,6 +257,7 @@ class CoreProcessor:
         return {
             "v": CHECKPOINT_VERSION,
             "position": self.position,
+            "fed": self.fed,
             "dirty": self.dirty,
             "sources": self.sources,
             "watermarks": {s: d.isoformat() for s, d in self.buffer.watermarks.items()},
@@ -276,7 +281,7 @@ class CoreProcessor:
         """Reset to ``data`` (a checkpoint), or to the beginning when there is none."""
         self.engine = Engine(self.hierarchy, self.catalogue, self.sectors)
         self.buffer = OrderingBuffer(self.sources)
-        self.position, self.dirty = -1, False
+        self.position, self.fed, self.dirty = -1, -1, False
         self._reset_markers()
         if data is None:
             return
@@ -307,4 +312,6 @@ class CoreProcessor:
         through = data.get("closed_through")
         self.closed_through = date.fromisoformat(through) if through else None
         self.position = data["position"]
+        # (Checkpoints from before quiet ticks named a record have none: their position.)
+        self.fed = data.get("fed", self.position)
         self.dirty = data["dirty"]

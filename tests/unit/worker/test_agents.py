@@ -25,6 +25,7 @@ from typing import Any
 
 import faust.topics
 import pytest
+from faust.types import TP
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr, TypeAdapter
 
@@ -348,6 +349,33 @@ def test_batched_ingest_and_core_publish_exactly_the_replays_alerts(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("worker", [64], indirect=True)
+def test_ingest_sends_on_what_it_gathered_every_few_events_within_a_batch(
+    worker: Worker, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch of batch records may hold a million events: ingest does not hold them (and the
+    event loop) until the batch ends, and what it sends on early keeps each partition's order."""
+    monkeypatch.setattr(worker_app, "FORWARD_EVENTS", 7)
+    names, records = worker.names, run.records
+
+    async def scenario() -> None:
+        await ingest_all(worker, records)
+        forwarded = worker.on(names.events)
+        sizes = [len(json.loads(s.value).get("events", [None])) for s in forwarded]
+        assert sum(sizes) == len(records) and max(sizes) <= 7
+        async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
+            for record in forwarded:
+                worker.log[core.sent_offset] = (DATASET, record.value, record.headers)
+                await core.put(record.value, key=DATASET, headers=record.headers, wait=False)
+            await until(lambda: worker.shell.taken >= len(forwarded))
+            stream_is_quiet(worker)
+            await put_record(worker, core, worker_app.TICK, {})
+
+    asyncio.run(scenario())
+    assert worker.alerts() == [o for o in run.outputs if isinstance(o, Alert)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("worker", [64], indirect=True)
 def test_batched_markers_go_with_their_events_and_each_release_is_acknowledged_after_its_alerts(
     worker: Worker, run: Run
 ) -> None:
@@ -435,6 +463,48 @@ def test_the_core_publishes_exactly_the_replays_alerts_and_checkpoints_when_quie
     assert restored.position == len(records) and not restored.dirty
     labels = {"kind": "unemployment", "polarity": "negative", "severity": expected[0].severity}
     assert worker.counted("tutka_alerts_total", status="open", **labels) == 1
+
+
+def test_a_quiet_tick_flushes_by_the_record_it_names_not_by_the_readers_clock(
+    worker: Worker, run: Run
+) -> None:
+    """A worker reading the log again after a restart is busy catching up, whatever the stream
+    was when a tick was written: the tick names the last record with input its writer had, so
+    the reader flushes where the writer did — and not when a record came in between."""
+    records = run.records
+
+    async def scenario() -> None:
+        async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
+            await put_events(worker, core, records)
+            fed = worker.shell.core.fed
+            assert fed == len(records) - 1 and worker.shell.core.dirty
+            stream_is_quiet(worker)  # the clock says quiet, but a record came after the one named
+            await put_record(worker, core, worker_app.quiet_tick(fed - 1), {})
+            assert worker.shell.core.dirty and worker.shell.checkpoints_written == 0
+            worker.shell.last_activity = time.monotonic()  # the clock says busy
+            await put_record(worker, core, worker_app.quiet_tick(fed), {})
+            assert worker.shell.core.fed == fed, "a tick brings no input"
+
+    asyncio.run(scenario())
+    assert worker.alerts() == [o for o in run.outputs if isinstance(o, Alert)]
+    assert not worker.shell.core.dirty and worker.shell.checkpoints_written == 1
+    restored = CoreProcessor(H, CATALOGUE, {}, SOURCES)
+    restored.restore(stored_checkpoint(worker))
+    assert (restored.fed, restored.position) == (len(records) - 1, len(records) + 1)
+
+
+def test_the_stream_is_not_quiet_while_ingest_has_records_to_finish(worker: Worker) -> None:
+    """The quiet tick waits for this worker's ingest: a long batch of batch records holds the
+    event loop, and a tick written before what the batch sends on would judge a release early."""
+    topic = worker.names.unemployment
+    worker.shell.assigned = {(topic, 0), (worker.names.events, 0)}
+    ends = worker.app.monitor.tp_end_offsets
+    ends[TP(topic, 0)] = 10
+    ends[TP(worker.names.events, 0)] = 4  # the ordered stream's own backlog is the core's
+    worker.shell.done[(topic, 0)] = 5
+    assert worker_app.ingesting(worker.app, worker.shell)
+    worker.shell.done[(topic, 0)] = 9
+    assert not worker_app.ingesting(worker.app, worker.shell)
 
 
 @pytest.mark.slow
