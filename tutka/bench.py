@@ -54,13 +54,12 @@ from tutka.models.alerts import Alert
 from tutka.models.areas import Hierarchy, level_depth
 from tutka.models.codes import period_index, period_str
 from tutka.models.events import LayoffNoticeFiled
-from tutka.models.markers import EventType, ReleaseEnd, ReleaseJudged
+from tutka.models.markers import ReleaseJudged
 from tutka.replay import ReplayResult, replay
-from tutka.streaming import batcher_for, partition_counts
+from tutka.streaming import Published, send_in_order
 from tutka.streams.ordering import ordering_key
 from tutka.synthetic import generate, plan, synthetic_hierarchy, write_plan
-from tutka.worker.intake import BATCH_EVENTS, Outgoing
-from tutka.worker.markers import ReleaseCounter
+from tutka.worker.intake import BATCH_EVENTS
 from tutka.worker.topics import Topics, ensure_topics
 
 console = Console(highlight=False)
@@ -98,15 +97,6 @@ FIRST_ALERT = "first alert"
 BENCH_DATASET = "bench"
 
 
-@dataclass
-class Sent:
-    """What :func:`_send_all` published: when each release was closed, and how many records."""
-
-    #: Per availability date, when its closing record went (its last marker, else its last event).
-    closed_at: dict[date, float]
-    records: int
-
-
 def _send_all(
     bootstrap: str,
     names: Topics,
@@ -114,63 +104,18 @@ def _send_all(
     rate: float,
     markers: bool = True,
     batch: int = 1,
-) -> Sent:
-    """Publish in availability order; returns, per availability date, when its last record went.
-
-    With ``markers``, each release is followed by its end-of-release markers (as ``tutka
-    publish`` sends them), and its last marker is its last record. ``batch``: events per
-    record, as ``tutka publish --batch`` sends them.
-    """
+) -> Published:
+    """Publish in availability order, as ``tutka publish`` does (with ``markers``, each release
+    is followed by its end-of-release markers, and its last marker is its last record;
+    ``batch``: events per record, as ``tutka publish --batch`` sends them)."""
     producer = KafkaProducer(
         bootstrap_servers=bootstrap, acks=1, linger_ms=5, batch_size=256 * 1024
     )
-    partitions = partition_counts(producer, names)
-    counter = ReleaseCounter(BENCH_DATASET, partitions) if markers else None
-    batcher = batcher_for(batch, names, partitions)
-    records = 0
-
-    def send(out: list[Outgoing]) -> None:
-        nonlocal records
-        for topic, partition, key, value in out:
-            producer.send(topic, partition=partition, key=key, value=value)
-        records += len(out)
-
-    def close(closed: list[tuple[EventType, ReleaseEnd]]) -> None:
-        nonlocal records
-        if closed:
-            send(batcher.flush())  # (a marker follows its partition's events)
-        for kind, marker in closed:
-            producer.send(names.of_type(kind), partition=marker.partition,
-                          value=marker.model_dump_json().encode())  # fmt: skip
-        records += len(closed)
-
-    last_sent: dict[date, float] = {}
-    started = time.monotonic()
-    for i, event in enumerate(events, start=1):
-        key = event.municipality if isinstance(event, LayoffNoticeFiled) else event.area
-        value = event.model_dump_json().encode()
-        if counter is not None:
-            period = None if isinstance(event, LayoffNoticeFiled) else event.period
-            close(counter.add(event.type, key.encode(), event.available_on, period))
-        send(batcher.add(names.of_type(event.type), key.encode(), value))
-        if i == len(events) or events[i].available_on != event.available_on:
-            # The release's last event: all of it out, and its markers at once.
-            send(batcher.flush())
-            if counter is not None:
-                close(counter.finish())
-        # kafka-python stamps a record when it is handed to send(): this is its publish time.
-        last_sent[event.available_on] = time.time()
-        if rate > 0:
-            ahead = i / rate - (time.monotonic() - started)
-            if ahead > 0:
-                send(batcher.flush())
-                time.sleep(ahead)
-    if counter is not None:
-        close(counter.finish())
-    send(batcher.flush())
+    dataset = BENCH_DATASET if markers else None
+    published = send_in_order(producer, names, events, rate, dataset=dataset, batch=batch)
     producer.flush()
     producer.close()
-    return Sent(last_sent, records)
+    return published
 
 
 class Tail:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import NoReturn
@@ -160,29 +161,9 @@ def publish(
     With ``markers``, every release (availability date) is followed by its end-of-release
     markers (:mod:`tutka.worker.markers`); ``MARKERS`` in the result counts them. With
     ``batch`` above 1, consecutive events for one partition go as batch records of up to that
-    many (:mod:`tutka.worker.intake`); a release's are all out before its markers, and before
-    each pause of a paced run.
+    many (:mod:`tutka.worker.intake`).
     """
-    names = topics_for(settings)
     producer = KafkaProducer(bootstrap_servers=settings.bootstrap, acks="all", linger_ms=5)
-    sent: Counter[str] = Counter()
-    partitions = partition_counts(producer, names)
-    counter = ReleaseCounter(dataset, partitions) if markers else None
-    batcher = batcher_for(batch, names, partitions)
-
-    def send(records: list[Outgoing]) -> None:
-        for topic, partition, key, value in records:
-            producer.send(topic, partition=partition, key=key, value=value)
-
-    def close(closed: list[tuple[EventType, ReleaseEnd]]) -> None:
-        if closed:
-            send(batcher.flush())  # (a marker follows its partition's events)
-        for kind, marker in closed:
-            producer.send(names.of_type(kind), partition=marker.partition,
-                          value=marker.model_dump_json().encode())  # fmt: skip
-            sent[MARKERS] += 1
-
-    started = time.monotonic()
     columns = (
         TextColumn("[bold]publishing"),
         BarColumn(),
@@ -191,32 +172,92 @@ def publish(
     )
     with Progress(*columns, console=err, transient=True, disable=quiet) as bar:
         task = bar.add_task("publish", total=len(events))
-        for i, event in enumerate(events, start=1):
-            key = event.municipality if isinstance(event, LayoffNoticeFiled) else event.area
-            topic = names.of_type(event.type)
+
+        def progress(done: int) -> None:
+            if done % 1000 == 0 or done == len(events):
+                bar.update(task, completed=done)
+
+        published = send_in_order(
+            producer, topics_for(settings), events, rate,
+            dataset=dataset if markers else None, batch=batch, progress=progress,
+        )  # fmt: skip
+    producer.flush()
+    producer.close()
+    return published.sent
+
+
+@dataclass
+class Published:
+    """What :func:`send_in_order` handed to the producer."""
+
+    #: Events per topic, and end-of-release markers under ``MARKERS``.
+    sent: Counter[str] = field(default_factory=Counter)
+    #: Kafka records (a batch record is one).
+    records: int = 0
+    #: Per availability date, when its closing record went (its last marker, else its last
+    #: event): kafka-python stamps a record when it is handed to ``send``.
+    closed_at: dict[date, float] = field(default_factory=dict)
+
+
+def send_in_order(
+    producer: KafkaProducer,
+    names: Topics,
+    events: Sequence[Event],
+    rate: float,
+    *,
+    dataset: str | None,
+    batch: int,
+    progress: Callable[[int], None] = lambda _done: None,
+) -> Published:
+    """Hand ``events`` (in availability order) to ``producer``, keyed by area, at ``rate`` per
+    second (0: at once); with a ``dataset``, each release is followed by its end-of-release
+    markers under that publisher's name. A release's batched events are all out before its
+    markers, and before each pause of a paced run, so batching adds no waiting.
+    """
+    partitions = partition_counts(producer, names)
+    counter = ReleaseCounter(dataset, partitions) if dataset is not None else None
+    batcher = batcher_for(batch, names, partitions)
+    out = Published()
+
+    def send(records: list[Outgoing]) -> None:
+        for topic, partition, key, value in records:
+            producer.send(topic, partition=partition, key=key, value=value)
+        out.records += len(records)
+
+    def close(closed: list[tuple[EventType, ReleaseEnd]]) -> None:
+        if closed:
+            send(batcher.flush())  # (a marker follows its partition's events)
+        send([(names.of_type(kind), marker.partition, None, marker.model_dump_json().encode())
+              for kind, marker in closed])  # fmt: skip
+        out.sent[MARKERS] += len(closed)
+
+    started = time.monotonic()
+    for i, event in enumerate(events, start=1):
+        key = event.municipality if isinstance(event, LayoffNoticeFiled) else event.area
+        topic = names.of_type(event.type)
+        if counter is not None:
+            period = None if isinstance(event, LayoffNoticeFiled) else event.period
+            close(counter.add(event.type, key.encode(), event.available_on, period))
+        send(batcher.add(topic, key.encode(), event.model_dump_json().encode()))
+        out.sent[topic] += 1
+        if i == len(events) or events[i].available_on != event.available_on:
+            # The release's last event: all of it out, and its markers now.
+            send(batcher.flush())
             if counter is not None:
-                period = None if isinstance(event, LayoffNoticeFiled) else event.period
-                close(counter.add(event.type, key.encode(), event.available_on, period))
-            send(batcher.add(topic, key.encode(), event.model_dump_json().encode()))
-            sent[topic] += 1
-            if i == len(events) or events[i].available_on != event.available_on:
-                # The release's last event: all of it out, and its markers now.
-                send(batcher.flush())
-                if counter is not None:
-                    close(counter.finish())
-            if rate > 0:
-                ahead = i / rate - (time.monotonic() - started)
-                if ahead > 0:
-                    send(batcher.flush())  # (nothing held back while pausing)
-                    time.sleep(ahead)
-            if i % 1000 == 0 or i == len(events):
-                bar.update(task, completed=i)
+                close(counter.finish())
+        out.closed_at[event.available_on] = time.time()
+        if rate > 0:
+            ahead = i / rate - (time.monotonic() - started)
+            if ahead > 0:
+                send(batcher.flush())  # (nothing held back while pausing)
+                time.sleep(ahead)
+        progress(i)
     if counter is not None:
         close(counter.finish())
     send(batcher.flush())
-    producer.flush()
-    producer.close()
-    return sent
+    if not out.sent[MARKERS]:
+        del out.sent[MARKERS]
+    return out
 
 
 def batcher_for(batch: int, names: Topics, partitions: dict[EventType, int]) -> RecordBatcher:

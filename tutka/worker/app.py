@@ -51,7 +51,6 @@ from faust.sensors.prometheus import FaustMetrics
 from faust.streams import _current_event  # the context variable faust's tables read
 from faust.transport.drivers.aiokafka import AIOKafkaConsumerThread
 from faust.transport.drivers.aiokafka import Consumer as AIOKafkaTransportConsumer
-from kafka.partitioner.default import murmur2
 from pydantic import ValidationError
 from pydantic_core import to_json
 
@@ -69,6 +68,7 @@ from tutka.streams.engine import Output
 from tutka.worker.core import CoreProcessor
 from tutka.worker.delivery import install as install_delivery
 from tutka.worker.intake import BATCH, BATCH_BYTES, in_batch, ordered_items, record_items
+from tutka.worker.markers import partition_of
 from tutka.worker.producer import Producer as TrackingTransportProducer
 from tutka.worker.sensors import CachedPrometheusMonitor
 from tutka.worker.topics import Topics, ensure_topics, topics_for
@@ -118,11 +118,6 @@ GC_THAW_EVERY: Final = 30
 
 def broker_url(bootstrap: str) -> str:
     return ";".join(f"kafka://{host.strip()}" for host in bootstrap.split(",") if host.strip())
-
-
-def partition_of(key: bytes, partitions: int) -> int:
-    """The partition Kafka's default partitioner (murmur2) gives ``key``."""
-    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def now() -> datetime:
