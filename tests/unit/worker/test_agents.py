@@ -319,6 +319,17 @@ async def ingest_all(worker: Worker, items: Sequence[tuple[str, Any]]) -> None:
         await until(lambda: max(worker.shell.done.values(), default=-1) == len(items) - 1)
 
 
+async def core_takes_then_flushes(worker: Worker, forwarded: Sequence[Sent]) -> None:
+    """The records ingest sent on, through the core agent (taken in batches); then quiet."""
+    async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
+        for record in forwarded:
+            worker.log[core.sent_offset] = (DATASET, record.value, record.headers)
+            await core.put(record.value, key=DATASET, headers=record.headers, wait=False)
+        await until(lambda: worker.shell.taken >= len(forwarded))
+        stream_is_quiet(worker)
+        await put_record(worker, core, worker_app.TICK, {})
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("worker", [64], indirect=True)
 def test_batched_ingest_and_core_publish_exactly_the_replays_alerts(
@@ -334,13 +345,7 @@ def test_batched_ingest_and_core_publish_exactly_the_replays_alerts(
         forwarded = worker.on(names.events)
         assert len(forwarded) < len(records) / 3, "events go on several to a record"
         assert all(len(s.value) < 4096 + 2048 for s in forwarded)
-        async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
-            for record in forwarded:
-                worker.log[core.sent_offset] = (DATASET, record.value, record.headers)
-                await core.put(record.value, key=DATASET, headers=record.headers, wait=False)
-            await until(lambda: worker.shell.taken >= len(forwarded))
-            stream_is_quiet(worker)
-            await put_record(worker, core, worker_app.TICK, {})
+        await core_takes_then_flushes(worker, forwarded)
 
     asyncio.run(scenario())
     assert worker.alerts() == [o for o in run.outputs if isinstance(o, Alert)]
@@ -362,13 +367,7 @@ def test_ingest_sends_on_what_it_gathered_every_few_events_within_a_batch(
         forwarded = worker.on(names.events)
         sizes = [len(json.loads(s.value).get("events", [None])) for s in forwarded]
         assert sum(sizes) == len(records) and max(sizes) <= 7
-        async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
-            for record in forwarded:
-                worker.log[core.sent_offset] = (DATASET, record.value, record.headers)
-                await core.put(record.value, key=DATASET, headers=record.headers, wait=False)
-            await until(lambda: worker.shell.taken >= len(forwarded))
-            stream_is_quiet(worker)
-            await put_record(worker, core, worker_app.TICK, {})
+        await core_takes_then_flushes(worker, forwarded)
 
     asyncio.run(scenario())
     assert worker.alerts() == [o for o in run.outputs if isinstance(o, Alert)]
