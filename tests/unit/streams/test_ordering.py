@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import random
 
 import pytest
@@ -77,25 +78,44 @@ def test_notices_and_unknown_sources() -> None:
 
 
 class _Uncached(OrderingBuffer):
-    """The buffer working its watermark out afresh at every event (the reference)."""
+    """The buffer working its watermark out afresh at every event, and releasing an event at a
+    time however much goes (the reference)."""
 
     def add(self, source, event):  # type: ignore[no-untyped-def]
         self._known = None
         return super().add(source, event)
 
+    def release_through(self, day):  # type: ignore[no-untyped-def]
+        return self._pop_while(lambda available: available <= day)
+
+    def _release(self, watermark, everything=False):  # type: ignore[no-untyped-def]
+        if everything:
+            return self._pop_while(lambda _: True)
+        return self._pop_while(lambda available: watermark is not None and available < watermark)
+
+    def _pop_while(self, takes):  # type: ignore[no-untyped-def]
+        out = []
+        while self._heap and takes(self._heap[0][2].available_on):
+            out.append(heapq.heappop(self._heap)[2])
+        return out
+
 
 @settings(max_examples=80, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
-    steps=st.lists(st.sampled_from(["add", "add", "add", "idle", "advance", "restore"]),
-                   min_size=1, max_size=200),
+    steps=st.lists(
+        st.sampled_from(["add", "add", "add", "idle", "advance", "restore", "through"]),
+        min_size=1, max_size=200,
+    ),
 )  # fmt: skip
 def test_the_remembered_watermark_releases_what_working_it_out_afresh_does(
     seed: int, steps: list[str]
 ) -> None:
-    """``add`` keeps the watermark from event to event unless something may have moved it;
-    any mix of events (late ones too), idle ticks, markers' advances and restores releases
-    exactly what the buffer working it out at every event releases."""
+    """``add`` keeps the watermark from event to event unless something may have moved it, and
+    a release that takes everything held sorts it at once; any mix of events (late ones too),
+    idle ticks, markers' advances, complete releases and restores releases exactly what the
+    buffer working the watermark out at every event, and popping one event at a time,
+    releases."""
     rng = random.Random(seed)
     parts = partitioned(EVENTS, 3)
     cached, fresh = OrderingBuffer(parts), _Uncached(parts)
@@ -115,6 +135,9 @@ def test_the_remembered_watermark_releases_what_working_it_out_afresh_does(
             day = EVENTS[rng.randrange(len(EVENTS))].available_on
             cached.advance(p, day)
             fresh.advance(p, day)
+        elif step == "through":
+            day = EVENTS[rng.randrange(len(EVENTS))].available_on
+            assert cached.release_through(day) == fresh.release_through(day)
         else:
             held = cached.buffered()
             assert held == fresh.buffered()
