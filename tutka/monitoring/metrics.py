@@ -362,8 +362,8 @@ class Metrics:
 
     # -- input --------------------------------------------------------------------------------
 
-    def consumed(self, source: str) -> None:
-        self._event(_source(source), "valid").inc()
+    def consumed(self, source: str, count: int = 1) -> None:
+        self._event(_source(source), "valid").inc(count)
 
     def dead_lettered(self, source: str, reason: str, error_type: str) -> None:
         """A payload went to the dead-letter topic (counted as consumed, too)."""

@@ -300,6 +300,7 @@ def create_app(
                 # One event, or a batch record's events (tutka.worker.intake), each on its own.
                 items = record_items(event.value, origin, now(), decoder)
                 gathering += len(items)
+                valid = 0
                 for place, raw, decoded in items:
                     item: Event | DeadLetter | ReleaseEnd = decoded
                     if place is None and isinstance(item, DeadLetter) and is_marker(raw):
@@ -320,11 +321,13 @@ def create_app(
                         # After the events its partition gathered, in the same record(s): a
                         # burst of releases is a few records, not one per marker copy.
                         gathered.setdefault(where, []).append(item.model_dump_json().encode())
-                        metrics.consumed(source)
+                        valid += 1
                     else:
                         gathered.setdefault(where, []).append(item.model_dump_json().encode())
                         earliest.setdefault(where, message.timestamp or time.time())
-                        metrics.consumed(source)
+                        valid += 1
+                if valid:  # (counted once a record: a batch's events together)
+                    metrics.consumed(source, valid)
                 finished[(message.topic, message.partition)] = message.offset
                 if gathering >= FORWARD_EVENTS:
                     # Batch records make a batch long: what is gathered goes on now, and the
