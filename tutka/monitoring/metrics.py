@@ -314,6 +314,12 @@ class Metrics:
             "Series the engine keeps state for",
             registry=registry,
         )
+        self.copies = Counter(
+            "tutka_core_copies_skipped_total",
+            "Events and markers the core skipped as copies of ones it had folded in: the ingest "
+            "reads input again after a restart (at least once), the core takes each once",
+            registry=registry,
+        )
         self.checkpoints = Counter(
             "tutka_checkpoints_total",
             "Engine checkpoints written",
@@ -449,6 +455,9 @@ class Metrics:
         self.checkpoints.inc()
         self.checkpoint_bytes.set(size)
         self.checkpoint_seconds.observe(max(0.0, seconds))
+
+    def copies_skipped(self, count: int) -> None:
+        self.copies.inc(count)
 
     def core_batch_done(self, seconds: float) -> None:
         self.core_batch.observe(max(0.0, seconds))

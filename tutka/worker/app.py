@@ -40,7 +40,7 @@ import json
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -65,7 +65,7 @@ from tutka.models.events import Event, LayoffNoticeFiled, UnemploymentReported, 
 from tutka.models.markers import ReleaseEnd, is_marker
 from tutka.monitoring.observe import Observer
 from tutka.streams.engine import Output
-from tutka.worker.core import CoreProcessor
+from tutka.worker.core import CoreProcessor, Place
 from tutka.worker.delivery import install as install_delivery
 from tutka.worker.intake import BATCH, BATCH_BYTES, in_batch, ordered_items, record_items
 from tutka.worker.markers import partition_of
@@ -279,6 +279,9 @@ def create_app(
             # The valid events and markers of each input partition, in order, go on as one
             # record, so a marker follows its release's events.
             gathered: dict[str, list[bytes]] = {}
+            #: Each gathered item's place in its input partition (offset, index among the
+            #: items sent on from that record): the core takes each place once.
+            places: dict[str, list[Place]] = {}
             #: When the oldest event gathered per partition was published: a record's latency
             #: is that of the event in it that waited longest.
             earliest: dict[str, float] = {}
@@ -321,9 +324,11 @@ def create_app(
                         # After the events its partition gathered, in the same record(s): a
                         # burst of releases is a few records, not one per marker copy.
                         gathered.setdefault(where, []).append(item.model_dump_json().encode())
+                        places.setdefault(where, []).append((message.offset, valid))
                         valid += 1
                     else:
                         gathered.setdefault(where, []).append(item.model_dump_json().encode())
+                        places.setdefault(where, []).append((message.offset, valid))
                         earliest.setdefault(where, message.timestamp or time.time())
                         valid += 1
                 if valid:  # (counted once a record: a batch's events together)
@@ -332,20 +337,22 @@ def create_app(
                 if gathering >= FORWARD_EVENTS:
                     # Batch records make a batch long: what is gathered goes on now, and the
                     # event loop gets a turn (the core, the timers, the heartbeats).
-                    await forward(gathered, earliest, finished)
+                    await forward(gathered, places, earliest, finished)
                     gathering = 0
-            await forward(gathered, earliest, finished)
+            await forward(gathered, places, earliest, finished)
 
     async def forward(
         gathered: dict[str, list[bytes]],
+        places: dict[str, list[Place]],
         earliest: dict[str, float],
         finished: dict[tuple[str, int], int],
     ) -> None:
         """Send what ingest gathered to the ordered stream; then its records count as finished."""
         for where, values in gathered.items():
-            await send_events(where, values, earliest.get(where))
+            await send_events(where, values, places[where], earliest.get(where))
         shell.done.update(finished)
         gathered.clear()
+        places.clear()
         earliest.clear()
         finished.clear()
         await asyncio.sleep(0)
@@ -374,12 +381,14 @@ def create_app(
             return dead_letter(value, origin, now(), "validation", "misrouted_marker", problem)
         return marker
 
-    async def send_events(where: str, values: list[bytes], published: float | None) -> None:
+    async def send_events(
+        where: str, values: list[bytes], at: list[Place], published: float | None
+    ) -> None:
         """The events and markers of one input partition to the ordered stream, in order, a few
-        records at most."""
+        records at most, each with its items' places in the input partition."""
         if k.batch == 1:
-            for value in values:
-                await send_ordered(where, value, published)
+            for i, value in enumerate(values):
+                await send_ordered(where, value, at[i : i + 1], published)
             return
         start = 0
         while start < len(values):
@@ -389,11 +398,13 @@ def create_app(
                 end += 1
             chunk = values[start:end]
             value = chunk[0] if len(chunk) == 1 else BATCH + b",".join(chunk) + b"]}"
-            await send_ordered(where, value, published)
+            await send_ordered(where, value, at[start:end], published)
             start = end
 
-    async def send_ordered(where: str, value: bytes, published: float | None) -> None:
-        headers = {"source": where.encode()}
+    async def send_ordered(
+        where: str, value: bytes, at: list[Place], published: float | None
+    ) -> None:
+        headers = {"source": where.encode(), "places": encode_places(at)}
         if published is not None:
             headers["published"] = repr(published).encode()
         await events.send(key=shell.key, value=value, headers=headers)
@@ -548,8 +559,11 @@ def create_app(
         shell.last_seen[source] = time.monotonic()
         started = time.perf_counter()
         items = item if isinstance(item, list) else [item]
-        rejections = 0
-        for outputs, judged in shell.core.receive_record(items, source, offset):
+        at = decode_places(headers.get("places"), len(items))
+        rejections, copies = 0, shell.core.copies
+        steps = shell.core.receive_record(items, source, offset, at)
+        metrics.copies_skipped(shell.core.copies - copies)
+        for outputs, judged in steps:
             rejections = await publish(outputs, offset, value, rejections)
             for release in judged:  # after its alerts: "judged, all of it out"
                 ack = release.model_dump_json().encode()
@@ -799,6 +813,34 @@ def quiet_sources(
         and (source.rsplit(":", 1)[0], int(source.rsplit(":", 1)[1])) in caught
         and now - shell.last_seen.get(source, shell.started) >= idle_seconds
     ]
+
+
+def encode_places(places: Sequence[Place]) -> bytes:
+    """Items' places as runs ``[offset, first index, count]``: ``[[7,0,500]]`` for 500 items
+    of the record at offset 7, ``[[7,0,1],[8,0,1]]`` for two records of one event each."""
+    runs: list[list[int]] = []
+    for offset, index in places:
+        last = runs[-1] if runs else None
+        if last is not None and last[0] == offset and last[1] + last[2] == index:
+            last[2] += 1
+        else:
+            runs.append([offset, index, 1])
+    return json.dumps(runs, separators=(",", ":")).encode()
+
+
+def decode_places(header: bytes | None, items: int) -> list[Place] | None:
+    """The places :func:`encode_places` wrote, one per item; None without them (a record from
+    before they were written), or when they do not add up to ``items``."""
+    if header is None:
+        return None
+    try:
+        runs = json.loads(header)
+        places = [(o, i + n) for o, i, count in runs for n in range(count)]
+    except (ValueError, TypeError):
+        return None
+    if len(places) != items or any(type(o) is not int or type(i) is not int for o, i in places):
+        return None
+    return places
 
 
 def quiet_tick(after: int) -> bytes:

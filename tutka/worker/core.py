@@ -25,7 +25,7 @@ to publish after the release's alerts.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any, Final
 
@@ -46,6 +46,11 @@ CHECKPOINT_VERSION: Final = 1
 #: Days of event counts kept for markers that may still come (beyond, the oldest are forgotten).
 SEEN_DAYS: Final = 400
 _EVENT: Final[TypeAdapter[Event]] = TypeAdapter(Event)
+
+
+#: An item's place in its input partition: (the input record's offset, its index among the
+#: items the ingest sent on from that record).
+Place = tuple[int, int]
 
 
 class CoreProcessor:
@@ -74,6 +79,10 @@ class CoreProcessor:
         self.fed = -1
         #: True when something is held back or pending that an idle flush would release.
         self.dirty = False
+        #: Per input partition, the place (input offset, index) of the last item folded in.
+        self.through: dict[str, Place] = {}
+        #: Items skipped as copies (the metric's count; not checkpointed).
+        self.copies = 0
         self._reset_markers()
 
     def _reset_markers(self) -> None:
@@ -120,7 +129,11 @@ class CoreProcessor:
         return out
 
     def receive_record(
-        self, items: Iterable[Event | ReleaseEnd], source: str, offset: int
+        self,
+        items: Iterable[Event | ReleaseEnd],
+        source: str,
+        offset: int,
+        places: Sequence[Place] | None = None,
     ) -> list[tuple[list[Output], list[ReleaseJudged]]]:
         """Fold in the events and markers of one record of input partition ``source``, in order.
 
@@ -130,12 +143,24 @@ class CoreProcessor:
         in steps, each ending with the releases judged in it (:meth:`take_judged`), so the shell
         can acknowledge each release right after its alerts, as when every marker was a record
         of its own. The steps' outputs together are what the items one by one give.
+
+        ``places``: each item's place in its input partition (the input record's offset, and
+        the item's index among those the ingest sent on from it). An item at or before the last
+        place folded in from ``source`` is a copy — the ingest read that input again after a
+        restart — and is skipped (counted in ``copies``).
         """
         self.position = max(self.position, offset)  # an empty record too
         self.fed = offset
         steps: list[tuple[list[Output], list[ReleaseJudged]]] = []
         out: list[Output] = []
-        for item in items:
+        through = self.through.get(source)
+        for i, item in enumerate(items):
+            if places is not None:
+                place = places[i]
+                if through is not None and place <= through:
+                    self.copies += 1
+                    continue
+                through = self.through[source] = place
             if isinstance(item, ReleaseEnd):
                 out.extend(self.mark(item, source, offset))
             else:
@@ -258,6 +283,7 @@ class CoreProcessor:
             "v": CHECKPOINT_VERSION,
             "position": self.position,
             "fed": self.fed,
+            "through": {s: list(p) for s, p in sorted(self.through.items())},
             "dirty": self.dirty,
             "sources": self.sources,
             "watermarks": {s: d.isoformat() for s, d in self.buffer.watermarks.items()},
@@ -282,6 +308,7 @@ class CoreProcessor:
         self.engine = Engine(self.hierarchy, self.catalogue, self.sectors)
         self.buffer = OrderingBuffer(self.sources)
         self.position, self.fed, self.dirty = -1, -1, False
+        self.through = {}
         self._reset_markers()
         if data is None:
             return
@@ -314,4 +341,5 @@ class CoreProcessor:
         self.position = data["position"]
         # (Checkpoints from before quiet ticks named a record have none: their position.)
         self.fed = data.get("fed", self.position)
+        self.through = {s: (p[0], p[1]) for s, p in data.get("through", {}).items()}
         self.dirty = data["dirty"]

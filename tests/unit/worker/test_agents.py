@@ -26,6 +26,8 @@ from typing import Any
 import faust.topics
 import pytest
 from faust.types import TP
+from hypothesis import given
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr, TypeAdapter
 
@@ -285,6 +287,9 @@ def test_ingest_takes_a_batch_record_event_by_event(worker: Worker, run: Run) ->
     asyncio.run(scenario())
     forwarded = [r.value for r in worker.on(names.events)]
     assert forwarded == [e.model_dump_json().encode() for e in (first, second)]
+    # Each names its place: the record at offset 0, the first and the second item sent on.
+    places = [r.headers["places"] for r in worker.on(names.events)]
+    assert places == [b"[[0,0,1]]", b"[[0,1,1]]"]
     letters = worker.letters()
     assert [(d.reason, d.error_type, d.origin.offset, d.origin.item) for _, d in letters] == [
         ("validation", "float_type", 0, 2),
@@ -462,6 +467,22 @@ def test_the_core_publishes_exactly_the_replays_alerts_and_checkpoints_when_quie
     assert restored.position == len(records) and not restored.dirty
     labels = {"kind": "unemployment", "polarity": "negative", "severity": expected[0].severity}
     assert worker.counted("tutka_alerts_total", status="open", **labels) == 1
+
+
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(0, 3)), max_size=30))
+def test_places_go_in_runs_and_come_back_as_they_were(raw: list[tuple[int, int]]) -> None:
+    places = sorted(set(raw))
+    assert worker_app.decode_places(worker_app.encode_places(places), len(places)) == places
+    # A batch record's items are one run; records of one event each, one run apiece.
+    assert worker_app.encode_places([(7, i) for i in range(500)]) == b"[[7,0,500]]"
+    assert worker_app.encode_places([(7, 0), (8, 0)]) == b"[[7,0,1],[8,0,1]]"
+
+
+@pytest.mark.parametrize("header", [b"nonsense", b'[["7",0,1]]', b"[[7,0]]", b"[[7,0,2]]", b"{}"])
+def test_places_that_do_not_add_up_are_no_places(header: bytes) -> None:
+    """Not one place an item: the record is taken as it comes, as before places were written."""
+    assert worker_app.decode_places(header, 1) is None
+    assert worker_app.decode_places(None, 1) is None
 
 
 def test_a_quiet_tick_flushes_by_the_record_it_names_not_by_the_readers_clock(

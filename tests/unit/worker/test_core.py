@@ -8,16 +8,18 @@ processor restored from a checkpoint must carry on as if it had never stopped.
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from tutka.models.alerts import Alert, AlertKind, Polarity
 from tutka.models.codes import period_index
 from tutka.models.events import UnemploymentReported
-from tutka.streams.engine import Rejection
-from tutka.worker.core import CHECKPOINT_VERSION
+from tutka.streams.engine import Output, Rejection
+from tutka.worker.core import CHECKPOINT_VERSION, Place
 
 from ..streams.market import START
-from .market import SHIFT, SOURCES, Run, feed, processor, replayed, through_json
+from .market import SHIFT, SOURCES, Event, Run, feed, processor, replayed, through_json
 
 
 def test_interleaved_partitions_give_exactly_the_replays_alerts(run: Run) -> None:
@@ -58,6 +60,42 @@ def test_a_restored_checkpoint_carries_on_exactly(run: Run, split: int) -> None:
     outputs += feed(after, records, first=split) + after.flush()
     assert outputs == run.outputs
     assert through_json(after.checkpoint()) == run.final
+
+
+def test_the_core_takes_each_input_place_once_whatever_the_ingest_sends_again(run: Run) -> None:
+    """After a restart the ingest reads its input again from the last committed offset and sends
+    on copies of what it had sent. The ordered stream's records name each item's place in its
+    input partition, and the core, restored from a checkpoint, skips the copies: a notice it has
+    forgotten by then would count again, and a marker's events twice."""
+    counters: Counter[str] = Counter()
+    placed: list[tuple[str, Event, Place]] = []
+    for source, event in run.records:
+        placed.append((source, event, (counters[source], 0)))
+        counters[source] += 1
+    third = len(placed) // 3
+    first = processor()
+    outputs: list[Output] = []
+    for offset, (source, event, place) in enumerate(placed[: 2 * third]):
+        for out, _ in first.receive_record([event], source, offset, [place]):
+            outputs += out
+    second = processor()
+    second.restore(through_json(first.checkpoint()))
+    # The second ingest from the committed third on: each source's items in records of five.
+    offset = 2 * third
+    for source in SOURCES:
+        mine = [(e, p) for s, e, p in placed[third:] if s == source]
+        for start in range(0, len(mine), 5):
+            chunk = mine[start : start + 5]
+            steps = second.receive_record(
+                [e for e, _ in chunk], source, offset, [p for _, p in chunk]
+            )
+            outputs += [o for out, _ in steps for o in out]
+            offset += 1
+    outputs += second.flush()
+    alerts = [o for o in outputs if isinstance(o, Alert)]
+    assert alerts == [o for o in run.outputs if isinstance(o, Alert)]
+    assert second.copies == third  # every item of the copied third, and nothing else
+    assert second.through == {s: (n - 1, 0) for s, n in counters.items()}
 
 
 def test_restore_of_nothing_starts_over(run: Run) -> None:
