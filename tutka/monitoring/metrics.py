@@ -314,6 +314,13 @@ class Metrics:
             "Series the engine keeps state for",
             registry=registry,
         )
+        self.gaps = Counter(
+            "tutka_gap_records_total",
+            "Records faust did not hand to an agent (it drops, and acknowledges, records fetched "
+            "before a rebalance), read from the broker directly; by topic",
+            ["topic"],
+            registry=registry,
+        )
         self.copies = Counter(
             "tutka_core_copies_skipped_total",
             "Events and markers the core skipped as copies of ones it had folded in: the ingest "
@@ -455,6 +462,9 @@ class Metrics:
         self.checkpoints.inc()
         self.checkpoint_bytes.set(size)
         self.checkpoint_seconds.observe(max(0.0, seconds))
+
+    def gap_read(self, topic: str, count: int) -> None:
+        self.gaps.labels(topic=topic).inc(count)
 
     def copies_skipped(self, count: int) -> None:
         self.copies.inc(count)

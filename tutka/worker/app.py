@@ -22,7 +22,10 @@ Three agents, each short and free of business decisions:
 * **deliver** (``tutka.worker.delivery``): subscriptions, fed from ``tutka.alerts.v1``.
 
 Guarantee: processing is at-least-once, and every alert version reaches ``tutka.alerts.v1``
-exactly once. The core checkpoints its whole state — engine, held-back events, the offset it has
+exactly once. The ingest may send an input item on twice (it reads input again from the last
+committed offset after a restart); each record of the ordered stream names its items' places
+in their input partitions, and the core folds each place in once.
+The core checkpoints its whole state — engine, held-back events, the offset it has
 reached, and the end offsets of the alert and dead-letter topics — into the changelogged table
 ``engine``. A worker taking over restores the checkpoint, reads the events after it again, and
 reads back what was published after it: alerts are deterministic (same input, same ids and
@@ -177,6 +180,9 @@ class Shell:
         self.assigned: set[tuple[str, int]] = set()
         #: Records of the ordered stream the core agent has finished with (any dataset's).
         self.taken = 0
+        #: The last offset the ingest took per input partition: a later record further on than
+        #: the next shows records faust did not hand over.
+        self.ingested: dict[tuple[str, int], int] = {}
 
     def note_progress(self, waiting: int) -> None:
         """The observer's look at the lag: progress when nothing waits or records were done."""
@@ -276,85 +282,82 @@ def create_app(
     @app.agent(inputs, name=AGENT_INGEST)
     async def ingest(stream: Any) -> None:
         async for batch in batches(stream, k.batch):
-            # The valid events and markers of each input partition, in order, go on as one
-            # record, so a marker follows its release's events.
-            gathered: dict[str, list[bytes]] = {}
-            #: Each gathered item's place in its input partition (offset, index among the
-            #: items sent on from that record): the core takes each place once.
-            places: dict[str, list[Place]] = {}
-            #: When the oldest event gathered per partition was published: a record's latency
-            #: is that of the event in it that waited longest.
-            earliest: dict[str, float] = {}
-            # A record counts as finished (lag, "read to its end" for idleness, quiet) once
-            # what it became is sent on, not when it is decoded (``forward``).
-            finished: dict[tuple[str, int], int] = {}
-            gathering = 0
+            gathering = Gathering()
             for event in batch:
                 message = event.message
-                where = f"{message.topic}:{message.partition}"
-                origin = Origin(
-                    source="kafka",
-                    topic=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
-                    key=(message.key or b"").decode("utf-8", "replace") or None,
-                )
-                source = names.type_of(message.topic)
-                # One event, or a batch record's events (tutka.worker.intake), each on its own.
-                items = record_items(event.value, origin, now(), decoder)
-                gathering += len(items)
-                valid = 0
-                for place, raw, decoded in items:
-                    item: Event | DeadLetter | ReleaseEnd = decoded
-                    if place is None and isinstance(item, DeadLetter) and is_marker(raw):
-                        item = check_marker(raw, origin, message.topic)
-                    if (
-                        isinstance(
-                            item, LayoffNoticeFiled | UnemploymentReported | VacanciesReported
-                        )
-                        and names.of_type(item.type) != message.topic
-                    ):
-                        item = wrong_topic(item, raw or item.model_dump_json().encode(),
-                                           in_batch(origin, place), message.topic)  # fmt: skip
-                    if isinstance(item, DeadLetter):
-                        await deadletters.send(key=message.key,
-                                               value=item.model_dump_json().encode())  # fmt: skip
-                        metrics.dead_lettered(source, item.reason, item.error_type)
-                    elif isinstance(item, ReleaseEnd):
-                        # After the events its partition gathered, in the same record(s): a
-                        # burst of releases is a few records, not one per marker copy.
-                        gathered.setdefault(where, []).append(item.model_dump_json().encode())
-                        places.setdefault(where, []).append((message.offset, valid))
-                        valid += 1
-                    else:
-                        gathered.setdefault(where, []).append(item.model_dump_json().encode())
-                        places.setdefault(where, []).append((message.offset, valid))
-                        earliest.setdefault(where, message.timestamp or time.time())
-                        valid += 1
-                if valid:  # (counted once a record: a batch's events together)
-                    metrics.consumed(source, valid)
-                finished[(message.topic, message.partition)] = message.offset
-                if gathering >= FORWARD_EVENTS:
+                last = shell.ingested.get((message.topic, message.partition))
+                if last is not None and message.offset > last + 1:
+                    # Records faust never handed over (it drops, and acknowledges, records
+                    # fetched before a rebalance): read from the broker, in order.
+                    missing = range(last + 1, message.offset)
+                    log.warning("records %s to %s of %s:%s never reached the ingest; reading "
+                                "them", missing.start, missing.stop - 1, message.topic,
+                                message.partition)  # fmt: skip
+                    metrics.gap_read(message.topic, len(missing))
+                    tp = TopicPartition(message.topic, message.partition)
+                    async for offset, key, value, _ in read_range(k.bootstrap, tp, missing):
+                        await take_input(gathering, message.topic, message.partition, offset,
+                                         key, value, None)  # fmt: skip
+                await take_input(gathering, message.topic, message.partition, message.offset,
+                                 message.key, event.value, message.timestamp)  # fmt: skip
+                if gathering.events >= FORWARD_EVENTS:
                     # Batch records make a batch long: what is gathered goes on now, and the
                     # event loop gets a turn (the core, the timers, the heartbeats).
-                    await forward(gathered, places, earliest, finished)
-                    gathering = 0
-            await forward(gathered, places, earliest, finished)
+                    await forward(gathering)
+            await forward(gathering)
 
-    async def forward(
-        gathered: dict[str, list[bytes]],
-        places: dict[str, list[Place]],
-        earliest: dict[str, float],
-        finished: dict[tuple[str, int], int],
+    async def take_input(
+        gathering: Gathering,
+        topic: str,
+        partition: int,
+        offset: int,
+        key: bytes | None,
+        value: bytes,
+        timestamp: float | None,
     ) -> None:
-        """Send what ingest gathered to the ordered stream; then its records count as finished."""
-        for where, values in gathered.items():
-            await send_events(where, values, places[where], earliest.get(where))
-        shell.done.update(finished)
-        gathered.clear()
-        places.clear()
-        earliest.clear()
-        finished.clear()
+        """One input record: its valid events and markers gathered for the ordered stream, each
+        with its place; anything else to the dead letters."""
+        where = f"{topic}:{partition}"
+        origin = Origin(source="kafka", topic=topic, partition=partition, offset=offset,
+                        key=(key or b"").decode("utf-8", "replace") or None)  # fmt: skip
+        source = names.type_of(topic)
+        # One event, or a batch record's events (tutka.worker.intake), each on its own.
+        items = record_items(value, origin, now(), decoder)
+        gathering.events += len(items)
+        valid = 0
+        for place, raw, decoded in items:
+            item: Event | DeadLetter | ReleaseEnd = decoded
+            if place is None and isinstance(item, DeadLetter) and is_marker(raw):
+                item = check_marker(raw, origin, topic)
+            if (
+                isinstance(item, LayoffNoticeFiled | UnemploymentReported | VacanciesReported)
+                and names.of_type(item.type) != topic
+            ):
+                item = wrong_topic(item, raw or item.model_dump_json().encode(),
+                                   in_batch(origin, place), topic)  # fmt: skip
+            if isinstance(item, DeadLetter):
+                await deadletters.send(key=key, value=item.model_dump_json().encode())
+                metrics.dead_lettered(source, item.reason, item.error_type)
+                continue
+            # A marker goes after the events its partition gathered, in the same record(s): a
+            # burst of releases is a few records, not one per marker copy.
+            gathering.add(where, item.model_dump_json().encode(), (offset, valid))
+            if not isinstance(item, ReleaseEnd):
+                gathering.earliest.setdefault(where, timestamp or time.time())
+            valid += 1
+        if valid:  # (counted once a record: a batch's events together)
+            metrics.consumed(source, valid)
+        gathering.finished[(topic, partition)] = offset
+        shell.ingested[(topic, partition)] = offset
+
+    async def forward(gathering: Gathering) -> None:
+        """Send what ingest gathered to the ordered stream; then its records count as finished
+        (lag, "read to its end" for idleness, quiet), not when they were decoded."""
+        for where, values in gathering.values.items():
+            await send_events(where, values, gathering.places[where],
+                              gathering.earliest.get(where))  # fmt: skip
+        shell.done.update(gathering.finished)
+        gathering.clear()
         await asyncio.sleep(0)
 
     def wrong_topic(item: Event, raw: bytes, origin: Origin, topic: str) -> DeadLetter:
@@ -471,6 +474,14 @@ def create_app(
             except Exception as exc:
                 exit_if_infrastructure(exc, "the core agent (restoring)")
                 raise
+        elif message.offset > shell.core.position + 1:
+            # Records faust never handed over: around a rebalance it drops (and acknowledges)
+            # records fetched in the generation before, so they are not read again either.
+            missing = range(shell.core.position + 1, message.offset)
+            log.warning("records %s to %s of %s never reached the core agent; reading them",
+                        missing.start, missing.stop - 1, names.events)  # fmt: skip
+            metrics.gap_read(names.events, len(missing))
+            await read_directly(missing)
         shell.done[(message.topic, message.partition)] = message.offset
         if shell.core.covered(message.offset):
             return
@@ -630,7 +641,11 @@ def create_app(
         )  # fmt: skip
         # Records between the checkpoint and the first one faust delivers (committed by the
         # previous owner before it died) are read directly: nothing in between is lost.
-        missing = range(shell.core.position + 1, first_offset)
+        await read_directly(range(shell.core.position + 1, first_offset))
+
+    async def read_directly(missing: range) -> None:
+        """Records of the ordered stream faust did not deliver, read from the broker and handled
+        in order (another dataset's are only stepped over)."""
         tp = TopicPartition(names.events, shell.events_partition)
         async for offset, key, value, headers in read_range(k.bootstrap, tp, missing):
             if key == shell.key:
@@ -679,6 +694,8 @@ def create_app(
             observer.release()
         shell.owner = owner
         shell.assigned = {(tp.topic, tp.partition) for tp in tps}
+        # A partition away and back may have been read meanwhile by another worker.
+        shell.ingested = {p: o for p, o in shell.ingested.items() if p in shell.assigned}
 
     @app.timer(interval=1.0)
     async def tick() -> None:
@@ -722,6 +739,34 @@ def create_app(
     app.tutka_observer = observer  # type: ignore[attr-defined]
     app.tutka_deliveries = install_delivery(app, settings, hierarchy, metrics)  # type: ignore[attr-defined]
     return app
+
+
+class Gathering:
+    """What the ingest has gathered for the ordered stream since it last sent: the valid events
+    and markers of each input partition in order (so a marker follows its release's events),
+    each with its place (input offset, index among the items sent on from that record)."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, list[bytes]] = {}
+        self.places: dict[str, list[Place]] = {}
+        #: When the oldest event gathered per partition was published: a record's latency is
+        #: that of the event in it that waited longest.
+        self.earliest: dict[str, float] = {}
+        #: The last input offset taken per partition (finished once sent on).
+        self.finished: dict[tuple[str, int], int] = {}
+        #: Items taken (events, markers and dead letters) since the last send.
+        self.events = 0
+
+    def add(self, where: str, value: bytes, place: Place) -> None:
+        self.values.setdefault(where, []).append(value)
+        self.places.setdefault(where, []).append(place)
+
+    def clear(self) -> None:
+        self.values.clear()
+        self.places.clear()
+        self.earliest.clear()
+        self.finished.clear()
+        self.events = 0
 
 
 def checkpoint_due(since: float, every: float, settled: bool) -> bool:
@@ -816,8 +861,9 @@ def quiet_sources(
 
 
 def encode_places(places: Sequence[Place]) -> bytes:
-    """Items' places as runs ``[offset, first index, count]``: ``[[7,0,500]]`` for 500 items
-    of the record at offset 7, ``[[7,0,1],[8,0,1]]`` for two records of one event each."""
+    """Items' places as runs: ``[offset, first index, count]`` for items of one record, and
+    ``[first offset, last offset]`` for records of one item each. ``[[7,0,500]]``: 500 items of
+    the record at offset 7; ``[[7,9]]``: the records at offsets 7 to 9, an event each."""
     runs: list[list[int]] = []
     for offset, index in places:
         last = runs[-1] if runs else None
@@ -825,7 +871,17 @@ def encode_places(places: Sequence[Place]) -> bytes:
             last[2] += 1
         else:
             runs.append([offset, index, 1])
-    return json.dumps(runs, separators=(",", ":")).encode()
+    merged: list[list[int]] = []
+    for run in runs:
+        last = merged[-1] if merged else None
+        single = run[1:] == [0, 1]
+        if single and last is not None and len(last) == 2 and last[1] + 1 == run[0]:
+            last[1] = run[0]
+        elif single:
+            merged.append([run[0], run[0]])
+        else:
+            merged.append(run)
+    return json.dumps(merged, separators=(",", ":")).encode()
 
 
 def decode_places(header: bytes | None, items: int) -> list[Place] | None:
@@ -834,8 +890,18 @@ def decode_places(header: bytes | None, items: int) -> list[Place] | None:
     if header is None:
         return None
     try:
-        runs = json.loads(header)
-        places = [(o, i + n) for o, i, count in runs for n in range(count)]
+        places: list[Place] = []
+        for run in json.loads(header):
+            if len(run) == 2:
+                first, last = run
+                if last - first >= items - len(places):  # (more than the items: no use)
+                    return None
+                places.extend((o, 0) for o in range(first, last + 1))
+            else:
+                offset, index, count = run
+                if count > items - len(places):
+                    return None
+                places.extend((offset, index + n) for n in range(count))
     except (ValueError, TypeError):
         return None
     if len(places) != items or any(type(o) is not int or type(i) is not int for o, i in places):

@@ -77,6 +77,10 @@ class Worker:
     log: dict[int, tuple[bytes, bytes, dict[str, bytes]]] = field(default_factory=dict)
     #: What read_back finds published after a checkpoint (alert versions, core dead letters).
     published_after: set[tuple[str, int]] = field(default_factory=set)
+    #: Input records in their partitions that faust never handed over, for read_range.
+    dropped: dict[tuple[str, int], dict[int, tuple[bytes, bytes, dict[str, bytes]]]] = field(
+        default_factory=dict
+    )
 
     @property
     def shell(self) -> worker_app.Shell:
@@ -147,8 +151,9 @@ def worker(
     async def read_range(
         bootstrap: str, tp: Any, offsets: range
     ) -> AsyncIterator[tuple[int, bytes, bytes, dict[str, bytes]]]:
+        log = w.log if tp.topic == w.names.events else w.dropped[(tp.topic, tp.partition)]
         for offset in offsets:
-            yield (offset, *w.log[offset])
+            yield (offset, *log[offset])
 
     async def end_offsets(bootstrap: str, counts: Mapping[str, int]) -> dict[str, dict[str, int]]:
         return {name: {"0": len(w.on(name))} for name in counts}
@@ -175,12 +180,16 @@ async def put_on(
     wait: bool = True,
 ) -> None:
     """``agent.put`` of a record of ``topic``: the test wrapper names a record's topic only for
-    agents that read one topic, and ingest reads three."""
+    agents that read one topic, and ingest reads three. Offsets count per partition, as
+    Kafka's do (the wrapper counts over all it was given)."""
     to_message = agent.to_message
+    offsets: dict[tuple[str, int | None], int] = agent.__dict__.setdefault("offsets", {})
 
     def on_topic(*args: Any, **kwargs: Any) -> Any:
         message = to_message(*args, **kwargs)
         message.topic = topic
+        message.offset = offsets.get((topic, partition), 0)
+        offsets[(topic, partition)] = message.offset + 1
         return message
 
     agent.to_message = on_topic
@@ -259,7 +268,7 @@ def test_ingest_forwards_valid_events_and_dead_letters_the_rest(worker: Worker, 
     ]
     assert [(d.origin.topic, d.origin.offset, d.origin.key) for _, d in letters] == [
         (names.unemployment, 1, "bad"),
-        (names.vacancies, 2, "wrong"),
+        (names.vacancies, 0, "wrong"),  # (the first record of its partition)
     ]
     assert "belongs on tutka.unemployment.v1" in letters[1][1].summary
     consumed = "tutka_events_consumed_total"
@@ -289,7 +298,7 @@ def test_ingest_takes_a_batch_record_event_by_event(worker: Worker, run: Run) ->
     assert forwarded == [e.model_dump_json().encode() for e in (first, second)]
     # Each names its place: the record at offset 0, the first and the second item sent on.
     places = [r.headers["places"] for r in worker.on(names.events)]
-    assert places == [b"[[0,0,1]]", b"[[0,1,1]]"]
+    assert places == [b"[[0,0]]", b"[[0,1,1]]"]
     letters = worker.letters()
     assert [(d.reason, d.error_type, d.origin.offset, d.origin.item) for _, d in letters] == [
         ("validation", "float_type", 0, 2),
@@ -321,7 +330,13 @@ async def ingest_all(worker: Worker, items: Sequence[tuple[str, Any]]) -> None:
             await put_on(ingest, topic, value, b"k", int(partition), wait=False)
             if i % 50 == 0:
                 await asyncio.sleep(0.001)
-        await until(lambda: max(worker.shell.done.values(), default=-1) == len(items) - 1)
+        inputs = set(worker.names.inputs)
+        # Offsets count per partition: every partition finished to its last record.
+        await until(
+            lambda: (
+                sum(o + 1 for (t, _), o in worker.shell.done.items() if t in inputs) == len(items)
+            )
+        )
 
 
 async def core_takes_then_flushes(worker: Worker, forwarded: Sequence[Sent]) -> None:
@@ -475,14 +490,82 @@ def test_places_go_in_runs_and_come_back_as_they_were(raw: list[tuple[int, int]]
     assert worker_app.decode_places(worker_app.encode_places(places), len(places)) == places
     # A batch record's items are one run; records of one event each, one run apiece.
     assert worker_app.encode_places([(7, i) for i in range(500)]) == b"[[7,0,500]]"
-    assert worker_app.encode_places([(7, 0), (8, 0)]) == b"[[7,0,1],[8,0,1]]"
+    assert worker_app.encode_places([(7, 0), (8, 0), (9, 0)]) == b"[[7,9]]"
+    assert worker_app.encode_places([(7, 0), (8, 0), (8, 1), (9, 0)]) == b"[[7,7],[8,0,2],[9,9]]"
 
 
-@pytest.mark.parametrize("header", [b"nonsense", b'[["7",0,1]]', b"[[7,0]]", b"[[7,0,2]]", b"{}"])
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"nonsense",
+        b'[["7",0,1]]',
+        b"[[7,6]]",
+        b"[[7,0,2]]",
+        b"[[7,8]]",
+        b"{}",
+        b"[7]",
+        b"[[0,1000000000000]]",
+    ],
+)
 def test_places_that_do_not_add_up_are_no_places(header: bytes) -> None:
     """Not one place an item: the record is taken as it comes, as before places were written."""
     assert worker_app.decode_places(header, 1) is None
     assert worker_app.decode_places(None, 1) is None
+
+
+def test_input_records_faust_does_not_hand_over_are_read_from_the_broker(
+    worker: Worker, run: Run
+) -> None:
+    """The same at the ingest: a record further on in its input partition than the next shows
+    records faust dropped; they are read directly and go on in their place."""
+    names = worker.names
+    figures = [e for e in run.events if e.type == "unemployment"][:6]
+    where = (names.unemployment, 0)
+
+    async def scenario() -> None:
+        async with worker.app.agents[worker_app.AGENT_INGEST].test_context() as ingest:
+            offsets = ingest.__dict__.setdefault("offsets", {})
+            for i, figure in enumerate(figures):
+                value = figure.model_dump_json().encode()
+                if i in (2, 3):  # in the partition, never handed over
+                    offset = offsets[where] = offsets.get(where, 0) + 1
+                    worker.dropped.setdefault(where, {})[offset - 1] = (b"k", value, {})
+                    continue
+                await put_on(ingest, names.unemployment, value, key=b"k", partition=0)
+
+    asyncio.run(scenario())
+    forwarded = worker.on(names.events)
+    assert [r.value for r in forwarded] == [f.model_dump_json().encode() for f in figures]
+    assert [r.headers["places"] for r in forwarded] == [f"[[{i},{i}]]".encode() for i in range(6)]
+    assert worker.counted("tutka_gap_records_total", topic=names.unemployment) == 2
+
+
+def test_records_faust_does_not_hand_over_are_read_from_the_broker(
+    worker: Worker, run: Run
+) -> None:
+    """Around a rebalance faust drops (and acknowledges) records it fetched in the generation
+    before, so they are not delivered again: the core sees the gap in the offsets and reads the
+    missing records directly, in order, before the one that revealed it."""
+    records, dropped = run.records, 0
+
+    async def scenario() -> None:
+        nonlocal dropped
+        async with worker.app.agents[worker_app.AGENT_CORE].test_context() as core:
+            for i, (source, event) in enumerate(records):
+                value, headers = event.model_dump_json().encode(), {"source": source.encode()}
+                if i % 7 == 3 or i == len(records) - 1:  # in the log, never handed over
+                    worker.log[core.sent_offset] = (DATASET, value, headers)
+                    core.sent_offset += 1
+                    dropped += 1
+                    continue
+                await put_record(worker, core, value, headers)
+            stream_is_quiet(worker)
+            await put_record(worker, core, worker_app.TICK, {})
+
+    asyncio.run(scenario())
+    assert worker.alerts() == [o for o in run.outputs if isinstance(o, Alert)]
+    gaps = worker.counted("tutka_gap_records_total", topic=worker.names.events)
+    assert gaps == dropped > 100
 
 
 def test_a_quiet_tick_flushes_by_the_record_it_names_not_by_the_readers_clock(
