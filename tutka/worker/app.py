@@ -24,7 +24,9 @@ Three agents, each short and free of business decisions:
 Guarantee: processing is at-least-once, and every alert version reaches ``tutka.alerts.v1``
 exactly once. The ingest may send an input item on twice (it reads input again from the last
 committed offset after a restart); each record of the ordered stream names its items' places
-in their input partitions, and the core folds each place in once.
+in their input partitions, and the core folds each place in once. Records faust drops around a
+rebalance (acknowledged, never delivered again) are noticed as gaps in a partition's offsets,
+by the ingest and the core, and read from the broker directly.
 The core checkpoints its whole state — engine, held-back events, the offset it has
 reached, and the end offsets of the alert and dead-letter topics — into the changelogged table
 ``engine``. A worker taking over restores the checkpoint, reads the events after it again, and
