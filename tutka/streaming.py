@@ -113,9 +113,8 @@ def _infrastructure_exit(exc: BaseException, what: str) -> NoReturn:
 @click.option("--batch", type=click.IntRange(1, 10_000), default=1, show_default=True,
               help="Events per Kafka record: consecutive events for one partition travel as one "
               f"batch record (far less work per event for the worker; e.g. {BATCH_EVENTS}). "
-              "Experimental: a worker killed mid-way has once replaced itself with different "
-              "alerts with batch records (see the README). 1 sends each event as a record of "
-              "its own.")  # fmt: skip
+              "Experimental until it has a record of runs behind it (see the README). 1 sends "
+              "each event as a record of its own.")  # fmt: skip
 @click.option("--markers/--no-markers", default=False, show_default=True,
               help="After each release (availability date), an end-of-release marker on every "
               "partition, so the worker judges it at once (experimental, see the README)."

@@ -289,14 +289,8 @@ def create_app(
                 message = event.message
                 last = shell.ingested.get((message.topic, message.partition))
                 if last is not None and message.offset > last + 1:
-                    # Records faust never handed over (it drops, and acknowledges, records
-                    # fetched before a rebalance): read from the broker, in order.
-                    missing = range(last + 1, message.offset)
-                    log.warning("records %s to %s of %s:%s never reached the ingest; reading "
-                                "them", missing.start, missing.stop - 1, message.topic,
-                                message.partition)  # fmt: skip
-                    metrics.gap_read(message.topic, len(missing))
                     tp = TopicPartition(message.topic, message.partition)
+                    missing = gap(tp, range(last + 1, message.offset))
                     async for offset, key, value, _ in read_range(k.bootstrap, tp, missing):
                         await take_input(gathering, message.topic, message.partition, offset,
                                          key, value, None)  # fmt: skip
@@ -307,6 +301,15 @@ def create_app(
                     # event loop gets a turn (the core, the timers, the heartbeats).
                     await forward(gathering)
             await forward(gathering)
+
+    def gap(tp: TopicPartition, missing: range) -> range:
+        """Records of ``tp`` faust never handed over, to be read from the broker: around a
+        rebalance it drops records fetched in the generation before, and acknowledges them, so
+        they are not delivered again. Logged and counted."""
+        log.warning("records %s to %s of %s:%s never reached the worker's agent; reading them",
+                    missing.start, missing.stop - 1, tp.topic, tp.partition)  # fmt: skip
+        metrics.gap_read(tp.topic, len(missing))
+        return missing
 
     async def take_input(
         gathering: Gathering,
@@ -477,13 +480,8 @@ def create_app(
                 exit_if_infrastructure(exc, "the core agent (restoring)")
                 raise
         elif message.offset > shell.core.position + 1:
-            # Records faust never handed over: around a rebalance it drops (and acknowledges)
-            # records fetched in the generation before, so they are not read again either.
-            missing = range(shell.core.position + 1, message.offset)
-            log.warning("records %s to %s of %s never reached the core agent; reading them",
-                        missing.start, missing.stop - 1, names.events)  # fmt: skip
-            metrics.gap_read(names.events, len(missing))
-            await read_directly(missing)
+            tp = TopicPartition(message.topic, message.partition)
+            await read_directly(gap(tp, range(shell.core.position + 1, message.offset)))
         shell.done[(message.topic, message.partition)] = message.offset
         if shell.core.covered(message.offset):
             return
