@@ -110,11 +110,10 @@ def _infrastructure_exit(exc: BaseException, what: str) -> NoReturn:
 @click.option("--rate", type=float, default=0.0, show_default=True,
               help="Events per second (0 = as fast as the broker takes them).")  # fmt: skip
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-@click.option("--batch", type=click.IntRange(1, 10_000), default=1, show_default=True,
+@click.option("--batch", type=click.IntRange(1, 10_000), default=BATCH_EVENTS, show_default=True,
               help="Events per Kafka record: consecutive events for one partition travel as one "
-              f"batch record (far less work per event for the worker; e.g. {BATCH_EVENTS}). "
-              "Experimental until it has a record of runs behind it (see the README). 1 sends "
-              "each event as a record of its own.")  # fmt: skip
+              "batch record (far less work per event for the worker). 1 sends each event as a "
+              "record of its own, as any other producer may.")  # fmt: skip
 @click.option("--markers/--no-markers", default=False, show_default=True,
               help="After each release (availability date), an end-of-release marker on every "
               "partition, so the worker judges it at once (experimental, see the README)."

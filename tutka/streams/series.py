@@ -9,7 +9,6 @@ the detectors end up exactly where they would be had the revised figure come fir
 from __future__ import annotations
 
 from array import array
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -106,6 +105,22 @@ class History:
         self._count = 0
         for period, point in points:
             self[period] = point
+
+    @classmethod
+    def from_columns(cls, first: int, values: array[float], revisions: array[int]) -> History:
+        """The history whose oldest kept period is ``first``, as :meth:`columns` gives it."""
+        if len(values) != len(revisions):
+            raise ValueError(f"{len(values)} values but {len(revisions)} revisions")
+        history = cls()
+        history._first = first if len(revisions) else 0
+        history._values = values
+        history._revisions = revisions
+        history._count = sum(1 for r in revisions if r >= 0)
+        return history
+
+    def columns(self) -> tuple[int, array[float], array[int]]:
+        """The oldest kept period, then the values and revisions from it (-1: no value)."""
+        return self._first, self._values, self._revisions
 
     def __len__(self) -> int:
         return self._count
@@ -260,7 +275,8 @@ class SeriesState:
     detectors: Mapping[str, AnyDetector]
     history: History = field(default_factory=History)
     last: int | None = None
-    checkpoints: deque[tuple[int, dict[str, JSONObject]]] = field(default_factory=deque)
+    #: At most two (a list: a deque's first block alone is 624 bytes, for every series).
+    checkpoints: list[tuple[int, dict[str, JSONObject]]] = field(default_factory=list)
     alarms: dict[int, frozenset[str]] = field(default_factory=dict)
     #: The country's (rest-of-country) value when the series started: relative values are
     #: scaled by anchor / reference so they stay on the series' own count scale.
@@ -361,7 +377,7 @@ def _checkpoint(state: SeriesState, period: int, depth: int) -> None:
         snaps = checkpoints[-1][1]
     checkpoints.append((period, snaps))
     while len(checkpoints) > 2:
-        checkpoints.popleft()
+        del checkpoints[0]
 
 
 def reevaluate(
@@ -381,7 +397,7 @@ def reevaluate(
     state.detectors = {name: restore(snap) for name, snap in snaps.items()}
     state.pristine = None
     state.unsaved = True
-    state.checkpoints = deque((p, s) for p, s in state.checkpoints if p < start)
+    state.checkpoints = [(p, s) for p, s in state.checkpoints if p < start]
     replayed: dict[int, list[Finding]] = {}
     previous: int | None = None
     for p in range(start, last + 1):

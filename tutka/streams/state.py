@@ -8,17 +8,25 @@ stored. No pickle: the snapshot must survive deploys.
 
 The layout is :class:`EngineSnapshot` (typed dictionaries, JSON as written), version
 :data:`VERSION`; :func:`schema` is its JSON schema. :func:`restore` checks the version first (a
-snapshot of another version is refused with the versions named), then validates the whole
-snapshot against the schema before building anything. A change to the layout bumps
-:data:`VERSION`; ``tests/unit/streams/test_state.py`` keeps a version-1 snapshot and the schema,
-so a change that forgets to is noticed.
+snapshot of another version is refused with the versions named; version 1 is read by upgrading
+it), then validates the whole snapshot against the schema before building anything. A change to
+the layout bumps :data:`VERSION`; ``tests/unit/streams/test_state.py`` keeps a version-1
+snapshot and the schema, so a change that forgets to is noticed.
+
+Version 2 (#18) is version 1 made smaller, not different: a series' values as columns (integers
+where whole) instead of ``[period, value, revision]`` triples, and each distinct parameter set
+of the series' detectors written once in a table instead of in every detector snapshot and
+checkpoint.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import math
+import sys
 from array import array
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Annotated, Final, Literal, NotRequired, TypeAlias
@@ -66,15 +74,26 @@ ClassRow: TypeAlias = tuple[str, str, str | None, str | None]
 AcceptedRow: TypeAlias = tuple[str, str, str, str | None, str | None]
 
 
+#: A series' values as columns: the oldest period kept, the values from it (null: none) and
+#: their revisions — one number when every value has the same one, else one per value (-1:
+#: none). A value that is a whole number is written as an integer (read back as a float).
+HistoryRow: TypeAlias = tuple[int, list[Number | None], int | list[int]]
+
+
 class SeriesSnapshot(TypedDict):
-    """One series: its detectors, values ``[period, value, revision]``, checkpoints, alarms."""
+    """One series: its detectors, values (:data:`HistoryRow`), checkpoints, alarms.
+
+    The detectors, and each checkpoint's, are a row of the snapshot's ``detector_sets``: the
+    many series whose detectors have learnt nothing yet share one, and so do checkpoints taken
+    while nothing was learnt in between.
+    """
 
     key: KeyRow
     rule: str
-    detectors: dict[str, DetectorSnapshot]
-    history: list[tuple[int, Number, int]]
+    detectors: int
+    history: HistoryRow
     last: int | None
-    checkpoints: list[tuple[int, dict[str, DetectorSnapshot]]]
+    checkpoints: list[tuple[int, int]]
     alarms: dict[str, list[str]]
     anchor: Number | None
 
@@ -174,7 +193,13 @@ class StatsSnapshot(TypedDict):
 class EngineSnapshot(TypedDict):
     """The engine's state as JSON (version ``v``)."""
 
-    v: Literal[1]
+    v: Literal[2]
+    #: The distinct parameter sets of the detector snapshots in ``detector_sets``: a snapshot's
+    #: ``params`` is a row of this table (a version-1 snapshot has them in place, read too).
+    params: list[dict[str, JsonValue]]
+    #: The series' detectors and checkpoints (see :class:`SeriesSnapshot`): detector name →
+    #: snapshot, the lists of floats in their states packed (``{"f8": base64}``).
+    detector_sets: list[dict[str, DetectorSnapshot]]
     series: list[SeriesSnapshot]
     groups: dict[str, GroupSnapshot]
     bursts: list[BurstSnapshot]
@@ -211,9 +236,14 @@ def snapshot(engine: Engine) -> EngineSnapshot:
     """The engine's state as JSON-safe data (``json.dumps`` it as it is)."""
     state = engine.state
     stats = state.stats
+    params = _ParamsTable()
+    sets = _DetectorSets(params)
+    series = [_series(s, sets) for s in state.series.values()]
     return {
         "v": VERSION,
-        "series": [_series(s) for s in state.series.values()],
+        "params": params.rows,
+        "detector_sets": sets.rows,
+        "series": series,
         "groups": {key: _group(g) for key, g in state.groups.items()},
         "bursts": [_burst(key, b) for key, b in state.bursts.items()],
         "seen_notices": {
@@ -247,7 +277,9 @@ def restore(
 ) -> Engine:
     """An engine in exactly the state ``data`` describes; :class:`SnapshotError` if it cannot."""
     version = data.get("v")
-    if version != VERSION:
+    if version == 1:
+        data = _upgraded_from_v1(data)
+    elif version != VERSION:
         older = isinstance(version, int) and not isinstance(version, bool) and version < VERSION
         raise SnapshotError(
             f"engine snapshot has version {version!r}; this build reads version {VERSION}"
@@ -264,6 +296,56 @@ def restore(
     except ValidationError as exc:
         raise SnapshotError(_summary("holds an invalid record", exc)) from exc
     return engine
+
+
+def _upgraded_from_v1(data: Mapping[str, object]) -> dict[str, object]:
+    """A version-1 snapshot in version 2's layout.
+
+    Histories become columns and detector sets rows of ``detector_sets``; there is no parameter
+    table (version 1 has each detector's parameters in place, which version 2 reads too). A
+    history that is not version 1's list of ``[period, value, revision]`` is left as it is, for
+    the schema to name.
+    """
+    series = data.get("series")
+    sets: list[object] = []
+    return {
+        **data,
+        "v": 2,
+        "params": [],
+        "detector_sets": sets,
+        "series": (
+            [_series_from_v1(item, sets) for item in series] if type(series) is list else series
+        ),
+    }
+
+
+def _series_from_v1(item: object, sets: list[object]) -> object:
+    """A version-1 series: its values as columns, its detector sets added to ``sets``."""
+    if type(item) is not dict:
+        return item
+    item = dict(item)
+    points = item.get("history")
+    try:
+        history = History((p, Point(float(v), r)) for p, v, r in points)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        pass  # (left for the schema to name)
+    else:
+        item["history"] = _history(history)
+    if type(item.get("detectors")) is dict:
+        sets.append(item["detectors"])
+        item["detectors"] = len(sets) - 1
+    checkpoints = item.get("checkpoints")
+    if type(checkpoints) is list:
+        item["checkpoints"] = [
+            [entry[0], _added(sets, entry[1])] if type(entry) is list and len(entry) == 2 else entry
+            for entry in checkpoints
+        ]
+    return item
+
+
+def _added(sets: list[object], snaps: object) -> int:
+    sets.append(snaps)
+    return len(sets) - 1
 
 
 def _summary(problem: str, exc: ValidationError) -> str:
@@ -296,8 +378,10 @@ def _state_from(data: EngineSnapshot, engine: Engine) -> EngineState:
         stories=stories.restore(data.get("stories")),
         stats=_stats_from(data["stats"]),
     )
+    sets = _DetectorSetsRead(data["detector_sets"], data["params"])
     for item in data["series"]:
-        series = _series_from(item, engine.pristine(item["rule"], item["key"][0]))
+        pristine = engine.pristine(item["rule"], item["key"][0])
+        series = _series_from(item, pristine, sets)
         state.series[series.key] = series
     for key, group_item in data["groups"].items():
         group = _group_from(group_item)
@@ -353,39 +437,224 @@ def _key_from(row: KeyRow) -> SeriesKey:
     return SeriesKey(*row)
 
 
-def _series(state: SeriesState) -> SeriesSnapshot:
+def _series(state: SeriesState, sets: _DetectorSets) -> SeriesSnapshot:
+    pristine = state.pristine
+    if pristine is not None:  # (the shared detectors: their one snapshot, never taken again)
+        detectors = pristine.snapshot
+    else:
+        detectors = {name: d.snapshot() for name, d in state.detectors.items()}
     return {
         "key": _key(state.key),
         "rule": state.rule,
-        "detectors": {name: d.snapshot() for name, d in state.detectors.items()},
-        "history": [(p, pt.value, pt.revision) for p, pt in sorted(state.history.items())],
+        "detectors": sets.ref(detectors),
+        "history": _history(state.history),
         "last": state.last,
-        "checkpoints": [(p, snaps) for p, snaps in state.checkpoints],
+        "checkpoints": [(p, sets.ref(snaps)) for p, snaps in state.checkpoints],
         "alarms": {str(p): sorted(a) for p, a in state.alarms.items()},
         "anchor": state.anchor,
     }
 
 
-def _series_from(item: SeriesSnapshot, pristine: Pristine) -> SeriesState:
+def _series_from(item: SeriesSnapshot, pristine: Pristine, sets: _DetectorSetsRead) -> SeriesState:
     """A series' state; detectors that never learnt share the rule's pristine set again."""
-    shared = pristine.snapshot
-    untaught = item["detectors"] == shared
+    untaught = sets.pristine(item["detectors"], pristine)
     return SeriesState(
         key=_key_from(item["key"]),
         rule=item["rule"],
         detectors=(
             pristine.detectors
             if untaught
-            else {name: restore_detector(snap) for name, snap in item["detectors"].items()}
+            else {
+                name: restore_detector(snap) for name, snap in sets.row(item["detectors"]).items()
+            }
         ),
-        history=History((p, Point(v, r)) for p, v, r in item["history"]),
+        history=_history_from(item["history"]),
         last=item["last"],
-        checkpoints=deque(
-            (p, shared if snaps == shared else snaps) for p, snaps in item["checkpoints"]
-        ),
+        checkpoints=[
+            (p, pristine.snapshot if sets.pristine(row, pristine) else sets.row(row))
+            for p, row in item["checkpoints"]
+        ],
         alarms={int(p): frozenset(a) for p, a in item["alarms"].items()},
         anchor=item["anchor"],
         pristine=pristine if untaught else None,
+    )
+
+
+class _DetectorSets:
+    """The series' detector sets (name → snapshot) as rows, each distinct one written once.
+
+    Most are found again by identity: the pristine detectors' one snapshot is shared by every
+    series that has learnt nothing, and a checkpoint's by the later checkpoints taken while
+    nothing was learnt (snapshots are never changed once taken). Others by their JSON, so that
+    equal sets are one row however they were made, and a restored engine writes the same rows.
+    """
+
+    def __init__(self, params: _ParamsTable) -> None:
+        self.rows: list[dict[str, DetectorSnapshot]] = []
+        self._params = params
+        self._by_id: dict[int, int] = {}
+        self._by_text: dict[str, int] = {}
+        self._held: list[object] = []  # (alive while written: an id is not given out again)
+
+    def ref(self, snaps: dict[str, DetectorSnapshot]) -> int:
+        row = self._by_id.get(id(snaps))
+        if row is None:
+            text = json.dumps(snaps)
+            row = self._by_text.get(text)
+            if row is None:
+                row = self._by_text[text] = len(self.rows)
+                self.rows.append({name: self._params.ref(snap) for name, snap in snaps.items()})
+            self._by_id[id(snaps)] = row
+            self._held.append(snaps)
+        return row
+
+
+class _DetectorSetsRead:
+    """The rows of a snapshot's ``detector_sets``, read once each, and which are pristine."""
+
+    def __init__(
+        self, rows: list[dict[str, DetectorSnapshot]], params: list[dict[str, JsonValue]]
+    ) -> None:
+        self._rows = rows
+        self._params = params
+        self._read: dict[int, dict[str, DetectorSnapshot]] = {}
+        self._pristine: dict[tuple[int, int], bool] = {}
+
+    def row(self, index: int) -> dict[str, DetectorSnapshot]:
+        """Row ``index``: parameters put back, floats unpacked (one object, shared)."""
+        snaps = self._read.get(index)
+        if snaps is None:
+            if not 0 <= index < len(self._rows):
+                raise SnapshotError(
+                    f"engine snapshot names detector set {index}, but has {len(self._rows)}"
+                )
+            snaps = self._read[index] = _with_params(self._rows[index], self._params)
+        return snaps
+
+    def pristine(self, index: int, pristine: Pristine) -> bool:
+        """Whether row ``index`` is ``pristine``'s snapshot (detectors that learnt nothing)."""
+        key = (index, id(pristine))  # (a rule's pristine detectors live as long as the engine)
+        same = self._pristine.get(key)
+        if same is None:
+            same = self._pristine[key] = self.row(index) == pristine.snapshot
+        return same
+
+
+class _ParamsTable:
+    """The distinct parameter sets of the series' detector snapshots, each written once."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, JsonValue]] = []
+        self._index: dict[str, int] = {}
+
+    def ref(self, snap: DetectorSnapshot) -> DetectorSnapshot:
+        """``snap`` with its ``params`` replaced by their row (in place: the layout is kept)."""
+        params = snap.get("params")
+        if not isinstance(params, dict):
+            return snap
+        text = json.dumps(params)  # (in its own key order: equal rows restore the same JSON)
+        row = self._index.get(text)
+        if row is None:
+            row = self._index[text] = len(self.rows)
+            self.rows.append(params)
+        if "state" not in snap:
+            return {**snap, "params": row}
+        return {**snap, "params": row, "state": _packed(snap["state"])}
+
+
+#: The shortest list of floats written packed (see :func:`_packed`).
+PACK_FROM: Final = 4
+
+
+def _packed(value: JsonValue) -> JsonValue:
+    """``value`` with each list of ``PACK_FROM`` or more floats as ``{"f8": base64}``.
+
+    The floats' IEEE 754 doubles, little-endian: about 11 characters a value instead of up to
+    24, and exact (signed zeros and NaN included). A detector's state is mostly such lists.
+    """
+    if type(value) is list:
+        if len(value) >= PACK_FROM and all(type(v) is float for v in value):
+            doubles = array("d", value)  # type: ignore[type-var]
+            if sys.byteorder == "big":
+                doubles.byteswap()
+            return {"f8": base64.b64encode(doubles.tobytes()).decode("ascii")}
+        return [_packed(v) for v in value]
+    if type(value) is dict:
+        return {k: _packed(v) for k, v in value.items()}
+    return value
+
+
+def _unpacked(value: JsonValue) -> JsonValue:
+    """``value`` with every ``{"f8": base64}`` of :func:`_packed` a list of floats again."""
+    if type(value) is list:
+        return [_unpacked(v) for v in value]
+    if type(value) is dict:
+        packed = value.get("f8")
+        if len(value) == 1 and type(packed) is str:
+            try:
+                doubles = array("d", base64.b64decode(packed, validate=True))
+            except ValueError as exc:  # (binascii.Error is one, and so is a length not of 8)
+                raise SnapshotError(
+                    f"engine snapshot has packed floats that are not: {exc}"
+                ) from exc
+            if sys.byteorder == "big":
+                doubles.byteswap()
+            return doubles.tolist()  # type: ignore[return-value]
+        return {k: _unpacked(v) for k, v in value.items()}
+    return value
+
+
+def _with_params(
+    snaps: Mapping[str, DetectorSnapshot], params: list[dict[str, JsonValue]]
+) -> dict[str, DetectorSnapshot]:
+    """Detector snapshots with their ``params`` rows put back (those in place left alone)."""
+    out = {}
+    for name, snap in snaps.items():
+        row = snap.get("params")
+        if type(row) is int:
+            if not 0 <= row < len(params):
+                raise SnapshotError(
+                    f"engine snapshot names parameter set {row} for {name!r}, but has {len(params)}"
+                )
+            snap = {**snap, "params": params[row]}
+        if "state" in snap:
+            snap = {**snap, "state": _unpacked(snap["state"])}
+        out[name] = snap
+    return out
+
+
+def _history(history: History) -> HistoryRow:
+    first, values, revisions = history.columns()
+    present = [r for r in revisions if r >= 0]
+    uniform = bool(present) and present.count(present[0]) == len(present)
+    return (
+        first,
+        [_number(v) if r >= 0 else None for v, r in zip(values, revisions, strict=True)],
+        present[0] if uniform else list(revisions),
+    )
+
+
+def _number(value: float) -> Number:
+    """A whole number as an integer (shorter; read back as the same float), else ``value``."""
+    if value.is_integer() and abs(value) < 2**53 and (value or math.copysign(1.0, value) > 0):
+        return int(value)
+    return value
+
+
+def _history_from(row: HistoryRow) -> History:
+    first, values, revisions = row
+    if isinstance(revisions, int):
+        if revisions < 0:
+            raise SnapshotError(f"engine snapshot has a history of revision {revisions}")
+        revisions = [-1 if v is None else revisions for v in values]
+    elif len(revisions) != len(values) or any(
+        (v is None) != (r < 0) for v, r in zip(values, revisions, strict=True)
+    ):
+        raise SnapshotError("engine snapshot has a history whose values and revisions do not match")
+    return History.from_columns(
+        first,
+        array("d", (0.0 if v is None else float(v) for v in values)),
+        array("q", revisions),
     )
 
 

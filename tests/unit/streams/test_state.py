@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 from datetime import date
 from pathlib import Path
 
@@ -15,7 +16,18 @@ from tutka.models.alerts import Alert, AlertKind
 from tutka.models.events import LayoffNoticeFiled
 from tutka.streams.engine import Engine
 from tutka.streams.ordering import ordering_key
-from tutka.streams.state import VERSION, SnapshotError, restore, schema, snapshot
+from tutka.streams.series import History, Point
+from tutka.streams.state import (
+    VERSION,
+    SnapshotError,
+    _history,
+    _history_from,
+    _packed,
+    _unpacked,
+    restore,
+    schema,
+    snapshot,
+)
 from tutka.synthetic import generate
 
 from .market import figures, notice
@@ -146,19 +158,133 @@ def _before_stories(out: list[object]) -> list[object]:
     ]
 
 
-def test_a_version_1_snapshot_is_written_back_exactly_as_it_was_read() -> None:
+def test_a_version_1_snapshot_is_written_back_as_version_2_losing_nothing() -> None:
     data = json.loads(gzip.decompress(V1_SNAPSHOT.read_bytes()))
     again = json.loads(json.dumps(snapshot(restore(data, H, CATALOGUE)), allow_nan=False))
+    assert again["v"] == VERSION == 2
     empty = Engine(H, CATALOGUE)
     assert again.pop("triggers") == snapshot(empty)["triggers"]  # added since, and empty
     assert again.pop("stories") == snapshot(empty)["stories"]
-    assert again == data
+    assert as_version_1(again) == data
+    # …and the series smaller: each parameter set once, the values as columns.
+    series = sum(len(json.dumps(again[k])) for k in ("series", "params", "detector_sets"))
+    assert series < 0.6 * len(json.dumps(data["series"]))
 
 
-def test_an_older_snapshot_is_refused_with_both_versions_named() -> None:
-    data = dict(snapshot(Engine(H, CATALOGUE)))
-    data["v"] = 0
-    with pytest.raises(SnapshotError, match=r"version 0; this build reads version 1 .*older"):
+def as_version_1(data: dict) -> dict:  # type: ignore[type-arg]
+    """A version-2 snapshot in version 1's layout (detector sets and parameters in place, the
+    floats unpacked, values as triples)."""
+    data = dict(data)
+    table = data.pop("params")
+    sets = data.pop("detector_sets")
+
+    def inline(row: int) -> dict:  # type: ignore[type-arg]
+        return {
+            name: {**snap, "params": table[snap["params"]], "state": _unpacked(snap["state"])}
+            for name, snap in sets[row].items()
+        }
+
+    series = []
+    for item in data["series"]:
+        first, values, revisions = item["history"]
+        if type(revisions) is int:
+            revisions = [revisions] * len(values)
+        history = [
+            [first + i, float(v), r]
+            for i, (v, r) in enumerate(zip(values, revisions, strict=True))
+            if v is not None
+        ]
+        checkpoints = [[p, inline(row)] for p, row in item["checkpoints"]]
+        series.append(
+            {**item, "detectors": inline(item["detectors"]), "history": history,
+             "checkpoints": checkpoints}
+        )  # fmt: skip
+    return {**data, "v": 1, "series": series}
+
+
+def test_a_snapshot_is_written_back_exactly_as_it_was_read() -> None:
+    events = sorted(generate(seed=5, start="2017-01", end="2019-12", occupations=2).events,
+                    key=ordering_key)  # fmt: skip
+    engine = Engine(demo_hierarchy(), CATALOGUE)
+    for event in events[: len(events) * 2 // 3]:
+        engine.process(event)
+    text = json.dumps(snapshot(engine), allow_nan=False)
+    restored = restore(json.loads(text), engine.hierarchy, engine.catalogue)
+    assert json.dumps(snapshot(restored), allow_nan=False) == text
+    data = json.loads(text)
+    assert len(data["params"]) < len(data["series"])  # shared, not repeated
+    assert len(data["detector_sets"]) < len(data["series"])  # (most have learnt nothing)
+    assert any(type(r) is int for s in data["series"] for _, _, r in [s["history"]])
+
+
+@pytest.mark.parametrize(
+    "points",
+    [
+        [(24001, 10.0, 0), (24002, 10.5, 0), (24003, -0.0, 0), (24004, 3e20, 0)],
+        [(24001, 1.0, 0), (24003, 2.0, 1), (24004, 0.1, 0)],  # a gap, mixed revisions
+        [(24001, 7.0, 2), (24005, 8.0, 2)],  # a gap, one revision
+        [],
+    ],
+)
+def test_a_history_is_written_as_columns_and_read_back_the_same(points: list) -> None:  # type: ignore[type-arg]
+    history = History((p, Point(v, r)) for p, v, r in points)
+    row = json.loads(json.dumps(_history(history)))
+    again = _history_from(row)
+    assert [(p, pt.value, pt.revision) for p, pt in again.items()] == points
+    assert [math.copysign(1.0, pt.value) for _, pt in again.items()] == [
+        math.copysign(1.0, v) for _, v, _ in points
+    ]
+    assert len(again) == len(points)
+    assert json.dumps(_history(again)) == json.dumps(row)
+
+
+@pytest.mark.parametrize(
+    ("state", "packs"),
+    [
+        ({"y": [1.5, -0.0, math.nan, math.inf, 1e-300], "seen": 3}, 1),
+        ({"deviations": [[0.1, 0.2, 0.3, 0.4], [0.5, None, 0.7, 0.8]], "counts": [1.0, 2.0]}, 1),
+        ({"ints": [1, 2, 3, 4, 5], "mixed": [1.0, 2, 3.0, 4.0], "nested": {"s": [9.0] * 40}}, 1),
+        ({"short": [1.0, 2.0, 3.0], "empty": []}, 0),
+    ],
+)
+def test_a_detector_state_is_packed_exactly(state: object, packs: int) -> None:
+    packed = json.loads(json.dumps(_packed(state)))  # type: ignore[arg-type]
+    assert json.dumps(packed).count('"f8"') == packs  # (lists of 4 or more floats only)
+    assert json.dumps(_unpacked(packed)) == json.dumps(state)  # (NaN, -0.0; ints stay ints)
+
+
+def test_packed_floats_that_are_not_are_refused() -> None:
+    with pytest.raises(SnapshotError, match="packed floats"):
+        _unpacked({"y": {"f8": "AAAA"}})  # three bytes: not a double
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda s: s["history"].__setitem__(2, -1), "history of revision -1"),
+        (lambda s: s["history"].__setitem__(2, [0]), "values and revisions do not match"),
+        (lambda s: s.update(detectors=10**6), "names detector set 1000000"),
+        (lambda s: s["checkpoints"][0].__setitem__(1, -1), "names detector set -1"),
+    ],
+)
+def test_a_series_that_does_not_add_up_is_refused(change, message: str) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(gzip.decompress(V1_SNAPSHOT.read_bytes()))
+    data = json.loads(json.dumps(snapshot(restore(data, H, CATALOGUE))))
+    watched = next(
+        s for s in data["series"]
+        if s["checkpoints"] and "relative_shift" in data["detector_sets"][s["detectors"]]
+    )  # fmt: skip
+    change(watched)
+    with pytest.raises(SnapshotError, match=message):
+        restore(data, H, CATALOGUE)
+
+
+def test_a_detector_set_naming_a_missing_parameter_set_is_refused() -> None:
+    data = json.loads(gzip.decompress(V1_SNAPSHOT.read_bytes()))
+    data = json.loads(json.dumps(snapshot(restore(data, H, CATALOGUE))))
+    row = next(r for r in data["detector_sets"] if "relative_shift" in r)
+    row["relative_shift"]["params"] = 99
+    with pytest.raises(SnapshotError, match="parameter set 99"):
         restore(data, H, CATALOGUE)
 
 

@@ -29,7 +29,7 @@ Figure = UnemploymentReported | VacanciesReported
 Event = LayoffNoticeFiled | UnemploymentReported | VacanciesReported
 
 #: The version of the state's layout; :mod:`tutka.streams.state` writes and checks it.
-STATE_VERSION: Final = 1
+STATE_VERSION: Final = 2
 
 
 @dataclass(frozen=True, slots=True)
