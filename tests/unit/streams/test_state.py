@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
+from array import array
 from datetime import date
 from pathlib import Path
 
@@ -20,8 +21,10 @@ from tutka.streams.series import History, Point
 from tutka.streams.state import (
     VERSION,
     SnapshotError,
+    _DetectorSetsRead,
     _history,
     _history_from,
+    _numbers,
     _packed,
     _unpacked,
     restore,
@@ -315,3 +318,26 @@ SCHEMA = Path(__file__).parents[3] / "docs" / "engine-snapshot.schema.json"
 def test_the_committed_schema_is_the_layout_this_build_writes() -> None:
     assert json.loads(SCHEMA.read_text(encoding="utf-8")) == schema()
     assert schema()["properties"]["v"] == {"const": VERSION, "title": "V", "type": "integer"}
+
+
+def test_detectors_are_restored_from_copies_of_their_row_and_checkpoints_share_it() -> None:
+    data = json.loads(gzip.decompress(V1_SNAPSHOT.read_bytes()))
+    data = json.loads(json.dumps(snapshot(restore(data, H, CATALOGUE))))
+    sets = _DetectorSetsRead(data["detector_sets"], data["params"])
+    index = next(i for i, r in enumerate(data["detector_sets"]) if "relative_shift" in r)
+    assert sets.row(index) is sets.row(index)  # (a checkpoint's: read once, never changed)
+    fresh = sets.fresh(index)
+    assert fresh == sets.row(index)
+    fresh["relative_shift"]["state"]["y"].append(1.0)  # (as a detector restored from it may)
+    assert fresh != sets.row(index) == sets.fresh(index)
+
+
+def test_whole_values_are_written_as_integers_and_nothing_else_is() -> None:
+    values = array("d", [10.0, 10.5, -0.0, 0.0, -3.0, 2.0**53, 2.0**53 - 1, math.nan, 1e-9])
+    written = _numbers(values)
+    assert [type(v) for v in written] == [int, float, float, int, int, float, int, float, float]
+    assert json.dumps(written) == (
+        "[10, 10.5, -0.0, 0, -3, 9007199254740992.0, 9007199254740991, NaN, 1e-09]"
+    )
+    assert _numbers(array("d", [1.0, 2.0])) == [1, 2] and _numbers(array("d")) == []
+    assert _numbers(array("d", [0.25, 0.5])) == [0.25, 0.5]
